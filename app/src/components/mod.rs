@@ -1,0 +1,5 @@
+//! Widgets: they take data through props and fetch nothing themselves.
+
+pub mod layout;
+pub mod state;
+pub mod upstreams;

@@ -1,0 +1,49 @@
+//! meshdeck's browser UI (Leptos, client-side rendered) and the wire types
+//! shared with the server.
+//!
+//! Without the default `ui` feature only [`types`] and the plain, natively
+//! tested helpers ([`nav`]) are compiled; that is what the server uses.
+
+pub mod nav;
+pub mod types;
+
+#[cfg(feature = "ui")]
+mod api;
+#[cfg(feature = "ui")]
+mod components;
+#[cfg(feature = "ui")]
+mod pages;
+
+#[cfg(feature = "ui")]
+pub use ui::App;
+
+#[cfg(feature = "ui")]
+mod ui {
+    use leptos::prelude::*;
+    use leptos_router::components::{Route, Router, Routes};
+    use leptos_router::path;
+
+    use crate::components::layout::Shell;
+    use crate::pages;
+
+    /// The whole application: the router inside the shell (navigation, tool
+    /// links, identity). Every view's state lives in its URL.
+    #[component]
+    pub fn App() -> impl IntoView {
+        let status = LocalResource::new(crate::api::status);
+        view! {
+            <Router>
+                <Shell status=status>
+                    <Routes fallback=pages::not_found::NotFound>
+                        <Route path=path!("/") view=pages::overview::Overview />
+                        <Route path=path!("/graph") view=pages::graph::GraphPage />
+                        <Route path=path!("/metrics") view=pages::metrics::MetricsPage />
+                        <Route path=path!("/traces") view=pages::traces::TracesPage />
+                        <Route path=path!("/prometheus") view=pages::prometheus::PrometheusPage />
+                        <Route path=path!("/settings") view=pages::settings::SettingsPage />
+                    </Routes>
+                </Shell>
+            </Router>
+        }
+    }
+}

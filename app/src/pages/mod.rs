@@ -1,0 +1,10 @@
+//! One module per section; pages fetch their data and hand it to components.
+
+pub mod graph;
+pub mod metrics;
+pub mod not_found;
+pub mod overview;
+pub mod prometheus;
+pub mod settings;
+pub mod traces;
+pub mod upcoming;

@@ -1,0 +1,54 @@
+//! Overview: the console's wiring, from `/api/status`.
+
+use leptos::prelude::*;
+
+use crate::api;
+use crate::components::layout::PageHeader;
+use crate::components::state::loaded;
+use crate::components::upstreams::UpstreamTable;
+use crate::nav::OVERVIEW;
+use crate::types::{AuthMode, RunMode, Status};
+
+/// `/`: version, mode and the state of every upstream, with a refresh button.
+#[component]
+pub fn Overview() -> impl IntoView {
+    let status = LocalResource::new(api::status);
+    view! {
+        <PageHeader item=OVERVIEW />
+        <div class="toolbar">
+            <button type="button" on:click=move |_| status.refetch()>
+                "Refresh"
+            </button>
+        </div>
+        {loaded("status", status, |s: Status| view! { <StatusView status=s /> })}
+    }
+}
+
+#[component]
+fn StatusView(status: Status) -> impl IntoView {
+    let mode = match status.mode {
+        RunMode::Demo => "Demo: a built-in simulated mesh, no cluster needed",
+        RunMode::Serve => "Connected to a Kubernetes cluster",
+    };
+    let auth = match status.auth_mode {
+        AuthMode::Demo => "Demo identities (no tokens)",
+        AuthMode::Token => "Kubernetes bearer tokens (TokenReview)",
+    };
+    view! {
+        <section class="card" aria-labelledby="console-heading">
+            <h2 id="console-heading">"Console"</h2>
+            <dl class="facts">
+                <dt>"Version"</dt>
+                <dd>{status.version}</dd>
+                <dt>"Mode"</dt>
+                <dd>{mode}</dd>
+                <dt>"Sign-in"</dt>
+                <dd>{auth}</dd>
+            </dl>
+        </section>
+        <section class="card" aria-labelledby="upstreams-heading">
+            <h2 id="upstreams-heading">"Upstream systems"</h2>
+            <UpstreamTable upstreams=status.upstreams />
+        </section>
+    }
+}

@@ -1,0 +1,42 @@
+// Playwright drives Debian's Chromium against the release server in demo mode.
+import { defineConfig } from '@playwright/test';
+
+const port = Number(process.env.MESHDECK_E2E_PORT ?? 18080);
+const bin = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './test-results',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      // Without the networking flags Chromium keeps trying the closed network.
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  webServer: {
+    command: `${bin} demo --bind 127.0.0.1:${port} --static-dir ../dist`,
+    url: `http://127.0.0.1:${port}/api/health`,
+    cwd: '.',
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

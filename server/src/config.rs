@@ -1,0 +1,151 @@
+//! Command line and environment: every flag of `meshdeck` is also an
+//! environment variable (`MESHDECK_*`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+
+/// meshdeck: an operations console for Istio service meshes.
+#[derive(Debug, Parser)]
+#[command(name = "meshdeck", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, env = "MESHDECK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `meshdeck <command>`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the console for a real cluster.
+    Serve(Box<ServeArgs>),
+    /// Serve the console on the built-in simulated mesh (no cluster needed).
+    Demo(DemoArgs),
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// How callers are identified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthModeArg {
+    /// Kubernetes bearer tokens checked with a TokenReview.
+    Token,
+    /// Pick a demo identity without a token (only with `meshdeck demo`).
+    Demo,
+}
+
+/// Flags shared by `serve` and `demo`.
+#[derive(Clone, Debug, Args)]
+pub struct HttpArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MESHDECK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Directory with the built UI (Trunk's `dist/`).
+    #[arg(long, env = "MESHDECK_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+    /// Timeout for each call to an upstream system, in milliseconds.
+    #[arg(long, env = "MESHDECK_UPSTREAM_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    pub upstream_timeout_ms: u64,
+}
+
+impl HttpArgs {
+    /// The upstream timeout as a duration.
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+}
+
+/// Addresses of the outside systems.
+#[derive(Clone, Debug, Default, Args)]
+pub struct UpstreamArgs {
+    /// Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir), e.g. http://prometheus.istio-system:9090.
+    #[arg(long, env = "MESHDECK_PROMETHEUS_URL")]
+    pub prometheus_url: Option<Url>,
+    /// Jaeger query service, e.g. http://tracing.istio-system:16686.
+    #[arg(long, env = "MESHDECK_JAEGER_URL")]
+    pub jaeger_url: Option<Url>,
+    /// Grafana, linked from the console.
+    #[arg(long, env = "MESHDECK_GRAFANA_URL")]
+    pub grafana_url: Option<Url>,
+    /// Kiali, linked from the console.
+    #[arg(long, env = "MESHDECK_KIALI_URL")]
+    pub kiali_url: Option<Url>,
+}
+
+/// `meshdeck serve`.
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    /// Listening and static files.
+    pub http: HttpArgs,
+    #[command(flatten)]
+    /// Outside systems.
+    pub upstreams: UpstreamArgs,
+    /// Kubeconfig file; without it, $KUBECONFIG or ~/.kube/config is used.
+    #[arg(long, env = "MESHDECK_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use instead of the current one.
+    #[arg(long, env = "MESHDECK_KUBE_CONTEXT")]
+    pub context: Option<String>,
+    /// Use the pod's service account (running inside the cluster).
+    #[arg(long, env = "MESHDECK_IN_CLUSTER", conflicts_with_all = ["kubeconfig", "context"])]
+    pub in_cluster: bool,
+    /// How callers are identified.
+    #[arg(long, env = "MESHDECK_AUTH_MODE", value_enum, default_value_t = AuthModeArg::Token)]
+    pub auth_mode: AuthModeArg,
+}
+
+/// `meshdeck demo`.
+#[derive(Clone, Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    /// Listening and static files.
+    pub http: HttpArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_to_token_auth() {
+        let cli = Cli::try_parse_from(["meshdeck", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.auth_mode, AuthModeArg::Token);
+        assert_eq!(args.http.bind.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn in_cluster_conflicts_with_kubeconfig() {
+        let err = Cli::try_parse_from(["meshdeck", "serve", "--in-cluster", "--kubeconfig", "x"]);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn bad_urls_are_rejected() {
+        assert!(
+            Cli::try_parse_from(["meshdeck", "serve", "--prometheus-url", "not a url"]).is_err()
+        );
+    }
+}

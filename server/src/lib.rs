@@ -1,0 +1,64 @@
+//! meshdeck's server: the REST/JSON API under `/api`, the built UI for
+//! everything else, and the clients for Kubernetes, Prometheus and Jaeger.
+
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod run;
+pub mod spa;
+pub mod state;
+pub mod upstream;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, header};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use crate::error::{Error, Result};
+pub use crate::state::AppState;
+
+/// The whole HTTP surface: API, UI, and the layers every response passes
+/// through (request spans, panic safety net, security headers).
+pub fn router(state: AppState) -> Router {
+    let csp = state.spa().csp().clone();
+    Router::new()
+        .nest("/api", routes::api_router())
+        .fallback(spa_fallback)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .layer(header_layer(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(header_layer(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(header_layer(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(header_layer(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+}
+
+fn header_layer(name: HeaderName, value: HeaderValue) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, value)
+}
+
+async fn spa_fallback(State(state): State<AppState>, request: Request) -> Response {
+    state.spa().serve(request).await
+}
+
+/// A panic in a handler is a bug: log it, answer with the JSON 500.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    Error::internal(format!("handler panicked: {message}")).into_response()
+}

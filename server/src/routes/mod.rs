@@ -1,0 +1,33 @@
+//! The REST/JSON API under `/api`: one module per resource, merged here.
+//! Unknown paths and wrong methods answer with the same JSON error body as
+//! everything else.
+
+mod health;
+mod status;
+
+use axum::Router;
+use axum::extract::OriginalUri;
+use http::Method;
+
+use crate::error::Error;
+use crate::state::AppState;
+
+/// Every API route, relative to `/api`.
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(status::router())
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(api_not_found)
+}
+
+async fn api_not_found(OriginalUri(uri): OriginalUri) -> Error {
+    Error::NotFound(format!("no such API path: {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Error {
+    Error::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}

@@ -1,0 +1,106 @@
+//! Starting and stopping the server: build the state from the command line,
+//! listen, and shut down gracefully on Ctrl-C or SIGTERM.
+
+use app::types::{AuthMode, RunMode};
+use tokio::net::TcpListener;
+
+use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs};
+use crate::error::{Error, Result};
+use crate::spa::Spa;
+use crate::state::AppState;
+use crate::upstream::Upstreams;
+use crate::upstream::kubernetes::{self, Source};
+
+/// `meshdeck serve`: a real cluster.
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    if args.auth_mode == AuthModeArg::Demo {
+        return Err(Error::Invalid(
+            "--auth-mode demo is only available with `meshdeck demo`; `serve` identifies callers by their Kubernetes token"
+                .into(),
+        ));
+    }
+    let timeout = args.http.upstream_timeout();
+    let mut upstreams = Upstreams::from_args(&args.upstreams, timeout)?;
+    let source = if args.in_cluster {
+        Source::InCluster
+    } else if let Some(path) = &args.kubeconfig {
+        Source::File(path, args.context.as_deref())
+    } else {
+        Source::Default(args.context.as_deref())
+    };
+    upstreams.kube = kubernetes::client(source, timeout).await?;
+    if upstreams.kube.is_none() {
+        tracing::warn!("no kubeconfig found and --in-cluster not set: running without a cluster");
+    }
+    let state = AppState::new(
+        RunMode::Serve,
+        AuthMode::Token,
+        upstreams,
+        Spa::load(&args.http.static_dir),
+    );
+    listen(&args.http, state).await
+}
+
+/// `meshdeck demo`: the built-in simulated mesh.
+pub async fn demo(args: DemoArgs) -> Result<()> {
+    let state = AppState::new(
+        RunMode::Demo,
+        AuthMode::Demo,
+        Upstreams::default(),
+        Spa::load(&args.http.static_dir),
+    );
+    listen(&args.http, state).await
+}
+
+async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
+    let listener = TcpListener::bind(http.bind)
+        .await
+        .map_err(|e| Error::Internal {
+            context: format!("cannot listen on {}", http.bind),
+            source: Some(Box::new(e)),
+        })?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal {
+        context: "reading the listening address".into(),
+        source: Some(Box::new(e)),
+    })?;
+    tracing::info!(%addr, mode = ?state.mode(), "meshdeck is listening");
+    // Printed on stdout, not only logged: scripts and people look for it.
+    println!("meshdeck is ready: open http://{addr}/");
+    axum::serve(listener, crate::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal {
+            context: "serving HTTP".into(),
+            source: Some(Box::new(e)),
+        })?;
+    tracing::info!("meshdeck stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

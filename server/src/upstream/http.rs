@@ -1,0 +1,192 @@
+//! A plain HTTP upstream: base URL, timeout, JSON GET with errors mapped to
+//! [`Error::Upstream`] in words a person can act on.
+
+use std::time::Duration;
+
+use app::types::UpstreamKind;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// One HTTP-speaking upstream system.
+#[derive(Clone, Debug)]
+pub struct HttpUpstream {
+    kind: UpstreamKind,
+    base: Url,
+    timeout: Duration,
+    client: reqwest::Client,
+}
+
+impl HttpUpstream {
+    /// A client for `base` whose every request gives up after `timeout`.
+    pub fn new(kind: UpstreamKind, mut base: Url, timeout: Duration) -> Result<Self> {
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::Invalid(format!(
+                "{} URL must be http or https, not {}",
+                kind.label(),
+                base.scheme()
+            )));
+        }
+        // A base with a path prefix (`http://host/prometheus`) must end in a
+        // slash, or `join` would replace its last segment.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("meshdeck/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Internal {
+                context: format!("building the {} HTTP client", kind.label()),
+                source: Some(Box::new(e)),
+            })?;
+        Ok(HttpUpstream {
+            kind,
+            base,
+            timeout,
+            client,
+        })
+    }
+
+    /// Which system this is.
+    pub fn kind(&self) -> UpstreamKind {
+        self.kind
+    }
+
+    /// The configured base URL (always ending in `/`).
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// `base` joined with a relative `path` such as `api/v1/query`.
+    pub fn url(&self, path: &str) -> Result<Url> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| Error::internal(format!("joining {path} to {}: {e}", self.base)))
+    }
+
+    /// The underlying client, for upstream modules with their own error contract.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Maps a transport failure to an upstream error that says what happened.
+    pub fn transport_error(&self, err: &reqwest::Error) -> Error {
+        let reason = if err.is_timeout() {
+            format!("no answer within {} ms", self.timeout.as_millis())
+        } else if err.is_connect() {
+            format!("cannot connect to {}", self.base)
+        } else {
+            format!("request to {} failed: {err}", self.base)
+        };
+        self.unavailable(reason)
+    }
+
+    /// An [`Error::Upstream`] for this system.
+    pub fn unavailable(&self, reason: impl Into<String>) -> Error {
+        Error::Upstream {
+            upstream: self.kind,
+            reason: reason.into(),
+        }
+    }
+
+    /// `GET path?query`, expecting a 2xx JSON answer.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T> {
+        let url = self.url(path)?;
+        let response = self
+            .client
+            .get(url)
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(self.unavailable(format!("{path} answered HTTP {}", status.as_u16())));
+        }
+        self.decode(path, response).await
+    }
+
+    /// Like [`get_json`](Self::get_json), but a 401/403 counts as "there,
+    /// behind authentication" and yields JSON `null`.
+    pub async fn get_json_or_auth_wall(&self, path: &str) -> Result<serde_json::Value> {
+        let url = self.url(path)?;
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Ok(serde_json::Value::Null);
+        }
+        if !status.is_success() {
+            return Err(self.unavailable(format!("{path} answered HTTP {}", status.as_u16())));
+        }
+        self.decode(path, response).await
+    }
+
+    async fn decode<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        response: reqwest::Response,
+    ) -> Result<T> {
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            self.unavailable(format!(
+                "{path} answered with something that is not the expected JSON ({e})"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(base: &str) -> HttpUpstream {
+        HttpUpstream::new(
+            UpstreamKind::Prometheus,
+            base.parse().unwrap(),
+            Duration::from_secs(1),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn paths_join_below_a_prefix() {
+        assert_eq!(
+            up("http://h:9090/prom")
+                .url("api/v1/query")
+                .unwrap()
+                .as_str(),
+            "http://h:9090/prom/api/v1/query"
+        );
+        assert_eq!(
+            up("http://h:9090").url("/api/v1/query").unwrap().as_str(),
+            "http://h:9090/api/v1/query"
+        );
+    }
+
+    #[test]
+    fn non_http_schemes_are_refused() {
+        let err = HttpUpstream::new(
+            UpstreamKind::Jaeger,
+            "ftp://h/".parse().unwrap(),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("http or https"), "{err}");
+    }
+}

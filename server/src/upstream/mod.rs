@@ -1,0 +1,174 @@
+//! Clients for the outside systems. Each sits behind a small module with a
+//! client built from a base address and a timeout; handlers never build
+//! upstream requests themselves.
+
+pub mod http;
+pub mod jaeger;
+pub mod kubernetes;
+pub mod prometheus;
+
+use std::time::Duration;
+
+use app::types::{ToolLink, UpstreamKind, UpstreamStatus};
+
+use self::http::HttpUpstream;
+use self::jaeger::JaegerClient;
+use self::prometheus::PrometheusClient;
+use crate::config::UpstreamArgs;
+use crate::error::Result;
+
+/// Every upstream meshdeck was configured with.
+#[derive(Clone, Default)]
+pub struct Upstreams {
+    /// The Kubernetes API server.
+    pub kube: Option<kube::Client>,
+    /// A Prometheus-compatible API.
+    pub prometheus: Option<PrometheusClient>,
+    /// A Jaeger query service.
+    pub jaeger: Option<JaegerClient>,
+    /// Grafana's UI (probed, linked).
+    pub grafana: Option<HttpUpstream>,
+    /// Kiali's UI (probed, linked).
+    pub kiali: Option<HttpUpstream>,
+}
+
+impl Upstreams {
+    /// HTTP clients for the configured URLs; Kubernetes is set separately.
+    pub fn from_args(args: &UpstreamArgs, timeout: Duration) -> Result<Self> {
+        let http = |kind, url: &Option<url::Url>| {
+            url.clone()
+                .map(|u| HttpUpstream::new(kind, u, timeout))
+                .transpose()
+        };
+        Ok(Upstreams {
+            kube: None,
+            prometheus: http(UpstreamKind::Prometheus, &args.prometheus_url)?
+                .map(PrometheusClient::new),
+            jaeger: http(UpstreamKind::Jaeger, &args.jaeger_url)?.map(JaegerClient::new),
+            grafana: http(UpstreamKind::Grafana, &args.grafana_url)?,
+            kiali: http(UpstreamKind::Kiali, &args.kiali_url)?,
+        })
+    }
+
+    /// Probes every upstream concurrently; one entry per [`UpstreamKind::ALL`].
+    pub async fn probe_all(&self) -> Vec<UpstreamStatus> {
+        let (kube, prom, jaeger, grafana, kiali) = tokio::join!(
+            probe_opt(
+                UpstreamKind::Kubernetes,
+                self.kube.as_ref(),
+                kubernetes::probe
+            ),
+            probe_opt(
+                UpstreamKind::Prometheus,
+                self.prometheus.as_ref(),
+                PrometheusClient::probe
+            ),
+            probe_opt(
+                UpstreamKind::Jaeger,
+                self.jaeger.as_ref(),
+                JaegerClient::probe
+            ),
+            probe_opt(UpstreamKind::Grafana, self.grafana.as_ref(), probe_grafana),
+            probe_opt(UpstreamKind::Kiali, self.kiali.as_ref(), probe_kiali),
+        );
+        vec![kube, prom, jaeger, grafana, kiali]
+    }
+
+    /// Links to the external UIs that have a URL configured.
+    pub fn links(&self) -> Vec<ToolLink> {
+        let http = [
+            self.kiali.as_ref(),
+            self.jaeger.as_ref().map(JaegerClient::upstream),
+            self.grafana.as_ref(),
+            self.prometheus.as_ref().map(PrometheusClient::upstream),
+        ];
+        http.into_iter()
+            .flatten()
+            .map(|u| ToolLink {
+                kind: u.kind(),
+                url: u.base().to_string(),
+            })
+            .collect()
+    }
+}
+
+/// The outcome of one probe of a configured upstream.
+#[derive(Debug, Default)]
+pub struct Probe {
+    /// The version it reported, if it reports one.
+    pub version: Option<String>,
+    /// Remarks worth showing even when reachable.
+    pub detail: Option<String>,
+}
+
+async fn probe_opt<'a, C, F, Fut>(
+    kind: UpstreamKind,
+    client: Option<&'a C>,
+    probe: F,
+) -> UpstreamStatus
+where
+    F: FnOnce(&'a C) -> Fut,
+    Fut: Future<Output = Result<Probe>>,
+{
+    let Some(client) = client else {
+        return UpstreamStatus {
+            kind,
+            configured: false,
+            reachable: None,
+            version: None,
+            latency_ms: None,
+            detail: None,
+        };
+    };
+    let started = std::time::Instant::now();
+    let outcome = probe(client).await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Ok(p) => UpstreamStatus {
+            kind,
+            configured: true,
+            reachable: Some(true),
+            version: p.version,
+            latency_ms: Some(latency_ms),
+            detail: p.detail,
+        },
+        Err(err) => UpstreamStatus {
+            kind,
+            configured: true,
+            reachable: Some(false),
+            version: None,
+            latency_ms: None,
+            detail: Some(match err {
+                crate::error::Error::Upstream { reason, .. } => reason,
+                other => other.to_string(),
+            }),
+        },
+    }
+}
+
+/// Grafana's `/api/health` answers `{"database":"ok","version":"..."}`.
+async fn probe_grafana(up: &HttpUpstream) -> Result<Probe> {
+    #[derive(serde::Deserialize)]
+    struct Health {
+        version: Option<String>,
+    }
+    let health: Health = up.get_json("api/health", &[]).await?;
+    Ok(Probe {
+        version: health.version,
+        detail: None,
+    })
+}
+
+/// Kiali's `/api/status` answers `{"status":{"Kiali version":"..."}, ...}`;
+/// with authentication on it may answer 401, which still proves it is there.
+async fn probe_kiali(up: &HttpUpstream) -> Result<Probe> {
+    let status: serde_json::Value = up.get_json_or_auth_wall("api/status").await?;
+    let version = status
+        .pointer("/status/Kiali version")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    Ok(Probe {
+        version,
+        detail: None,
+    })
+}

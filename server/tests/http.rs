@@ -1,0 +1,222 @@
+//! The HTTP surface through `router()`: JSON errors, the SPA fallback,
+//! security headers and status reporting.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::types::{AuthMode, ErrorBody, ErrorCode, Health, RunMode, Status, UpstreamKind};
+use axum::body::Body;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use meshdeck_server::config::UpstreamArgs;
+use meshdeck_server::spa::Spa;
+use meshdeck_server::upstream::Upstreams;
+use meshdeck_server::{AppState, router};
+use tower::ServiceExt;
+
+const INDEX: &str = r#"<!doctype html><html><head><script type="module">import init from '/app.js'; await init();</script></head><body></body></html>"#;
+
+/// A dist directory with an index.html and one asset, unique per test.
+fn dist(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("meshdeck-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), INDEX).unwrap();
+    std::fs::write(dir.join("app-1234.js"), "export default function(){}").unwrap();
+    dir
+}
+
+fn state_with(upstreams: Upstreams, dir: &std::path::Path) -> AppState {
+    AppState::new(RunMode::Demo, AuthMode::Demo, upstreams, Spa::load(dir))
+}
+
+async fn call(
+    state: AppState,
+    method: Method,
+    uri: &str,
+) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+    let response = router(state)
+        .oneshot(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+fn error_of(body: &[u8]) -> ErrorBody {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not an error body ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let state = state_with(Upstreams::default(), &dist("health"));
+    let (status, headers, body) = call(state, Method::GET, "/api/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let health: Health = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health.status, "ok");
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_json_404() {
+    let state = state_with(Upstreams::default(), &dist("api404"));
+    for path in ["/api/nope", "/api/graph/deeper/still", "/api"] {
+        let (status, headers, body) = call(state.clone(), Method::GET, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{path}");
+        let err = error_of(&body);
+        assert_eq!(err.error.code, ErrorCode::NotFound);
+        assert!(
+            err.error.message.contains(path),
+            "{path}: {}",
+            err.error.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_is_json_405() {
+    let state = state_with(Upstreams::default(), &dist("405"));
+    let (status, _, body) = call(state, Method::DELETE, "/api/health").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let err = error_of(&body);
+    assert_eq!(err.error.code, ErrorCode::MethodNotAllowed);
+    assert!(
+        err.error.message.contains("DELETE"),
+        "{}",
+        err.error.message
+    );
+}
+
+#[tokio::test]
+async fn deep_links_get_the_index_with_security_headers() {
+    let dir = dist("deeplink");
+    let state = state_with(Upstreams::default(), &dir);
+    for path in [
+        "/",
+        "/graph?ns=a",
+        "/metrics",
+        "/traces",
+        "/prometheus",
+        "/settings",
+    ] {
+        let (status, headers, body) = call(state.clone(), Method::GET, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(String::from_utf8(body).unwrap(), INDEX, "{path}");
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+        // sha256 of the inline script body above, base64 (computed with openssl).
+        assert!(
+            csp.contains("'sha256-KlG4CKAhEwOaotkp3rUpdbFezrNrqW7nWrxT35mBelw='"),
+            "{csp}"
+        );
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+    }
+}
+
+#[tokio::test]
+async fn assets_are_served_and_unknown_pages_are_404_html() {
+    let dir = dist("assets");
+    let state = state_with(Upstreams::default(), &dir);
+    let (status, headers, body) = call(state.clone(), Method::GET, "/app-1234.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(body, b"export default function(){}");
+
+    let (status, headers, body) = call(state, Method::GET, "/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(String::from_utf8(body).unwrap(), INDEX);
+}
+
+#[tokio::test]
+async fn a_missing_ui_build_is_explained() {
+    let dir = std::env::temp_dir().join(format!("meshdeck-test-{}-empty", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = state_with(Upstreams::default(), &dir);
+    let (status, _, body) = call(state.clone(), Method::GET, "/graph").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(String::from_utf8(body).unwrap().contains("trunk build"));
+    // The API is unaffected.
+    let (status, _, _) = call(state, Method::GET, "/api/health").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn status_reports_every_upstream() {
+    let state = state_with(Upstreams::default(), &dist("status-none"));
+    let (status, _, body) = call(state, Method::GET, "/api/status").await;
+    assert_eq!(status, StatusCode::OK);
+    let report: Status = serde_json::from_slice(&body).unwrap();
+    assert_eq!(report.mode, RunMode::Demo);
+    let kinds: Vec<UpstreamKind> = report.upstreams.iter().map(|u| u.kind).collect();
+    assert_eq!(kinds, UpstreamKind::ALL);
+    assert!(
+        report
+            .upstreams
+            .iter()
+            .all(|u| !u.configured && u.reachable.is_none())
+    );
+    assert!(report.links.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_reported_not_fatal() {
+    // A port that was just free: nothing listens there.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let args = UpstreamArgs {
+        prometheus_url: Some(format!("http://127.0.0.1:{port}").parse().unwrap()),
+        grafana_url: Some("http://127.0.0.1:1/grafana".parse().unwrap()),
+        ..UpstreamArgs::default()
+    };
+    let upstreams = Upstreams::from_args(&args, Duration::from_secs(2)).unwrap();
+    let state = state_with(upstreams, &dist("status-down"));
+    let (status, _, body) = call(state, Method::GET, "/api/status").await;
+    assert_eq!(status, StatusCode::OK);
+    let report: Status = serde_json::from_slice(&body).unwrap();
+    let prom = report
+        .upstreams
+        .iter()
+        .find(|u| u.kind == UpstreamKind::Prometheus)
+        .unwrap();
+    assert!(prom.configured);
+    assert_eq!(prom.reachable, Some(false));
+    assert!(
+        prom.detail.as_deref().unwrap().contains("cannot connect"),
+        "{prom:?}"
+    );
+    let link_kinds: Vec<UpstreamKind> = report.links.iter().map(|l| l.kind).collect();
+    assert_eq!(
+        link_kinds,
+        [UpstreamKind::Grafana, UpstreamKind::Prometheus]
+    );
+    assert_eq!(report.links[0].url, "http://127.0.0.1:1/grafana/");
+}
