@@ -1,0 +1,17 @@
+//! A simulated Istio mesh for meshdeck's demo mode, tests and benchmarks.
+//!
+//! - [`model`]: namespaces (grouped into projects), services, workloads with
+//!   versions, and the call graph with rates, response-code mix and latency.
+//! - [`scenario`]: the default demo mesh and a seeded generator of big meshes.
+//! - [`traffic`]: what the mesh does at an instant (rates, error ratios and
+//!   latencies varying over time, faults switching on and off).
+//! - [`metrics`]: Istio's standard metrics from that traffic, as Prometheus
+//!   text for scraping and as OpenMetrics history for backfilling.
+//! - [`prometheus`]: runs a real Prometheus server as a child process.
+
+pub mod metrics;
+pub mod model;
+pub mod prometheus;
+pub mod rng;
+pub mod scenario;
+pub mod traffic;
