@@ -114,6 +114,12 @@ pub struct DemoArgs {
     #[command(flatten)]
     /// Listening and static files.
     pub http: HttpArgs,
+    /// Minutes of metric history to backfill into the demo's Prometheus.
+    #[arg(long, env = "MESHDECK_DEMO_HISTORY_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub history_minutes: u32,
+    /// Seconds between Prometheus scrapes of the simulated mesh.
+    #[arg(long, env = "MESHDECK_DEMO_SCRAPE_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub scrape_interval: u32,
 }
 
 #[cfg(test)]

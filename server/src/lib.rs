@@ -2,6 +2,7 @@
 //! everything else, and the clients for Kubernetes, Prometheus and Jaeger.
 
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod routes;
 pub mod run;

@@ -4,7 +4,8 @@
 use app::types::{AuthMode, RunMode};
 use tokio::net::TcpListener;
 
-use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs};
+use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
+use crate::demo::{DemoEnvironment, DemoOptions};
 use crate::error::{Error, Result};
 use crate::spa::Spa;
 use crate::state::AppState;
@@ -43,13 +44,29 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 
 /// `meshdeck demo`: the built-in simulated mesh.
 pub async fn demo(args: DemoArgs) -> Result<()> {
-    let state = AppState::new(
-        RunMode::Demo,
-        AuthMode::Demo,
-        Upstreams::default(),
-        Spa::load(&args.http.static_dir),
-    );
-    listen(&args.http, state).await
+    let options = DemoOptions {
+        history_s: args.history_minutes * 60,
+        scrape_interval_s: args.scrape_interval,
+    };
+    let environment = DemoEnvironment::start(meshdeck_sim::scenario::demo(), &options).await?;
+    let upstream_args = UpstreamArgs {
+        prometheus_url: environment.prometheus.url().parse().ok(),
+        ..UpstreamArgs::default()
+    };
+    let served = match Upstreams::from_args(&upstream_args, args.http.upstream_timeout()) {
+        Ok(upstreams) => {
+            let spa = Spa::load(&args.http.static_dir);
+            listen(
+                &args.http,
+                AppState::new(RunMode::Demo, AuthMode::Demo, upstreams, spa),
+            )
+            .await
+        }
+        Err(err) => Err(err),
+    };
+    // The children stop whether serving ended by a signal or by an error.
+    environment.stop().await;
+    served
 }
 
 async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {

@@ -16,10 +16,31 @@ use tower::ServiceExt;
 
 const INDEX: &str = r#"<!doctype html><html><head><script type="module">import init from '/app.js'; await init();</script></head><body></body></html>"#;
 
-/// A dist directory with an index.html and one asset, unique per test.
-fn dist(name: &str) -> PathBuf {
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+fn empty_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("meshdeck-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
+
+/// A dist directory with an index.html and one asset, unique per test.
+fn dist(name: &str) -> TempDir {
+    let dir = empty_dir(name);
     std::fs::write(dir.join("index.html"), INDEX).unwrap();
     std::fs::write(dir.join("app-1234.js"), "export default function(){}").unwrap();
     dir
@@ -156,8 +177,7 @@ async fn assets_are_served_and_unknown_pages_are_404_html() {
 
 #[tokio::test]
 async fn a_missing_ui_build_is_explained() {
-    let dir = std::env::temp_dir().join(format!("meshdeck-test-{}-empty", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = empty_dir("empty");
     let state = state_with(Upstreams::default(), &dir);
     let (status, _, body) = call(state.clone(), Method::GET, "/graph").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

@@ -1,1 +1,785 @@
-//! placeholder
+//! Istio's standard metrics, computed from the simulated traffic.
+//!
+//! Every flow (edge × backend workload) is reported by the source proxy when
+//! the caller has a sidecar and by the destination proxy when the callee has
+//! one, with the labels Istio's telemetry sets. Counters are integrated over
+//! time on a fixed grid ([`GRID_S`]), so a live scrape and the backfilled
+//! history agree exactly at every grid point and counters never go back.
+//! Histogram buckets come from the flow's latency (or size) distribution,
+//! so `histogram_quantile` over them reflects the model.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use crate::model::{Caller, Latency, Mesh, Protocol};
+use crate::traffic::{self, FlowKey};
+
+/// Integration grid in seconds: pieces of simulated time never cross a
+/// multiple of this, whatever the pattern of calls to [`Simulator::advance_to`].
+pub const GRID_S: f64 = 5.0;
+
+/// Envoy's default histogram buckets, which Istio uses for
+/// `istio_request_duration_milliseconds` (milliseconds).
+pub const DURATION_BUCKETS_MS: [f64; 19] = [
+    0.5, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0,
+    60000.0, 300000.0, 600000.0, 1800000.0, 3600000.0,
+];
+
+/// Decade buckets for `istio_request_bytes` / `istio_response_bytes` (bytes).
+pub const SIZE_BUCKETS_BYTES: [f64; 9] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
+
+/// Spread (sigma of the log) of request and response sizes around their mean.
+const SIZE_SIGMA: f64 = 0.5;
+
+/// The metric families, in output order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// `istio_requests_total` (counter).
+    Requests,
+    /// `istio_request_duration_milliseconds` (histogram).
+    Duration,
+    /// `istio_request_bytes` (histogram).
+    RequestBytes,
+    /// `istio_response_bytes` (histogram).
+    ResponseBytes,
+    /// `istio_tcp_sent_bytes_total` (counter).
+    TcpSent,
+    /// `istio_tcp_received_bytes_total` (counter).
+    TcpReceived,
+    /// `istio_tcp_connections_opened_total` (counter).
+    TcpOpened,
+    /// `istio_tcp_connections_closed_total` (counter).
+    TcpClosed,
+}
+
+impl Family {
+    /// Every family.
+    pub const ALL: [Family; 8] = [
+        Family::Requests,
+        Family::Duration,
+        Family::RequestBytes,
+        Family::ResponseBytes,
+        Family::TcpSent,
+        Family::TcpReceived,
+        Family::TcpOpened,
+        Family::TcpClosed,
+    ];
+
+    /// The family name without the `_total` suffix (OpenMetrics style).
+    pub fn base_name(self) -> &'static str {
+        match self {
+            Family::Requests => "istio_requests",
+            Family::Duration => "istio_request_duration_milliseconds",
+            Family::RequestBytes => "istio_request_bytes",
+            Family::ResponseBytes => "istio_response_bytes",
+            Family::TcpSent => "istio_tcp_sent_bytes",
+            Family::TcpReceived => "istio_tcp_received_bytes",
+            Family::TcpOpened => "istio_tcp_connections_opened",
+            Family::TcpClosed => "istio_tcp_connections_closed",
+        }
+    }
+
+    /// Whether this family is a histogram (else a counter).
+    pub fn is_histogram(self) -> bool {
+        matches!(
+            self,
+            Family::Duration | Family::RequestBytes | Family::ResponseBytes
+        )
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Family::Requests => "Requests handled by an Istio proxy.",
+            Family::Duration => "Request duration in milliseconds.",
+            Family::RequestBytes => "Request body size in bytes.",
+            Family::ResponseBytes => "Response body size in bytes.",
+            Family::TcpSent => "Bytes sent during response in TCP connections.",
+            Family::TcpReceived => "Bytes received during request in TCP connections.",
+            Family::TcpOpened => "TCP connections opened.",
+            Family::TcpClosed => "TCP connections closed.",
+        }
+    }
+
+    fn buckets(self) -> &'static [f64] {
+        match self {
+            Family::Duration => &DURATION_BUCKETS_MS,
+            Family::RequestBytes | Family::ResponseBytes => &SIZE_BUCKETS_BYTES,
+            _ => &[],
+        }
+    }
+}
+
+/// Which proxy reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reporter {
+    /// The caller's sidecar.
+    Source,
+    /// The callee's sidecar.
+    Destination,
+}
+
+impl Reporter {
+    /// The `reporter` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reporter::Source => "source",
+            Reporter::Destination => "destination",
+        }
+    }
+}
+
+/// Outcome classes of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    ClientError,
+    ServerError,
+}
+
+impl Outcome {
+    /// `(response_code, grpc_response_status)` as Istio reports them.
+    fn codes(self, protocol: Protocol) -> (&'static str, &'static str) {
+        match (protocol, self) {
+            (Protocol::Grpc, Outcome::Ok) => ("200", "0"),
+            (Protocol::Grpc, Outcome::ClientError) => ("200", "5"),
+            (Protocol::Grpc, Outcome::ServerError) => ("200", "14"),
+            (_, Outcome::Ok) => ("200", ""),
+            (_, Outcome::ClientError) => ("404", ""),
+            (_, Outcome::ServerError) => ("503", ""),
+        }
+    }
+}
+
+/// What the generated metrics include.
+#[derive(Clone, Debug)]
+pub struct MetricsOptions {
+    /// Emit `istio_request_bytes` and `istio_response_bytes` (they triple the
+    /// series count; big benchmark meshes may leave them out).
+    pub size_histograms: bool,
+    /// Labels added to every series (for example the `job` and `instance`
+    /// that Prometheus adds when scraping, so history and live series match).
+    pub extra_labels: Vec<(String, String)>,
+}
+
+impl Default for MetricsOptions {
+    fn default() -> Self {
+        MetricsOptions {
+            size_histograms: true,
+            extra_labels: Vec::new(),
+        }
+    }
+}
+
+/// One request series group: a flow as one reporter sees one outcome.
+#[derive(Clone, Debug)]
+struct RequestSeries {
+    flow: usize,
+    outcome: Outcome,
+    /// Index of the request counter; the duration histogram follows
+    /// (buckets, +Inf, sum, count), then the size histograms if enabled.
+    acc: usize,
+    labels: String,
+}
+
+/// One TCP series group: a flow as one reporter sees it.
+#[derive(Clone, Debug)]
+struct TcpSeries {
+    flow: usize,
+    /// Index of sent, received, opened, closed (in that order).
+    acc: usize,
+    labels: String,
+}
+
+const HIST_DURATION_LEN: usize = DURATION_BUCKETS_MS.len() + 3;
+const HIST_SIZE_LEN: usize = SIZE_BUCKETS_BYTES.len() + 3;
+
+/// The running state of a mesh's metrics: every counter's value at [`Simulator::time`].
+pub struct Simulator {
+    mesh: Arc<Mesh>,
+    options: MetricsOptions,
+    keys: Vec<FlowKey>,
+    requests: Vec<RequestSeries>,
+    tcp: Vec<TcpSeries>,
+    values: Vec<f64>,
+    time: f64,
+}
+
+impl Simulator {
+    /// All counters at zero at Unix time `start` (seconds).
+    pub fn new(mesh: Arc<Mesh>, options: MetricsOptions, start: f64) -> Self {
+        let keys = traffic::flow_keys(&mesh);
+        let mut requests = Vec::new();
+        let mut tcp = Vec::new();
+        let mut next = 0;
+        let per_outcome = 1
+            + HIST_DURATION_LEN
+            + if options.size_histograms {
+                2 * HIST_SIZE_LEN
+            } else {
+                0
+            };
+        for (flow, key) in keys.iter().enumerate() {
+            let edge = &mesh.edges[key.edge];
+            let protocol = mesh.services[edge.service].protocol;
+            for reporter in [Reporter::Source, Reporter::Destination] {
+                let reported = match reporter {
+                    Reporter::Source => traffic::source_reports(&mesh, edge.source),
+                    Reporter::Destination => traffic::destination_reports(&mesh, key.backend),
+                };
+                if !reported {
+                    continue;
+                }
+                let common = flow_labels(&mesh, *key, reporter, &options.extra_labels);
+                if protocol == Protocol::Tcp {
+                    tcp.push(TcpSeries {
+                        flow,
+                        acc: next,
+                        labels: format!("{common},request_protocol=\"tcp\",response_flags=\"-\""),
+                    });
+                    next += 4;
+                    continue;
+                }
+                // Istio only has a series for outcomes that happened.
+                let outcomes = [
+                    (Outcome::Ok, true),
+                    (Outcome::ClientError, edge.errors.client > 0.0),
+                    (
+                        Outcome::ServerError,
+                        edge.errors.server > 0.0 || has_error_fault(&mesh, *key),
+                    ),
+                ];
+                for (outcome, present) in outcomes {
+                    if !present {
+                        continue;
+                    }
+                    let (code, grpc) = outcome.codes(protocol);
+                    requests.push(RequestSeries {
+                        flow,
+                        outcome,
+                        acc: next,
+                        labels: format!(
+                            "{common},request_protocol=\"{}\",response_code=\"{code}\",grpc_response_status=\"{grpc}\",response_flags=\"-\"",
+                            protocol.label()
+                        ),
+                    });
+                    next += per_outcome;
+                }
+            }
+        }
+        Simulator {
+            mesh: mesh.clone(),
+            options,
+            keys,
+            requests,
+            tcp,
+            values: vec![0.0; next],
+            time: start,
+        }
+    }
+
+    /// Unix time (seconds) the counters are at.
+    pub fn time(&self) -> f64 {
+        self.time
+    }
+
+    /// Number of distinct series the exposition contains (one per value).
+    pub fn series_count(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Integrates the traffic from the current time up to `t` (no-op if `t`
+    /// is not later). Pieces are cut at every multiple of [`GRID_S`].
+    pub fn advance_to(&mut self, t: f64) {
+        let mut flows = Vec::with_capacity(self.keys.len());
+        while self.time < t {
+            let next_grid = ((self.time / GRID_S).floor() + 1.0) * GRID_S;
+            let end = next_grid.min(t);
+            let dt = end - self.time;
+            let mid = self.time + dt / 2.0;
+            flows.clear();
+            flows.extend(
+                self.keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| traffic::flow_at(&self.mesh, i, *k, mid)),
+            );
+            self.integrate(&flows, dt);
+            self.time = end;
+        }
+    }
+
+    fn integrate(&mut self, flows: &[traffic::Flow], dt: f64) {
+        let sizes = self.options.size_histograms;
+        for s in &self.requests {
+            let flow = &flows[s.flow];
+            let share = match s.outcome {
+                Outcome::Ok => 1.0 - flow.errors.client - flow.errors.server,
+                Outcome::ClientError => flow.errors.client,
+                Outcome::ServerError => flow.errors.server,
+            };
+            let n = flow.rate * dt * share;
+            if n <= 0.0 {
+                continue;
+            }
+            let v = &mut self.values[s.acc..];
+            v[0] += n;
+            add_histogram(
+                &mut v[1..1 + HIST_DURATION_LEN],
+                &DURATION_BUCKETS_MS,
+                n,
+                &flow.latency,
+            );
+            if sizes {
+                let edge = &self.mesh.edges[flow.key.edge];
+                let start = 1 + HIST_DURATION_LEN;
+                add_histogram(
+                    &mut v[start..start + HIST_SIZE_LEN],
+                    &SIZE_BUCKETS_BYTES,
+                    n,
+                    &size_distribution(edge.request_bytes),
+                );
+                let start = start + HIST_SIZE_LEN;
+                add_histogram(
+                    &mut v[start..start + HIST_SIZE_LEN],
+                    &SIZE_BUCKETS_BYTES,
+                    n,
+                    &size_distribution(edge.response_bytes),
+                );
+            }
+        }
+        for s in &self.tcp {
+            let flow = &flows[s.flow];
+            let edge = &self.mesh.edges[flow.key.edge];
+            let connections = flow.rate * dt;
+            let v = &mut self.values[s.acc..s.acc + 4];
+            v[0] += connections * edge.response_bytes;
+            v[1] += connections * edge.request_bytes;
+            v[2] += connections;
+            v[3] += connections;
+        }
+    }
+
+    /// The current values in Prometheus' text exposition format (what a
+    /// scrape of `/metrics` returns).
+    pub fn render_text(&self) -> String {
+        let mut out = String::with_capacity(self.values.len() * 400);
+        for family in Family::ALL {
+            if !self.has_family(family) {
+                continue;
+            }
+            let name = self.sample_name(family);
+            let kind = if family.is_histogram() {
+                "histogram"
+            } else {
+                "counter"
+            };
+            let _ = writeln!(out, "# HELP {name} {}", family.help());
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            self.write_family(&mut out, family, None);
+        }
+        out
+    }
+
+    /// Appends the OpenMetrics samples of one family at the current time.
+    fn write_family(&self, out: &mut String, family: Family, timestamp: Option<i64>) {
+        let ts = timestamp.map(|t| format!(" {t}")).unwrap_or_default();
+        let base = family.base_name();
+        match family {
+            Family::Requests => {
+                for s in &self.requests {
+                    let _ = writeln!(
+                        out,
+                        "{base}_total{{{}}} {}{ts}",
+                        s.labels,
+                        self.values[s.acc].floor()
+                    );
+                }
+            }
+            Family::Duration | Family::RequestBytes | Family::ResponseBytes => {
+                let offset = match family {
+                    Family::Duration => 1,
+                    Family::RequestBytes => 1 + HIST_DURATION_LEN,
+                    _ => 1 + HIST_DURATION_LEN + HIST_SIZE_LEN,
+                };
+                let buckets = family.buckets();
+                for s in &self.requests {
+                    let v = &self.values[s.acc + offset..];
+                    for (i, le) in buckets.iter().enumerate() {
+                        let _ = writeln!(
+                            out,
+                            "{base}_bucket{{{},le=\"{le}\"}} {}{ts}",
+                            s.labels,
+                            v[i].floor()
+                        );
+                    }
+                    let n = buckets.len();
+                    let _ = writeln!(
+                        out,
+                        "{base}_bucket{{{},le=\"+Inf\"}} {}{ts}",
+                        s.labels,
+                        v[n].floor()
+                    );
+                    let _ = writeln!(out, "{base}_sum{{{}}} {:.1}{ts}", s.labels, v[n + 1]);
+                    let _ = writeln!(out, "{base}_count{{{}}} {}{ts}", s.labels, v[n + 2].floor());
+                }
+            }
+            Family::TcpSent | Family::TcpReceived | Family::TcpOpened | Family::TcpClosed => {
+                let index = match family {
+                    Family::TcpSent => 0,
+                    Family::TcpReceived => 1,
+                    Family::TcpOpened => 2,
+                    _ => 3,
+                };
+                for s in &self.tcp {
+                    let _ = writeln!(
+                        out,
+                        "{base}_total{{{}}} {}{ts}",
+                        s.labels,
+                        self.values[s.acc + index].floor()
+                    );
+                }
+            }
+        }
+    }
+
+    fn has_family(&self, family: Family) -> bool {
+        match family {
+            Family::Requests | Family::Duration => !self.requests.is_empty(),
+            Family::RequestBytes | Family::ResponseBytes => {
+                self.options.size_histograms && !self.requests.is_empty()
+            }
+            _ => !self.tcp.is_empty(),
+        }
+    }
+
+    fn sample_name(&self, family: Family) -> String {
+        if family.is_histogram() {
+            family.base_name().to_owned()
+        } else {
+            format!("{}_total", family.base_name())
+        }
+    }
+}
+
+/// Adds `n` observations distributed as `dist` to a cumulative histogram
+/// laid out as buckets, +Inf, sum, count.
+fn add_histogram(h: &mut [f64], bounds: &[f64], n: f64, dist: &Latency) {
+    for (i, le) in bounds.iter().enumerate() {
+        h[i] += n * dist.cdf(*le);
+    }
+    let len = bounds.len();
+    h[len] += n;
+    h[len + 1] += n * dist.mean_ms();
+    h[len + 2] += n;
+}
+
+/// Log-normal sizes with the given mean.
+fn size_distribution(mean: f64) -> Latency {
+    Latency {
+        median_ms: mean / (SIZE_SIGMA * SIZE_SIGMA / 2.0).exp(),
+        sigma: SIZE_SIGMA,
+    }
+}
+
+fn has_error_fault(mesh: &Mesh, key: FlowKey) -> bool {
+    key.backend.is_some_and(|wl| {
+        mesh.faults
+            .iter()
+            .any(|f| f.workload == wl && matches!(f.kind, crate::model::FaultKind::ServerErrors(_)))
+    })
+}
+
+const UNKNOWN: &str = "unknown";
+
+/// The labels a reporter puts on a flow's series (all but protocol, codes
+/// and flags), in Istio's names.
+fn flow_labels(
+    mesh: &Mesh,
+    key: FlowKey,
+    reporter: Reporter,
+    extra: &[(String, String)],
+) -> String {
+    let edge = &mesh.edges[key.edge];
+    let svc = &mesh.services[edge.service];
+    let svc_ns = &mesh.namespaces[svc.namespace].name;
+    // The caller is known by identity only if it has a sidecar.
+    let source = match edge.source {
+        Caller::Workload(wl) if mesh.has_sidecar(wl) => Some(wl),
+        _ => None,
+    };
+    // The callee's identity is known (metadata exchange) only if it has a sidecar.
+    let destination = key.backend.filter(|wl| mesh.has_sidecar(*wl));
+    let mtls = source.is_some()
+        && destination.is_some_and(|wl| mesh.namespaces[mesh.workloads[wl].namespace].mtls);
+    let mut l = Vec::with_capacity(26 + extra.len());
+    l.push(("reporter", reporter.label().to_owned()));
+    match source {
+        Some(wl) => {
+            let w = &mesh.workloads[wl];
+            l.push(("source_workload", w.name.clone()));
+            l.push((
+                "source_workload_namespace",
+                mesh.namespaces[w.namespace].name.clone(),
+            ));
+            l.push((
+                "source_principal",
+                if mtls {
+                    mesh.principal(wl)
+                } else {
+                    UNKNOWN.into()
+                },
+            ));
+            l.push(("source_app", w.app.clone()));
+            l.push(("source_version", w.version.clone()));
+            l.push(("source_canonical_service", w.app.clone()));
+            l.push(("source_canonical_revision", w.version.clone()));
+            l.push(("source_cluster", mesh.cluster.clone()));
+        }
+        None => {
+            for name in [
+                "source_workload",
+                "source_workload_namespace",
+                "source_principal",
+                "source_app",
+                "source_version",
+                "source_canonical_service",
+                "source_canonical_revision",
+                "source_cluster",
+            ] {
+                l.push((name, UNKNOWN.into()));
+            }
+        }
+    }
+    match destination {
+        Some(wl) => {
+            let w = &mesh.workloads[wl];
+            l.push(("destination_workload", w.name.clone()));
+            l.push((
+                "destination_workload_namespace",
+                mesh.namespaces[w.namespace].name.clone(),
+            ));
+            l.push((
+                "destination_principal",
+                if mtls {
+                    mesh.principal(wl)
+                } else {
+                    UNKNOWN.into()
+                },
+            ));
+            l.push(("destination_app", w.app.clone()));
+            l.push(("destination_version", w.version.clone()));
+            l.push(("destination_canonical_service", w.app.clone()));
+            l.push(("destination_canonical_revision", w.version.clone()));
+            l.push(("destination_cluster", mesh.cluster.clone()));
+        }
+        None => {
+            for name in [
+                "destination_workload",
+                "destination_workload_namespace",
+                "destination_principal",
+                "destination_app",
+                "destination_version",
+                "destination_canonical_service",
+                "destination_canonical_revision",
+            ] {
+                l.push((name, UNKNOWN.into()));
+            }
+            let cluster = if svc.external_host.is_some() {
+                UNKNOWN.into()
+            } else {
+                mesh.cluster.clone()
+            };
+            l.push(("destination_cluster", cluster));
+        }
+    }
+    l.push(("destination_service", mesh.service_fqdn(edge.service)));
+    l.push(("destination_service_name", svc.name.clone()));
+    l.push(("destination_service_namespace", svc_ns.clone()));
+    // Only the server side knows how the connection was secured.
+    let policy = match reporter {
+        Reporter::Source => UNKNOWN,
+        Reporter::Destination if mtls => "mutual_tls",
+        Reporter::Destination => "none",
+    };
+    l.push(("connection_security_policy", policy.to_owned()));
+    let mut out = String::with_capacity(700);
+    for (i, (k, v)) in l
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{k}=\"{}\"", escape_label_value(v));
+    }
+    out
+}
+
+/// Escapes a label value for the text formats (backslash, quote, newline).
+pub fn escape_label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Options for writing history.
+#[derive(Clone, Debug)]
+pub struct HistoryOptions {
+    /// First sample time (Unix seconds); counters start at zero here.
+    pub start: f64,
+    /// Last sample time (Unix seconds).
+    pub end: f64,
+    /// Seconds between samples.
+    pub step: f64,
+}
+
+/// Writes the metrics between `start` and `end` as OpenMetrics text for
+/// `promtool tsdb create-blocks-from openmetrics`. Families are written one
+/// after another (OpenMetrics does not allow a family to reappear), each by
+/// replaying the deterministic simulation from `start`.
+/// Returns the number of samples written.
+pub fn write_openmetrics_history(
+    mesh: &Arc<Mesh>,
+    options: &MetricsOptions,
+    history: &HistoryOptions,
+    out: &mut impl Write,
+) -> io::Result<u64> {
+    let mut samples = 0u64;
+    let mut buf = String::with_capacity(1 << 20);
+    for family in Family::ALL {
+        let mut sim = Simulator::new(mesh.clone(), options.clone(), history.start);
+        if !sim.has_family(family) {
+            continue;
+        }
+        let kind = if family.is_histogram() {
+            "histogram"
+        } else {
+            "counter"
+        };
+        writeln!(out, "# HELP {} {}", family.base_name(), family.help())?;
+        writeln!(out, "# TYPE {} {kind}", family.base_name())?;
+        let mut t = history.start;
+        while t <= history.end + 1e-9 {
+            sim.advance_to(t);
+            sim.write_family(&mut buf, family, Some(t.round() as i64));
+            samples += buf.bytes().filter(|b| *b == b'\n').count() as u64;
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+            t += history.step;
+        }
+    }
+    writeln!(out, "# EOF")?;
+    Ok(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Variation;
+    use crate::scenario;
+
+    fn quiet_demo() -> Arc<Mesh> {
+        let mut mesh = scenario::demo();
+        mesh.variation = Variation::NONE;
+        mesh.faults.clear();
+        Arc::new(mesh)
+    }
+
+    #[test]
+    fn counters_grow_at_the_configured_rate() {
+        let mesh = quiet_demo();
+        let mut sim = Simulator::new(mesh, MetricsOptions::default(), 1000.0);
+        sim.advance_to(1600.0);
+        let text = sim.render_text();
+        // details receives 20 rps from productpage, 1 % of them 404: after 600 s
+        // the destination reports 11880 OK and 120 client errors.
+        let ok = sample(
+            &text,
+            "istio_requests_total",
+            &[
+                "reporter=\"destination\"",
+                "destination_workload=\"details-v1\"",
+                "response_code=\"200\"",
+            ],
+        );
+        let not_found = sample(
+            &text,
+            "istio_requests_total",
+            &[
+                "reporter=\"destination\"",
+                "destination_workload=\"details-v1\"",
+                "response_code=\"404\"",
+            ],
+        );
+        assert_eq!(ok, 11880.0);
+        assert_eq!(not_found, 120.0);
+    }
+
+    #[test]
+    fn advancing_in_any_pattern_gives_the_same_counters() {
+        let mesh = Arc::new(scenario::demo());
+        let mut a = Simulator::new(mesh.clone(), MetricsOptions::default(), 1_700_000_000.0);
+        let mut b = Simulator::new(mesh, MetricsOptions::default(), 1_700_000_000.0);
+        a.advance_to(1_700_000_900.0);
+        let mut t = 1_700_000_000.0;
+        while t < 1_700_000_900.0 {
+            t += 15.0;
+            b.advance_to(t);
+        }
+        assert_eq!(a.values, b.values);
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_end_at_the_count() {
+        let mesh = Arc::new(scenario::demo());
+        let mut sim = Simulator::new(mesh, MetricsOptions::default(), 0.0);
+        sim.advance_to(300.0);
+        for s in &sim.requests {
+            let h = &sim.values[s.acc + 1..s.acc + 1 + HIST_DURATION_LEN];
+            for w in h[..DURATION_BUCKETS_MS.len() + 1].windows(2) {
+                assert!(w[0] <= w[1] + 1e-9);
+            }
+            assert_eq!(
+                h[DURATION_BUCKETS_MS.len()],
+                h[DURATION_BUCKETS_MS.len() + 2]
+            );
+            assert_eq!(h[DURATION_BUCKETS_MS.len()], sim.values[s.acc]);
+        }
+    }
+
+    #[test]
+    fn outside_callers_and_unmeshed_callers_are_unknown() {
+        let sim = Simulator::new(quiet_demo(), MetricsOptions::default(), 0.0);
+        let text = sim.render_text();
+        // Only the destination reports calls from outside the mesh.
+        assert!(text.lines().any(|l| l.starts_with(
+            "istio_requests_total{reporter=\"destination\",source_workload=\"unknown\""
+        ) && l.contains("destination_workload=\"productpage-v1\"")));
+        assert!(!text.lines().any(|l| {
+            l.starts_with("istio_requests_total{reporter=\"source\",source_workload=\"unknown\"")
+        }));
+        // Calls to api.stripe.com are reported by the source only.
+        assert!(text.lines().any(|l| l.contains("reporter=\"source\"")
+            && l.contains("destination_service=\"api.stripe.com\"")));
+        assert!(!text.lines().any(|l| l.contains("reporter=\"destination\"")
+            && l.contains("destination_service=\"api.stripe.com\"")));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    /// The value of the one sample of `name` whose labels contain all `parts`.
+    fn sample(text: &str, name: &str, parts: &[&str]) -> f64 {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")) && parts.iter().all(|p| l.contains(p)))
+            .collect();
+        assert_eq!(lines.len(), 1, "{parts:?}: {lines:?}");
+        lines[0].rsplit(' ').next().unwrap().parse().unwrap()
+    }
+}

@@ -1,1 +1,291 @@
-//! placeholder
+//! Runs a real Prometheus server as a child process on a loopback port, with
+//! a private data directory, optional backfilled history (through `promtool
+//! tsdb create-blocks-from openmetrics`) and optional scrape targets. Used by
+//! demo mode and by every test that needs Prometheus. Dropping the handle
+//! kills the process and removes the directory.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+/// What can go wrong starting Prometheus.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `prometheus` or `promtool` is not installed.
+    #[error(
+        "`{tool}` was not found on PATH; install it with `apt-get install --no-install-recommends prometheus` (or run scripts/setup.sh)"
+    )]
+    Missing {
+        /// The missing program.
+        tool: &'static str,
+    },
+    /// A file-system operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `promtool` refused the history.
+    #[error("promtool could not backfill the history: {0}")]
+    Backfill(String),
+    /// Prometheus exited or did not become ready in time.
+    #[error("Prometheus did not start: {0}")]
+    NotReady(String),
+}
+
+/// How to run Prometheus.
+#[derive(Clone, Debug)]
+pub struct PrometheusOptions {
+    /// OpenMetrics history to backfill before start.
+    pub history: Option<PathBuf>,
+    /// `host:port` targets scraped at `/metrics` under job [`PrometheusOptions::job`].
+    pub scrape_targets: Vec<String>,
+    /// Scrape interval in seconds.
+    pub scrape_interval_s: u32,
+    /// The scrape job's name.
+    pub job: String,
+    /// Value for the `instance` label of scraped series (so they match the
+    /// backfilled history); `None` keeps Prometheus' default (`host:port`).
+    pub instance: Option<String>,
+    /// `--storage.tsdb.retention.time`.
+    pub retention: String,
+}
+
+impl Default for PrometheusOptions {
+    fn default() -> Self {
+        PrometheusOptions {
+            history: None,
+            scrape_targets: Vec::new(),
+            scrape_interval_s: 5,
+            job: "istio-mesh".into(),
+            instance: None,
+            retention: "1d".into(),
+        }
+    }
+}
+
+/// A running Prometheus.
+pub struct PrometheusServer {
+    child: Option<Child>,
+    dir: PathBuf,
+    addr: SocketAddr,
+}
+
+static INSTANCE: AtomicU32 = AtomicU32::new(0);
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Io { context, source }
+}
+
+/// Whether `tool` can be run.
+fn find(tool: &'static str) -> Result<(), Error> {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+        .unwrap_or(false);
+    if found {
+        Ok(())
+    } else {
+        Err(Error::Missing { tool })
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> Result<u16, Error> {
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io("finding a free port"))?;
+    Ok(listener
+        .local_addr()
+        .map_err(io("finding a free port"))?
+        .port())
+}
+
+impl PrometheusServer {
+    /// Backfills the history, starts Prometheus and waits until it answers
+    /// `/-/ready` (up to 60 s).
+    pub async fn start(options: &PrometheusOptions) -> Result<Self, Error> {
+        find("prometheus")?;
+        let n = INSTANCE.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("meshdeck-prometheus-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).map_err(io(format!("creating {}", data.display())))?;
+        // From here on, dropping `guard` removes the directory on failure.
+        let mut guard = PrometheusServer {
+            child: None,
+            dir,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        };
+        if let Some(history) = &options.history {
+            backfill(history, &data).await?;
+        }
+        let config = guard.dir.join("prometheus.yml");
+        std::fs::write(&config, config_yaml(options)).map_err(io("writing prometheus.yml"))?;
+        // The port may be taken between finding and binding it: retry.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port()?;
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let log = guard.dir.join("prometheus.log");
+            let log_file = std::fs::File::create(&log).map_err(io("creating prometheus.log"))?;
+            let child = Command::new("prometheus")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.tsdb.path={}", data.display()))
+                .arg(format!(
+                    "--storage.tsdb.retention.time={}",
+                    options.retention
+                ))
+                .arg(format!("--web.listen-address={addr}"))
+                .arg("--log.level=warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(log_file))
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(io("starting prometheus"))?;
+            guard.child = Some(child);
+            guard.addr = addr;
+            match guard.wait_ready(Duration::from_secs(60)).await {
+                Ok(()) => return Ok(guard),
+                Err(e) => {
+                    last = format!("{e}; log: {}", tail(&log));
+                    guard.kill().await;
+                }
+            }
+        }
+        Err(Error::NotReady(last))
+    }
+
+    async fn wait_ready(&mut self, limit: Duration) -> Result<(), Error> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| Error::NotReady(e.to_string()))?;
+        let url = format!("{}/-/ready", self.url());
+        let started = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(Error::NotReady(format!("prometheus exited with {status}")));
+            }
+            if let Ok(response) = client.get(&url).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                return Err(Error::NotReady(format!(
+                    "not ready after {} s",
+                    limit.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Process id of the server, if running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// Resident memory of the server in KiB (Linux), if known.
+    pub fn resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// Stops the server (SIGKILL; it keeps nothing worth flushing) and removes its directory.
+    pub async fn stop(mut self) {
+        self.kill().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
+    async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+impl Drop for PrometheusServer {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Turns OpenMetrics `history` into TSDB blocks inside `data`.
+pub async fn backfill(history: &Path, data: &Path) -> Result<(), Error> {
+    find("promtool")?;
+    let output = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(history)
+        .arg(data)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(io("running promtool"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let mut message = String::from_utf8_lossy(&output.stderr).into_owned();
+        message.truncate(2000);
+        Err(Error::Backfill(message))
+    }
+}
+
+fn config_yaml(options: &PrometheusOptions) -> String {
+    let mut yaml = format!(
+        "global:\n  scrape_interval: {i}s\n  evaluation_interval: {i}s\n",
+        i = options.scrape_interval_s
+    );
+    if !options.scrape_targets.is_empty() {
+        let targets: Vec<String> = options
+            .scrape_targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect();
+        yaml.push_str(&format!(
+            "scrape_configs:\n  - job_name: '{}'\n    scrape_interval: {}s\n    static_configs:\n      - targets: [{}]\n",
+            options.job,
+            options.scrape_interval_s,
+            targets.join(", ")
+        ));
+        if let Some(instance) = &options.instance {
+            yaml.push_str(&format!(
+                "    relabel_configs:\n      - target_label: instance\n        replacement: '{instance}'\n"
+            ));
+        }
+    }
+    yaml
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}

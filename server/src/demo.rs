@@ -1,0 +1,144 @@
+//! `meshdeck demo`: the simulated mesh behind the console's normal clients.
+//! The simulator serves `/metrics`, which a real Prometheus (a child
+//! process on loopback, with an hour of history backfilled) scrapes every
+//! few seconds; the console then reads Prometheus like any other.
+
+use std::io::BufWriter;
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::types::UpstreamKind;
+use meshdeck_sim::live::{self, LiveMetrics};
+use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history};
+use meshdeck_sim::model::Mesh;
+use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+
+/// The scrape job name, and the instance label history and live series share.
+const JOB: &str = "istio-mesh";
+const INSTANCE: &str = "meshdeck-sim";
+/// Seconds between history samples.
+const HISTORY_STEP_S: f64 = 15.0;
+
+/// How to run the demo environment.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Seconds of history to backfill.
+    pub history_s: u32,
+    /// Prometheus' scrape interval in seconds.
+    pub scrape_interval_s: u32,
+}
+
+/// The running simulator and Prometheus.
+pub struct DemoEnvironment {
+    /// The simulated mesh.
+    pub mesh: Arc<Mesh>,
+    /// Prometheus, scraping the simulator.
+    pub prometheus: PrometheusServer,
+    /// Base URL of the simulator (`/metrics`).
+    pub simulator_url: String,
+    simulator: JoinHandle<()>,
+}
+
+fn startup(reason: impl std::fmt::Display) -> Error {
+    Error::Upstream {
+        upstream: UpstreamKind::Prometheus,
+        reason: reason.to_string(),
+    }
+}
+
+impl DemoEnvironment {
+    /// Starts the simulator, writes and backfills the history, starts Prometheus.
+    pub async fn start(mesh: Mesh, options: &DemoOptions) -> Result<Self> {
+        let mesh = Arc::new(mesh);
+        let started = Instant::now();
+        // History ends on a sample boundary; live counters continue from it.
+        let end = (live::now_s() / HISTORY_STEP_S).floor() * HISTORY_STEP_S;
+        let start = end - f64::from(options.history_s);
+        let mut simulator = Simulator::new(mesh.clone(), MetricsOptions::default(), start);
+        simulator.advance_to(end);
+        let series = simulator.series_count();
+
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| startup(format!("cannot bind the simulator: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| startup(e.to_string()))?;
+        let app = live::router(LiveMetrics::new(simulator));
+        let simulator = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(%err, "simulator stopped");
+            }
+        });
+
+        let history_path =
+            std::env::temp_dir().join(format!("meshdeck-demo-history-{}.om", std::process::id()));
+        let history = HistoryOptions {
+            start,
+            end,
+            step: HISTORY_STEP_S,
+        };
+        let history_options = MetricsOptions {
+            extra_labels: vec![
+                ("job".into(), JOB.into()),
+                ("instance".into(), INSTANCE.into()),
+            ],
+            ..MetricsOptions::default()
+        };
+        let written = {
+            let mesh = mesh.clone();
+            let path = history_path.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+                let mut file = BufWriter::new(std::fs::File::create(&path)?);
+                let n = write_openmetrics_history(&mesh, &history_options, &history, &mut file)?;
+                std::io::Write::flush(&mut file)?;
+                Ok(n)
+            })
+            .await
+            .map_err(|e| startup(e.to_string()))?
+            .map_err(|e| startup(format!("writing the history: {e}")))?
+        };
+        let generated = started.elapsed();
+        let prometheus = PrometheusServer::start(&PrometheusOptions {
+            history: (options.history_s > 0).then(|| history_path.clone()),
+            scrape_targets: vec![addr.to_string()],
+            scrape_interval_s: options.scrape_interval_s,
+            job: JOB.into(),
+            instance: Some(INSTANCE.into()),
+            ..PrometheusOptions::default()
+        })
+        .await;
+        let _ = std::fs::remove_file(&history_path);
+        let prometheus = match prometheus {
+            Ok(p) => p,
+            Err(err) => {
+                simulator.abort();
+                return Err(startup(err));
+            }
+        };
+        tracing::info!(
+            mesh = %mesh.name,
+            series,
+            history_samples = written,
+            generate_ms = generated.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            prometheus = %prometheus.url(),
+            prometheus_rss_kib = prometheus.resident_kib().unwrap_or(0),
+            "demo environment ready"
+        );
+        Ok(DemoEnvironment {
+            mesh,
+            prometheus,
+            simulator_url: format!("http://{addr}"),
+            simulator,
+        })
+    }
+
+    /// Stops Prometheus (removing its data) and the simulator.
+    pub async fn stop(self) {
+        self.simulator.abort();
+        self.prometheus.stop().await;
+    }
+}

@@ -1,0 +1,125 @@
+//! `meshdeck demo` as a user runs it: the binary starts the simulator and a
+//! real Prometheus, serves the console wired to it, and on SIGTERM stops
+//! every child and removes their files.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use app::types::{Status, UpstreamKind};
+
+/// Processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) {
+                found.push(cmdline);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn demo_serves_live_metrics_and_stops_cleanly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshdeck"))
+        .args([
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--history-minutes",
+            "10",
+            "--static-dir",
+            "/nonexistent",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // The demo prints the URL to open once everything is up.
+    let stdout = child.stdout.take().unwrap();
+    let url = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.strip_prefix("meshdeck is ready: open ")
+                .map(|u| u.trim_end_matches('/').to_owned())
+        })
+        .expect("demo printed no URL");
+
+    let http = reqwest::Client::new();
+    let status: Status = http
+        .get(format!("{url}/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let prometheus = status
+        .upstreams
+        .iter()
+        .find(|u| u.kind == UpstreamKind::Prometheus)
+        .unwrap();
+    assert_eq!(prometheus.reachable, Some(true), "{prometheus:?}");
+    let prom_url = &status
+        .links
+        .iter()
+        .find(|l| l.kind == UpstreamKind::Prometheus)
+        .unwrap()
+        .url;
+
+    // The backfilled history is there: ten minutes at 15 s per sample.
+    let body: serde_json::Value = http
+        .get(format!("{prom_url}api/v1/query"))
+        .query(&[("query", "max(count_over_time(istio_requests_total[9m]))")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let samples: f64 = body["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(samples >= 35.0, "{body}");
+
+    // A Prometheus child exists while the demo runs...
+    let marker = format!("meshdeck-prometheus-{pid}-");
+    assert_eq!(processes_mentioning(&marker).len(), 1);
+
+    // ...and is gone, with its directory, after SIGTERM.
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "demo did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        processes_mentioning(&marker).is_empty(),
+        "{:?}",
+        processes_mentioning(&marker)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&marker))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -1,0 +1,280 @@
+//! The simulated metrics land in a real Prometheus as the scenario says:
+//! history written by the simulator, backfilled with promtool, queried over
+//! Prometheus' HTTP API, compared with values derived from the scenario's
+//! definition (edge rates and error shares), not from the simulator.
+
+use std::collections::BTreeMap;
+
+use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
+use meshdeck_sim::model::{Caller, Mesh, Variation};
+use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::scenario;
+
+/// The demo with constant traffic and no faults: rates are exactly the edges'.
+fn quiet_demo() -> Mesh {
+    let mut mesh = scenario::demo();
+    mesh.variation = Variation::NONE;
+    mesh.faults.clear();
+    mesh
+}
+
+/// An instant vector as `labels -> value`.
+async fn query(prom: &PrometheusServer, promql: &str, time: f64) -> BTreeMap<String, f64> {
+    let response: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/query", prom.url()))
+        .query(&[("query", promql), ("time", &time.to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response["status"], "success", "{promql}: {response}");
+    response["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let labels = r["metric"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+                .collect::<Vec<_>>()
+                .join(",");
+            (labels, r["value"][1].as_str().unwrap().parse().unwrap())
+        })
+        .collect()
+}
+
+async fn start_with_history(name: &str, mesh: &std::sync::Arc<Mesh>, end: f64) -> PrometheusServer {
+    let path = std::env::temp_dir().join(format!(
+        "meshdeck-sim-test-{}-{name}.om",
+        std::process::id()
+    ));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let history = HistoryOptions {
+        start: end - 1800.0,
+        end,
+        step: 15.0,
+    };
+    write_openmetrics_history(mesh, &MetricsOptions::default(), &history, &mut file).unwrap();
+    drop(file);
+    let prom = PrometheusServer::start(&PrometheusOptions {
+        history: Some(path.clone()),
+        ..PrometheusOptions::default()
+    })
+    .await
+    .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    prom
+}
+
+fn aligned_now() -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    (now / 15.0).floor() * 15.0 - 60.0
+}
+
+#[tokio::test]
+async fn rates_and_error_ratios_match_the_scenario() {
+    let mesh = std::sync::Arc::new(quiet_demo());
+    let end = aligned_now();
+    let prom = start_with_history("rates", &mesh, end).await;
+    let at = end - 120.0;
+
+    // Expected from the definition: destination-reported traffic per service
+    // is the sum of the configured rates of the edges into it (every
+    // in-mesh service of the demo has sidecars); services outside the mesh
+    // have no destination reporter.
+    let mut want_rate: BTreeMap<String, f64> = BTreeMap::new();
+    let mut want_5xx: BTreeMap<String, f64> = BTreeMap::new();
+    for edge in &mesh.edges {
+        let svc = &mesh.services[edge.service];
+        if svc.external_host.is_some() || svc.protocol == meshdeck_sim::model::Protocol::Tcp {
+            continue;
+        }
+        let fqdn = format!(
+            "{}.{}.svc.cluster.local",
+            svc.name, mesh.namespaces[svc.namespace].name
+        );
+        *want_rate.entry(fqdn.clone()).or_default() += edge.rate;
+        if svc.protocol == meshdeck_sim::model::Protocol::Http {
+            *want_5xx.entry(fqdn).or_default() += edge.rate * edge.errors.server;
+        }
+    }
+
+    let got = query(
+        &prom,
+        r#"sum(rate(istio_requests_total{reporter="destination"}[1m])) by (destination_service)"#,
+        at,
+    )
+    .await;
+    let got: BTreeMap<String, f64> = got
+        .into_iter()
+        .map(|(k, v)| (k.trim_start_matches("destination_service=").to_owned(), v))
+        .collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want_rate.keys().collect::<Vec<_>>()
+    );
+    // Tolerance: counters are whole numbers, so a 1-minute rate can be off by
+    // one request per minute (0.017/s) per series; plus 1 %.
+    for (svc, want) in &want_rate {
+        let got = got[svc];
+        assert!(
+            (got - want).abs() <= 0.05 + 0.01 * want,
+            "{svc}: got {got}, want {want}"
+        );
+    }
+
+    let ratio = query(
+        &prom,
+        r#"sum(rate(istio_requests_total{reporter="destination",response_code=~"5.."}[10m])) by (destination_service) / sum(rate(istio_requests_total{reporter="destination"}[10m])) by (destination_service)"#,
+        at,
+    )
+    .await;
+    for (svc, errors) in &want_5xx {
+        let want = errors / want_rate[svc];
+        let key = format!("destination_service={svc}");
+        let got = ratio.get(&key).copied().unwrap_or(0.0);
+        // 10-minute window: whole-number counters shift the ratio by at most
+        // 1 / (requests in 10 min).
+        assert!(
+            (got - want).abs() <= 0.0005 + 0.05 * want,
+            "{svc}: got {got}, want {want}"
+        );
+    }
+    prom.stop().await;
+}
+
+#[tokio::test]
+async fn both_reporters_carry_istios_labels() {
+    let mesh = std::sync::Arc::new(quiet_demo());
+    let end = aligned_now();
+    let prom = start_with_history("labels", &mesh, end).await;
+    let reporters = query(&prom, "count by (reporter) (istio_requests_total)", end).await;
+    assert_eq!(
+        reporters.keys().collect::<Vec<_>>(),
+        ["reporter=destination", "reporter=source"]
+    );
+
+    let istio_labels = [
+        "connection_security_policy",
+        "destination_app",
+        "destination_canonical_revision",
+        "destination_canonical_service",
+        "destination_cluster",
+        "destination_principal",
+        "destination_service",
+        "destination_service_name",
+        "destination_service_namespace",
+        "destination_version",
+        "destination_workload",
+        "destination_workload_namespace",
+        "reporter",
+        "response_flags",
+        "source_app",
+        "source_canonical_revision",
+        "source_canonical_service",
+        "source_cluster",
+        "source_principal",
+        "source_version",
+        "source_workload",
+        "source_workload_namespace",
+        "request_protocol",
+    ];
+    let families = [
+        ("istio_requests_total", true),
+        ("istio_request_duration_milliseconds_bucket", true),
+        ("istio_request_bytes_bucket", true),
+        ("istio_response_bytes_bucket", true),
+        ("istio_tcp_sent_bytes_total", false),
+        ("istio_tcp_received_bytes_total", false),
+        ("istio_tcp_connections_opened_total", false),
+        ("istio_tcp_connections_closed_total", false),
+    ];
+    let client = reqwest::Client::new();
+    for (family, http) in families {
+        let response: serde_json::Value = client
+            .get(format!("{}/api/v1/labels", prom.url()))
+            .query(&[
+                ("match[]", family),
+                ("start", &(end - 600.0).to_string()),
+                ("end", &end.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let labels: Vec<&str> = response["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for label in istio_labels {
+            assert!(
+                labels.contains(&label),
+                "{family} lacks {label}: {labels:?}"
+            );
+        }
+        for label in ["response_code", "grpc_response_status"] {
+            assert_eq!(labels.contains(&label), http, "{family}: {label}");
+        }
+        let both = query(&prom, &format!("count by (reporter) ({family})"), end).await;
+        assert_eq!(both.len(), 2, "{family}: {both:?}");
+    }
+
+    // mTLS: payments has PeerAuthentication off, bookinfo on.
+    let policy = query(
+        &prom,
+        r#"count by (destination_service_namespace, connection_security_policy) (istio_requests_total{reporter="destination",source_workload!="unknown"})"#,
+        end,
+    )
+    .await;
+    assert!(
+        policy.contains_key(
+            "connection_security_policy=mutual_tls,destination_service_namespace=bookinfo"
+        ),
+        "{policy:?}"
+    );
+    assert!(
+        policy
+            .contains_key("connection_security_policy=none,destination_service_namespace=payments"),
+        "{policy:?}"
+    );
+    assert!(
+        !policy
+            .contains_key("connection_security_policy=none,destination_service_namespace=bookinfo"),
+        "{policy:?}"
+    );
+
+    // Callers outside the mesh appear as `unknown`, reported by the destination.
+    let unknown = query(
+        &prom,
+        r#"count by (destination_workload) (istio_requests_total{source_workload="unknown"})"#,
+        end,
+    )
+    .await;
+    let outside_callers: Vec<&Caller> = mesh
+        .edges
+        .iter()
+        .map(|e| &e.source)
+        .filter(|c| **c == Caller::Unknown)
+        .collect();
+    assert!(!outside_callers.is_empty());
+    assert!(
+        unknown.contains_key("destination_workload=productpage-v1"),
+        "{unknown:?}"
+    );
+    assert!(
+        unknown.contains_key("destination_workload=payments-api-v1"),
+        "{unknown:?}"
+    );
+    prom.stop().await;
+}
