@@ -63,12 +63,8 @@ impl Outcome {
             Outcome::Ok => None,
             Outcome::ClientError if grpc => Some("NOT_FOUND"),
             Outcome::ClientError => Some("404 Not Found"),
-            Outcome::ServerError if grpc => {
-                Some("UNAVAILABLE: upstream connect error or disconnect/reset before headers")
-            }
-            Outcome::ServerError => Some(
-                "503 Service Unavailable: upstream connect error or disconnect/reset before headers",
-            ),
+            Outcome::ServerError if grpc => Some("UNAVAILABLE: the service is unavailable"),
+            Outcome::ServerError => Some("503 Service Unavailable"),
             Outcome::PropagatedError if grpc => Some("UNAVAILABLE: a downstream call failed"),
             Outcome::PropagatedError => Some("503 Service Unavailable: a downstream call failed"),
         }
@@ -542,14 +538,7 @@ impl Builder<'_, '_> {
         }
         tags.extend([
             Tag::str("response_size", call.response_size.to_string()),
-            Tag::str(
-                "response_flags",
-                if call.outcome == Outcome::ServerError && call.protocol == Protocol::Http {
-                    "UF"
-                } else {
-                    "-"
-                },
-            ),
+            Tag::str("response_flags", "-"),
             Tag::str("istio.canonical_revision", w.version.clone()),
             Tag::str("istio.canonical_service", w.app.clone()),
             Tag::str("istio.mesh_id", MESH_ID),
