@@ -15,4 +15,5 @@ pub mod model;
 pub mod prometheus;
 pub mod rng;
 pub mod scenario;
+pub mod traces;
 pub mod traffic;
