@@ -12,6 +12,8 @@ use meshdeck_sim::live::{self, LiveMetrics};
 use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history};
 use meshdeck_sim::model::Mesh;
 use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::traces::store::{DEFAULT_CAPACITY, DEFAULT_LIVE_RATE};
+use meshdeck_sim::traces::{self, TraceStore};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -38,7 +40,7 @@ pub struct DemoEnvironment {
     pub mesh: Arc<Mesh>,
     /// Prometheus, scraping the simulator.
     pub prometheus: PrometheusServer,
-    /// Base URL of the simulator (`/metrics`).
+    /// Base URL of the simulator: `/metrics`, and Jaeger's query API (v1 and v3).
     pub simulator_url: String,
     simulator: JoinHandle<()>,
 }
@@ -66,7 +68,17 @@ impl DemoEnvironment {
             .await
             .map_err(|e| startup(format!("cannot bind the simulator: {e}")))?;
         let addr = listener.local_addr().map_err(|e| startup(e.to_string()))?;
-        let app = live::router(LiveMetrics::new(simulator));
+        // Traces: the last hour at the store's live rate, then generated on
+        // demand up to the moment of each query.
+        let traces = TraceStore::new(DEFAULT_CAPACITY, DEFAULT_LIVE_RATE).following_clock(true);
+        traces.fill_history(
+            &mesh,
+            end - f64::from(options.history_s).min(3600.0),
+            end,
+            DEFAULT_LIVE_RATE,
+        );
+        let app = live::router(LiveMetrics::new(simulator))
+            .merge(traces::router(Arc::new(traces), mesh.clone()));
         let simulator = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app).await {
                 tracing::error!(%err, "simulator stopped");

@@ -51,6 +51,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     let environment = DemoEnvironment::start(meshdeck_sim::scenario::demo(), &options).await?;
     let upstream_args = UpstreamArgs {
         prometheus_url: environment.prometheus.url().parse().ok(),
+        jaeger_url: environment.simulator_url.parse().ok(),
         ..UpstreamArgs::default()
     };
     let served = match Upstreams::from_args(&upstream_args, args.http.upstream_timeout()) {

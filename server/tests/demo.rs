@@ -65,6 +65,20 @@ async fn demo_serves_live_metrics_and_stops_cleanly() {
         .find(|u| u.kind == UpstreamKind::Prometheus)
         .unwrap();
     assert_eq!(prometheus.reachable, Some(true), "{prometheus:?}");
+    // Traces come from the simulator through the Jaeger query API.
+    let jaeger = status
+        .upstreams
+        .iter()
+        .find(|u| u.kind == UpstreamKind::Jaeger)
+        .unwrap();
+    assert_eq!(jaeger.reachable, Some(true), "{jaeger:?}");
+    assert!(
+        jaeger
+            .detail
+            .as_deref()
+            .is_some_and(|d| !d.starts_with("0 ")),
+        "{jaeger:?}"
+    );
     let prom_url = &status
         .links
         .iter()

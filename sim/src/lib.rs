@@ -7,6 +7,9 @@
 //!   latencies varying over time, faults switching on and off).
 //! - [`metrics`]: Istio's standard metrics from that traffic, as Prometheus
 //!   text for scraping and as OpenMetrics history for backfilling.
+//! - [`traces`]: traces along the same call graph, served in Jaeger's v1 and
+//!   v3 (OTLP JSON) query formats.
+//! - [`live`]: the simulator's `/metrics` endpoint.
 //! - [`prometheus`]: runs a real Prometheus server as a child process.
 
 pub mod live;
