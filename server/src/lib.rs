@@ -1,9 +1,11 @@
 //! meshdeck's server: the REST/JSON API under `/api`, the built UI for
 //! everything else, and the clients for Kubernetes, Prometheus and Jaeger.
 
+pub mod access;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod promql;
 pub mod routes;
 pub mod run;
 pub mod spa;
