@@ -9,6 +9,7 @@
 //!   text for scraping and as OpenMetrics history for backfilling.
 //! - [`prometheus`]: runs a real Prometheus server as a child process.
 
+pub mod kube;
 pub mod metrics;
 pub mod model;
 pub mod prometheus;
