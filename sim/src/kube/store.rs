@@ -21,6 +21,9 @@ pub const EVENT_LOG_CAPACITY: usize = 20_000;
 /// resumes from the log.
 const CHANNEL_CAPACITY: usize = 4096;
 
+/// A receiver of committed changes.
+pub type ChangeReceiver = broadcast::Receiver<Arc<Change>>;
+
 /// What happened to an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -182,10 +185,7 @@ impl Store {
 
     /// The logged changes after `since`, and a receiver of the later ones, or
     /// 410 Expired when the log no longer reaches back that far.
-    pub fn changes_since(
-        &self,
-        since: u64,
-    ) -> ApiResult<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>)> {
+    pub fn changes_since(&self, since: u64) -> ApiResult<(Vec<Arc<Change>>, ChangeReceiver)> {
         if since < self.compacted {
             return Err(ApiError::new(
                 Reason::Expired,
