@@ -342,6 +342,33 @@ async fn merge_strategic_and_json_patches() {
         .await;
     assert_eq!(api_code(result).0, 415);
 
+    // Ill-typed well-known fields are refused, not stored (nor a panic).
+    for garbage in [
+        json!({"metadata": {"labels": "not-a-map"}}),
+        json!({"metadata": {"annotations": {"a": 1}}}),
+        json!({"spec": "nope"}),
+    ] {
+        let result = namespaces
+            .patch("legacy", &PatchParams::default(), &Patch::Merge(garbage))
+            .await;
+        assert_eq!(api_code(result).0, 400);
+    }
+    let deployments = Api::<Deployment>::namespaced(client.clone(), "bookinfo");
+    let huge = json!({"spec": {"replicas": 1_000_000_000}});
+    let result = deployments
+        .patch("details-v1", &PatchParams::default(), &Patch::Merge(huge))
+        .await;
+    assert_eq!(api_code(result).0, 400);
+    let weird_template = json!({"spec": {"template": {"metadata": {"labels": ["x"]}}}});
+    let result = deployments
+        .patch(
+            "details-v1",
+            &PatchParams::default(),
+            &Patch::Merge(weird_template),
+        )
+        .await;
+    assert_eq!(api_code(result).0, 400);
+
     // A patch carrying a stale resourceVersion conflicts.
     let stale = json!({"metadata": {"resourceVersion": before.metadata.resource_version, "labels": {"x": "y"}}});
     let (code, reason) = api_code(

@@ -402,6 +402,83 @@ fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kube::{InMemoryCluster, patch};
+    use crate::scenario;
+
+    /// Garbage on every verb and path is answered, never a panic.
+    #[test]
+    fn garbage_requests_get_answers() {
+        let cluster = InMemoryCluster::from_mesh(&scenario::demo());
+        let shared = cluster.shared.clone();
+        let paths = [
+            "/api/v1/namespaces",
+            "/api/v1/namespaces/bookinfo",
+            "/api/v1/namespaces/bookinfo/status",
+            "/api/v1/namespaces/bookinfo/pods",
+            "/apis/apps/v1/namespaces/bookinfo/deployments",
+            "/apis/apps/v1/namespaces/bookinfo/deployments/details-v1",
+            "/apis/apps/v1/namespaces/bookinfo/deployments/details-v1/status",
+            "/apis/apps/v1/namespaces/bookinfo/statefulsets/mongodb-v1",
+            "/apis/authentication.k8s.io/v1/tokenreviews",
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            "/apis/nope/v1/things",
+            "/api/v1/namespaces/bookinfo/pods?labelSelector=a+in+(b&fieldSelector=x",
+            "/api/v1/namespaces?watch=true&resourceVersion=abc",
+            "/api/v1/namespaces?watch=true&timeoutSeconds=-1",
+        ];
+        let bodies = [
+            "",
+            "null",
+            "[]",
+            "\"x\"",
+            "{",
+            r#"{"metadata": 5}"#,
+            r#"{"metadata": {"name": "details-v1", "labels": {"a": 1}}}"#,
+            r#"{"metadata": {"name": "details-v1"}, "spec": {"replicas": -1}}"#,
+            r#"{"metadata": {"name": "details-v1"}, "spec": {"template": {"spec": {"containers": "x"}}}}"#,
+            r#"{"metadata": {"name": "details-v1"}, "spec": {"template": {"spec": {"containers": [1, {"name": 2}]}}}}"#,
+            r#"{"spec": {"containers": [{"$patch": "delete"}]}}"#,
+            r#"{"$patch": "delete"}"#,
+            r#"[{"op": "remove", "path": "/metadata"}]"#,
+            r#"[{"op": "replace", "path": "", "value": 1}]"#,
+            r#"[{"op": "add", "path": "/spec/template/spec/containers/99", "value": {}}]"#,
+            r#"[{"op": "move", "from": "/metadata", "path": "/metadata/x"}]"#,
+            r#"{"spec": {"token": 5, "resourceAttributes": "x"}}"#,
+        ];
+        let content_types = [
+            patch::content_type::MERGE,
+            patch::content_type::STRATEGIC,
+            patch::content_type::JSON,
+            "text/plain",
+        ];
+        let methods = [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _guard = runtime.enter();
+        for path in paths {
+            let uri: Uri = path.parse().expect("uri");
+            for body in bodies {
+                for method in &methods {
+                    for ct in content_types {
+                        let mut headers = HeaderMap::new();
+                        headers.insert(header::CONTENT_TYPE, ct.parse().expect("header"));
+                        let answer = handle(&shared, method, &uri, &headers, body.as_bytes());
+                        if let Err(e) = answer {
+                            assert!(e.reason.code() < 500, "{method} {path} {body}: {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn paths_parse_like_kubernetes() {

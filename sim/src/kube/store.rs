@@ -152,6 +152,65 @@ fn spec_part(obj: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
+/// Fields that must be JSON objects when present, as the typed decoding of
+/// a real API server enforces; the controllers rely on it.
+const OBJECT_FIELDS: &[&str] = &[
+    "/metadata",
+    "/spec",
+    "/status",
+    "/spec/selector",
+    "/spec/template",
+    "/spec/template/metadata",
+    "/spec/template/spec",
+];
+/// Fields that must be maps of strings when present.
+const STRING_MAPS: &[&str] = &[
+    "/metadata/labels",
+    "/metadata/annotations",
+    "/spec/selector/matchLabels",
+    "/spec/template/metadata/labels",
+    "/spec/template/metadata/annotations",
+];
+/// Highest `spec.replicas` accepted: Kubernetes takes any int32, but every
+/// replica here is a stored pod.
+pub const MAX_REPLICAS: u64 = 1000;
+
+/// Rejects bodies whose well-known fields have the wrong JSON type.
+fn check_shape(obj: &Value) -> ApiResult<()> {
+    let bad = |path: &str, want: &str| {
+        Err(ApiError::bad_request(format!(
+            "error decoding request body: {} must be {want}",
+            path.trim_start_matches('/').replace('/', ".")
+        )))
+    };
+    for path in OBJECT_FIELDS {
+        if let Some(v) = obj.pointer(path) {
+            if !v.is_object() && !v.is_null() {
+                return bad(path, "an object");
+            }
+        }
+    }
+    for path in STRING_MAPS {
+        if let Some(v) = obj.pointer(path) {
+            let ok = v.is_null()
+                || v.as_object()
+                    .is_some_and(|m| m.values().all(Value::is_string));
+            if !ok {
+                return bad(path, "a map of strings");
+            }
+        }
+    }
+    if let Some(r) = obj.pointer("/spec/replicas") {
+        if !r.is_null() && r.as_u64().is_none_or(|n| n > MAX_REPLICAS) {
+            return bad(
+                "/spec/replicas",
+                &format!("an integer from 0 to {MAX_REPLICAS}"),
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// An empty store at `resourceVersion` 1.
     pub fn new() -> Self {
@@ -312,10 +371,10 @@ impl Store {
         }
         map.insert("apiVersion".into(), json!(api_version));
         map.insert("kind".into(), json!(rt.kind));
-        if !map.get("metadata").is_some_and(Value::is_object) {
+        if map.get("metadata").is_none_or(Value::is_null) {
             map.insert("metadata".into(), json!({}));
         }
-        Ok(())
+        check_shape(obj)
     }
 
     fn check_name(rt: &ResourceType, name: &str) -> ApiResult<()> {

@@ -92,6 +92,7 @@ fn desired_replicas(obj: &Value) -> u64 {
     obj.pointer("/spec/replicas")
         .and_then(Value::as_u64)
         .unwrap_or(1)
+        .min(super::store::MAX_REPLICAS)
 }
 
 fn is_ready(pod: &Value) -> bool {
