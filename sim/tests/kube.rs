@@ -526,6 +526,48 @@ async fn watcher_sees_a_namespace_created_after_it_started() {
     assert!(found);
 }
 
+#[tokio::test]
+async fn streaming_list_watcher_and_change_subscription() {
+    let (_mesh, cluster, client) = demo();
+    let mut changes = cluster.subscribe();
+    let namespaces = Api::<Namespace>::all(client);
+    let config = watcher::Config::default().streaming_lists();
+    let mut events = watcher(namespaces.clone(), config).boxed();
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut initial = 0;
+        while let Some(event) = events.try_next().await.expect("watch event") {
+            match event {
+                watcher::Event::InitApply(_) => initial += 1,
+                watcher::Event::InitDone => {
+                    let ns: Namespace =
+                        serde_json::from_value(json!({"metadata": {"name": "streamed"}}))
+                            .expect("ns");
+                    namespaces
+                        .create(&PostParams::default(), &ns)
+                        .await
+                        .expect("create");
+                }
+                watcher::Event::Apply(ns) if ns.name_any() == "streamed" => return initial,
+                _ => {}
+            }
+        }
+        0
+    })
+    .await
+    .expect("watch timed out");
+    let listed = namespaces.list(&ListParams::default()).await.expect("list");
+    assert_eq!(
+        seen,
+        listed.items.len() - 1,
+        "every namespace but the new one came first"
+    );
+
+    let change = changes.recv().await.expect("change");
+    assert_eq!(change.kind, meshdeck_sim::kube::ChangeKind::Added);
+    assert_eq!(change.resource.plural, "namespaces");
+    assert_eq!(change.object["metadata"]["name"], "streamed");
+}
+
 fn event_kind<K>(e: &WatchEvent<K>) -> &'static str {
     match e {
         WatchEvent::Added(_) => "ADDED",
