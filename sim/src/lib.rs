@@ -10,8 +10,11 @@
 //! - [`traces`]: traces along the same call graph, served in Jaeger's v1 and
 //!   v3 (OTLP JSON) query formats.
 //! - [`live`]: the simulator's `/metrics` endpoint.
+//! - [`kube`]: an in-memory Kubernetes API server behind a real `kube::Client`
+//!   (objects, patches, watches, TokenReview, SubjectAccessReview with RBAC).
 //! - [`prometheus`]: runs a real Prometheus server as a child process.
 
+pub mod kube;
 pub mod live;
 pub mod metrics;
 pub mod model;

@@ -1,0 +1,520 @@
+//! The HTTP face of the in-memory cluster: Kubernetes REST paths, verbs,
+//! query parameters and discovery documents, as an axum [`Router`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::auth;
+use super::error::{ApiError, ApiResult, Reason};
+use super::meta;
+use super::resources::{self, Handling, RESOURCES, ResourceType};
+use super::selector::{FieldSelector, LabelSelector};
+use super::store::Preconditions;
+use super::watch::{self, WatchParams};
+
+/// The Kubernetes version the in-memory cluster claims to be.
+pub const SERVER_VERSION: (&str, &str) = ("1", "33");
+
+/// Builds the router over shared cluster state.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/version", get(version))
+        .route("/api", get(core_versions))
+        .route("/apis", get(group_list))
+        .route("/api/{*rest}", any(dispatch))
+        .route("/apis/{*rest}", any(dispatch))
+        .fallback(unknown_path)
+        .with_state(shared)
+}
+
+fn ok(code: StatusCode, body: Value) -> Response {
+    (code, axum::Json(body)).into_response()
+}
+
+fn not_served() -> ApiError {
+    ApiError::new(
+        Reason::NotFound,
+        "the server could not find the requested resource",
+    )
+}
+
+async fn unknown_path() -> Response {
+    not_served().into_response()
+}
+
+async fn version() -> Response {
+    let (major, minor) = SERVER_VERSION;
+    ok(
+        StatusCode::OK,
+        json!({
+            "major": major,
+            "minor": minor,
+            "gitVersion": format!("v{major}.{minor}.0-meshdeck-sim"),
+            "gitCommit": "0000000000000000000000000000000000000000",
+            "gitTreeState": "clean",
+            "buildDate": "2025-01-01T00:00:00Z",
+            "goVersion": "go1.24.0",
+            "compiler": "gc",
+            "platform": "linux/amd64",
+        }),
+    )
+}
+
+async fn core_versions() -> Response {
+    ok(
+        StatusCode::OK,
+        json!({
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "in-memory:443"}],
+        }),
+    )
+}
+
+fn group_doc(name: &str, versions: &[&str]) -> Value {
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+        .collect();
+    json!({
+        "name": name,
+        "versions": vs,
+        "preferredVersion": vs.first().cloned().unwrap_or(Value::Null),
+    })
+}
+
+async fn group_list() -> Response {
+    let groups: Vec<Value> = resources::groups()
+        .iter()
+        .map(|(g, vs)| group_doc(g, vs))
+        .collect();
+    ok(
+        StatusCode::OK,
+        json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+    )
+}
+
+fn resource_list(group: &str, version: &str) -> ApiResult<Value> {
+    let mut list = Vec::new();
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        let mut entry = json!({
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": r.verbs(),
+        });
+        if !r.short_names.is_empty() {
+            entry["shortNames"] = json!(r.short_names);
+        }
+        list.push(entry);
+        if r.handling == Handling::Stored {
+            list.push(json!({
+                "name": format!("{}/status", r.plural),
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
+    }
+    if list.is_empty() {
+        return Err(not_served());
+    }
+    let gv = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    Ok(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
+    )
+}
+
+/// A parsed resource path.
+#[derive(Debug, PartialEq, Eq)]
+struct Target<'a> {
+    rt: &'static ResourceType,
+    /// Namespace in the URL (empty for cluster-wide or cluster-scoped).
+    namespace: &'a str,
+    name: Option<&'a str>,
+    subresource: Option<&'a str>,
+}
+
+/// What a path asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed<'a> {
+    GroupDoc(&'a str),
+    ResourceList(&'a str, &'a str),
+    Resource(Target<'a>),
+}
+
+fn parse_path(path: &str) -> ApiResult<Parsed<'_>> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group] => return Ok(Parsed::GroupDoc(group)),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return Err(not_served()),
+    };
+    let (namespace, plural, tail) = match rest {
+        [] => return Ok(Parsed::ResourceList(group, version)),
+        ["namespaces", ns, plural, tail @ ..]
+            if !matches!(*plural, "status" | "finalize") || !tail.is_empty() =>
+        {
+            (*ns, *plural, tail)
+        }
+        [plural, tail @ ..] => ("", *plural, tail),
+    };
+    let rt = resources::find(group, version, plural).ok_or_else(not_served)?;
+    let (name, subresource) = match tail {
+        [] => (None, None),
+        [name] => (Some(*name), None),
+        [name, sub] => (Some(*name), Some(*sub)),
+        _ => return Err(not_served()),
+    };
+    if !namespace.is_empty() && !rt.namespaced {
+        return Err(not_served());
+    }
+    // Namespaced objects are addressed under /namespaces/<ns>/ only; the bare
+    // path lists them across all namespaces.
+    if rt.namespaced && namespace.is_empty() && name.is_some() {
+        return Err(not_served());
+    }
+    match subresource {
+        None | Some("status") => {}
+        Some("finalize") if rt.plural == "namespaces" => {}
+        Some(_) => return Err(not_served()),
+    }
+    Ok(Parsed::Resource(Target {
+        rt,
+        namespace,
+        name,
+        subresource,
+    }))
+}
+
+fn parse_json(body: &[u8]) -> ApiResult<Value> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding request body as JSON: {e}")))
+}
+
+fn truthy(params: &HashMap<String, String>, key: &str) -> bool {
+    matches!(params.get(key).map(String::as_str), Some("true" | "1"))
+}
+
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&shared, &method, &uri, &headers, &body) {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn handle(
+    shared: &Arc<Shared>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let params: HashMap<String, String> = Query::try_from_uri(uri)
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
+    let target = match parse_path(uri.path())? {
+        Parsed::GroupDoc(group) => {
+            let versions = resources::groups()
+                .into_iter()
+                .find(|(g, _)| *g == group)
+                .map(|(_, vs)| vs)
+                .ok_or_else(not_served)?;
+            let mut doc = group_doc(group, &versions);
+            doc["kind"] = json!("APIGroup");
+            doc["apiVersion"] = json!("v1");
+            return Ok(ok(StatusCode::OK, doc));
+        }
+        Parsed::ResourceList(group, version) => {
+            return Ok(ok(StatusCode::OK, resource_list(group, version)?));
+        }
+        Parsed::Resource(t) => t,
+    };
+    let rt = target.rt;
+    let dry_run = params.get("dryRun").is_some_and(|v| v == "All");
+    match rt.handling {
+        Handling::TokenReview | Handling::SubjectAccessReview => {
+            if *method != Method::POST || target.name.is_some() {
+                return Err(ApiError::method_not_allowed(rt, method.as_str()));
+            }
+            let review = parse_json(body)?;
+            let store = shared.lock();
+            let answer = if rt.handling == Handling::TokenReview {
+                auth::token_review(&store, review)?
+            } else {
+                auth::subject_access_review(&store, review)?
+            };
+            return Ok(ok(StatusCode::CREATED, answer));
+        }
+        Handling::Stored => {}
+    }
+    let status_only = target.subresource == Some("status");
+    let ns = target.namespace;
+    match (method.clone(), target.name) {
+        (Method::GET, Some(name)) => Ok(ok(StatusCode::OK, shared.lock().get(rt, ns, name)?)),
+        (Method::GET, None) => {
+            let labels =
+                LabelSelector::parse(params.get("labelSelector").map_or("", String::as_str))?;
+            let fields =
+                FieldSelector::parse(params.get("fieldSelector").map_or("", String::as_str))?;
+            let namespace = (!ns.is_empty()).then_some(ns);
+            if truthy(&params, "watch") {
+                let timeout = match params.get("timeoutSeconds") {
+                    Some(t) => Some(t.parse::<u64>().map_err(|_| {
+                        ApiError::bad_request(format!("invalid timeoutSeconds {t:?}"))
+                    })?),
+                    None => None,
+                };
+                let wp = WatchParams {
+                    resource_version: params
+                        .get("resourceVersion")
+                        .cloned()
+                        .filter(|v| !v.is_empty()),
+                    send_initial_events: truthy(&params, "sendInitialEvents"),
+                    bookmarks: truthy(&params, "allowWatchBookmarks"),
+                    timeout_seconds: timeout,
+                };
+                return watch::watch(shared, rt, namespace.map(str::to_owned), labels, fields, wp);
+            }
+            let store = shared.lock();
+            let items = store.list(rt, namespace, &labels, &fields);
+            Ok(ok(
+                StatusCode::OK,
+                json!({
+                    "kind": rt.list_kind(),
+                    "apiVersion": rt.api_version(),
+                    "metadata": {"resourceVersion": store.resource_version().to_string()},
+                    "items": items,
+                }),
+            ))
+        }
+        (Method::POST, None) => {
+            let obj = parse_json(body)?;
+            let created = shared.lock().create(rt, ns, obj, dry_run)?;
+            Ok(ok(StatusCode::CREATED, created))
+        }
+        (Method::PUT, Some(name)) => {
+            let obj = parse_json(body)?;
+            let replaced = shared
+                .lock()
+                .replace(rt, ns, name, obj, dry_run, status_only)?;
+            Ok(ok(StatusCode::OK, replaced))
+        }
+        (Method::PATCH, Some(name)) => {
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let patched =
+                shared
+                    .lock()
+                    .patch(rt, ns, name, content_type, body, dry_run, status_only)?;
+            Ok(ok(StatusCode::OK, patched))
+        }
+        (Method::DELETE, name) => {
+            let opts = if body.is_empty() {
+                json!({})
+            } else {
+                parse_json(body)?
+            };
+            let dry_run = dry_run
+                || opts
+                    .get("dryRun")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| d.iter().any(|v| v == "All"));
+            let pre = Preconditions {
+                resource_version: opts
+                    .pointer("/preconditions/resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                uid: opts
+                    .pointer("/preconditions/uid")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            };
+            let mut store = shared.lock();
+            match name {
+                Some(name) => Ok(ok(
+                    StatusCode::OK,
+                    store.delete(rt, ns, name, dry_run, &pre)?,
+                )),
+                None => {
+                    // deletecollection: the deleted objects as a list.
+                    let labels = LabelSelector::parse(
+                        params.get("labelSelector").map_or("", String::as_str),
+                    )?;
+                    let fields = FieldSelector::parse(
+                        params.get("fieldSelector").map_or("", String::as_str),
+                    )?;
+                    let namespace = (!ns.is_empty()).then_some(ns);
+                    let victims = store.list(rt, namespace, &labels, &fields);
+                    let mut items = Vec::new();
+                    for v in victims {
+                        let (vns, vname) =
+                            (meta::namespace(&v).to_owned(), meta::name(&v).to_owned());
+                        if let Ok(d) =
+                            store.delete(rt, &vns, &vname, dry_run, &Preconditions::default())
+                        {
+                            items.push(d);
+                        }
+                    }
+                    Ok(ok(
+                        StatusCode::OK,
+                        json!({
+                            "kind": rt.list_kind(),
+                            "apiVersion": rt.api_version(),
+                            "metadata": {"resourceVersion": store.resource_version().to_string()},
+                            "items": items,
+                        }),
+                    ))
+                }
+            }
+        }
+        (m, _) => Err(ApiError::method_not_allowed(rt, m.as_str())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::{InMemoryCluster, patch};
+    use crate::scenario;
+
+    /// Garbage on every verb and path is answered, never a panic.
+    #[test]
+    fn garbage_requests_get_answers() {
+        let cluster = InMemoryCluster::from_mesh(&scenario::demo());
+        let shared = cluster.shared.clone();
+        let paths = [
+            "/api/v1/namespaces",
+            "/api/v1/namespaces/bookinfo",
+            "/api/v1/namespaces/bookinfo/status",
+            "/api/v1/namespaces/bookinfo/pods",
+            "/apis/apps/v1/namespaces/bookinfo/deployments",
+            "/apis/apps/v1/namespaces/bookinfo/deployments/details-v1",
+            "/apis/apps/v1/namespaces/bookinfo/deployments/details-v1/status",
+            "/apis/apps/v1/namespaces/bookinfo/statefulsets/mongodb-v1",
+            "/apis/authentication.k8s.io/v1/tokenreviews",
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            "/apis/nope/v1/things",
+            "/api/v1/namespaces/bookinfo/pods?labelSelector=a+in+(b&fieldSelector=x",
+            "/api/v1/namespaces?watch=true&resourceVersion=abc",
+            "/api/v1/namespaces?watch=true&timeoutSeconds=-1",
+        ];
+        let bodies = [
+            "",
+            "null",
+            "[]",
+            "\"x\"",
+            "{",
+            r#"{"metadata": 5}"#,
+            r#"{"metadata": {"name": "details-v1", "labels": {"a": 1}}}"#,
+            r#"{"metadata": {"name": "details-v1"}, "spec": {"replicas": -1}}"#,
+            r#"{"metadata": {"name": "details-v1"}, "spec": {"template": {"spec": {"containers": "x"}}}}"#,
+            r#"{"metadata": {"name": "details-v1"}, "spec": {"template": {"spec": {"containers": [1, {"name": 2}]}}}}"#,
+            r#"{"spec": {"containers": [{"$patch": "delete"}]}}"#,
+            r#"{"$patch": "delete"}"#,
+            r#"[{"op": "remove", "path": "/metadata"}]"#,
+            r#"[{"op": "replace", "path": "", "value": 1}]"#,
+            r#"[{"op": "add", "path": "/spec/template/spec/containers/99", "value": {}}]"#,
+            r#"[{"op": "move", "from": "/metadata", "path": "/metadata/x"}]"#,
+            r#"{"spec": {"token": 5, "resourceAttributes": "x"}}"#,
+        ];
+        let content_types = [
+            patch::content_type::MERGE,
+            patch::content_type::STRATEGIC,
+            patch::content_type::JSON,
+            "text/plain",
+        ];
+        let methods = [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _guard = runtime.enter();
+        for path in paths {
+            let uri: Uri = path.parse().expect("uri");
+            for body in bodies {
+                for method in &methods {
+                    for ct in content_types {
+                        let mut headers = HeaderMap::new();
+                        headers.insert(header::CONTENT_TYPE, ct.parse().expect("header"));
+                        let answer = handle(&shared, method, &uri, &headers, body.as_bytes());
+                        if let Err(e) = answer {
+                            assert!(e.reason.code() < 500, "{method} {path} {body}: {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn paths_parse_like_kubernetes() {
+        let t = |p| match parse_path(p) {
+            Ok(Parsed::Resource(t)) => (t.rt.plural, t.namespace, t.name, t.subresource),
+            other => panic!("{p}: {other:?}"),
+        };
+        assert_eq!(t("/api/v1/namespaces"), ("namespaces", "", None, None));
+        assert_eq!(
+            t("/api/v1/namespaces/shop"),
+            ("namespaces", "", Some("shop"), None)
+        );
+        assert_eq!(
+            t("/api/v1/namespaces/shop/status"),
+            ("namespaces", "", Some("shop"), Some("status"))
+        );
+        assert_eq!(
+            t("/api/v1/namespaces/shop/pods"),
+            ("pods", "shop", None, None)
+        );
+        assert_eq!(t("/api/v1/pods"), ("pods", "", None, None));
+        assert_eq!(
+            t("/apis/apps/v1/namespaces/shop/deployments/web/status"),
+            ("deployments", "shop", Some("web"), Some("status"))
+        );
+        assert_eq!(
+            parse_path("/apis/apps/v1").ok(),
+            Some(Parsed::ResourceList("apps", "v1"))
+        );
+        assert_eq!(
+            parse_path("/apis/apps").ok(),
+            Some(Parsed::GroupDoc("apps"))
+        );
+        assert!(parse_path("/api/v1/pods/x").is_err());
+        assert!(parse_path("/api/v1/widgets").is_err());
+        assert!(parse_path("/api/v1/namespaces/a/nodes").is_err());
+        assert!(parse_path("/apis/apps/v1/namespaces/a/deployments/b/scale").is_err());
+    }
+}

@@ -1,0 +1,298 @@
+//! TokenReview (who is this bearer token) and SubjectAccessReview (may this
+//! user do this), the latter evaluated with real RBAC semantics over the
+//! stored Roles, ClusterRoles, RoleBindings and ClusterRoleBindings.
+
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiResult};
+use super::meta;
+use super::resources::{self, RBAC};
+use super::store::Store;
+
+/// The group that may do anything, as in Kubernetes.
+pub const MASTERS_GROUP: &str = "system:masters";
+
+/// Answers a TokenReview: the request echoed with `status` filled in. An
+/// unknown token is `authenticated: false`, not an error.
+pub fn token_review(store: &Store, mut review: Value) -> ApiResult<Value> {
+    if !review.is_object() {
+        return Err(ApiError::bad_request("a TokenReview must be a JSON object"));
+    }
+    let token = review
+        .pointer("/spec/token")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let audiences = review.pointer("/spec/audiences").cloned();
+    let status = match store.users.get(token) {
+        Some(user) if !token.is_empty() => {
+            let mut s = json!({
+                "authenticated": true,
+                "user": { "username": user.username, "groups": user.groups },
+            });
+            if let Some(a) = audiences {
+                s["audiences"] = a;
+            }
+            s
+        }
+        _ => json!({ "authenticated": false, "error": "invalid bearer token" }),
+    };
+    review["apiVersion"] = json!("authentication.k8s.io/v1");
+    review["kind"] = json!("TokenReview");
+    review["status"] = status;
+    Ok(review)
+}
+
+/// The request a SubjectAccessReview asks about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessRequest {
+    /// User name.
+    pub user: String,
+    /// The user's groups.
+    pub groups: Vec<String>,
+    /// Verb (`get`, `list`, `patch`, ...).
+    pub verb: String,
+    /// API group of the resource.
+    pub group: String,
+    /// Plural resource.
+    pub resource: String,
+    /// Subresource, if any.
+    pub subresource: String,
+    /// Namespace, empty for cluster-wide.
+    pub namespace: String,
+    /// Object name, empty for all.
+    pub name: String,
+    /// For non-resource requests: the URL path.
+    pub path: Option<String>,
+}
+
+impl AccessRequest {
+    /// Reads `spec` of a SubjectAccessReview.
+    pub fn from_review(review: &Value) -> Self {
+        let s = |p: &str| {
+            review
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        let groups = review
+            .pointer("/spec/groups")
+            .and_then(Value::as_array)
+            .map(|g| {
+                g.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let non_resource = review.pointer("/spec/nonResourceAttributes").is_some()
+            && review.pointer("/spec/resourceAttributes").is_none();
+        AccessRequest {
+            user: s("/spec/user"),
+            groups,
+            verb: if non_resource {
+                s("/spec/nonResourceAttributes/verb")
+            } else {
+                s("/spec/resourceAttributes/verb")
+            },
+            group: s("/spec/resourceAttributes/group"),
+            resource: s("/spec/resourceAttributes/resource"),
+            subresource: s("/spec/resourceAttributes/subresource"),
+            namespace: s("/spec/resourceAttributes/namespace"),
+            name: s("/spec/resourceAttributes/name"),
+            path: non_resource.then(|| s("/spec/nonResourceAttributes/path")),
+        }
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<&str> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Whether one PolicyRule allows the request.
+pub fn rule_allows(rule: &Value, req: &AccessRequest) -> bool {
+    let verbs = strings(rule.get("verbs"));
+    if !verbs.iter().any(|v| *v == "*" || *v == req.verb) {
+        return false;
+    }
+    if let Some(path) = &req.path {
+        return strings(rule.get("nonResourceURLs")).iter().any(|u| {
+            *u == "*"
+                || u == path
+                || u.strip_suffix('*')
+                    .is_some_and(|prefix| path.starts_with(prefix))
+        });
+    }
+    let groups = strings(rule.get("apiGroups"));
+    if !groups.iter().any(|g| *g == "*" || *g == req.group) {
+        return false;
+    }
+    let combined = if req.subresource.is_empty() {
+        req.resource.clone()
+    } else {
+        format!("{}/{}", req.resource, req.subresource)
+    };
+    let resources = strings(rule.get("resources"));
+    let resource_ok = resources.iter().any(|r| {
+        *r == "*"
+            || *r == combined
+            || (!req.subresource.is_empty()
+                && (*r == format!("{}/*", req.resource) || *r == format!("*/{}", req.subresource)))
+    });
+    if !resource_ok {
+        return false;
+    }
+    let names = strings(rule.get("resourceNames"));
+    names.is_empty() || (!req.name.is_empty() && names.contains(&req.name.as_str()))
+}
+
+fn subject_matches(subject: &Value, req: &AccessRequest, binding_ns: &str) -> bool {
+    let kind = subject.get("kind").and_then(Value::as_str).unwrap_or("");
+    let name = subject.get("name").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "User" => name == req.user,
+        "Group" => req.groups.iter().any(|g| g == name),
+        "ServiceAccount" => {
+            let ns = subject
+                .get("namespace")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(binding_ns);
+            req.user == format!("system:serviceaccount:{ns}:{name}")
+        }
+        _ => false,
+    }
+}
+
+/// Decides a request with RBAC: `(allowed, reason)`.
+pub fn authorize(store: &Store, req: &AccessRequest) -> (bool, String) {
+    if req.groups.iter().any(|g| g == MASTERS_GROUP) {
+        return (true, format!("user is in the {MASTERS_GROUP} group"));
+    }
+    let find = |plural| resources::find(RBAC, "v1", plural);
+    let (Some(crb_rt), Some(rb_rt), Some(cr_rt), Some(role_rt)) = (
+        find("clusterrolebindings"),
+        find("rolebindings"),
+        find("clusterroles"),
+        find("roles"),
+    ) else {
+        return (false, "RBAC resources are not served".into());
+    };
+    let role_allows = |kind: &str, role_name: &str, ns: &str| -> bool {
+        let role = match kind {
+            "ClusterRole" => store.peek(cr_rt, "", role_name),
+            "Role" => store.peek(role_rt, ns, role_name),
+            _ => None,
+        };
+        role.and_then(|r| r.get("rules"))
+            .and_then(Value::as_array)
+            .is_some_and(|rules| rules.iter().any(|rule| rule_allows(rule, req)))
+    };
+    let binding_allows = |binding: &Value, ns: &str| -> Option<String> {
+        let subjects = binding.get("subjects").and_then(Value::as_array)?;
+        let subject = subjects.iter().find(|s| subject_matches(s, req, ns))?;
+        let kind = binding
+            .pointer("/roleRef/kind")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let role_name = binding
+            .pointer("/roleRef/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !role_allows(kind, role_name, ns) {
+            return None;
+        }
+        let binding_kind = binding.get("kind").and_then(Value::as_str).unwrap_or("");
+        let subject_kind = subject.get("kind").and_then(Value::as_str).unwrap_or("");
+        let subject_name = subject.get("name").and_then(Value::as_str).unwrap_or("");
+        let place = if ns.is_empty() {
+            String::new()
+        } else {
+            format!(" in namespace \"{ns}\"")
+        };
+        Some(format!(
+            "RBAC: allowed by {binding_kind} \"{}\" of {kind} \"{role_name}\" to {subject_kind} \"{subject_name}\"{place}",
+            meta::name(binding)
+        ))
+    };
+    for binding in store.iter(crb_rt, None) {
+        if let Some(reason) = binding_allows(binding, "") {
+            return (true, reason);
+        }
+    }
+    if !req.namespace.is_empty() && req.path.is_none() {
+        for binding in store.iter(rb_rt, Some(&req.namespace)) {
+            if let Some(reason) = binding_allows(binding, &req.namespace) {
+                return (true, reason);
+            }
+        }
+    }
+    (false, String::new())
+}
+
+/// Answers a SubjectAccessReview: the request echoed with `status`.
+pub fn subject_access_review(store: &Store, mut review: Value) -> ApiResult<Value> {
+    if !review.is_object() {
+        return Err(ApiError::bad_request(
+            "a SubjectAccessReview must be a JSON object",
+        ));
+    }
+    let has_attrs = review.pointer("/spec/resourceAttributes").is_some()
+        || review.pointer("/spec/nonResourceAttributes").is_some();
+    if !has_attrs {
+        return Err(ApiError::new(
+            super::error::Reason::Invalid,
+            "SubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: \
+             Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified",
+        ));
+    }
+    let req = AccessRequest::from_review(&review);
+    let (allowed, reason) = authorize(store, &req);
+    review["apiVersion"] = json!("authorization.k8s.io/v1");
+    review["kind"] = json!("SubjectAccessReview");
+    let mut status = json!({ "allowed": allowed });
+    if !reason.is_empty() {
+        status["reason"] = json!(reason);
+    }
+    review["status"] = status;
+    Ok(review)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(verb: &str, group: &str, resource: &str, name: &str) -> AccessRequest {
+        AccessRequest {
+            verb: verb.into(),
+            group: group.into(),
+            resource: resource.into(),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rules_match_like_rbac() {
+        let rule = json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]});
+        assert!(rule_allows(&rule, &req("list", "", "pods", "")));
+        assert!(!rule_allows(&rule, &req("patch", "", "pods", "")));
+        assert!(!rule_allows(&rule, &req("list", "apps", "pods", "")));
+        let wild = json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]});
+        assert!(rule_allows(&wild, &req("patch", "", "namespaces", "")));
+        let named = json!({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["patch"], "resourceNames": ["shop"]});
+        assert!(rule_allows(&named, &req("patch", "", "namespaces", "shop")));
+        assert!(!rule_allows(
+            &named,
+            &req("patch", "", "namespaces", "other")
+        ));
+        assert!(!rule_allows(&named, &req("patch", "", "namespaces", "")));
+        let mut sub = req("get", "", "pods", "");
+        sub.subresource = "log".into();
+        assert!(!rule_allows(&rule, &sub));
+        let logs = json!({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]});
+        assert!(rule_allows(&logs, &sub));
+    }
+}

@@ -1,0 +1,183 @@
+//! An in-memory Kubernetes API server that kube-rs talks to exactly as to a
+//! real cluster: [`InMemoryCluster::client`] gives a `kube::Client` whose
+//! requests are answered by an axum [`Router`] over an in-memory object store.
+//!
+//! - [`resources`]: the served resource types (one table entry per type).
+//! - [`store`]: objects, `resourceVersion`s, the event log, change broadcast.
+//! - [`api`]: REST paths, verbs and discovery; [`watch`]: watch streams.
+//! - [`patch`]: merge, strategic merge and JSON patches.
+//! - [`selector`]: label and field selectors.
+//! - [`auth`]: TokenReview and RBAC-evaluating SubjectAccessReview.
+//! - [`workloads`]: pods for Deployments, StatefulSets and DaemonSets, with
+//!   Istio sidecar injection.
+//! - [`seed`]: a cluster matching a simulated [`Mesh`](crate::model::Mesh).
+//!
+//! Differences from a real API server worth knowing: no authentication of
+//! the caller (every request acts as a cluster admin; RBAC is evaluated only
+//! for SubjectAccessReviews), server-side apply answers 415, controllers run
+//! synchronously inside the write that triggers them, and deleting a
+//! namespace removes it and its contents at once.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod meta;
+pub mod patch;
+pub mod resources;
+pub mod seed;
+pub mod selector;
+pub mod store;
+pub mod watch;
+pub mod workloads;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::model::Mesh;
+pub use error::{ApiError, ApiResult, Reason};
+pub use resources::ResourceType;
+pub use store::{Change, ChangeKind, Store, UserInfo};
+
+/// Default interval of BOOKMARK events on watches that allow them.
+pub const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// State shared by the handle and the router.
+#[derive(Debug)]
+pub struct Shared {
+    store: Mutex<Store>,
+    bookmark_ms: AtomicU64,
+}
+
+impl Shared {
+    /// Locks the store. A poisoned lock is taken over: every write leaves
+    /// the store consistent before anything that could panic.
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Interval between BOOKMARK events.
+    pub fn bookmark_interval(&self) -> Duration {
+        Duration::from_millis(self.bookmark_ms.load(Ordering::Relaxed).max(1))
+    }
+}
+
+/// A handle on an in-memory cluster; clones share the same cluster.
+#[derive(Clone, Debug)]
+pub struct InMemoryCluster {
+    shared: Arc<Shared>,
+}
+
+impl Default for InMemoryCluster {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InMemoryCluster {
+    /// An empty cluster: no namespaces, nodes or users.
+    pub fn new() -> Self {
+        InMemoryCluster {
+            shared: Arc::new(Shared {
+                store: Mutex::new(Store::new()),
+                bookmark_ms: AtomicU64::new(DEFAULT_BOOKMARK_INTERVAL.as_millis() as u64),
+            }),
+        }
+    }
+
+    /// A cluster seeded from a simulated mesh (see [`seed`]).
+    pub fn from_mesh(mesh: &Mesh) -> Self {
+        let cluster = Self::new();
+        seed::seed(&mut cluster.shared.lock(), mesh);
+        cluster
+    }
+
+    /// The Kubernetes API as an axum router (serve it to let `kubectl` in).
+    pub fn router(&self) -> Router {
+        api::router(self.shared.clone())
+    }
+
+    /// A `kube::Client` whose requests this cluster answers, with default
+    /// namespace `default`. Must be called inside a Tokio runtime (the
+    /// client spawns its request buffer there).
+    pub fn client(&self) -> ::kube::Client {
+        ::kube::Client::new(self.router(), "default")
+    }
+
+    /// A receiver of every change committed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.shared.lock().subscribe()
+    }
+
+    /// Sets how often watches that allow bookmarks get a BOOKMARK event.
+    pub fn set_bookmark_interval(&self, every: Duration) {
+        self.shared
+            .bookmark_ms
+            .store(every.as_millis().max(1) as u64, Ordering::Relaxed);
+    }
+
+    /// Lets TokenReview accept `token` as `username` in `groups`.
+    pub fn add_token(&self, token: &str, username: &str, groups: &[String]) {
+        self.shared.lock().users.insert(
+            token.to_owned(),
+            UserInfo {
+                username: username.to_owned(),
+                groups: groups.to_vec(),
+            },
+        );
+    }
+
+    /// The latest committed `resourceVersion`.
+    pub fn resource_version(&self) -> u64 {
+        self.shared.lock().resource_version()
+    }
+
+    /// An object by group, version, plural resource, namespace (`""` for
+    /// cluster-scoped) and name, if the type is served and the object exists.
+    pub fn get(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Value> {
+        let rt = resources::find(group, version, plural)?;
+        self.shared.lock().peek(rt, namespace, name).cloned()
+    }
+
+    /// All objects of a type, in one namespace or everywhere.
+    pub fn list(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        namespace: Option<&str>,
+    ) -> Vec<Value> {
+        let Some(rt) = resources::find(group, version, plural) else {
+            return Vec::new();
+        };
+        self.shared.lock().iter(rt, namespace).cloned().collect()
+    }
+
+    /// Creates an object of the type named by its `apiVersion` and `kind`,
+    /// as a POST would (controllers run).
+    pub fn create(&self, obj: Value) -> ApiResult<Value> {
+        let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let rt = resources::by_kind(api_version, kind).ok_or_else(|| {
+            ApiError::bad_request(format!("no resource type for {api_version} {kind}"))
+        })?;
+        let ns = meta::namespace(&obj).to_owned();
+        self.shared.lock().create(rt, &ns, obj, false)
+    }
+}
+
+/// Same as [`InMemoryCluster::from_mesh`].
+pub fn from_mesh(mesh: &Mesh) -> InMemoryCluster {
+    InMemoryCluster::from_mesh(mesh)
+}
