@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use app::types::UpstreamKind;
+use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::live::{self, LiveMetrics};
 use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history};
 use meshdeck_sim::model::Mesh;
@@ -40,6 +41,8 @@ pub struct DemoEnvironment {
     pub mesh: Arc<Mesh>,
     /// Prometheus, scraping the simulator.
     pub prometheus: PrometheusServer,
+    /// The in-memory Kubernetes cluster seeded from the mesh.
+    pub cluster: InMemoryCluster,
     /// Base URL of the simulator: `/metrics`, and Jaeger's query API (v1 and v3).
     pub simulator_url: String,
     simulator: JoinHandle<()>,
@@ -140,7 +143,9 @@ impl DemoEnvironment {
             prometheus_rss_kib = prometheus.resident_kib().unwrap_or(0),
             "demo environment ready"
         );
+        let cluster = InMemoryCluster::from_mesh(&mesh);
         Ok(DemoEnvironment {
+            cluster,
             mesh,
             prometheus,
             simulator_url: format!("http://{addr}"),

@@ -55,7 +55,8 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         ..UpstreamArgs::default()
     };
     let served = match Upstreams::from_args(&upstream_args, args.http.upstream_timeout()) {
-        Ok(upstreams) => {
+        Ok(mut upstreams) => {
+            upstreams.kube = Some(environment.cluster.client());
             let spa = Spa::load(&args.http.static_dir);
             listen(
                 &args.http,

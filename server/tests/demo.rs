@@ -65,6 +65,13 @@ async fn demo_serves_live_metrics_and_stops_cleanly() {
         .find(|u| u.kind == UpstreamKind::Prometheus)
         .unwrap();
     assert_eq!(prometheus.reachable, Some(true), "{prometheus:?}");
+    // The in-memory cluster answers through kube-rs like a real API server.
+    let kube = status
+        .upstreams
+        .iter()
+        .find(|u| u.kind == UpstreamKind::Kubernetes)
+        .unwrap();
+    assert_eq!(kube.reachable, Some(true), "{kube:?}");
     // Traces come from the simulator through the Jaeger query API.
     let jaeger = status
         .upstreams
