@@ -91,6 +91,9 @@ impl AccessScope {
     }
 }
 
+/// Where a namespace's project comes from: Rancher's label (or annotation).
+pub const DEFAULT_PROJECT_KEY: &str = "field.cattle.io/projectId";
+
 /// The identity used while demo sign-in is not chosen: the demo's owner.
 pub const DEMO_OWNER: &str = "admin";
 

@@ -69,11 +69,29 @@ impl HttpArgs {
 }
 
 /// Addresses of the outside systems.
-#[derive(Clone, Debug, Default, Args)]
+#[derive(Clone, Default, Args)]
 pub struct UpstreamArgs {
     /// Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir), e.g. http://prometheus.istio-system:9090.
     #[arg(long, env = "MESHDECK_PROMETHEUS_URL")]
     pub prometheus_url: Option<Url>,
+    /// Bearer token sent to Prometheus (e.g. behind an OAuth proxy).
+    #[arg(long, env = "MESHDECK_PROMETHEUS_BEARER_TOKEN", hide_env_values = true)]
+    pub prometheus_bearer_token: Option<String>,
+    /// User name for HTTP basic authentication to Prometheus.
+    #[arg(
+        long,
+        env = "MESHDECK_PROMETHEUS_USERNAME",
+        requires = "prometheus_password"
+    )]
+    pub prometheus_username: Option<String>,
+    /// Password for HTTP basic authentication to Prometheus.
+    #[arg(
+        long,
+        env = "MESHDECK_PROMETHEUS_PASSWORD",
+        hide_env_values = true,
+        requires = "prometheus_username"
+    )]
+    pub prometheus_password: Option<String>,
     /// Jaeger query service, e.g. http://tracing.istio-system:16686.
     #[arg(long, env = "MESHDECK_JAEGER_URL")]
     pub jaeger_url: Option<Url>,
@@ -83,6 +101,22 @@ pub struct UpstreamArgs {
     /// Kiali, linked from the console.
     #[arg(long, env = "MESHDECK_KIALI_URL")]
     pub kiali_url: Option<Url>,
+}
+
+impl std::fmt::Debug for UpstreamArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of logs and panics.
+        f.debug_struct("UpstreamArgs")
+            .field("prometheus_url", &self.prometheus_url)
+            .field(
+                "prometheus_auth",
+                &(self.prometheus_bearer_token.is_some() || self.prometheus_username.is_some()),
+            )
+            .field("jaeger_url", &self.jaeger_url)
+            .field("grafana_url", &self.grafana_url)
+            .field("kiali_url", &self.kiali_url)
+            .finish()
+    }
 }
 
 /// `meshdeck serve`.

@@ -2,9 +2,12 @@
 //! everything else, and the clients for Kubernetes, Prometheus and Jaeger.
 
 pub mod access;
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod extract;
+pub mod metrics;
 pub mod promql;
 pub mod routes;
 pub mod run;

@@ -4,6 +4,10 @@ use std::sync::Arc;
 
 use app::types::{AuthMode, RunMode};
 
+use app::types::MetricsReport;
+
+use crate::cache::Coalescer;
+use crate::metrics::MetricsLimits;
 use crate::spa::Spa;
 use crate::upstream::Upstreams;
 
@@ -18,6 +22,8 @@ struct Inner {
     auth_mode: AuthMode,
     upstreams: Upstreams,
     spa: Spa,
+    metrics_limits: MetricsLimits,
+    metrics_cache: Coalescer<Arc<MetricsReport>>,
 }
 
 impl AppState {
@@ -29,8 +35,39 @@ impl AppState {
                 auth_mode,
                 upstreams,
                 spa,
+                metrics_cache: Coalescer::new(MetricsLimits::default().cache_ttl),
+                metrics_limits: MetricsLimits::default(),
             }),
         }
+    }
+
+    /// The same state with other metrics limits (call before sharing it).
+    pub fn with_metrics_limits(self, limits: MetricsLimits) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            mode: shared.mode,
+            auth_mode: shared.auth_mode,
+            upstreams: shared.upstreams.clone(),
+            spa: shared.spa.clone(),
+            metrics_limits: shared.metrics_limits.clone(),
+            metrics_cache: Coalescer::new(shared.metrics_limits.cache_ttl),
+        });
+        AppState {
+            inner: Arc::new(Inner {
+                metrics_cache: Coalescer::new(limits.cache_ttl),
+                metrics_limits: limits,
+                ..inner
+            }),
+        }
+    }
+
+    /// Limits of metrics requests.
+    pub fn metrics_limits(&self) -> &MetricsLimits {
+        &self.inner.metrics_limits
+    }
+
+    /// Shared, briefly cached metrics answers.
+    pub fn metrics_cache(&self) -> &Coalescer<Arc<MetricsReport>> {
+        &self.inner.metrics_cache
     }
 
     /// `serve` or `demo`.

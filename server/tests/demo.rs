@@ -112,7 +112,15 @@ async fn demo_serves_live_metrics_and_stops_cleanly() {
 
     // A Prometheus child exists while the demo runs...
     let marker = format!("meshdeck-prometheus-{pid}-");
-    assert_eq!(processes_mentioning(&marker).len(), 1);
+    let running = processes_mentioning(&marker);
+    assert_eq!(
+        running
+            .iter()
+            .filter(|p| p.starts_with("prometheus "))
+            .count(),
+        1,
+        "{running:?}"
+    );
 
     // ...and is gone, with its directory, after SIGTERM.
     let killed = Command::new("kill")

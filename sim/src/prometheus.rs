@@ -10,7 +10,8 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
 
 /// What can go wrong starting Prometheus.
 #[derive(Debug, thiserror::Error)]
@@ -72,11 +73,24 @@ impl Default for PrometheusOptions {
 }
 
 /// A running Prometheus.
+///
+/// Prometheus runs under a small `sh` guard that holds the read end of a
+/// pipe from this process: when the pipe closes (the handle is dropped, or
+/// this process dies, even by SIGKILL) the guard kills Prometheus, so no
+/// server outlives its owner.
 pub struct PrometheusServer {
     child: Option<Child>,
+    guard_stdin: Option<ChildStdin>,
+    pid: Option<u32>,
     dir: PathBuf,
     addr: SocketAddr,
 }
+
+/// The guard: start Prometheus with the given arguments, print its pid,
+/// wait until stdin closes, then stop it and remove its directory.
+const GUARD_SCRIPT: &str = "prometheus \"$@\" & child=$!; echo $child; \
+trap 'kill $child 2>/dev/null; wait $child; rm -rf \"$MESHDECK_PROMETHEUS_DIR\"; exit 0' TERM INT; \
+while read -r _line; do :; done; kill $child 2>/dev/null; wait $child; rm -rf \"$MESHDECK_PROMETHEUS_DIR\"";
 
 static INSTANCE: AtomicU32 = AtomicU32::new(0);
 
@@ -121,6 +135,8 @@ impl PrometheusServer {
         // From here on, dropping `guard` removes the directory on failure.
         let mut guard = PrometheusServer {
             child: None,
+            guard_stdin: None,
+            pid: None,
             dir,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         };
@@ -136,7 +152,11 @@ impl PrometheusServer {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             let log = guard.dir.join("prometheus.log");
             let log_file = std::fs::File::create(&log).map_err(io("creating prometheus.log"))?;
-            let child = Command::new("prometheus")
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg(GUARD_SCRIPT)
+                .arg("sh")
+                .env("MESHDECK_PROMETHEUS_DIR", &guard.dir)
                 .arg(format!("--config.file={}", config.display()))
                 .arg(format!("--storage.tsdb.path={}", data.display()))
                 .arg(format!(
@@ -145,12 +165,18 @@ impl PrometheusServer {
                 ))
                 .arg(format!("--web.listen-address={addr}"))
                 .arg("--log.level=warn")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::from(log_file))
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(io("starting prometheus"))?;
+            guard.guard_stdin = child.stdin.take();
+            if let Some(stdout) = child.stdout.take() {
+                let mut line = String::new();
+                let _ = BufReader::new(stdout).read_line(&mut line).await;
+                guard.pid = line.trim().parse().ok();
+            }
             guard.child = Some(child);
             guard.addr = addr;
             match guard.wait_ready(Duration::from_secs(60)).await {
@@ -202,9 +228,9 @@ impl PrometheusServer {
         self.addr
     }
 
-    /// Process id of the server, if running.
+    /// Process id of the Prometheus server, if running.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(Child::id)
+        self.pid
     }
 
     /// Resident memory of the server in KiB (Linux), if known.
@@ -222,18 +248,25 @@ impl PrometheusServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 
+    /// Closes the guard's pipe (it stops Prometheus) and waits for both.
     async fn kill(&mut self) {
+        self.guard_stdin = None;
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill().await;
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
         }
+        self.pid = None;
     }
 }
 
 impl Drop for PrometheusServer {
     fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.start_kill();
-        }
+        // Closing the pipe makes the guard stop Prometheus.
+        self.guard_stdin = None;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

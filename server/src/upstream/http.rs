@@ -9,6 +9,30 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
+/// Credentials sent to an upstream with every request.
+#[derive(Clone)]
+pub enum UpstreamAuth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// HTTP basic authentication.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for UpstreamAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print secrets.
+        match self {
+            UpstreamAuth::Bearer(_) => f.write_str("Bearer(..)"),
+            UpstreamAuth::Basic { username, .. } => write!(f, "Basic({username}, ..)"),
+        }
+    }
+}
+
 /// One HTTP-speaking upstream system.
 #[derive(Clone, Debug)]
 pub struct HttpUpstream {
@@ -16,6 +40,7 @@ pub struct HttpUpstream {
     base: Url,
     timeout: Duration,
     client: reqwest::Client,
+    auth: Option<UpstreamAuth>,
 }
 
 impl HttpUpstream {
@@ -48,7 +73,25 @@ impl HttpUpstream {
             base,
             timeout,
             client,
+            auth: None,
         })
+    }
+
+    /// The same upstream, sending `auth` with every request.
+    pub fn with_auth(mut self, auth: Option<UpstreamAuth>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Adds the configured credentials to a request.
+    pub fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.auth {
+            None => request,
+            Some(UpstreamAuth::Bearer(token)) => request.bearer_auth(token),
+            Some(UpstreamAuth::Basic { username, password }) => {
+                request.basic_auth(username, Some(password))
+            }
+        }
     }
 
     /// Which system this is.
@@ -101,8 +144,7 @@ impl HttpUpstream {
     ) -> Result<T> {
         let url = self.url(path)?;
         let response = self
-            .client
-            .get(url)
+            .authorized(self.client.get(url))
             .query(query)
             .send()
             .await

@@ -5,6 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use app::types::UpstreamKind;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
+use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::Probe;
@@ -81,4 +84,36 @@ pub async fn probe(client: &kube::Client) -> Result<Probe> {
         version: Some(info.git_version),
         detail: Some(format!("platform {}", info.platform)),
     })
+}
+
+fn unavailable(err: kube::Error) -> Error {
+    Error::Upstream {
+        upstream: UpstreamKind::Kubernetes,
+        reason: err.to_string(),
+    }
+}
+
+/// Names of the namespaces whose label or annotation `key` equals `project`.
+pub async fn namespaces_in_project(
+    client: &kube::Client,
+    key: &str,
+    project: &str,
+) -> Result<Vec<String>> {
+    let list = Api::<Namespace>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(unavailable)?;
+    let mut names: Vec<String> = list
+        .items
+        .into_iter()
+        .filter(|ns| {
+            let meta = &ns.metadata;
+            let label = meta.labels.as_ref().and_then(|l| l.get(key));
+            let annotation = meta.annotations.as_ref().and_then(|a| a.get(key));
+            label.or(annotation).is_some_and(|v| v == project)
+        })
+        .filter_map(|ns| ns.metadata.name)
+        .collect();
+    names.sort();
+    Ok(names)
 }

@@ -43,6 +43,7 @@ impl Upstreams {
         Ok(Upstreams {
             kube: None,
             prometheus: http(UpstreamKind::Prometheus, &args.prometheus_url)?
+                .map(|u| u.with_auth(prometheus_auth(args)))
                 .map(PrometheusClient::new),
             jaeger: http(UpstreamKind::Jaeger, &args.jaeger_url)?.map(JaegerClient::new),
             grafana: http(UpstreamKind::Grafana, &args.grafana_url)?,
@@ -89,6 +90,19 @@ impl Upstreams {
                 url: u.base().to_string(),
             })
             .collect()
+    }
+}
+
+fn prometheus_auth(args: &UpstreamArgs) -> Option<http::UpstreamAuth> {
+    if let Some(token) = &args.prometheus_bearer_token {
+        return Some(http::UpstreamAuth::Bearer(token.clone()));
+    }
+    match (&args.prometheus_username, &args.prometheus_password) {
+        (Some(username), Some(password)) => Some(http::UpstreamAuth::Basic {
+            username: username.clone(),
+            password: password.clone(),
+        }),
+        _ => None,
     }
 }
 

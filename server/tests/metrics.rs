@@ -1,0 +1,485 @@
+//! `/api/metrics` against a real Prometheus holding history that the
+//! simulator wrote for a scenario with constant traffic. Expected numbers
+//! are derived here from the scenario's definition (edge rates, error
+//! shares, latency parameters) and Istio's reporting rules, not from the
+//! code under test.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::types::{AuthMode, ChartKind, ErrorBody, ErrorCode, MetricsReport, RunMode, TopKind};
+use axum::body::Body;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use meshdeck_server::access::{AccessScope, NamespaceAccess};
+use meshdeck_server::config::UpstreamArgs;
+use meshdeck_server::metrics::{MetricsParams, report};
+use meshdeck_server::spa::Spa;
+use meshdeck_server::upstream::Upstreams;
+use meshdeck_server::{AppState, router};
+use meshdeck_sim::kube::InMemoryCluster;
+use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
+use meshdeck_sim::model::{Mesh, Protocol, Variation};
+use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::scenario;
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+
+/// The demo with constant traffic and no faults.
+fn quiet_demo() -> Mesh {
+    let mut mesh = scenario::demo();
+    mesh.variation = Variation::NONE;
+    mesh.faults.clear();
+    mesh
+}
+
+struct Fixture {
+    mesh: Mesh,
+    prometheus: PrometheusServer,
+    /// End of the backfilled history (Unix seconds, a multiple of 15).
+    end: f64,
+}
+
+/// One Prometheus for all tests of this file, with 30 minutes of history.
+async fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceCell<Fixture> = OnceCell::const_new();
+    FIXTURE
+        .get_or_init(|| async {
+            let mesh = quiet_demo();
+            let now = meshdeck_sim::live::now_s();
+            let end = (now / 15.0).floor() * 15.0;
+            let path = std::env::temp_dir()
+                .join(format!("meshdeck-metrics-test-{}.om", std::process::id()));
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+            let history = HistoryOptions {
+                start: end - 1800.0,
+                end,
+                step: 15.0,
+            };
+            write_openmetrics_history(
+                &Arc::new(mesh.clone()),
+                &MetricsOptions::default(),
+                &history,
+                &mut file,
+            )
+            .unwrap();
+            drop(file);
+            let prometheus = PrometheusServer::start(&PrometheusOptions {
+                history: Some(path.clone()),
+                ..PrometheusOptions::default()
+            })
+            .await
+            .unwrap();
+            std::fs::remove_file(&path).unwrap();
+            Fixture {
+                mesh,
+                prometheus,
+                end,
+            }
+        })
+        .await
+}
+
+fn state(prometheus_url: &str, mesh: &Mesh) -> AppState {
+    let args = UpstreamArgs {
+        prometheus_url: Some(prometheus_url.parse().unwrap()),
+        ..UpstreamArgs::default()
+    };
+    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
+    upstreams.kube = Some(InMemoryCluster::from_mesh(mesh).client());
+    AppState::new(
+        RunMode::Demo,
+        AuthMode::Demo,
+        upstreams,
+        Spa::load(std::path::Path::new("/nonexistent")),
+    )
+}
+
+/// Ten minutes ending two minutes before the history's end, one point a minute.
+fn window(f: &Fixture) -> String {
+    format!("start={}&end={}&step=60", f.end - 720.0, f.end - 120.0)
+}
+
+async fn get(state: AppState, uri: &str) -> (StatusCode, Vec<u8>) {
+    let response = router(state)
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+async fn get_report(state: AppState, uri: &str) -> MetricsReport {
+    let (status, body) = get(state, uri).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+fn mean(report: &MetricsReport, kind: ChartKind, series: usize) -> f64 {
+    let chart = report.charts.iter().find(|c| c.kind == kind).unwrap();
+    let values: Vec<f64> = chart.series[series]
+        .points
+        .iter()
+        .filter_map(|p| p.1)
+        .collect();
+    assert_eq!(
+        values.len(),
+        chart.series[series].points.len(),
+        "{kind:?} has gaps"
+    );
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// Traffic into in-mesh HTTP/gRPC services of `namespaces` (all if `None`):
+/// (requests/s, HTTP 4xx/s, HTTP 5xx/s). gRPC errors travel in
+/// `grpc_response_status` with HTTP code 200, so they count as neither.
+fn expected(mesh: &Mesh, namespaces: Option<&[&str]>) -> (f64, f64, f64) {
+    let mut totals = (0.0, 0.0, 0.0);
+    for edge in &mesh.edges {
+        let svc = &mesh.services[edge.service];
+        let ns = mesh.namespaces[svc.namespace].name.as_str();
+        if svc.external_host.is_some()
+            || svc.protocol == Protocol::Tcp
+            || namespaces.is_some_and(|n| !n.contains(&ns))
+        {
+            continue;
+        }
+        totals.0 += edge.rate;
+        if svc.protocol == Protocol::Http {
+            totals.1 += edge.rate * edge.errors.client;
+            totals.2 += edge.rate * edge.errors.server;
+        }
+    }
+    totals
+}
+
+fn close(got: f64, want: f64, relative: f64, absolute: f64) -> bool {
+    (got - want).abs() <= absolute + relative * want.abs()
+}
+
+#[tokio::test]
+async fn mesh_charts_match_the_scenario() {
+    let f = fixture().await;
+    let report = get_report(
+        state(&f.prometheus.url(), &f.mesh),
+        &format!("/api/metrics?scope=mesh&{}", window(f)),
+    )
+    .await;
+    let (volume, client, server) = expected(&f.mesh, None);
+    // Whole-number counters shift each 1-minute rate by under 1/60 per series;
+    // averaged over ten points that stays well inside 1.5 % + 0.05/s.
+    let got = mean(&report, ChartKind::RequestVolume, 0);
+    assert!(close(got, volume, 0.015, 0.05), "volume {got} vs {volume}");
+    let got = mean(&report, ChartKind::ClientErrors, 0);
+    assert!(close(got, client, 0.05, 0.02), "4xx {got} vs {client}");
+    let got = mean(&report, ChartKind::ServerErrors, 0);
+    assert!(close(got, server, 0.1, 0.02), "5xx {got} vs {server}");
+    let got = mean(&report, ChartKind::SuccessRate, 0);
+    assert!(
+        close(got, 1.0 - server / volume, 0.0, 0.001),
+        "success {got} vs {}",
+        1.0 - server / volume
+    );
+    // Every chart carries its PromQL, one per series.
+    for chart in &report.charts {
+        assert_eq!(chart.series.len(), chart.queries.len());
+    }
+    let names: Vec<&str> = report.charts[4]
+        .series
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, ["p50", "p90", "p99"]);
+
+    // Top 10 by volume: services with destination-reported traffic, in order.
+    let top = report
+        .top
+        .iter()
+        .find(|t| t.kind == TopKind::Volume)
+        .unwrap();
+    let first: Vec<(&str, &str)> = top
+        .entries
+        .iter()
+        .map(|e| (e.namespace.as_str(), e.service.as_str()))
+        .collect();
+    assert_eq!(first.len(), 6, "{first:?}");
+    assert!(close(top.entries[0].value, 20.0, 0.015, 0.05));
+    assert_eq!(
+        &first[3..],
+        [
+            ("bookinfo", "ratings"),
+            ("payments", "payments-api"),
+            ("payments", "ledger")
+        ]
+    );
+    let top5xx = report
+        .top
+        .iter()
+        .find(|t| t.kind == TopKind::ServerErrors)
+        .unwrap();
+    assert!(top5xx.entries.iter().all(|e| e.value > 0.0));
+}
+
+/// histogram_quantile's rule: find the bucket where the cumulative share
+/// crosses q, interpolate linearly inside it.
+fn histogram_quantile(q: f64, bounds: &[f64], cumulative: &[f64]) -> f64 {
+    let total = *cumulative.last().unwrap();
+    let rank = q * total;
+    let i = cumulative.iter().position(|c| *c >= rank).unwrap();
+    let (lower, below) = if i == 0 {
+        (0.0, 0.0)
+    } else {
+        (bounds[i - 1], cumulative[i - 1])
+    };
+    lower + (bounds[i] - lower) * (rank - below) / (cumulative[i] - below)
+}
+
+/// Log-normal CDF written out here (Abramowitz-Stegun 7.1.26 erf).
+fn lognormal_cdf(x: f64, median: f64, sigma: f64) -> f64 {
+    let z = (x.ln() - median.ln()) / (sigma * std::f64::consts::SQRT_2);
+    let t = 1.0 / (1.0 + 0.3275911 * z.abs());
+    let y = 1.0
+        - t * (0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+            * (-z * z).exp();
+    0.5 * (1.0 + z.signum() * y)
+}
+
+#[tokio::test]
+async fn service_duration_percentiles_follow_the_latency_model() {
+    let f = fixture().await;
+    let uri = format!(
+        "/api/metrics?scope=service&namespace=bookinfo&name=details&{}",
+        window(f)
+    );
+    let report = get_report(state(&f.prometheus.url(), &f.mesh), &uri).await;
+    // details is called only by productpage: median 6 ms, sigma 0.4 (scenario.rs).
+    let edge = f
+        .mesh
+        .edges
+        .iter()
+        .find(|e| f.mesh.services[e.service].name == "details")
+        .unwrap();
+    let bounds = meshdeck_sim::metrics::DURATION_BUCKETS_MS;
+    let cumulative: Vec<f64> = bounds
+        .iter()
+        .map(|le| lognormal_cdf(*le, edge.latency.median_ms, edge.latency.sigma))
+        .collect();
+    for (i, q) in [0.5, 0.9, 0.99].into_iter().enumerate() {
+        let want = histogram_quantile(q, &bounds, &cumulative);
+        let got = mean(&report, ChartKind::RequestDuration, i);
+        assert!(close(got, want, 0.03, 0.05), "q{q}: {got} vs {want}");
+    }
+    let got = mean(&report, ChartKind::RequestVolume, 0);
+    assert!(close(got, edge.rate, 0.015, 0.05), "{got}");
+}
+
+fn member(namespaces: &[&str]) -> AccessScope {
+    AccessScope {
+        user: "alice".into(),
+        groups: vec![],
+        owner: false,
+        namespaces: NamespaceAccess::Only(
+            namespaces
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<BTreeSet<_>>(),
+        ),
+        may_see_graph: true,
+        may_see_traces: true,
+    }
+}
+
+fn params(query: &str) -> MetricsParams {
+    serde_urlencoded_like(query)
+}
+
+/// Parses `a=b&c=d` into the params the route would get.
+fn serde_urlencoded_like(query: &str) -> MetricsParams {
+    let mut p = MetricsParams::default();
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap();
+        let v = v.to_string();
+        match k {
+            "scope" => p.scope = Some(v),
+            "namespace" => p.namespace = Some(v),
+            "name" => p.name = Some(v),
+            "project" => p.project = Some(v),
+            "start" => p.start = Some(v.parse().unwrap()),
+            "end" => p.end = Some(v.parse().unwrap()),
+            "step" => p.step = Some(v.parse().unwrap()),
+            other => panic!("{other}"),
+        }
+    }
+    p
+}
+
+#[tokio::test]
+async fn members_see_only_their_namespaces_numbers() {
+    let f = fixture().await;
+    let state = state(&f.prometheus.url(), &f.mesh);
+    let alice = member(&["bookinfo"]);
+    let now = f.end;
+    let mesh_for_alice = report(
+        &state,
+        &alice,
+        &params(&format!("scope=mesh&{}", window(f))),
+        now,
+    )
+    .await
+    .unwrap();
+    let (bookinfo, _, _) = expected(&f.mesh, Some(&["bookinfo"]));
+    let (all, _, _) = expected(&f.mesh, None);
+    let got = mean(&mesh_for_alice, ChartKind::RequestVolume, 0);
+    assert!(
+        close(got, bookinfo, 0.015, 0.05),
+        "{got} vs {bookinfo} (mesh total {all})"
+    );
+    assert_eq!(
+        mesh_for_alice.namespaces,
+        Some(vec!["bookinfo".to_string()])
+    );
+    for chart in &mesh_for_alice.charts {
+        for q in &chart.queries {
+            assert!(
+                q.contains(r#"destination_service_namespace=~"bookinfo""#),
+                "{q}"
+            );
+        }
+    }
+    assert!(
+        mesh_for_alice
+            .top
+            .iter()
+            .flat_map(|t| &t.entries)
+            .all(|e| e.namespace == "bookinfo")
+    );
+
+    // Another project's namespace, service or project: 403.
+    for query in [
+        "scope=namespace&namespace=payments",
+        "scope=service&namespace=payments&name=ledger",
+        "scope=workload&namespace=legacy&name=batch-reporter-v1",
+        "scope=project&project=p-payments",
+    ] {
+        let err = report(
+            &state,
+            &alice,
+            &params(&format!("{query}&{}", window(f))),
+            now,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Forbidden, "{query}: {err}");
+    }
+    // Their own project resolves through the cluster's namespace labels.
+    let shop = report(
+        &state,
+        &alice,
+        &params(&format!("scope=project&project=p-shop&{}", window(f))),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(shop.namespaces, Some(vec!["bookinfo".to_string()]));
+}
+
+/// Prometheus' own count of range queries it has answered.
+async fn range_queries_served(prometheus: &PrometheusServer) -> f64 {
+    let text = reqwest::get(format!("{}/metrics", prometheus.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| {
+            l.starts_with("prometheus_http_requests_total{")
+                && l.contains("handler=\"/api/v1/query_range\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn identical_concurrent_requests_share_one_set_of_queries() {
+    let f = fixture().await;
+    let state = state(&f.prometheus.url(), &f.mesh);
+    let uri = format!(
+        "/api/metrics?scope=namespace&namespace=payments&start={}&end={}&step=30",
+        f.end - 600.0,
+        f.end - 60.0
+    );
+    let before = range_queries_served(&f.prometheus).await;
+    let requests: Vec<_> = (0..6).map(|_| get(state.clone(), &uri)).collect();
+    for (status, _) in futures::future::join_all(requests).await {
+        assert_eq!(status, StatusCode::OK);
+    }
+    // One report is 7 range queries (4 charts + 3 quantiles); six identical
+    // requests would be 42 without coalescing. Other tests may run range
+    // queries at the same time, so allow for one other report.
+    let served = range_queries_served(&f.prometheus).await - before;
+    assert!(
+        (7.0..=14.0).contains(&served),
+        "{served} range queries for 6 identical requests"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_400s() {
+    let f = fixture().await;
+    let state = state(&f.prometheus.url(), &f.mesh);
+    let cases = [
+        ("/api/metrics?scope=galaxy", "unknown scope"),
+        ("/api/metrics?scope=namespace", "needs a namespace"),
+        (
+            "/api/metrics?scope=service&namespace=bookinfo",
+            "needs a name",
+        ),
+        ("/api/metrics?start=200&end=100", "must be after start"),
+        ("/api/metrics?start=0&end=86400&step=1", "use a larger step"),
+        ("/api/metrics?range=90d", "longest allowed"),
+        ("/api/metrics?range=soon", "not a duration"),
+        ("/api/metrics?start=abc&end=1", "bad query string"),
+        (
+            "/api/metrics?direction=sideways&scope=workload&namespace=a&name=b",
+            "unknown direction",
+        ),
+    ];
+    for (uri, words) in cases {
+        let (status, body) = get(state.clone(), uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        let body: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert!(
+            body.error.message.contains(words),
+            "{uri}: {}",
+            body.error.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn prometheus_down_is_a_503_naming_it() {
+    let f = fixture().await;
+    let port = meshdeck_sim::prometheus::free_port().unwrap();
+    let state = state(&format!("http://127.0.0.1:{port}"), &f.mesh);
+    let (status, body) = get(state, "/api/metrics?range=15m").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let body: ErrorBody = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body.error.code, ErrorCode::UpstreamUnavailable);
+    assert!(
+        body.error.message.starts_with("Prometheus is unavailable"),
+        "{}",
+        body.error.message
+    );
+}
