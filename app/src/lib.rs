@@ -4,8 +4,12 @@
 //! Without the default `ui` feature only [`types`] and the plain, natively
 //! tested helpers ([`nav`]) are compiled; that is what the server uses.
 
+pub mod format;
 pub mod nav;
 pub mod types;
+
+#[cfg(feature = "ui")]
+pub mod charts;
 
 #[cfg(feature = "ui")]
 mod api;

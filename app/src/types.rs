@@ -416,6 +416,35 @@ pub struct MetricsReport {
     pub top: Vec<TopList>,
 }
 
+/// A project and the namespaces of it the caller may see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectTargets {
+    /// Project id (the label value).
+    pub id: String,
+    /// Its visible namespaces.
+    pub namespaces: Vec<String>,
+}
+
+/// A namespace with the services and workloads that have traffic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceTargets {
+    /// Namespace name.
+    pub name: String,
+    /// Services that received requests.
+    pub services: Vec<String>,
+    /// Workloads that sent or received requests.
+    pub workloads: Vec<String>,
+}
+
+/// `GET /api/metrics/targets`: what the caller may pick as a metrics scope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsTargets {
+    /// Projects (empty when no cluster is configured).
+    pub projects: Vec<ProjectTargets>,
+    /// Namespaces with traffic in the last day.
+    pub namespaces: Vec<NamespaceTargets>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

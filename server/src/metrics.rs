@@ -3,13 +3,13 @@
 //! Istio's standard metrics with the PromQL of [`crate::promql`]. The
 //! namespace filter always comes from the caller's [`AccessScope`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::types::{
-    Chart, ChartKind, Direction, MetricsReport, MetricsScopeKind, Series, TopEntry, TopKind,
-    TopList, UpstreamKind,
+    Chart, ChartKind, Direction, MetricsReport, MetricsScopeKind, MetricsTargets, NamespaceTargets,
+    ProjectTargets, Series, TopEntry, TopKind, TopList, UpstreamKind,
 };
 use serde::Deserialize;
 
@@ -250,6 +250,68 @@ pub async fn resolve_target(
         }
     }
     Ok(target)
+}
+
+/// The scopes the caller may pick: projects from the cluster, namespaces,
+/// services and workloads from the last day of traffic in Prometheus.
+pub async fn targets(state: &AppState, scope: &AccessScope, now: f64) -> Result<MetricsTargets> {
+    let prometheus = state
+        .upstreams()
+        .prometheus
+        .clone()
+        .ok_or_else(|| Error::Upstream {
+            upstream: UpstreamKind::Prometheus,
+            reason: "no Prometheus URL is configured (--prometheus-url)".into(),
+        })?;
+    let mut namespaces: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for (promql, ns_label, name_label, is_service) in
+        promql::target_queries(scope.namespace_filter().as_deref())
+    {
+        for sample in prometheus.query(&promql, now).await? {
+            let (Some(ns), Some(name)) =
+                (sample.labels.get(ns_label), sample.labels.get(name_label))
+            else {
+                continue;
+            };
+            if ns == "unknown" || name == "unknown" || !scope.can_see(ns) {
+                continue;
+            }
+            let entry = namespaces.entry(ns.clone()).or_default();
+            if is_service {
+                &mut entry.0
+            } else {
+                &mut entry.1
+            }
+            .insert(name.clone());
+        }
+    }
+    let mut projects: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Some(kube) = &state.upstreams().kube {
+        for (ns, project) in crate::upstream::kubernetes::namespace_projects(
+            kube,
+            crate::access::DEFAULT_PROJECT_KEY,
+        )
+        .await?
+        {
+            if scope.can_see(&ns) {
+                projects.entry(project).or_default().push(ns);
+            }
+        }
+    }
+    Ok(MetricsTargets {
+        projects: projects
+            .into_iter()
+            .map(|(id, namespaces)| ProjectTargets { id, namespaces })
+            .collect(),
+        namespaces: namespaces
+            .into_iter()
+            .map(|(name, (services, workloads))| NamespaceTargets {
+                name,
+                services: services.into_iter().collect(),
+                workloads: workloads.into_iter().collect(),
+            })
+            .collect(),
+    })
 }
 
 /// One query of a report, and where its answer goes.

@@ -227,6 +227,49 @@ pub fn top_p99(selector: &Selector, range: f64) -> String {
     )
 }
 
+/// Queries listing what has had traffic in the last day, with the labels
+/// naming namespace and object, and whether the objects are services:
+/// destination services, destination workloads, source workloads. A
+/// namespace filter restricts each to the caller's namespaces.
+pub fn target_queries(
+    namespaces: Option<&[String]>,
+) -> Vec<(String, &'static str, &'static str, bool)> {
+    let lists = [
+        (
+            "destination",
+            "destination_service_namespace",
+            "destination_service_name",
+            true,
+        ),
+        (
+            "destination",
+            "destination_workload_namespace",
+            "destination_workload",
+            false,
+        ),
+        (
+            "source",
+            "source_workload_namespace",
+            "source_workload",
+            false,
+        ),
+    ];
+    lists
+        .into_iter()
+        .map(|(reporter, ns_label, name_label, is_service)| {
+            let mut selector = Selector::default().with("reporter", Op::Eq, reporter);
+            if let Some(list) = namespaces {
+                selector = selector.with(ns_label, Op::Re, any_of(list));
+            }
+            let promql = format!(
+                "group by ({ns_label}, {name_label}) (last_over_time({REQUESTS}{{{}}}[1d]))",
+                selector.render()
+            );
+            (promql, ns_label, name_label, is_service)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +371,20 @@ mod tests {
             r"a\.\*|b\|c|\(d\)"
         );
         assert_eq!(escape_string("tab\tcr\r"), "tab\\tcr\\r");
+    }
+
+    #[test]
+    fn target_lists_respect_the_namespace_filter() {
+        let owner = target_queries(None);
+        assert_eq!(
+            owner[0].0,
+            r#"group by (destination_service_namespace, destination_service_name) (last_over_time(istio_requests_total{reporter="destination"}[1d]))"#
+        );
+        let member = target_queries(Some(&["bookinfo".to_string()]));
+        assert_eq!(
+            member[2].0,
+            r#"group by (source_workload_namespace, source_workload) (last_over_time(istio_requests_total{reporter="source",source_workload_namespace=~"bookinfo"}[1d]))"#
+        );
     }
 
     #[test]

@@ -483,3 +483,54 @@ async fn prometheus_down_is_a_503_naming_it() {
         body.error.message
     );
 }
+
+#[tokio::test]
+async fn targets_list_what_the_caller_may_pick() {
+    let f = fixture().await;
+    let state = state(&f.prometheus.url(), &f.mesh);
+    let now = f.end;
+    let all = meshdeck_server::metrics::targets(&state, &AccessScope::owner("admin"), now)
+        .await
+        .unwrap();
+    let bookinfo = all
+        .namespaces
+        .iter()
+        .find(|n| n.name == "bookinfo")
+        .unwrap();
+    // From the scenario: bookinfo's services with inbound traffic, and every
+    // workload that sends or receives (mongodb only speaks TCP).
+    assert_eq!(
+        bookinfo.services,
+        ["details", "productpage", "ratings", "reviews"]
+    );
+    assert_eq!(
+        bookinfo.workloads,
+        [
+            "details-v1",
+            "productpage-v1",
+            "ratings-v1",
+            "reviews-v1",
+            "reviews-v2",
+            "reviews-v3"
+        ]
+    );
+    // The legacy namespace has no sidecars, so it never appears in metrics.
+    assert!(all.namespaces.iter().all(|n| n.name != "legacy"));
+    let shop = all.projects.iter().find(|p| p.id == "p-shop").unwrap();
+    assert_eq!(shop.namespaces, ["bookinfo"]);
+    let pay = all.projects.iter().find(|p| p.id == "p-payments").unwrap();
+    assert_eq!(pay.namespaces, ["legacy", "payments"]);
+
+    let alice = meshdeck_server::metrics::targets(&state, &member(&["bookinfo"]), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        alice
+            .namespaces
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect::<Vec<_>>(),
+        ["bookinfo"]
+    );
+    assert_eq!(alice.projects.len(), 1);
+}

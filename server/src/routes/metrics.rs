@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::types::MetricsReport;
+use app::types::{MetricsReport, MetricsTargets};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,7 +15,9 @@ use crate::state::AppState;
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics_get))
+    Router::new()
+        .route("/metrics", get(metrics_get))
+        .route("/metrics/targets", get(metrics_targets_get))
 }
 
 /// Charts and top lists for `scope`, `namespace`, `name`, `direction` over
@@ -27,6 +29,16 @@ async fn metrics_get(
 ) -> Result<Json<Arc<MetricsReport>>> {
     let now = meshdeck_sim::live::now_s();
     metrics::report(&state, &scope, &params, now)
+        .await
+        .map(Json)
+}
+
+/// Projects, namespaces, services and workloads the caller may pick.
+async fn metrics_targets_get(
+    State(state): State<AppState>,
+    scope: AccessScope,
+) -> Result<Json<MetricsTargets>> {
+    metrics::targets(&state, &scope, meshdeck_sim::live::now_s())
         .await
         .map(Json)
 }

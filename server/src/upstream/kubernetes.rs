@@ -93,27 +93,39 @@ fn unavailable(err: kube::Error) -> Error {
     }
 }
 
-/// Names of the namespaces whose label or annotation `key` equals `project`.
+/// Every namespace with its project: the value of label (or annotation)
+/// `key`, or the namespace's own name when it has none. Sorted by name.
+pub async fn namespace_projects(client: &kube::Client, key: &str) -> Result<Vec<(String, String)>> {
+    let list = Api::<Namespace>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(unavailable)?;
+    let mut pairs: Vec<(String, String)> = list
+        .items
+        .into_iter()
+        .filter_map(|ns| {
+            let meta = ns.metadata;
+            let name = meta.name?;
+            let label = meta.labels.as_ref().and_then(|l| l.get(key)).cloned();
+            let annotation = meta.annotations.as_ref().and_then(|a| a.get(key)).cloned();
+            let project = label.or(annotation).unwrap_or_else(|| name.clone());
+            Some((name, project))
+        })
+        .collect();
+    pairs.sort();
+    Ok(pairs)
+}
+
+/// Names of the namespaces of `project` (see [`namespace_projects`]).
 pub async fn namespaces_in_project(
     client: &kube::Client,
     key: &str,
     project: &str,
 ) -> Result<Vec<String>> {
-    let list = Api::<Namespace>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .map_err(unavailable)?;
-    let mut names: Vec<String> = list
-        .items
+    Ok(namespace_projects(client, key)
+        .await?
         .into_iter()
-        .filter(|ns| {
-            let meta = &ns.metadata;
-            let label = meta.labels.as_ref().and_then(|l| l.get(key));
-            let annotation = meta.annotations.as_ref().and_then(|a| a.get(key));
-            label.or(annotation).is_some_and(|v| v == project)
-        })
-        .filter_map(|ns| ns.metadata.name)
-        .collect();
-    names.sort();
-    Ok(names)
+        .filter(|(_, p)| p == project)
+        .map(|(ns, _)| ns)
+        .collect())
 }

@@ -1,0 +1,319 @@
+//! Drawing the traffic charts as SVG with plotters: time on x, the chart's
+//! unit on y, one coloured line per series with gaps where there was no
+//! traffic, and a legend when there is more than one line.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::format;
+use crate::types::{Chart, ChartKind, Series, Unit};
+
+/// Line colours, in series order, per chart.
+fn colours(kind: ChartKind) -> &'static [RGBColor] {
+    const BLUE: RGBColor = RGBColor(0x1d, 0x4e, 0xd8);
+    const GREEN: RGBColor = RGBColor(0x15, 0x80, 0x3d);
+    const AMBER: RGBColor = RGBColor(0xd9, 0x77, 0x06);
+    const RED: RGBColor = RGBColor(0xb9, 0x1c, 0x1c);
+    match kind {
+        ChartKind::SuccessRate => &[GREEN],
+        ChartKind::RequestVolume => &[BLUE],
+        ChartKind::ClientErrors => &[AMBER],
+        ChartKind::ServerErrors => &[RED],
+        ChartKind::RequestDuration => &[BLUE, AMBER, RED],
+    }
+}
+
+/// Whether a chart has at least one value.
+pub fn has_data(chart: &Chart) -> bool {
+    chart
+        .series
+        .iter()
+        .any(|s| s.points.iter().any(|p| p.1.is_some()))
+}
+
+/// The y range to draw: success rates zoom in below 100 % so small drops
+/// show; other units start at zero with headroom above the largest value.
+pub fn y_range(chart: &Chart) -> (f64, f64) {
+    let values = chart
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().filter_map(|p| p.1));
+    let (min, max) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !min.is_finite() {
+        return (0.0, 1.0);
+    }
+    match chart.kind.unit() {
+        Unit::Ratio => {
+            // Steps of 1 %, 5 %, 10 %, 25 % or 50 % below the lowest value.
+            let floor = [0.99, 0.95, 0.9, 0.75, 0.5, 0.0]
+                .into_iter()
+                .find(|f| *f <= min - 0.002)
+                .unwrap_or(0.0);
+            (floor, 1.0)
+        }
+        _ => (0.0, if max > 0.0 { max * 1.15 } else { 1.0 }),
+    }
+}
+
+/// Runs of consecutive points with values (a gap splits the line).
+pub fn segments(series: &Series) -> Vec<Vec<(f64, f64)>> {
+    let mut out = vec![Vec::new()];
+    for (t, v) in &series.points {
+        match v {
+            Some(v) => out.last_mut().map(|seg| seg.push((*t, *v))).unwrap_or(()),
+            None => {
+                if out.last().is_some_and(|s| !s.is_empty()) {
+                    out.push(Vec::new());
+                }
+            }
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// Tick spacings for the time axis (seconds).
+const TIME_STEPS: [f64; 14] = [
+    60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0,
+    172800.0, 604800.0,
+];
+
+/// Times that are round in local time (UTC + `offset_s`): whole minutes,
+/// hours or days, at most seven of them.
+pub fn time_ticks(start: f64, end: f64, offset_s: i64) -> Vec<f64> {
+    let span = (end - start).max(1.0);
+    let step = TIME_STEPS
+        .into_iter()
+        .find(|s| span / s <= 7.0)
+        .unwrap_or(604800.0);
+    let offset = offset_s as f64;
+    let first = ((start + offset) / step).ceil() * step - offset;
+    (0..)
+        .map(|i| first + i as f64 * step)
+        .take_while(|t| *t <= end)
+        .collect()
+}
+
+/// The chart as an SVG document of `width` × `height` pixels, times shown
+/// with `offset_s` added (the viewer's UTC offset).
+pub fn chart_svg(
+    chart: &Chart,
+    start: f64,
+    end: f64,
+    size: (u32, u32),
+    offset_s: i64,
+) -> Result<String, String> {
+    let mut svg = String::new();
+    draw(&mut svg, chart, start, end, size, offset_s).map_err(|e| e.to_string())?;
+    Ok(svg)
+}
+
+fn draw<'a>(
+    svg: &'a mut String,
+    chart: &Chart,
+    start: f64,
+    end: f64,
+    size: (u32, u32),
+    offset_s: i64,
+) -> Result<(), Box<dyn std::error::Error + 'a>> {
+    let unit = chart.kind.unit();
+    let span = end - start;
+    let root = SVGBackend::with_string(svg, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (y0, y1) = y_range(chart);
+    let mut ctx = ChartBuilder::on(&root)
+        .margin_top(10)
+        .margin_right(16)
+        .margin_left(4)
+        .x_label_area_size(26)
+        .y_label_area_size(58)
+        .build_cartesian_2d(start..end.max(start + 1.0), y0..y1)?;
+    // plotters' SVG text comes out at about 0.8 of the requested size.
+    let tick_font = ("sans-serif", 15)
+        .into_font()
+        .color(&RGBColor(0x4b, 0x55, 0x65));
+    let y_fmt = |v: &f64| format::tick(*v, unit);
+    // The time axis gets round ticks (whole minutes, hours, days) drawn
+    // below; plotters' own ticks would fall on round numbers of seconds.
+    ctx.configure_mesh()
+        .x_labels(0)
+        .disable_x_mesh()
+        .y_labels(5)
+        .y_label_formatter(&y_fmt)
+        .label_style(tick_font.clone())
+        .axis_desc_style(tick_font.clone())
+        .y_desc(format::unit_name(unit))
+        .light_line_style(RGBColor(0xee, 0xf0, 0xf3))
+        .bold_line_style(RGBColor(0xdd, 0xe1, 0xe7))
+        .axis_style(RGBColor(0x9c, 0xa3, 0xaf))
+        .draw()?;
+    let grid = ShapeStyle::from(&RGBColor(0xee, 0xf0, 0xf3)).stroke_width(1);
+    let tick_label = tick_font.pos(Pos::new(HPos::Center, VPos::Top));
+    for t in time_ticks(start, end, offset_s) {
+        ctx.draw_series(std::iter::once(PathElement::new(
+            vec![(t, y0), (t, y1)],
+            grid,
+        )))?;
+        let (x, y) = ctx.backend_coord(&(t, y0));
+        root.draw(&Text::new(
+            format::time_label(t, offset_s, span),
+            (x, y + 6),
+            tick_label.clone(),
+        ))?;
+    }
+    let palette = colours(chart.kind);
+    for (i, series) in chart.series.iter().enumerate() {
+        let colour = palette[i % palette.len()];
+        let style = ShapeStyle::from(&colour).stroke_width(2);
+        let mut first = true;
+        for segment in segments(series) {
+            let drawn = ctx.draw_series(LineSeries::new(segment, style))?;
+            if first {
+                drawn.label(series.name.clone()).legend(move |(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + 16, y)],
+                        ShapeStyle::from(&colour).stroke_width(3),
+                    )
+                });
+                first = false;
+            }
+        }
+    }
+    if chart.series.len() > 1 {
+        ctx.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(0xd9, 0xde, 0xe6))
+            .label_font(("sans-serif", 15))
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(kind: ChartKind, points: Vec<Option<f64>>) -> Chart {
+        Chart {
+            kind,
+            series: vec![Series {
+                name: "s".into(),
+                points: points
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (i as f64 * 60.0, v))
+                    .collect(),
+            }],
+            queries: vec!["q".into()],
+        }
+    }
+
+    #[test]
+    fn gaps_split_lines() {
+        let c = chart(
+            ChartKind::RequestVolume,
+            vec![Some(1.0), None, Some(2.0), Some(3.0), None],
+        );
+        assert_eq!(
+            segments(&c.series[0]),
+            vec![vec![(0.0, 1.0)], vec![(120.0, 2.0), (180.0, 3.0)]]
+        );
+        assert!(has_data(&c));
+        assert!(!has_data(&chart(
+            ChartKind::RequestVolume,
+            vec![None, None]
+        )));
+    }
+
+    #[test]
+    fn success_rates_zoom_in() {
+        assert_eq!(
+            y_range(&chart(ChartKind::SuccessRate, vec![Some(0.997), Some(1.0)])),
+            (0.99, 1.0)
+        );
+        assert_eq!(
+            y_range(&chart(ChartKind::SuccessRate, vec![Some(0.62)])),
+            (0.5, 1.0)
+        );
+        let (lo, hi) = y_range(&chart(
+            ChartKind::RequestVolume,
+            vec![Some(10.0), Some(20.0)],
+        ));
+        assert_eq!(lo, 0.0);
+        assert!((hi - 23.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn svg_has_axes_labels_and_lines() {
+        let mut c = chart(
+            ChartKind::RequestDuration,
+            vec![Some(5.0), Some(7.0), Some(6.0)],
+        );
+        c.series.push(Series {
+            name: "p99".into(),
+            points: vec![(0.0, Some(40.0)), (60.0, Some(45.0)), (120.0, Some(44.0))],
+        });
+        let svg = chart_svg(&c, 0.0, 120.0, (480, 220), 0).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
+        let texts = texts(&svg);
+        assert!(
+            texts.contains(&"ms".to_string()),
+            "y axis caption: {texts:?}"
+        );
+        for tick in ["00:00", "00:01", "00:02"] {
+            assert!(
+                texts.contains(&tick.to_string()),
+                "time tick {tick}: {texts:?}"
+            );
+        }
+        assert!(texts.contains(&"p99".to_string()), "legend: {texts:?}");
+        // Each series: its line and its legend mark, in its own colour.
+        for colour in ["#1D4ED8", "#D97706"] {
+            let lines = svg
+                .split("<polyline")
+                .filter(|p| p.contains(&format!("stroke=\"{colour}\"")))
+                .count();
+            assert_eq!(lines, 2, "{colour}");
+        }
+    }
+
+    #[test]
+    fn time_ticks_are_round() {
+        assert_eq!(
+            time_ticks(30.0, 400.0, 0),
+            vec![60.0, 120.0, 180.0, 240.0, 300.0, 360.0]
+        );
+        let hour = time_ticks(1_795_701_907.0, 1_795_705_507.0, 0);
+        assert!(
+            hour.iter().all(|t| t % 600.0 == 0.0) && hour.len() == 6,
+            "{hour:?}"
+        );
+        // Daily ticks fall on local midnight (here UTC+2).
+        let week = time_ticks(1_795_701_907.0, 1_795_701_907.0 + 7.0 * 86400.0, 7200);
+        assert!(
+            week.iter().all(|t| (t + 7200.0) % 86400.0 == 0.0) && week.len() == 7,
+            "{week:?}"
+        );
+    }
+
+    /// The trimmed contents of every `<text>` element.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                Some(
+                    t.split_once('>')?
+                        .1
+                        .split_once("</text>")?
+                        .0
+                        .trim()
+                        .to_string(),
+                )
+            })
+            .collect()
+    }
+}

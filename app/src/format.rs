@@ -1,0 +1,165 @@
+//! Plain formatting helpers for numbers, units and times (tested natively).
+
+use crate::types::Unit;
+
+/// A value with its unit, compact: `99.52 %`, `12.3 req/s`, `250 ms`, `1.25 s`.
+pub fn value(v: f64, unit: Unit) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    match unit {
+        Unit::Ratio => format!(
+            "{} %",
+            trim(v * 100.0, if v >= 0.9995 || v == 0.0 { 0 } else { 2 })
+        ),
+        Unit::RequestsPerSecond => format!("{} req/s", number(v)),
+        Unit::Milliseconds if v >= 1000.0 => format!("{} s", trim(v / 1000.0, 2)),
+        Unit::Milliseconds => format!("{} ms", number(v)),
+    }
+}
+
+/// A tick label without the unit (the axis names it).
+pub fn tick(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Ratio => trim(v * 100.0, 2),
+        _ => number(v),
+    }
+}
+
+/// The unit's short name for axis captions.
+pub fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Ratio => "%",
+        Unit::RequestsPerSecond => "req/s",
+        Unit::Milliseconds => "ms",
+    }
+}
+
+/// Three significant digits, at most two decimals; thousands as `k`.
+pub fn number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 10_000.0 {
+        format!("{}k", trim(v / 1000.0, 1))
+    } else if a >= 100.0 {
+        trim(v, 0)
+    } else if a >= 10.0 {
+        trim(v, 1)
+    } else {
+        trim(v, 2)
+    }
+}
+
+fn trim(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// A time axis label for Unix time `t` shifted by `offset_s` (local time):
+/// `HH:MM` when the range spans up to a day, else `MM-DD HH:MM`.
+pub fn time_label(t: f64, offset_s: i64, span_s: f64) -> String {
+    let local = t as i64 + offset_s;
+    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let hm = format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60);
+    if span_s <= 86_400.0 {
+        hm
+    } else {
+        let (_, m, d) = civil(days);
+        format!("{m:02}-{d:02} {hm}")
+    }
+}
+
+/// A full date and time, e.g. `2026-11-26 14:05`.
+pub fn datetime(t: f64, offset_s: i64) -> String {
+    let local = t as i64 + offset_s;
+    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let (y, m, d) = civil(days);
+    format!(
+        "{y}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// Parses `YYYY-MM-DDTHH:MM` (an HTML `datetime-local` value) as local time.
+pub fn parse_datetime_local(s: &str, offset_s: i64) -> Option<f64> {
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, min) = (t.next()??, t.next()??);
+    if !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&min)
+    {
+        return None;
+    }
+    // Days from civil (inverse of `civil`).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + min * 60 - offset_s) as f64)
+}
+
+/// `YYYY-MM-DDTHH:MM` for an HTML `datetime-local` input.
+pub fn datetime_local(t: f64, offset_s: i64) -> String {
+    datetime(t, offset_s).replacen(' ', "T", 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_carry_units() {
+        assert_eq!(value(0.99523, Unit::Ratio), "99.52 %");
+        assert_eq!(value(1.0, Unit::Ratio), "100 %");
+        assert_eq!(value(12.345, Unit::RequestsPerSecond), "12.3 req/s");
+        assert_eq!(value(0.04, Unit::RequestsPerSecond), "0.04 req/s");
+        assert_eq!(value(250.0, Unit::Milliseconds), "250 ms");
+        assert_eq!(value(1250.0, Unit::Milliseconds), "1.25 s");
+        assert_eq!(value(f64::NAN, Unit::Milliseconds), "–");
+        assert_eq!(number(25_000.0), "25k");
+    }
+
+    #[test]
+    fn times_format_and_parse() {
+        // 2026-11-26 14:05:00 UTC = 1795701900.
+        let t = 1_795_701_900.0;
+        assert_eq!(datetime(t, 0), "2026-11-26 14:05");
+        assert_eq!(datetime(t, 3600), "2026-11-26 15:05");
+        assert_eq!(time_label(t, 0, 3600.0), "14:05");
+        assert_eq!(time_label(t, 0, 7.0 * 86_400.0), "11-26 14:05");
+        assert_eq!(parse_datetime_local("2026-11-26T14:05", 0), Some(t));
+        assert_eq!(
+            parse_datetime_local(&datetime_local(t, -18_000), -18_000),
+            Some(t)
+        );
+        assert_eq!(parse_datetime_local("2026-13-01T00:00", 0), None);
+        assert_eq!(parse_datetime_local("yesterday", 0), None);
+        // Leap day and year boundary.
+        assert_eq!(datetime(951_782_400.0, 0), "2000-02-29 00:00");
+        assert_eq!(datetime(1_798_761_599.0, 0), "2026-12-31 23:59");
+    }
+}
