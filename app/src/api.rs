@@ -6,7 +6,7 @@ use std::fmt;
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 
-use crate::types::{ErrorBody, ErrorCode, Status};
+use crate::types::{ErrorBody, ErrorCode, MetricsReport, MetricsTargets, Status};
 
 /// A failed API call, ready to show to a person.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,4 +74,14 @@ pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
 /// `GET /api/status`.
 pub async fn status() -> Result<Status, ApiError> {
     get_json("/api/status").await
+}
+
+/// `GET /api/metrics?<query>`.
+pub async fn metrics(query: &str) -> Result<MetricsReport, ApiError> {
+    get_json(&format!("/api/metrics?{query}")).await
+}
+
+/// `GET /api/metrics/targets`.
+pub async fn metrics_targets() -> Result<MetricsTargets, ApiError> {
+    get_json("/api/metrics/targets").await
 }

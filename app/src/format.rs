@@ -163,3 +163,58 @@ mod tests {
         assert_eq!(datetime(1_798_761_599.0, 0), "2026-12-31 23:59");
     }
 }
+
+/// Percent-encodes a query-string component (RFC 3986 unreserved kept).
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `k=v&k2=v2` from pairs, skipping empty values.
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_encode_and_skip_empty_values() {
+        assert_eq!(
+            query_string(&[
+                ("scope", "service".into()),
+                ("name", "a b&c=d/é".into()),
+                ("project", String::new())
+            ]),
+            "scope=service&name=a%20b%26c%3Dd%2F%C3%A9"
+        );
+    }
+}
+
+/// Seconds in words: `15 s`, `2 min`, `1 h`, `1 d`.
+pub fn duration_words(seconds: f64) -> String {
+    let s = seconds.round() as i64;
+    if s % 86_400 == 0 && s >= 86_400 {
+        format!("{} d", s / 86_400)
+    } else if s % 3600 == 0 && s >= 3600 {
+        format!("{} h", s / 3600)
+    } else if s % 60 == 0 && s >= 60 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
+}

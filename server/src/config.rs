@@ -148,8 +148,9 @@ pub struct DemoArgs {
     #[command(flatten)]
     /// Listening and static files.
     pub http: HttpArgs,
-    /// Minutes of metric history to backfill into the demo's Prometheus.
-    #[arg(long, env = "MESHDECK_DEMO_HISTORY_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=1440))]
+    /// Minutes of metric history to backfill into the demo's Prometheus (a
+    /// little over an hour, so one-hour charts are full to their left edge).
+    #[arg(long, env = "MESHDECK_DEMO_HISTORY_MINUTES", default_value_t = 65, value_parser = clap::value_parser!(u32).range(0..=1440))]
     pub history_minutes: u32,
     /// Seconds between Prometheus scrapes of the simulated mesh.
     #[arg(long, env = "MESHDECK_DEMO_SCRAPE_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=60))]

@@ -1,5 +1,7 @@
 //! Widgets: they take data through props and fetch nothing themselves.
 
+pub mod chart;
 pub mod layout;
 pub mod state;
+pub mod top_list;
 pub mod upstreams;
