@@ -4,10 +4,13 @@ use std::sync::Arc;
 
 use app::types::{AuthMode, RunMode};
 
+use crate::auth::{Auth, AuthOptions};
 use crate::spa::Spa;
 use crate::upstream::Upstreams;
 
-/// Everything a request may need; the server keeps nothing durable itself.
+/// Everything a request may need; the server keeps nothing durable itself
+/// (the identity and role caches are short-lived copies of the cluster's
+/// answers).
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
@@ -18,17 +21,33 @@ struct Inner {
     auth_mode: AuthMode,
     upstreams: Upstreams,
     spa: Spa,
+    auth: Auth,
 }
 
 impl AppState {
-    /// State for a server in `mode`, identifying callers by `auth_mode`.
+    /// State for a server in `mode`, identifying callers by `auth_mode`,
+    /// with the default [`AuthOptions`].
     pub fn new(mode: RunMode, auth_mode: AuthMode, upstreams: Upstreams, spa: Spa) -> Self {
+        Self::with_auth(mode, auth_mode, upstreams, spa, AuthOptions::default())
+    }
+
+    /// Like [`AppState::new`], resolving identities and roles with `options`
+    /// through `upstreams.kube`.
+    pub fn with_auth(
+        mode: RunMode,
+        auth_mode: AuthMode,
+        upstreams: Upstreams,
+        spa: Spa,
+        options: AuthOptions,
+    ) -> Self {
+        let auth = Auth::new(upstreams.kube.clone(), options);
         AppState {
             inner: Arc::new(Inner {
                 mode,
                 auth_mode,
                 upstreams,
                 spa,
+                auth,
             }),
         }
     }
@@ -51,5 +70,10 @@ impl AppState {
     /// The built UI.
     pub fn spa(&self) -> &Spa {
         &self.inner.spa
+    }
+
+    /// Identity and role resolution (TokenReview, SubjectAccessReview).
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
     }
 }

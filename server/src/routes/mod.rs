@@ -3,6 +3,7 @@
 //! everything else.
 
 mod health;
+mod me;
 mod status;
 
 use axum::Router;
@@ -16,6 +17,7 @@ use crate::state::AppState;
 pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(me::router())
         .merge(status::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
