@@ -35,8 +35,7 @@ pub fn demo_identities(mesh: &Mesh) -> Vec<DemoIdentity> {
             let (role, description) = match &user.role {
                 DemoRole::Owner => (
                     Role::Owner,
-                    "cluster owner: every namespace, settings and the Prometheus console"
-                        .to_owned(),
+                    "cluster owner: sees and manages everything".to_owned(),
                 ),
                 DemoRole::Member(projects) => {
                     let parts: Vec<String> = projects
@@ -56,15 +55,7 @@ pub fn demo_identities(mesh: &Mesh) -> Vec<DemoIdentity> {
                             ))
                         })
                         .collect();
-                    let noun = if parts.len() == 1 {
-                        "project"
-                    } else {
-                        "projects"
-                    };
-                    (
-                        Role::Member,
-                        format!("member of {noun} {}", parts.join("; ")),
-                    )
+                    (Role::Member, format!("member of {}", parts.join("; ")))
                 }
             };
             DemoIdentity {
@@ -223,13 +214,10 @@ mod tests {
         let names: Vec<&str> = identities.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["admin", "alice", "bob"]);
         assert_eq!(identities[0].role, Role::Owner);
-        assert_eq!(
-            identities[1].description,
-            "member of project Shop (bookinfo)"
-        );
+        assert_eq!(identities[1].description, "member of Shop (bookinfo)");
         assert_eq!(
             identities[2].description,
-            "member of project Payments (payments, legacy)"
+            "member of Payments (payments, legacy)"
         );
         assert_eq!(identities[2].token, "demo-token-bob");
     }
