@@ -39,6 +39,7 @@ test('switching to alice hides owner sections; switching back restores them', as
   // A deep link to an owner section says why it is not available.
   await page.goto('/prometheus');
   await expect(page.getByRole('region', { name: 'Not available for your role' })).toContainText('cluster owners');
+  await page.screenshot({ path: path.join('artifacts', 'identity-denied.png'), fullPage: true });
 
   await page.getByRole('combobox', { name: 'Demo identity' }).selectOption('admin');
   await expect(identity).toContainText('admin');
