@@ -545,6 +545,31 @@ mod tests {
     }
 
     #[test]
+    fn roles_and_features_have_the_documented_shape() {
+        assert_eq!(serde_json::to_value(Role::Owner).unwrap(), "owner");
+        assert_eq!(serde_json::to_value(Role::Member).unwrap(), "member");
+        let features = Features {
+            graph: true,
+            traces: true,
+            prometheus_console: false,
+            settings: false,
+        };
+        assert_eq!(
+            serde_json::to_value(features).unwrap(),
+            serde_json::json!({"graph": true, "traces": true, "prometheus_console": false, "settings": false})
+        );
+    }
+
+    #[test]
+    fn status_without_demo_identities_still_parses() {
+        let status: Status = serde_json::from_value(serde_json::json!({
+            "version": "0.1.0", "mode": "serve", "auth_mode": "token", "upstreams": [], "links": []
+        }))
+        .unwrap();
+        assert!(status.demo_identities.is_empty());
+    }
+
+    #[test]
     fn every_code_maps_to_an_error_status() {
         for code in [
             ErrorCode::BadRequest,
