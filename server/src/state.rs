@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::types::{AuthMode, RunMode};
+use app::types::{AuthMode, DemoIdentity, RunMode};
 
 use crate::auth::{Auth, AuthOptions};
 use crate::spa::Spa;
@@ -75,5 +75,13 @@ impl AppState {
     /// Identity and role resolution (TokenReview, SubjectAccessReview).
     pub fn auth(&self) -> &Auth {
         &self.inner.auth
+    }
+
+    /// The identities to switch between: in demo auth mode only.
+    pub fn demo_identities(&self) -> Vec<DemoIdentity> {
+        match self.auth_mode() {
+            AuthMode::Demo => self.auth().options().demo_identities.clone(),
+            AuthMode::Token => Vec::new(),
+        }
     }
 }

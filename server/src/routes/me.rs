@@ -40,16 +40,8 @@ async fn me_get(State(state): State<AppState>, scope: AccessScope) -> Result<Jso
         features: scope.features(),
         links,
         auth_mode: state.auth_mode(),
-        demo_identities: demo_identities(&state),
+        demo_identities: state.demo_identities(),
         user: scope.user,
         groups: scope.groups,
     }))
-}
-
-/// The identities to switch between, in demo mode only.
-pub(crate) fn demo_identities(state: &AppState) -> Vec<app::types::DemoIdentity> {
-    match state.auth_mode() {
-        app::types::AuthMode::Demo => state.auth().options().demo_identities.clone(),
-        app::types::AuthMode::Token => Vec::new(),
-    }
 }

@@ -22,6 +22,6 @@ async fn status_get(State(state): State<AppState>) -> Json<Status> {
         auth_mode: state.auth_mode(),
         upstreams: upstreams.probe_all().await,
         links: upstreams.links(),
-        demo_identities: super::me::demo_identities(&state),
+        demo_identities: state.demo_identities(),
     })
 }
