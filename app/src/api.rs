@@ -1,12 +1,22 @@
 //! The one typed client for meshdeck's REST/JSON API (gloo-net). Every page
 //! fetches through here and gets `Result<T, ApiError>`.
+//!
+//! Sign-in lives here too: the bearer token is kept in the tab's
+//! `sessionStorage` (never in a URL or a log) and sent as
+//! `Authorization: Bearer` on every call. A 401 forgets it and takes the
+//! user to the sign-in page, remembering where they were. In demo mode the
+//! first call picks the default demo identity (the owner) if none is chosen.
 
+use std::cell::RefCell;
 use std::fmt;
 
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared};
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 
-use crate::types::{ErrorBody, ErrorCode, MetricsReport, MetricsTargets, Status};
+use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
+use crate::types::{AuthMode, ErrorBody, ErrorCode, Me, MetricsReport, MetricsTargets, Status};
 
 /// A failed API call, ready to show to a person.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,15 +49,161 @@ impl ApiError {
             message: format!("could not reach the meshdeck server: {err}"),
         }
     }
+
+    /// The server did not accept (or did not get) a token.
+    pub fn is_unauthenticated(&self) -> bool {
+        self.status == 401
+    }
 }
 
-/// `GET path` and decode the JSON answer; error bodies become [`ApiError`].
+/// `GET path` with the stored token, decoding the JSON answer; error bodies
+/// become [`ApiError`]. A 401 leads to the sign-in page.
 pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = Request::get(path)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(ApiError::network)?;
+    ensure_session().await;
+    let result = fetch_json(path, stored_token().as_deref()).await;
+    if matches!(&result, Err(e) if e.is_unauthenticated()) {
+        to_login();
+    }
+    result
+}
+
+/// `GET /api/status` (public: no token needed).
+pub async fn status() -> Result<Status, ApiError> {
+    fetch_json("/api/status", None).await
+}
+
+/// `GET /api/me`.
+pub async fn me() -> Result<Me, ApiError> {
+    get_json("/api/me").await
+}
+
+/// `GET /api/me` for the top bar: `None` when nobody is signed in, without
+/// leaving the page (the overview works signed out).
+pub async fn me_if_signed_in() -> Result<Option<Me>, ApiError> {
+    ensure_session().await;
+    match fetch_json("/api/me", stored_token().as_deref()).await {
+        Ok(me) => Ok(Some(me)),
+        Err(e) if e.is_unauthenticated() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks `token` with `GET /api/me` and keeps it if the server accepts it.
+pub async fn sign_in(token: &str) -> Result<Me, ApiError> {
+    let me = fetch_json::<Me>("/api/me", Some(token)).await?;
+    store_token(token);
+    Ok(me)
+}
+
+/// Forgets the token.
+pub fn sign_out() {
+    if let Some(storage) = session_storage() {
+        let _ = storage.remove_item(TOKEN_STORAGE_KEY);
+    }
+}
+
+/// Uses `token` from now on (demo identity switch), then reloads the page
+/// so every view fetches again as the new identity.
+pub fn switch_identity(token: &str) {
+    store_token(token);
+    reload();
+}
+
+/// Uses `token` from now on and opens `href` (demo identity chosen on the
+/// sign-in page).
+pub fn switch_identity_to(token: &str, href: &str) {
+    store_token(token);
+    go_to(href);
+}
+
+/// Whether a token is stored (false behind an auth proxy that sends it).
+pub fn has_stored_token() -> bool {
+    stored_token().is_some()
+}
+
+/// Loads `href` as a new page (after sign-in or sign-out, so every view
+/// and the top bar start over with the new identity).
+pub fn go_to(href: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(href);
+    }
+}
+
+fn reload() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+fn stored_token() -> Option<String> {
+    session_storage()?
+        .get_item(TOKEN_STORAGE_KEY)
+        .ok()?
+        .filter(|t| !t.is_empty())
+}
+
+fn store_token(token: &str) {
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(TOKEN_STORAGE_KEY, token);
+    }
+}
+
+thread_local! {
+    /// The one look for a default demo identity per page load; concurrent
+    /// first calls all wait for it.
+    static SESSION: RefCell<Option<Shared<LocalBoxFuture<'static, ()>>>> = const { RefCell::new(None) };
+}
+
+/// In demo mode with no identity chosen yet, chooses the default one, so
+/// the first signed-in call already carries a token.
+async fn ensure_session() {
+    if stored_token().is_some() {
+        return;
+    }
+    let check = SESSION.with(|s| {
+        s.borrow_mut()
+            .get_or_insert_with(|| choose_default_identity().boxed_local().shared())
+            .clone()
+    });
+    check.await;
+}
+
+async fn choose_default_identity() {
+    if let Ok(status) = status().await {
+        if status.auth_mode == AuthMode::Demo && stored_token().is_none() {
+            if let Some(identity) = session::default_demo_identity(&status.demo_identities) {
+                store_token(&identity.token);
+            }
+        }
+    }
+}
+
+/// Forgets a rejected token and opens the sign-in page, remembering where
+/// the user was.
+fn to_login() {
+    sign_out();
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let path = location.pathname().unwrap_or_default();
+    if path == LOGIN_PATH {
+        return;
+    }
+    let search = location.search().unwrap_or_default();
+    let _ = location.set_href(&session::login_href(&format!("{path}{search}")));
+}
+
+async fn fetch_json<T: DeserializeOwned>(path: &str, token: Option<&str>) -> Result<T, ApiError> {
+    let mut request = Request::get(path).header("Accept", "application/json");
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let response = request.send().await.map_err(ApiError::network)?;
     let status = response.status();
     if response.ok() {
         return response.json::<T>().await.map_err(|err| ApiError {
@@ -69,11 +225,6 @@ pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
             message: format!("{path} answered HTTP {status} without an error body"),
         },
     })
-}
-
-/// `GET /api/status`.
-pub async fn status() -> Result<Status, ApiError> {
-    get_json("/api/status").await
 }
 
 /// `GET /api/metrics?<query>`.

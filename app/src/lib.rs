@@ -2,10 +2,11 @@
 //! shared with the server.
 //!
 //! Without the default `ui` feature only [`types`] and the plain, natively
-//! tested helpers ([`nav`]) are compiled; that is what the server uses.
+//! tested helpers ([`nav`], [`session`]) are compiled; that is what the server uses.
 
 pub mod format;
 pub mod nav;
+pub mod session;
 pub mod types;
 
 #[cfg(feature = "ui")]
@@ -31,13 +32,15 @@ mod ui {
     use crate::pages;
 
     /// The whole application: the router inside the shell (navigation, tool
-    /// links, identity). Every view's state lives in its URL.
+    /// links, identity). Every view's state lives in its URL; the sign-in
+    /// token lives in the tab's session storage (see `api`).
     #[component]
     pub fn App() -> impl IntoView {
         let status = LocalResource::new(crate::api::status);
+        let me = LocalResource::new(crate::api::me_if_signed_in);
         view! {
             <Router>
-                <Shell status=status>
+                <Shell status=status me=me>
                     <Routes fallback=pages::not_found::NotFound>
                         <Route path=path!("/") view=pages::overview::Overview />
                         <Route path=path!("/graph") view=pages::graph::GraphPage />
@@ -45,6 +48,7 @@ mod ui {
                         <Route path=path!("/traces") view=pages::traces::TracesPage />
                         <Route path=path!("/prometheus") view=pages::prometheus::PrometheusPage />
                         <Route path=path!("/settings") view=pages::settings::SettingsPage />
+                        <Route path=path!("/login") view=pages::login::LoginPage />
                     </Routes>
                 </Shell>
             </Router>

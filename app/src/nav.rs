@@ -1,6 +1,8 @@
 //! The console's sections: one list drives the navigation bar, page titles
 //! and the server's knowledge of which paths belong to the UI.
 
+use crate::types::Features;
+
 /// One entry of the main navigation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NavItem {
@@ -54,7 +56,32 @@ pub const NAV: [NavItem; 6] = [OVERVIEW, GRAPH, METRICS, TRACES, PROMETHEUS, SET
 
 /// Whether `path` (without query string) is a page of the UI.
 pub fn is_ui_path(path: &str) -> bool {
-    NAV.iter().any(|item| item.path == path)
+    path == crate::session::LOGIN_PATH || NAV.iter().any(|item| item.path == path)
+}
+
+/// Why the caller may not use `item`, in words, or `None` when they may.
+pub fn unavailable_reason(item: &NavItem, features: &Features) -> Option<&'static str> {
+    let path = item.path;
+    if path == PROMETHEUS.path && !features.prometheus_console {
+        Some("The Prometheus console and dashboards are for cluster owners.")
+    } else if path == SETTINGS.path && !features.settings {
+        Some("Mesh settings are for cluster owners.")
+    } else if path == GRAPH.path && !features.graph {
+        Some("The cluster owner has not allowed project members to see the traffic graph.")
+    } else if path == TRACES.path && !features.traces {
+        Some("The cluster owner has not allowed project members to see traces.")
+    } else {
+        None
+    }
+}
+
+/// A short note next to an unavailable navigation item.
+pub fn unavailable_note(item: &NavItem) -> &'static str {
+    if item.path == PROMETHEUS.path || item.path == SETTINGS.path {
+        "owners only"
+    } else {
+        "not allowed"
+    }
 }
 
 #[cfg(test)]
@@ -76,7 +103,35 @@ mod tests {
     fn ui_paths_are_recognised() {
         assert!(is_ui_path("/graph"));
         assert!(is_ui_path("/"));
+        assert!(is_ui_path("/login"));
         assert!(!is_ui_path("/api/status"));
         assert!(!is_ui_path("/graph/extra"));
+    }
+
+    #[test]
+    fn members_cannot_use_owner_sections() {
+        let member = Features {
+            graph: true,
+            traces: false,
+            prometheus_console: false,
+            settings: false,
+        };
+        let blocked: Vec<&str> = NAV
+            .iter()
+            .filter(|item| unavailable_reason(item, &member).is_some())
+            .map(|item| item.label)
+            .collect();
+        assert_eq!(blocked, ["Traces", "Prometheus", "Settings"]);
+        assert_eq!(unavailable_note(&PROMETHEUS), "owners only");
+        let owner = Features {
+            graph: true,
+            traces: true,
+            prometheus_console: true,
+            settings: true,
+        };
+        assert!(
+            NAV.iter()
+                .all(|item| unavailable_reason(item, &owner).is_none())
+        );
     }
 }

@@ -90,7 +90,9 @@ pub enum AuthMode {
     /// Kubernetes bearer tokens, checked with a TokenReview (the browser or
     /// an auth proxy in front sends `Authorization: Bearer ...`).
     Token,
-    /// No tokens: the user picks one of the demo identities. Demo mode only.
+    /// The user picks one of the demo identities; the UI then sends that
+    /// identity's token, checked by the in-memory cluster like any other.
+    /// Demo mode only.
     Demo,
 }
 
@@ -182,6 +184,11 @@ pub struct Status {
     pub upstreams: Vec<UpstreamStatus>,
     /// External tool UIs that have a URL configured.
     pub links: Vec<ToolLink>,
+    /// Demo mode: the identities to choose from (the first owner is the
+    /// default); empty otherwise. Public, so the UI can pick one before its
+    /// first signed-in call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub demo_identities: Vec<DemoIdentity>,
 }
 
 /// What a metrics request is about.
@@ -445,6 +452,99 @@ pub struct MetricsTargets {
     pub namespaces: Vec<NamespaceTargets>,
 }
 
+/// A caller's role in the console, decided by the cluster's RBAC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Cluster owner: may patch namespaces cluster-wide; sees everything.
+    Owner,
+    /// Project member: sees the namespaces where they may list pods.
+    Member,
+}
+
+impl Role {
+    /// Name shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Member => "member",
+        }
+    }
+}
+
+/// The console features a caller may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Features {
+    /// The traffic graph.
+    pub graph: bool,
+    /// Trace search and the span waterfall.
+    pub traces: bool,
+    /// The PromQL console and dashboards (owners only).
+    pub prometheus_console: bool,
+    /// Mesh settings and cluster-wide enablement (owners only).
+    pub settings: bool,
+}
+
+/// A namespace the caller may see and the project it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisibleNamespace {
+    /// Namespace name.
+    pub name: String,
+    /// Id of its project (the namespace's own name when it has none).
+    pub project: String,
+}
+
+/// A project with at least one namespace the caller may see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisibleProject {
+    /// Project id: the value of the project label or annotation, or the
+    /// namespace's own name for a namespace without one.
+    pub id: String,
+    /// Name for people (`field.cattle.io/projectName` if set, else the id).
+    pub display_name: String,
+    /// Its namespaces the caller may see, sorted.
+    pub namespaces: Vec<String>,
+}
+
+/// One identity offered in demo mode. The token is the in-memory cluster's,
+/// accepted by its TokenReview like any other bearer token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoIdentity {
+    /// Kubernetes user name.
+    pub name: String,
+    /// Owner or member.
+    pub role: Role,
+    /// What the identity may see, in a few words.
+    pub description: String,
+    /// Bearer token to send as `Authorization: Bearer ...`.
+    pub token: String,
+}
+
+/// `GET /api/me`: who the caller is and what they may see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// Kubernetes user name.
+    pub user: String,
+    /// Kubernetes groups.
+    pub groups: Vec<String>,
+    /// Owner or member.
+    pub role: Role,
+    /// True for owners: every namespace, including ones created later.
+    pub all_namespaces: bool,
+    /// The namespaces the caller may see now, sorted by name.
+    pub namespaces: Vec<VisibleNamespace>,
+    /// Their projects, sorted by display name.
+    pub projects: Vec<VisibleProject>,
+    /// What the caller may use.
+    pub features: Features,
+    /// External tool UIs the caller may open.
+    pub links: Vec<ToolLink>,
+    /// How callers are identified.
+    pub auth_mode: AuthMode,
+    /// The identities to switch between; empty unless `auth_mode` is demo.
+    pub demo_identities: Vec<DemoIdentity>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,6 +571,31 @@ mod tests {
                 .unwrap();
         assert_eq!(body.error.code, ErrorCode::Unknown);
         assert_eq!(ErrorCode::Unknown.http_status(), 500);
+    }
+
+    #[test]
+    fn roles_and_features_have_the_documented_shape() {
+        assert_eq!(serde_json::to_value(Role::Owner).unwrap(), "owner");
+        assert_eq!(serde_json::to_value(Role::Member).unwrap(), "member");
+        let features = Features {
+            graph: true,
+            traces: true,
+            prometheus_console: false,
+            settings: false,
+        };
+        assert_eq!(
+            serde_json::to_value(features).unwrap(),
+            serde_json::json!({"graph": true, "traces": true, "prometheus_console": false, "settings": false})
+        );
+    }
+
+    #[test]
+    fn status_without_demo_identities_still_parses() {
+        let status: Status = serde_json::from_value(serde_json::json!({
+            "version": "0.1.0", "mode": "serve", "auth_mode": "token", "upstreams": [], "links": []
+        }))
+        .unwrap();
+        assert!(status.demo_identities.is_empty());
     }
 
     #[test]

@@ -49,3 +49,22 @@ test('bad parameters are explained by the error state', async ({ page, consoleEr
   expect(consoleErrors.every((e) => e.includes('400'))).toBe(true);
   consoleErrors.length = 0;
 });
+
+test('a member sees only their namespaces, and 403 for another project', async ({ page, consoleErrors }) => {
+  await page.goto('/');
+  await page.getByRole('combobox', { name: 'Demo identity' }).selectOption('alice');
+  await expect(page.getByLabel('Signed-in identity')).toContainText('alice');
+  await page.goto('/metrics');
+  await expect(page.getByText(/namespaces: bookinfo$/)).toBeVisible();
+  const byVolume = page.getByRole('table', { name: 'Top 10 by request volume' });
+  await expect(byVolume.getByRole('link', { name: 'productpage' })).toBeVisible();
+  await expect(byVolume.getByRole('link', { name: 'ledger' })).toHaveCount(0);
+  await page.goto('/metrics?scope=namespace&namespace=payments');
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('HTTP 403');
+  await expect(alert).toContainText('payments');
+  await page.screenshot({ path: path.join('artifacts', 'metrics-forbidden.png'), fullPage: true });
+  // The browser logs the refused fetch; that one is expected.
+  expect(consoleErrors.every((e) => e.includes('403'))).toBe(true);
+  consoleErrors.length = 0;
+});

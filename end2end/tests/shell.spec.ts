@@ -57,6 +57,8 @@ test('overview lists every upstream; screenshot of the shell', async ({ page }) 
   for (const name of ['Kubernetes', 'Prometheus', 'Jaeger', 'Grafana', 'Kiali']) {
     await expect(table.getByRole('rowheader', { name })).toBeVisible();
   }
+  // Demo mode signs in as the demo's owner until another identity is picked.
   await expect(page.getByLabel('Signed-in identity')).toContainText('Demo');
+  await expect(page.getByLabel('Signed-in identity')).toContainText('admin');
   await page.screenshot({ path: path.join('artifacts', 'shell-overview.png'), fullPage: true });
 });

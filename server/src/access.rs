@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use app::types::AuthMode;
+use app::types::{Features, Role, UpstreamKind};
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 
@@ -91,23 +91,97 @@ impl AccessScope {
     }
 }
 
-/// Where a namespace's project comes from: Rancher's label (or annotation).
-pub const DEFAULT_PROJECT_KEY: &str = "field.cattle.io/projectId";
-
-/// The identity used while demo sign-in is not chosen: the demo's owner.
+/// The demo's owner, the identity the UI picks in demo mode until the user
+/// chooses another.
 pub const DEMO_OWNER: &str = "admin";
 
+/// What the cluster owner lets project members see.
+///
+/// This is the one place the mesh settings' "member access" (owner only |
+/// all members | owner + listed users and groups) will feed, once settings
+/// exist; [`member_access`] decides it per caller. Until then members may
+/// see the graph and traces of their own namespaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberAccess {
+    /// Members may see the traffic graph (and the Kiali link).
+    pub graph: bool,
+    /// Members may see traces (and the Jaeger link).
+    pub traces: bool,
+}
+
+impl Default for MemberAccess {
+    /// Today's behaviour: graph and traces for every member.
+    fn default() -> Self {
+        MemberAccess {
+            graph: true,
+            traces: true,
+        }
+    }
+}
+
+/// What member `user` (in `groups`) may see. The mesh settings will be read
+/// here (they live in the cluster, hence `async`); owners never ask.
+pub async fn member_access(_state: &AppState, _user: &str, _groups: &[String]) -> MemberAccess {
+    MemberAccess::default()
+}
+
+impl AccessScope {
+    /// The console features this caller may use.
+    pub fn features(&self) -> Features {
+        Features {
+            graph: self.may_see_graph,
+            traces: self.may_see_traces,
+            prometheus_console: self.owner,
+            settings: self.owner,
+        }
+    }
+
+    /// Owner or member.
+    pub fn role(&self) -> Role {
+        if self.owner {
+            Role::Owner
+        } else {
+            Role::Member
+        }
+    }
+
+    /// Whether the caller may see the link to an external tool's UI: owners
+    /// all four; members Kiali with the graph and Jaeger with traces.
+    pub fn may_see_tool(&self, kind: UpstreamKind) -> bool {
+        match kind {
+            _ if self.owner => true,
+            UpstreamKind::Kiali => self.may_see_graph,
+            UpstreamKind::Jaeger => self.may_see_traces,
+            UpstreamKind::Grafana | UpstreamKind::Prometheus | UpstreamKind::Kubernetes => false,
+        }
+    }
+}
+
+/// Resolves the caller on every request that takes an [`AccessScope`]: the
+/// bearer token through a TokenReview, the role and namespaces through
+/// SubjectAccessReviews (see [`crate::auth`]). Demo and token auth modes
+/// run the same code; in demo mode the tokens are the in-memory cluster's.
 impl FromRequestParts<AppState> for AccessScope {
     type Rejection = Error;
 
-    async fn from_request_parts(_parts: &mut Parts, state: &AppState) -> Result<Self> {
-        match state.auth_mode() {
-            AuthMode::Demo => Ok(AccessScope::owner(DEMO_OWNER)),
-            AuthMode::Token => Err(Error::Unauthenticated(
-                "signing in with a Kubernetes token is not available in this build yet; run `meshdeck demo`"
-                    .into(),
-            )),
-        }
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let resolved = state.auth().resolve(&parts.headers).await?;
+        let identity = resolved.identity;
+        let (namespaces, may_see_graph, may_see_traces) = match resolved.namespaces {
+            None => (NamespaceAccess::All, true, true),
+            Some(set) => {
+                let allowed = member_access(state, &identity.user, &identity.groups).await;
+                (NamespaceAccess::Only(set), allowed.graph, allowed.traces)
+            }
+        };
+        Ok(AccessScope {
+            user: identity.user,
+            groups: identity.groups,
+            owner: resolved.owner,
+            namespaces,
+            may_see_graph,
+            may_see_traces,
+        })
     }
 }
 
@@ -142,5 +216,31 @@ mod tests {
         let admin = AccessScope::owner("admin");
         assert!(admin.check_namespace("anything").is_ok());
         assert_eq!(admin.namespace_filter(), None);
+        assert_eq!(admin.role(), Role::Owner);
+        assert!(UpstreamKind::ALL.iter().all(|k| admin.may_see_tool(*k)));
+        let f = admin.features();
+        assert!(f.graph && f.traces && f.prometheus_console && f.settings);
+    }
+
+    #[test]
+    fn members_get_the_tools_their_access_allows() {
+        let alice = member(&["bookinfo"]);
+        assert_eq!(alice.role(), Role::Member);
+        assert!(alice.may_see_tool(UpstreamKind::Kiali));
+        assert!(!alice.may_see_tool(UpstreamKind::Jaeger));
+        assert!(!alice.may_see_tool(UpstreamKind::Grafana));
+        assert!(!alice.may_see_tool(UpstreamKind::Prometheus));
+        let f = alice.features();
+        assert_eq!(
+            (f.graph, f.traces, f.prometheus_console, f.settings),
+            (true, false, false, false)
+        );
+        assert_eq!(
+            MemberAccess::default(),
+            MemberAccess {
+                graph: true,
+                traces: true
+            }
+        );
     }
 }

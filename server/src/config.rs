@@ -119,6 +119,44 @@ impl std::fmt::Debug for UpstreamArgs {
     }
 }
 
+/// How identities and roles are resolved.
+#[derive(Clone, Debug, Args)]
+pub struct AccessArgs {
+    /// Label or annotation whose value groups namespaces into projects; a
+    /// namespace without it is a project of its own.
+    #[arg(long, env = "MESHDECK_PROJECT_KEY", default_value = crate::auth::projects::DEFAULT_PROJECT_KEY, value_parser = parse_project_key)]
+    pub project_key: String,
+}
+
+/// A label key: optional DNS prefix and `/`, then a name of at most 63
+/// characters of alphanumerics, `-`, `_` and `.`.
+fn parse_project_key(key: &str) -> Result<String, String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
+    });
+    if name_ok && prefix_ok {
+        Ok(key.to_owned())
+    } else {
+        Err(format!(
+            "{key:?} is not a Kubernetes label or annotation key (e.g. field.cattle.io/projectId)"
+        ))
+    }
+}
+
 /// `meshdeck serve`.
 #[derive(Clone, Debug, Args)]
 pub struct ServeArgs {
@@ -140,6 +178,9 @@ pub struct ServeArgs {
     /// How callers are identified.
     #[arg(long, env = "MESHDECK_AUTH_MODE", value_enum, default_value_t = AuthModeArg::Token)]
     pub auth_mode: AuthModeArg,
+    #[command(flatten)]
+    /// Identity and roles.
+    pub access: AccessArgs,
 }
 
 /// `meshdeck demo`.
@@ -155,6 +196,9 @@ pub struct DemoArgs {
     /// Seconds between Prometheus scrapes of the simulated mesh.
     #[arg(long, env = "MESHDECK_DEMO_SCRAPE_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=60))]
     pub scrape_interval: u32,
+    #[command(flatten)]
+    /// Identity and roles.
+    pub access: AccessArgs,
 }
 
 #[cfg(test)]
@@ -181,6 +225,27 @@ mod tests {
     fn in_cluster_conflicts_with_kubeconfig() {
         let err = Cli::try_parse_from(["meshdeck", "serve", "--in-cluster", "--kubeconfig", "x"]);
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn the_project_key_defaults_to_rancher_and_is_checked() {
+        let cli = Cli::try_parse_from(["meshdeck", "demo"]).unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("expected demo");
+        };
+        assert_eq!(args.access.project_key, "field.cattle.io/projectId");
+        let cli = Cli::try_parse_from(["meshdeck", "serve", "--project-key", "example.com/team"])
+            .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.access.project_key, "example.com/team");
+        for bad in ["", "a b", "x/", "/x", "UPPER.example/x", "-x"] {
+            assert!(
+                Cli::try_parse_from(["meshdeck", "serve", "--project-key", bad]).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,11 +7,11 @@ use std::io::BufWriter;
 use std::sync::Arc;
 use std::time::Instant;
 
-use app::types::UpstreamKind;
+use app::types::{DemoIdentity, Role, UpstreamKind};
 use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::live::{self, LiveMetrics};
 use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history};
-use meshdeck_sim::model::Mesh;
+use meshdeck_sim::model::{DemoRole, Mesh};
 use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
 use meshdeck_sim::traces::store::{DEFAULT_CAPACITY, DEFAULT_LIVE_RATE};
 use meshdeck_sim::traces::{self, TraceStore};
@@ -25,6 +25,50 @@ const JOB: &str = "istio-mesh";
 const INSTANCE: &str = "meshdeck-sim";
 /// Seconds between history samples.
 const HISTORY_STEP_S: f64 = 15.0;
+
+/// The demo identities of `mesh`, owners first, each with what it may see.
+pub fn demo_identities(mesh: &Mesh) -> Vec<DemoIdentity> {
+    let mut out: Vec<DemoIdentity> = mesh
+        .users
+        .iter()
+        .map(|user| {
+            let (role, description) = match &user.role {
+                DemoRole::Owner => (
+                    Role::Owner,
+                    "cluster owner: sees and manages everything".to_owned(),
+                ),
+                DemoRole::Member(projects) => {
+                    let parts: Vec<String> = projects
+                        .iter()
+                        .filter_map(|p| {
+                            let project = mesh.projects.get(*p)?;
+                            let namespaces: Vec<&str> = mesh
+                                .namespaces
+                                .iter()
+                                .filter(|ns| ns.project == Some(*p))
+                                .map(|ns| ns.name.as_str())
+                                .collect();
+                            Some(format!(
+                                "{} ({})",
+                                project.display_name,
+                                namespaces.join(", ")
+                            ))
+                        })
+                        .collect();
+                    (Role::Member, format!("member of {}", parts.join("; ")))
+                }
+            };
+            DemoIdentity {
+                name: user.name.clone(),
+                role,
+                description,
+                token: user.token.clone(),
+            }
+        })
+        .collect();
+    out.sort_by_key(|identity| identity.role != Role::Owner);
+    out
+}
 
 /// How to run the demo environment.
 #[derive(Clone, Debug)]
@@ -157,5 +201,24 @@ impl DemoEnvironment {
     pub async fn stop(self) {
         self.simulator.abort();
         self.prometheus.stop().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_identities_follow_the_scenario() {
+        let identities = demo_identities(&meshdeck_sim::scenario::demo());
+        let names: Vec<&str> = identities.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["admin", "alice", "bob"]);
+        assert_eq!(identities[0].role, Role::Owner);
+        assert_eq!(identities[1].description, "member of Shop (bookinfo)");
+        assert_eq!(
+            identities[2].description,
+            "member of Payments (payments, legacy)"
+        );
+        assert_eq!(identities[2].token, "demo-token-bob");
     }
 }

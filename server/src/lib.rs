@@ -2,6 +2,7 @@
 //! everything else, and the clients for Kubernetes, Prometheus and Jaeger.
 
 pub mod access;
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod demo;

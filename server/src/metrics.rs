@@ -210,21 +210,15 @@ pub async fn resolve_target(
         MetricsScopeKind::Mesh => {}
         MetricsScopeKind::Project => {
             let project = required(&params.project, "project")?;
-            let kube = state
-                .upstreams()
-                .kube
-                .as_ref()
-                .ok_or_else(|| Error::Upstream {
-                    upstream: UpstreamKind::Kubernetes,
-                    reason: "projects come from namespace labels, and no cluster is configured"
-                        .into(),
-                })?;
-            let members = crate::upstream::kubernetes::namespaces_in_project(
-                kube,
-                crate::access::DEFAULT_PROJECT_KEY,
-                &project,
-            )
-            .await?;
+            // Projects come from the cluster's namespace labels (cached).
+            let members: Vec<String> = state
+                .auth()
+                .namespaces()
+                .await?
+                .iter()
+                .filter(|ns| ns.project == project)
+                .map(|ns| ns.name.clone())
+                .collect();
             if members.is_empty() {
                 return Err(Error::NotFound(format!(
                     "no namespace belongs to project {project:?}"
@@ -286,15 +280,13 @@ pub async fn targets(state: &AppState, scope: &AccessScope, now: f64) -> Result<
         }
     }
     let mut projects: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if let Some(kube) = &state.upstreams().kube {
-        for (ns, project) in crate::upstream::kubernetes::namespace_projects(
-            kube,
-            crate::access::DEFAULT_PROJECT_KEY,
-        )
-        .await?
-        {
-            if scope.can_see(&ns) {
-                projects.entry(project).or_default().push(ns);
+    if state.upstreams().kube.is_some() {
+        for ns in state.auth().namespaces().await?.iter() {
+            if scope.can_see(&ns.name) {
+                projects
+                    .entry(ns.project.clone())
+                    .or_default()
+                    .push(ns.name.clone());
             }
         }
     }

@@ -4,8 +4,9 @@
 use app::types::{AuthMode, RunMode};
 use tokio::net::TcpListener;
 
+use crate::auth::AuthOptions;
 use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
-use crate::demo::{DemoEnvironment, DemoOptions};
+use crate::demo::{DemoEnvironment, DemoOptions, demo_identities};
 use crate::error::{Error, Result};
 use crate::spa::Spa;
 use crate::state::AppState;
@@ -33,11 +34,16 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     if upstreams.kube.is_none() {
         tracing::warn!("no kubeconfig found and --in-cluster not set: running without a cluster");
     }
-    let state = AppState::new(
+    let options = AuthOptions {
+        project_key: args.access.project_key.clone(),
+        ..AuthOptions::default()
+    };
+    let state = AppState::with_auth(
         RunMode::Serve,
         AuthMode::Token,
         upstreams,
         Spa::load(&args.http.static_dir),
+        options,
     );
     listen(&args.http, state).await
 }
@@ -58,11 +64,13 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         Ok(mut upstreams) => {
             upstreams.kube = Some(environment.cluster.client());
             let spa = Spa::load(&args.http.static_dir);
-            listen(
-                &args.http,
-                AppState::new(RunMode::Demo, AuthMode::Demo, upstreams, spa),
-            )
-            .await
+            let options = AuthOptions {
+                project_key: args.access.project_key.clone(),
+                demo_identities: demo_identities(&environment.mesh),
+                ..AuthOptions::default()
+            };
+            let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options);
+            listen(&args.http, state).await
         }
         Err(err) => Err(err),
     };

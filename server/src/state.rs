@@ -2,16 +2,17 @@
 
 use std::sync::Arc;
 
-use app::types::{AuthMode, RunMode};
+use app::types::{AuthMode, DemoIdentity, MetricsReport, RunMode};
 
-use app::types::MetricsReport;
-
+use crate::auth::{Auth, AuthOptions};
 use crate::cache::Coalescer;
 use crate::metrics::MetricsLimits;
 use crate::spa::Spa;
 use crate::upstream::Upstreams;
 
-/// Everything a request may need; the server keeps nothing durable itself.
+/// Everything a request may need; the server keeps nothing durable itself
+/// (the identity and role caches are short-lived copies of the cluster's
+/// answers).
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
@@ -24,11 +25,26 @@ struct Inner {
     spa: Spa,
     metrics_limits: MetricsLimits,
     metrics_cache: Coalescer<Arc<MetricsReport>>,
+    auth: Auth,
 }
 
 impl AppState {
-    /// State for a server in `mode`, identifying callers by `auth_mode`.
+    /// State for a server in `mode`, identifying callers by `auth_mode`,
+    /// with the default [`AuthOptions`].
     pub fn new(mode: RunMode, auth_mode: AuthMode, upstreams: Upstreams, spa: Spa) -> Self {
+        Self::with_auth(mode, auth_mode, upstreams, spa, AuthOptions::default())
+    }
+
+    /// Like [`AppState::new`], resolving identities and roles with `options`
+    /// through `upstreams.kube`.
+    pub fn with_auth(
+        mode: RunMode,
+        auth_mode: AuthMode,
+        upstreams: Upstreams,
+        spa: Spa,
+        options: AuthOptions,
+    ) -> Self {
+        let auth = Auth::new(upstreams.kube.clone(), options);
         AppState {
             inner: Arc::new(Inner {
                 mode,
@@ -37,25 +53,24 @@ impl AppState {
                 spa,
                 metrics_cache: Coalescer::new(MetricsLimits::default().cache_ttl),
                 metrics_limits: MetricsLimits::default(),
+                auth,
             }),
         }
     }
 
-    /// The same state with other metrics limits (call before sharing it).
+    /// The same state with other metrics limits (and a fresh metrics cache
+    /// with their time to live).
     pub fn with_metrics_limits(self, limits: MetricsLimits) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
-            mode: shared.mode,
-            auth_mode: shared.auth_mode,
-            upstreams: shared.upstreams.clone(),
-            spa: shared.spa.clone(),
-            metrics_limits: shared.metrics_limits.clone(),
-            metrics_cache: Coalescer::new(shared.metrics_limits.cache_ttl),
-        });
+        let i = &self.inner;
         AppState {
             inner: Arc::new(Inner {
+                mode: i.mode,
+                auth_mode: i.auth_mode,
+                upstreams: i.upstreams.clone(),
+                spa: i.spa.clone(),
                 metrics_cache: Coalescer::new(limits.cache_ttl),
                 metrics_limits: limits,
-                ..inner
+                auth: i.auth.clone(),
             }),
         }
     }
@@ -88,5 +103,18 @@ impl AppState {
     /// The built UI.
     pub fn spa(&self) -> &Spa {
         &self.inner.spa
+    }
+
+    /// Identity and role resolution (TokenReview, SubjectAccessReview).
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// The identities to switch between: in demo auth mode only.
+    pub fn demo_identities(&self) -> Vec<DemoIdentity> {
+        match self.auth_mode() {
+            AuthMode::Demo => self.auth().options().demo_identities.clone(),
+            AuthMode::Token => Vec::new(),
+        }
     }
 }

@@ -102,21 +102,14 @@ fn window(f: &Fixture) -> String {
 }
 
 async fn get(state: AppState, uri: &str) -> (StatusCode, Vec<u8>) {
-    let response = router(state)
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
+    // The demo owner's token, checked by the in-memory cluster's TokenReview.
+    let request = Request::get(uri)
+        .header("authorization", "Bearer demo-token-admin")
+        .body(Body::empty())
         .unwrap();
+    let response = router(state).oneshot(request).await.unwrap();
     let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    (status, response.into_body().collect().await.unwrap().to_bytes().to_vec())
 }
 
 async fn get_report(state: AppState, uri: &str) -> MetricsReport {

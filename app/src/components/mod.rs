@@ -1,5 +1,6 @@
 //! Widgets: they take data through props and fetch nothing themselves.
 
+pub mod access;
 pub mod chart;
 pub mod layout;
 pub mod state;

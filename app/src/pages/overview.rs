@@ -31,7 +31,9 @@ fn StatusView(status: Status) -> impl IntoView {
         RunMode::Serve => "Connected to a Kubernetes cluster",
     };
     let auth = match status.auth_mode {
-        AuthMode::Demo => "Demo identities (no tokens)",
+        AuthMode::Demo => {
+            "Demo identities (tokens of the in-memory cluster; switch at the top right)"
+        }
         AuthMode::Token => "Kubernetes bearer tokens (TokenReview)",
     };
     view! {

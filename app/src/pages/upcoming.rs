@@ -1,15 +1,17 @@
 //! The shared body of sections whose main view is not built yet: it says so
 //! plainly, shows what the section will need and whether that is reachable,
-//! and echoes the state carried in the URL (so deep links can be checked).
+//! which namespaces the caller will see in it, and echoes the state carried
+//! in the URL (so deep links can be checked).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api;
+use crate::components::access::AccessSummary;
 use crate::components::layout::PageHeader;
 use crate::components::state::loaded;
 use crate::nav::NavItem;
-use crate::types::{Status, UpstreamKind};
+use crate::types::{Me, Status, UpstreamKind};
 
 /// A section's placeholder page.
 #[component]
@@ -20,6 +22,8 @@ pub fn Upcoming(
     needs: &'static [UpstreamKind],
 ) -> impl IntoView {
     let status = LocalResource::new(api::status);
+    // Sections show the caller's data only: signing in comes first.
+    let me = LocalResource::new(api::me);
     let query = use_query_map();
     let params = move || {
         let map = query.get();
@@ -46,6 +50,10 @@ pub fn Upcoming(
         <section class="card" aria-label="Data sources">
             <h2>"Data sources"</h2>
             {loaded("data sources", status, move |s: Status| view! { <Needs status=s needs=needs /> })}
+        </section>
+        <section class="card" aria-label="Your access">
+            <h2>"Your access"</h2>
+            {loaded("your access", me, |m: Me| view! { <AccessSummary me=m /> })}
         </section>
     }
 }

@@ -3,6 +3,7 @@
 //! everything else.
 
 mod health;
+mod me;
 mod metrics;
 mod status;
 
@@ -18,6 +19,7 @@ pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(metrics::router())
+        .merge(me::router())
         .merge(status::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)

@@ -1,4 +1,5 @@
 //! `GET /api/status`: how the console is wired and which upstreams answer.
+//! Public (no token): the overview page and health checks read it.
 
 use app::types::Status;
 use axum::extract::State;
@@ -21,5 +22,6 @@ async fn status_get(State(state): State<AppState>) -> Json<Status> {
         auth_mode: state.auth_mode(),
         upstreams: upstreams.probe_all().await,
         links: upstreams.links(),
+        demo_identities: state.demo_identities(),
     })
 }

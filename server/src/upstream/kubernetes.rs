@@ -5,9 +5,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use app::types::UpstreamKind;
-use k8s_openapi::api::core::v1::Namespace;
-use kube::Api;
-use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::Probe;
@@ -84,48 +81,4 @@ pub async fn probe(client: &kube::Client) -> Result<Probe> {
         version: Some(info.git_version),
         detail: Some(format!("platform {}", info.platform)),
     })
-}
-
-fn unavailable(err: kube::Error) -> Error {
-    Error::Upstream {
-        upstream: UpstreamKind::Kubernetes,
-        reason: err.to_string(),
-    }
-}
-
-/// Every namespace with its project: the value of label (or annotation)
-/// `key`, or the namespace's own name when it has none. Sorted by name.
-pub async fn namespace_projects(client: &kube::Client, key: &str) -> Result<Vec<(String, String)>> {
-    let list = Api::<Namespace>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .map_err(unavailable)?;
-    let mut pairs: Vec<(String, String)> = list
-        .items
-        .into_iter()
-        .filter_map(|ns| {
-            let meta = ns.metadata;
-            let name = meta.name?;
-            let label = meta.labels.as_ref().and_then(|l| l.get(key)).cloned();
-            let annotation = meta.annotations.as_ref().and_then(|a| a.get(key)).cloned();
-            let project = label.or(annotation).unwrap_or_else(|| name.clone());
-            Some((name, project))
-        })
-        .collect();
-    pairs.sort();
-    Ok(pairs)
-}
-
-/// Names of the namespaces of `project` (see [`namespace_projects`]).
-pub async fn namespaces_in_project(
-    client: &kube::Client,
-    key: &str,
-    project: &str,
-) -> Result<Vec<String>> {
-    Ok(namespace_projects(client, key)
-        .await?
-        .into_iter()
-        .filter(|(_, p)| p == project)
-        .map(|(ns, _)| ns)
-        .collect())
 }

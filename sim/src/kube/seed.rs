@@ -10,6 +10,8 @@ use super::store::{Store, UserInfo};
 use super::workloads::{INJECT_OVERRIDE, INJECTION_LABEL};
 use crate::model::{DemoRole, Mesh, PROJECT_LABEL, Protocol, WorkloadKind};
 
+/// Annotation carrying a project's display name on its namespaces.
+pub const PROJECT_NAME_ANNOTATION: &str = "field.cattle.io/projectName";
 /// meshdeck's own namespace (for its settings ConfigMap).
 pub const MESHDECK_NAMESPACE: &str = "meshdeck";
 /// Namespace of the pre-existing ingress controller.
@@ -129,13 +131,19 @@ pub fn seed(store: &mut Store, mesh: &Mesh) {
     let mut all_namespaces: Vec<String> = Vec::new();
     for ns in &mesh.namespaces {
         let mut labels = json!({});
+        let mut obj_annotations = None;
         if let Some(p) = ns.project.and_then(|p| mesh.projects.get(p)) {
             labels[PROJECT_LABEL] = json!(p.id);
+            obj_annotations = Some(json!({PROJECT_NAME_ANNOTATION: p.display_name}));
         }
         if ns.sidecars {
             labels[INJECTION_LABEL] = json!("enabled");
         }
-        put(store, CORE, "namespaces", namespace_obj(&ns.name, labels));
+        let mut obj = namespace_obj(&ns.name, labels);
+        if let Some(annotations) = obj_annotations {
+            obj["metadata"]["annotations"] = annotations;
+        }
+        put(store, CORE, "namespaces", obj);
         all_namespaces.push(ns.name.clone());
     }
     for extra in [MESHDECK_NAMESPACE, INGRESS_NGINX_NAMESPACE] {

@@ -1,0 +1,47 @@
+//! `GET /api/me`: who the caller is, their role, the namespaces and
+//! projects they may see and the features they may use.
+
+use app::types::{Me, VisibleNamespace};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::access::AccessScope;
+use crate::auth::projects::group_projects;
+use crate::error::Result;
+use crate::state::AppState;
+
+/// Routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/me", get(me_get))
+}
+
+/// The caller as the cluster sees them (401 without a valid token).
+async fn me_get(State(state): State<AppState>, scope: AccessScope) -> Result<Json<Me>> {
+    let all = state.auth().namespaces().await?;
+    let visible: Vec<_> = all.iter().filter(|ns| scope.can_see(&ns.name)).collect();
+    let links = state
+        .upstreams()
+        .links()
+        .into_iter()
+        .filter(|link| scope.may_see_tool(link.kind))
+        .collect();
+    Ok(Json(Me {
+        namespaces: visible
+            .iter()
+            .map(|ns| VisibleNamespace {
+                name: ns.name.clone(),
+                project: ns.project.clone(),
+            })
+            .collect(),
+        projects: group_projects(visible.iter().copied()),
+        role: scope.role(),
+        all_namespaces: scope.namespace_filter().is_none(),
+        features: scope.features(),
+        links,
+        auth_mode: state.auth_mode(),
+        demo_identities: state.demo_identities(),
+        user: scope.user,
+        groups: scope.groups,
+    }))
+}
