@@ -59,6 +59,39 @@ pub struct HttpArgs {
     /// Timeout for each call to an upstream system, in milliseconds.
     #[arg(long, env = "MESHDECK_UPSTREAM_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
     pub upstream_timeout_ms: u64,
+    /// Limits and caching of metrics requests.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// Limits and caching of `/api/metrics`.
+#[derive(Clone, Debug, Args)]
+pub struct MetricsArgs {
+    /// Longest range one metrics request may cover (e.g. 30d, 12h).
+    #[arg(long, env = "MESHDECK_METRICS_MAX_RANGE", default_value = "30d", value_parser = parse_range)]
+    pub metrics_max_range: f64,
+    /// Most points per series in one metrics request.
+    #[arg(long, env = "MESHDECK_METRICS_MAX_POINTS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=11_000))]
+    pub metrics_max_points: u32,
+    /// How long identical metrics requests reuse one answer, in milliseconds (0: only concurrent ones share).
+    #[arg(long, env = "MESHDECK_METRICS_CACHE_TTL_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub metrics_cache_ttl_ms: u64,
+}
+
+fn parse_range(text: &str) -> Result<f64, String> {
+    crate::metrics::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration like 12h or 30d"))
+}
+
+impl MetricsArgs {
+    /// The limits these flags describe.
+    pub fn limits(&self) -> crate::metrics::MetricsLimits {
+        crate::metrics::MetricsLimits {
+            max_range_s: self.metrics_max_range,
+            max_points: self.metrics_max_points,
+            cache_ttl: Duration::from_millis(self.metrics_cache_ttl_ms),
+        }
+    }
 }
 
 impl HttpArgs {
@@ -246,6 +279,29 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn metrics_limits_parse() {
+        let cli = Cli::try_parse_from([
+            "meshdeck",
+            "demo",
+            "--metrics-max-range",
+            "12h",
+            "--metrics-cache-ttl-ms",
+            "0",
+        ])
+        .unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("expected demo");
+        };
+        let limits = args.http.metrics.limits();
+        assert_eq!(limits.max_range_s, 43_200.0);
+        assert_eq!(limits.max_points, 1000);
+        assert!(limits.cache_ttl.is_zero());
+        assert!(
+            Cli::try_parse_from(["meshdeck", "demo", "--metrics-max-range", "forever"]).is_err()
+        );
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
 }
 
 async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
+    let state = state.with_metrics_limits(http.metrics.limits());
     let listener = TcpListener::bind(http.bind)
         .await
         .map_err(|e| Error::Internal {

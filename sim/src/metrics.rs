@@ -647,6 +647,21 @@ pub fn write_openmetrics_history(
     history: &HistoryOptions,
     out: &mut impl Write,
 ) -> io::Result<u64> {
+    write_openmetrics_window(mesh, options, history, history.start, history.end, out)
+}
+
+/// Like [`write_openmetrics_history`], but writes only the samples at times
+/// in `[from, to]`; counters still start at zero at `history.start`, so
+/// consecutive windows join into one continuous history. Used to backfill
+/// big meshes in chunks that fit on disk.
+pub fn write_openmetrics_window(
+    mesh: &Arc<Mesh>,
+    options: &MetricsOptions,
+    history: &HistoryOptions,
+    from: f64,
+    to: f64,
+    out: &mut impl Write,
+) -> io::Result<u64> {
     let mut samples = 0u64;
     let mut buf = String::with_capacity(1 << 20);
     for family in Family::ALL {
@@ -662,12 +677,14 @@ pub fn write_openmetrics_history(
         writeln!(out, "# HELP {} {}", family.base_name(), family.help())?;
         writeln!(out, "# TYPE {} {kind}", family.base_name())?;
         let mut t = history.start;
-        while t <= history.end + 1e-9 {
+        while t <= history.end.min(to) + 1e-9 {
             sim.advance_to(t);
-            sim.write_family(&mut buf, family, Some(t.round() as i64));
-            samples += buf.bytes().filter(|b| *b == b'\n').count() as u64;
-            out.write_all(buf.as_bytes())?;
-            buf.clear();
+            if t >= from - 1e-9 {
+                sim.write_family(&mut buf, family, Some(t.round() as i64));
+                samples += buf.bytes().filter(|b| *b == b'\n').count() as u64;
+                out.write_all(buf.as_bytes())?;
+                buf.clear();
+            }
             t += history.step;
         }
     }
@@ -766,6 +783,40 @@ mod tests {
             && l.contains("destination_service=\"api.stripe.com\"")));
         assert!(!text.lines().any(|l| l.contains("reporter=\"destination\"")
             && l.contains("destination_service=\"api.stripe.com\"")));
+    }
+
+    #[test]
+    fn windows_join_into_the_whole_history() {
+        let mesh = Arc::new(scenario::demo());
+        let history = HistoryOptions {
+            start: 1_700_000_000.0,
+            end: 1_700_000_300.0,
+            step: 15.0,
+        };
+        let samples = |from, to| {
+            let mut out = Vec::new();
+            write_openmetrics_window(
+                &mesh,
+                &MetricsOptions::default(),
+                &history,
+                from,
+                to,
+                &mut out,
+            )
+            .unwrap();
+            let text = String::from_utf8(out).unwrap();
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let mut joined = samples(history.start, 1_700_000_135.0);
+        joined.extend(samples(1_700_000_150.0, history.end));
+        let mut whole = samples(history.start, history.end);
+        joined.sort();
+        whole.sort();
+        assert_eq!(joined.len(), whole.len());
+        assert!(joined == whole);
     }
 
     #[test]

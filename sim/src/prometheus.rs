@@ -57,6 +57,9 @@ pub struct PrometheusOptions {
     pub instance: Option<String>,
     /// `--storage.tsdb.retention.time`.
     pub retention: String,
+    /// A data directory already filled with blocks (see
+    /// [`backfill_in_chunks`]); it is moved into the server's own directory.
+    pub data: Option<PathBuf>,
 }
 
 impl Default for PrometheusOptions {
@@ -68,6 +71,7 @@ impl Default for PrometheusOptions {
             job: "istio-mesh".into(),
             instance: None,
             retention: "1d".into(),
+            data: None,
         }
     }
 }
@@ -131,7 +135,13 @@ impl PrometheusServer {
             std::env::temp_dir().join(format!("meshdeck-prometheus-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let data = dir.join("data");
-        std::fs::create_dir_all(&data).map_err(io(format!("creating {}", data.display())))?;
+        std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+        match &options.data {
+            Some(filled) => std::fs::rename(filled, &data)
+                .map_err(io(format!("moving {}", filled.display())))?,
+            None => std::fs::create_dir_all(&data)
+                .map_err(io(format!("creating {}", data.display())))?,
+        }
         // From here on, dropping `guard` removes the directory on failure.
         let mut guard = PrometheusServer {
             child: None,
@@ -321,4 +331,46 @@ fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().rev().take(5).collect();
     lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+/// Writes `history` of `mesh` into TSDB blocks in `data`, `chunk_s` seconds
+/// of samples at a time, so big meshes never need their whole OpenMetrics
+/// text on disk at once. Returns the number of samples.
+pub async fn backfill_in_chunks(
+    mesh: &std::sync::Arc<crate::model::Mesh>,
+    options: &crate::metrics::MetricsOptions,
+    history: &crate::metrics::HistoryOptions,
+    data: &Path,
+    chunk_s: f64,
+) -> Result<u64, Error> {
+    std::fs::create_dir_all(data).map_err(io(format!("creating {}", data.display())))?;
+    let n = INSTANCE.fetch_add(1, Ordering::Relaxed);
+    let file = std::env::temp_dir().join(format!("meshdeck-chunk-{}-{n}.om", std::process::id()));
+    let mut samples = 0;
+    let mut from = history.start;
+    while from <= history.end {
+        // Windows meet on sample times: [from, from + chunk - step].
+        let to = (from + chunk_s - history.step).min(history.end);
+        let written = {
+            let (mesh, options, history, file) =
+                (mesh.clone(), options.clone(), history.clone(), file.clone());
+            tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+                let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+                let n = crate::metrics::write_openmetrics_window(
+                    &mesh, &options, &history, from, to, &mut out,
+                )?;
+                std::io::Write::flush(&mut out)?;
+                Ok(n)
+            })
+            .await
+            .map_err(|e| Error::Backfill(e.to_string()))?
+            .map_err(io("writing a history chunk"))?
+        };
+        let result = backfill(&file, data).await;
+        let _ = std::fs::remove_file(&file);
+        result?;
+        samples += written;
+        from = to + history.step;
+    }
+    Ok(samples)
 }

@@ -404,8 +404,8 @@ pub const SYNTHETIC_SERVICES_PER_NAMESPACE: usize = 25;
 pub const SYNTHETIC_NAMESPACES_PER_PROJECT: usize = 4;
 
 /// A synthetic mesh of `services` services for benchmarks: layered calls
-/// (entry services called from outside, each service calling one to three
-/// services of deeper layers), a fifth of the services with two versions,
+/// (entry services called from outside, each service calling one or two
+/// services of deeper layers, a tenth of the calls with errors), a fifth of the services with two versions,
 /// a tenth of the calls gRPC, databases on TCP, some external services.
 /// The same `(services, seed)` always gives the same mesh.
 pub fn synthetic(services: usize, seed: u64) -> Mesh {
@@ -491,13 +491,20 @@ pub fn synthetic(services: usize, seed: u64) -> Mesh {
             .map(|(w, _)| *w)
             .collect();
         let deeper: Vec<usize> = (0..services).filter(|t| layer_of[*t] > layer).collect();
-        let calls = 1 + rng.below(3);
+        // One or two dependencies; most calls never fail, so (as in Istio)
+        // most flows have only a 200 series.
+        let calls = 1 + rng.below(2);
         for _ in 0..calls {
             let target = deeper[rng.below(deeper.len())];
+            let client = if rng.next_f64() < 0.1 {
+                0.02 * rng.next_f64()
+            } else {
+                0.0
+            };
             let server = if rng.next_f64() < 0.1 {
                 0.05 * rng.next_f64()
             } else {
-                0.001
+                0.0
             };
             let median = 2.0 + 60.0 * rng.next_f64();
             for wl in &backends {
@@ -506,7 +513,7 @@ pub fn synthetic(services: usize, seed: u64) -> Mesh {
                     Caller::Workload(*wl),
                     svc_ids[target],
                     rate,
-                    0.005,
+                    client,
                     server,
                     median,
                     0.5,
