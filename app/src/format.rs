@@ -218,3 +218,29 @@ pub fn duration_words(seconds: f64) -> String {
         format!("{s} s")
     }
 }
+
+/// RFC 3339 UTC time with microseconds, e.g. `2026-11-26T14:05:00.000000Z`.
+pub fn rfc3339_from_us(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let micros = us.rem_euclid(1_000_000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    #[test]
+    fn rfc3339_has_microseconds() {
+        assert_eq!(
+            super::rfc3339_from_us(1_795_701_900_123_456),
+            "2026-11-26T14:05:00.123456Z"
+        );
+        assert_eq!(super::rfc3339_from_us(0), "1970-01-01T00:00:00.000000Z");
+    }
+}

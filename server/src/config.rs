@@ -101,6 +101,18 @@ impl HttpArgs {
     }
 }
 
+/// Which Jaeger query API to speak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum JaegerApiArg {
+    /// v3 if `/api/v3/services` answers, else v1.
+    #[default]
+    Auto,
+    /// `/api/services`, `/api/traces` (Jaeger's JSON).
+    V1,
+    /// `/api/v3/...` (OTLP JSON).
+    V3,
+}
+
 /// Addresses of the outside systems.
 #[derive(Clone, Default, Args)]
 pub struct UpstreamArgs {
@@ -128,6 +140,9 @@ pub struct UpstreamArgs {
     /// Jaeger query service, e.g. http://tracing.istio-system:16686.
     #[arg(long, env = "MESHDECK_JAEGER_URL")]
     pub jaeger_url: Option<Url>,
+    /// Jaeger query API generation: detected (v3 if served), or fixed.
+    #[arg(long, env = "MESHDECK_JAEGER_API", value_enum, default_value_t = JaegerApiArg::Auto)]
+    pub jaeger_api: JaegerApiArg,
     /// Grafana, linked from the console.
     #[arg(long, env = "MESHDECK_GRAFANA_URL")]
     pub grafana_url: Option<Url>,

@@ -14,6 +14,7 @@ pub mod routes;
 pub mod run;
 pub mod spa;
 pub mod state;
+pub mod traces;
 pub mod upstream;
 
 use axum::Router;

@@ -6,6 +6,7 @@ mod health;
 mod me;
 mod metrics;
 mod status;
+mod traces;
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -21,6 +22,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(metrics::router())
         .merge(me::router())
         .merge(status::router())
+        .merge(traces::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
 }

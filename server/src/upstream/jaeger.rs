@@ -1,27 +1,65 @@
-//! Jaeger query API client.
+//! Jaeger query API client, both generations: v1 (`/api/...`, Jaeger's own
+//! JSON) and v3 (`/api/v3/...`, OTLP JSON), chosen by configuration or
+//! detected once (v3 if `/api/v3/services` answers, else v1).
 
-use serde::Deserialize;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::OnceCell;
 
 use super::Probe;
 use super::http::HttpUpstream;
 use crate::error::Result;
+use crate::traces::{self, Trace};
+
+/// Which query API to speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JaegerApi {
+    /// `/api/services`, `/api/traces`: Jaeger's JSON.
+    V1,
+    /// `/api/v3/...`: OTLP JSON.
+    V3,
+}
 
 /// Client for one Jaeger query service.
 #[derive(Clone, Debug)]
 pub struct JaegerClient {
     http: HttpUpstream,
+    api: Arc<OnceCell<JaegerApi>>,
 }
 
-/// v1 envelope `{"data": ..., "total": ..., "errors": ...}`.
-#[derive(Debug, Deserialize)]
-struct Envelope<T> {
-    data: Option<T>,
+/// A trace search.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TraceQuery {
+    /// Service (required by Jaeger).
+    pub service: String,
+    /// Operation of that service.
+    pub operation: Option<String>,
+    /// Tags that one span must all carry.
+    pub tags: Vec<(String, String)>,
+    /// Shortest matching span (microseconds).
+    pub min_duration_us: Option<i64>,
+    /// Longest matching span (microseconds).
+    pub max_duration_us: Option<i64>,
+    /// Earliest start (Unix microseconds).
+    pub start_us: i64,
+    /// Latest start (Unix microseconds).
+    pub end_us: i64,
+    /// Most traces.
+    pub limit: usize,
 }
 
 impl JaegerClient {
-    /// A client over `http`.
-    pub fn new(http: HttpUpstream) -> Self {
-        JaegerClient { http }
+    /// A client over `http`; `api` fixes the API generation, `None` detects it.
+    pub fn new(http: HttpUpstream, api: Option<JaegerApi>) -> Self {
+        let cell = OnceCell::new();
+        if let Some(api) = api {
+            let _ = cell.set(api);
+        }
+        JaegerClient {
+            http,
+            api: Arc::new(cell),
+        }
     }
 
     /// The underlying HTTP upstream.
@@ -29,13 +67,201 @@ impl JaegerClient {
         &self.http
     }
 
-    /// `GET /api/services`: reachable, and how many services report traces.
+    /// The API generation in use (detected on first use).
+    pub async fn api(&self) -> JaegerApi {
+        *self
+            .api
+            .get_or_init(|| async {
+                match self.get("api/v3/services", &[]).await {
+                    Ok((200, body)) if body.get("services").is_some() => JaegerApi::V3,
+                    _ => JaegerApi::V1,
+                }
+            })
+            .await
+    }
+
+    /// `GET path?query` → (status, JSON body or `null`).
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<(u16, Value)> {
+        let url = self.http.url(path)?;
+        let response = self
+            .http
+            .authorized(self.http.client().get(url))
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| self.http.transport_error(&e))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.http.transport_error(&e))?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
+    async fn get_ok(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
+        let (status, body) = self.get(path, query).await?;
+        if (200..300).contains(&status) {
+            Ok(body)
+        } else {
+            Err(self
+                .http
+                .unavailable(format!("{path} answered HTTP {status}")))
+        }
+    }
+
+    /// Services with traces, sorted.
+    pub async fn services(&self) -> Result<Vec<String>> {
+        let mut list: Vec<String> = match self.api().await {
+            JaegerApi::V1 => strings(&self.get_ok("api/services", &[]).await?["data"]),
+            JaegerApi::V3 => strings(&self.get_ok("api/v3/services", &[]).await?["services"]),
+        };
+        list.sort();
+        Ok(list)
+    }
+
+    /// Operations of `service`, sorted.
+    pub async fn operations(&self, service: &str) -> Result<Vec<String>> {
+        let mut list: Vec<String> = match self.api().await {
+            JaegerApi::V1 => {
+                let path = format!(
+                    "api/services/{}/operations",
+                    app::format::encode_component(service)
+                );
+                strings(&self.get_ok(&path, &[]).await?["data"])
+            }
+            JaegerApi::V3 => {
+                let body = self
+                    .get_ok("api/v3/operations", &[("service", service.to_owned())])
+                    .await?;
+                body["operations"]
+                    .as_array()
+                    .map(|ops| {
+                        ops.iter()
+                            .filter_map(|o| o["name"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+        };
+        list.sort();
+        list.dedup();
+        Ok(list)
+    }
+
+    /// Traces matching `q`.
+    pub async fn search(&self, q: &TraceQuery) -> Result<Vec<Trace>> {
+        let tags = (!q.tags.is_empty()).then(|| {
+            let map: serde_json::Map<String, Value> = q
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            Value::Object(map).to_string()
+        });
+        match self.api().await {
+            JaegerApi::V1 => {
+                let mut params = vec![
+                    ("service", q.service.clone()),
+                    ("start", q.start_us.to_string()),
+                    ("end", q.end_us.to_string()),
+                    ("limit", q.limit.to_string()),
+                ];
+                params.extend(q.operation.clone().map(|o| ("operation", o)));
+                params.extend(tags.map(|t| ("tags", t)));
+                params.extend(q.min_duration_us.map(|d| ("minDuration", format!("{d}us"))));
+                params.extend(q.max_duration_us.map(|d| ("maxDuration", format!("{d}us"))));
+                Ok(traces::parse_v1(&self.get_ok("api/traces", &params).await?))
+            }
+            JaegerApi::V3 => {
+                let mut params = vec![
+                    ("query.service_name", q.service.clone()),
+                    (
+                        "query.start_time_min",
+                        app::format::rfc3339_from_us(q.start_us),
+                    ),
+                    (
+                        "query.start_time_max",
+                        app::format::rfc3339_from_us(q.end_us),
+                    ),
+                    ("query.num_traces", q.limit.to_string()),
+                ];
+                params.extend(q.operation.clone().map(|o| ("query.operation_name", o)));
+                params.extend(tags.map(|t| ("query.attributes", t)));
+                params.extend(
+                    q.min_duration_us
+                        .map(|d| ("query.duration_min", format!("{d}us"))),
+                );
+                params.extend(
+                    q.max_duration_us
+                        .map(|d| ("query.duration_max", format!("{d}us"))),
+                );
+                let (status, body) = self.get("api/v3/traces", &params).await?;
+                match status {
+                    // Jaeger's v3 gateway answers 404 when nothing matched.
+                    404 => Ok(Vec::new()),
+                    200..=299 => Ok(traces::parse_v3(&body)),
+                    other => Err(self
+                        .http
+                        .unavailable(format!("api/v3/traces answered HTTP {other}"))),
+                }
+            }
+        }
+    }
+
+    /// One trace, or `None` if Jaeger does not know it.
+    pub async fn trace(&self, id: &str) -> Result<Option<Trace>> {
+        let id = app::format::encode_component(id);
+        let (path, v3) = match self.api().await {
+            JaegerApi::V1 => (format!("api/traces/{id}"), false),
+            JaegerApi::V3 => (format!("api/v3/traces/{id}"), true),
+        };
+        let (status, body) = self.get(&path, &[]).await?;
+        match status {
+            404 => Ok(None),
+            200..=299 => {
+                let mut found = if v3 {
+                    traces::parse_v3(&body)
+                } else {
+                    traces::parse_v1(&body)
+                };
+                Ok(if found.is_empty() {
+                    None
+                } else {
+                    Some(found.swap_remove(0))
+                })
+            }
+            other => Err(self
+                .http
+                .unavailable(format!("{path} answered HTTP {other}"))),
+        }
+    }
+
+    /// Reachable, which API generation, and how many services report traces.
     pub async fn probe(&self) -> Result<Probe> {
-        let services: Envelope<Vec<String>> = self.http.get_json("api/services", &[]).await?;
-        let count = services.data.map(|d| d.len()).unwrap_or(0);
+        let services = self.services().await?;
+        let api = match self.api().await {
+            JaegerApi::V1 => "v1",
+            JaegerApi::V3 => "v3",
+        };
         Ok(Probe {
             version: None,
-            detail: Some(format!("{count} services with traces")),
+            detail: Some(format!(
+                "query API {api}; {} services with traces",
+                services.len()
+            )),
         })
     }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -45,7 +45,14 @@ impl Upstreams {
             prometheus: http(UpstreamKind::Prometheus, &args.prometheus_url)?
                 .map(|u| u.with_auth(prometheus_auth(args)))
                 .map(PrometheusClient::new),
-            jaeger: http(UpstreamKind::Jaeger, &args.jaeger_url)?.map(JaegerClient::new),
+            jaeger: http(UpstreamKind::Jaeger, &args.jaeger_url)?.map(|u| {
+                let api = match args.jaeger_api {
+                    crate::config::JaegerApiArg::Auto => None,
+                    crate::config::JaegerApiArg::V1 => Some(jaeger::JaegerApi::V1),
+                    crate::config::JaegerApiArg::V3 => Some(jaeger::JaegerApi::V3),
+                };
+                JaegerClient::new(u, api)
+            }),
             grafana: http(UpstreamKind::Grafana, &args.grafana_url)?,
             kiali: http(UpstreamKind::Kiali, &args.kiali_url)?,
         })

@@ -1,0 +1,304 @@
+//! `GET /api/traces`, `/api/traces/services` and `/api/traces/{id}`: trace
+//! search and the waterfall, from Jaeger, scoped to what the caller may see.
+
+use app::types::{TraceDetail, TraceSearch, TraceServices, UpstreamKind};
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::access::AccessScope;
+use crate::error::{Error, Result};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+use crate::traces::{self, may_see_service, parse_duration_us};
+use crate::upstream::jaeger::{JaegerClient, TraceQuery};
+
+/// Traces per search when none is asked for.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Most traces per search.
+pub const MAX_LIMIT: usize = 500;
+/// Default search range: the last hour.
+const DEFAULT_RANGE_S: f64 = 3600.0;
+
+/// Routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/traces", get(traces_search))
+        .route("/traces/services", get(traces_services))
+        .route("/traces/{id}", get(traces_get))
+}
+
+fn jaeger(state: &AppState, scope: &AccessScope) -> Result<JaegerClient> {
+    if !scope.may_see_traces {
+        return Err(Error::Forbidden(format!(
+            "traces are not open to project members in this mesh's settings; {} is a member",
+            scope.user
+        )));
+    }
+    state
+        .upstreams()
+        .jaeger
+        .clone()
+        .ok_or_else(|| Error::Upstream {
+            upstream: UpstreamKind::Jaeger,
+            reason: "no Jaeger URL is configured (--jaeger-url)".into(),
+        })
+}
+
+fn check_service(scope: &AccessScope, service: &str) -> Result<()> {
+    if may_see_service(scope, service) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "{} may not see traces of {service:?}: its namespace is not one of theirs",
+            scope.user
+        )))
+    }
+}
+
+/// Query string of `/api/traces/services`.
+#[derive(Debug, Default, Deserialize)]
+struct ServicesParams {
+    service: Option<String>,
+}
+
+async fn traces_services(
+    State(state): State<AppState>,
+    scope: AccessScope,
+    ApiQuery(params): ApiQuery<ServicesParams>,
+) -> Result<Json<TraceServices>> {
+    let jaeger = jaeger(&state, &scope)?;
+    let services: Vec<String> = jaeger
+        .services()
+        .await?
+        .into_iter()
+        .filter(|s| may_see_service(&scope, s))
+        .collect();
+    let operations = match params.service.filter(|s| !s.is_empty()) {
+        Some(service) => {
+            check_service(&scope, &service)?;
+            jaeger.operations(&service).await?
+        }
+        None => Vec::new(),
+    };
+    Ok(Json(TraceServices {
+        services,
+        operations,
+    }))
+}
+
+/// Query string of `/api/traces`.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchParams {
+    /// Service (required).
+    pub service: Option<String>,
+    /// Operation.
+    pub operation: Option<String>,
+    /// Tags, `key=value` pairs separated by spaces, e.g. `error=true http.status_code=503`.
+    pub tags: Option<String>,
+    /// Shortest duration, e.g. `100ms`.
+    #[serde(rename = "minDuration")]
+    pub min_duration: Option<String>,
+    /// Longest duration, e.g. `2s`.
+    #[serde(rename = "maxDuration")]
+    pub max_duration: Option<String>,
+    /// Range ending now, e.g. `1h`.
+    pub range: Option<String>,
+    /// Range start (Unix seconds).
+    pub start: Option<f64>,
+    /// Range end (Unix seconds).
+    pub end: Option<f64>,
+    /// Most traces (default 20, at most 500).
+    pub limit: Option<usize>,
+}
+
+/// Turns search parameters into a Jaeger query, or a 400 saying what is wrong.
+pub fn parse_search(params: &SearchParams, now: f64) -> Result<TraceQuery> {
+    let service = params
+        .service
+        .clone()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::BadRequest("a service is required to search traces".into()))?;
+    let duration = |name: &str, value: &Option<String>| -> Result<Option<i64>> {
+        match value.as_deref().filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => parse_duration_us(v).map(Some).ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "{name} {v:?} is not a duration like 100ms, 1.5s or 2m"
+                ))
+            }),
+        }
+    };
+    let min_duration_us = duration("minDuration", &params.min_duration)?;
+    let max_duration_us = duration("maxDuration", &params.max_duration)?;
+    if let (Some(min), Some(max)) = (min_duration_us, max_duration_us)
+        && max < min
+    {
+        return Err(Error::BadRequest(
+            "maxDuration must not be below minDuration".into(),
+        ));
+    }
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(Error::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}, not {limit}"
+        )));
+    }
+    let (start, end) = match (params.start, params.end) {
+        (Some(s), Some(e)) if s.is_finite() && e.is_finite() && e > s && s >= 0.0 => (s, e),
+        (Some(_), Some(_)) => {
+            return Err(Error::BadRequest(
+                "end must be after start (Unix seconds)".into(),
+            ));
+        }
+        (None, None) => {
+            let range = match params.range.as_deref() {
+                None | Some("") => DEFAULT_RANGE_S,
+                Some(r) => crate::metrics::parse_duration(r).ok_or_else(|| {
+                    Error::BadRequest(format!("range {r:?} is not a duration like 15m, 1h or 2d"))
+                })?,
+            };
+            (now - range, now)
+        }
+        _ => {
+            return Err(Error::BadRequest(
+                "give both start and end, or neither".into(),
+            ));
+        }
+    };
+    let mut tags = Vec::new();
+    for pair in params.tags.as_deref().unwrap_or("").split_whitespace() {
+        let (k, v) = pair
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| Error::BadRequest(format!("tag {pair:?} is not key=value")))?;
+        tags.push((k.to_owned(), v.to_owned()));
+    }
+    Ok(TraceQuery {
+        service,
+        operation: params.operation.clone().filter(|o| !o.is_empty()),
+        tags,
+        min_duration_us,
+        max_duration_us,
+        start_us: (start * 1e6) as i64,
+        end_us: (end * 1e6) as i64,
+        limit,
+    })
+}
+
+async fn traces_search(
+    State(state): State<AppState>,
+    scope: AccessScope,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> Result<Json<TraceSearch>> {
+    let jaeger = jaeger(&state, &scope)?;
+    let query = parse_search(&params, meshdeck_sim::live::now_s())?;
+    check_service(&scope, &query.service)?;
+    let mut found: Vec<_> = jaeger
+        .search(&query)
+        .await?
+        .iter()
+        .map(traces::summary)
+        .collect();
+    found.sort_by(|a, b| b.start_us.cmp(&a.start_us));
+    found.truncate(query.limit);
+    Ok(Json(TraceSearch {
+        traces: found,
+        limit: query.limit,
+    }))
+}
+
+async fn traces_get(
+    State(state): State<AppState>,
+    scope: AccessScope,
+    Path(id): Path<String>,
+) -> Result<Json<TraceDetail>> {
+    let jaeger = jaeger(&state, &scope)?;
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::BadRequest(format!("{id:?} is not a trace id (hex)")));
+    }
+    let trace = jaeger.trace(&id).await?;
+    // A trace none of whose services the caller may see is, for them, not there.
+    match trace.filter(|t| t.spans.iter().any(|s| may_see_service(&scope, &s.service))) {
+        Some(trace) => Ok(Json(traces::detail(&trace, &scope))),
+        None => Err(Error::NotFound(format!(
+            "no trace {id} among the services you may see"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(service: &str) -> SearchParams {
+        SearchParams {
+            service: Some(service.into()),
+            ..SearchParams::default()
+        }
+    }
+
+    #[test]
+    fn search_parameters_are_checked() {
+        let q = parse_search(
+            &SearchParams {
+                tags: Some("error=true http.status_code=503".into()),
+                min_duration: Some("100ms".into()),
+                limit: Some(50),
+                ..params("reviews.bookinfo")
+            },
+            10_000.0,
+        )
+        .unwrap();
+        assert_eq!(
+            q.tags,
+            [
+                ("error".into(), "true".into()),
+                ("http.status_code".into(), "503".into())
+            ]
+        );
+        assert_eq!(q.min_duration_us, Some(100_000));
+        assert_eq!(
+            (q.start_us, q.end_us, q.limit),
+            (6_400_000_000, 10_000_000_000, 50)
+        );
+
+        let bad = [
+            SearchParams::default(),
+            SearchParams {
+                min_duration: Some("fast".into()),
+                ..params("a.b")
+            },
+            SearchParams {
+                limit: Some(501),
+                ..params("a.b")
+            },
+            SearchParams {
+                limit: Some(0),
+                ..params("a.b")
+            },
+            SearchParams {
+                tags: Some("=x".into()),
+                ..params("a.b")
+            },
+            SearchParams {
+                min_duration: Some("2s".into()),
+                max_duration: Some("1s".into()),
+                ..params("a.b")
+            },
+            SearchParams {
+                start: Some(10.0),
+                ..params("a.b")
+            },
+            SearchParams {
+                range: Some("eventually".into()),
+                ..params("a.b")
+            },
+        ];
+        for p in bad {
+            let err = parse_search(&p, 10_000.0).unwrap_err();
+            assert_eq!(err.code().http_status(), 400, "{p:?}");
+        }
+    }
+}
