@@ -384,7 +384,7 @@ pub fn parse_duration_us(text: &str) -> Option<i64> {
         _ => return None,
     };
     let us = n * factor;
-    (us.is_finite() && us >= 0.0 && us < 1e15).then_some(us.round() as i64)
+    (0.0..1e15).contains(&us).then_some(us.round() as i64)
 }
 
 #[cfg(test)]

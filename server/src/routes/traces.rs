@@ -201,7 +201,7 @@ async fn traces_search(
         .iter()
         .map(traces::summary)
         .collect();
-    found.sort_by(|a, b| b.start_us.cmp(&a.start_us));
+    found.sort_by_key(|t| std::cmp::Reverse(t.start_us));
     found.truncate(query.limit);
     Ok(Json(TraceSearch {
         traces: found,
