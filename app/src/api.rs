@@ -16,7 +16,10 @@ use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
-use crate::types::{AuthMode, ErrorBody, ErrorCode, Me, MetricsReport, MetricsTargets, Status};
+use crate::types::{
+    AuthMode, ErrorBody, ErrorCode, Me, MetricsReport, MetricsTargets, Status, TraceDetail,
+    TraceSearch, TraceServices,
+};
 
 /// A failed API call, ready to show to a person.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,4 +238,31 @@ pub async fn metrics(query: &str) -> Result<MetricsReport, ApiError> {
 /// `GET /api/metrics/targets`.
 pub async fn metrics_targets() -> Result<MetricsTargets, ApiError> {
     get_json("/api/metrics/targets").await
+}
+
+/// `GET /api/traces/services[?service=]`: services, and one service's operations.
+pub async fn trace_services(service: String) -> Result<TraceServices, ApiError> {
+    if service.is_empty() {
+        get_json("/api/traces/services").await
+    } else {
+        get_json(&format!(
+            "/api/traces/services?service={}",
+            crate::format::encode_component(&service)
+        ))
+        .await
+    }
+}
+
+/// `GET /api/traces?<query>`.
+pub async fn trace_search(query: String) -> Result<TraceSearch, ApiError> {
+    get_json(&format!("/api/traces?{query}")).await
+}
+
+/// `GET /api/traces/{id}`.
+pub async fn trace(id: String) -> Result<TraceDetail, ApiError> {
+    get_json(&format!(
+        "/api/traces/{}",
+        crate::format::encode_component(&id)
+    ))
+    .await
 }

@@ -193,6 +193,99 @@ fn draw<'a>(
     Ok(())
 }
 
+/// One trace in the scatter plot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TracePoint {
+    /// Start (Unix seconds).
+    pub t: f64,
+    /// Duration in milliseconds.
+    pub duration_ms: f64,
+    /// Whether the trace has an error.
+    pub error: bool,
+}
+
+/// Trace durations over time: blue dots, red for traces with errors.
+pub fn scatter_svg(
+    points: &[TracePoint],
+    size: (u32, u32),
+    offset_s: i64,
+) -> Result<String, String> {
+    let mut svg = String::new();
+    draw_scatter(&mut svg, points, size, offset_s).map_err(|e| e.to_string())?;
+    Ok(svg)
+}
+
+fn draw_scatter<'a>(
+    svg: &'a mut String,
+    points: &[TracePoint],
+    size: (u32, u32),
+    offset_s: i64,
+) -> Result<(), Box<dyn std::error::Error + 'a>> {
+    let root = SVGBackend::with_string(svg, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    let t0 = points.iter().map(|p| p.t).fold(f64::INFINITY, f64::min);
+    let t1 = points.iter().map(|p| p.t).fold(f64::NEG_INFINITY, f64::max);
+    let (t0, t1) = if t0.is_finite() {
+        (t0 - 30.0, t1 + 30.0)
+    } else {
+        (0.0, 60.0)
+    };
+    let max = points
+        .iter()
+        .map(|p| p.duration_ms)
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.15;
+    let span = t1 - t0;
+    let mut ctx = ChartBuilder::on(&root)
+        .margin_top(8)
+        .margin_right(16)
+        .x_label_area_size(26)
+        .y_label_area_size(58)
+        .build_cartesian_2d(t0..t1, 0.0..max)?;
+    let font = ("sans-serif", 15)
+        .into_font()
+        .color(&RGBColor(0x4b, 0x55, 0x65));
+    let y_fmt = |v: &f64| format::number(*v);
+    ctx.configure_mesh()
+        .x_labels(0)
+        .disable_x_mesh()
+        .y_labels(4)
+        .y_label_formatter(&y_fmt)
+        .label_style(font.clone())
+        .axis_desc_style(font.clone())
+        .y_desc("ms")
+        .light_line_style(RGBColor(0xee, 0xf0, 0xf3))
+        .bold_line_style(RGBColor(0xdd, 0xe1, 0xe7))
+        .axis_style(RGBColor(0x9c, 0xa3, 0xaf))
+        .draw()?;
+    let tick_label = font.pos(Pos::new(HPos::Center, VPos::Top));
+    for t in time_ticks(t0, t1, offset_s) {
+        let (x, y) = ctx.backend_coord(&(t, 0.0));
+        root.draw(&Text::new(
+            format::time_label(t, offset_s, span),
+            (x, y + 6),
+            tick_label.clone(),
+        ))?;
+    }
+    let ok = RGBColor(0x1d, 0x4e, 0xd8);
+    let bad = RGBColor(0xb9, 0x1c, 0x1c);
+    ctx.draw_series(
+        points
+            .iter()
+            .filter(|p| !p.error)
+            .map(|p| Circle::new((p.t, p.duration_ms), 4, ok.mix(0.55).filled())),
+    )?;
+    ctx.draw_series(
+        points
+            .iter()
+            .filter(|p| p.error)
+            .map(|p| Circle::new((p.t, p.duration_ms), 5, bad.mix(0.85).filled())),
+    )?;
+    root.present()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +390,29 @@ mod tests {
         assert!(
             week.iter().all(|t| (t + 7200.0) % 86400.0 == 0.0) && week.len() == 7,
             "{week:?}"
+        );
+    }
+
+    #[test]
+    fn scatter_marks_errors_in_red() {
+        let points = [
+            TracePoint {
+                t: 100.0,
+                duration_ms: 20.0,
+                error: false,
+            },
+            TracePoint {
+                t: 160.0,
+                duration_ms: 80.0,
+                error: true,
+            },
+        ];
+        let svg = scatter_svg(&points, (480, 200), 0).unwrap();
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains("#B91C1C"), "error dot colour");
+        assert!(
+            scatter_svg(&[], (480, 200), 0).is_ok(),
+            "empty plots draw axes only"
         );
     }
 

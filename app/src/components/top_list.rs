@@ -13,7 +13,7 @@ pub fn TopTable(list: TopList, link: Callback<(String, String), String>) -> impl
     let rows = if list.entries.is_empty() {
         view! {
             <tr>
-                <td colspan="4" class="empty-row">"Nothing to rank in this range."</td>
+                <td colspan="5" class="empty-row">"Nothing to rank in this range."</td>
             </tr>
         }
         .into_any()
@@ -23,6 +23,12 @@ pub fn TopTable(list: TopList, link: Callback<(String, String), String>) -> impl
             .enumerate()
             .map(|(i, e)| {
                 let href = link.run((e.namespace.clone(), e.service.clone()));
+                let traces_label = format!("traces of {}", e.service);
+                // Istio's tracing names services `<app>.<namespace>`.
+                let traces = format!(
+                    "/traces?service={}",
+                    crate::format::encode_component(&format!("{}.{}", e.service, e.namespace))
+                );
                 view! {
                     <tr>
                         <td class="num rank">{i + 1}</td>
@@ -31,6 +37,9 @@ pub fn TopTable(list: TopList, link: Callback<(String, String), String>) -> impl
                         </td>
                         <td>{e.namespace}</td>
                         <td class="num">{format::value(e.value, unit)}</td>
+                        <td>
+                            <a href=traces aria-label=traces_label>"traces"</a>
+                        </td>
                     </tr>
                 }
             })
@@ -47,6 +56,9 @@ pub fn TopTable(list: TopList, link: Callback<(String, String), String>) -> impl
                         <th scope="col">"Service"</th>
                         <th scope="col">"Namespace"</th>
                         <th scope="col" class="num">"Value"</th>
+                        <th scope="col">
+                            <span class="sr-only">"Traces"</span>
+                        </th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

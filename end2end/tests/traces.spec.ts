@@ -1,0 +1,53 @@
+// Traces on the demo mesh: search, open a failed trace, the root cause is marked.
+import * as path from 'path';
+import { test, expect } from './fixtures';
+
+test('search failed traces of reviews and open one; the root cause is marked', async ({ page }) => {
+  await page.goto('/traces');
+  await expect(page.getByRole('heading', { level: 1, name: 'Traces' })).toBeVisible();
+  await page.getByLabel('Service').selectOption('reviews.bookinfo');
+  await expect(page).toHaveURL(/service=reviews\.bookinfo/);
+  await page.getByLabel('Tags').fill('error=true');
+  await page.getByRole('button', { name: 'Find traces' }).click();
+  await expect(page).toHaveURL(/tags=error%3Dtrue/);
+  const table = page.getByRole('table', { name: 'Traces' });
+  await expect(table.getByRole('row').nth(1)).toBeVisible();
+  await expect(page.getByRole('img', { name: 'Trace durations over time' })).toBeVisible();
+  await page.screenshot({ path: path.join('artifacts', 'traces-search.png'), fullPage: true });
+
+  await table.getByRole('link').first().click();
+  await expect(page).toHaveURL(/trace=[0-9a-f]+/);
+  const cause = page.getByRole('note', { name: 'Likely root cause' });
+  await expect(cause).toBeVisible();
+  const waterfall = page.getByRole('table', { name: 'Span waterfall' });
+  const marked = waterfall.getByRole('row', { name: /likely root cause/ });
+  await expect(marked).toHaveCount(1);
+  await expect(marked).toHaveAttribute('aria-label', /error/);
+  // Details of the root cause are open: its tags include a 5xx status.
+  await expect(page.getByRole('table', { name: 'Span tags' })).toContainText('http.status_code');
+  await page.screenshot({ path: path.join('artifacts', 'traces-waterfall.png'), fullPage: true });
+
+  // Collapsing the root hides the rest of the tree.
+  const rowsBefore = await waterfall.getByRole('row').count();
+  await waterfall.getByRole('button', { name: 'Collapse' }).first().click();
+  await expect(waterfall.getByRole('row')).toHaveCount(2);
+  expect(rowsBefore).toBeGreaterThan(3);
+});
+
+test('the metrics top list links to a service\'s traces', async ({ page }) => {
+  await page.goto('/metrics');
+  await page.getByRole('table', { name: 'Top 10 by request volume' }).getByRole('link', { name: 'traces of ratings' }).click();
+  await expect(page).toHaveURL(/\/traces\?service=ratings\.bookinfo/);
+  await expect(page.getByLabel('Service')).toHaveValue('ratings.bookinfo');
+  await expect(page.getByRole('table', { name: 'Traces' })).toBeVisible();
+});
+
+test('a member lists only their namespaces\' services', async ({ page }) => {
+  await page.goto('/');
+  await page.getByRole('combobox', { name: 'Demo identity' }).selectOption('alice');
+  await expect(page.getByLabel('Signed-in identity')).toContainText('alice');
+  await page.goto('/traces');
+  const options = await page.getByLabel('Service').locator('option').allTextContents();
+  expect(options).toContain('productpage.bookinfo');
+  expect(options.filter((o) => o.includes('.payments'))).toEqual([]);
+});
