@@ -180,6 +180,10 @@ struct RequestSeries {
     /// (buckets, +Inf, sum, count), then the size histograms if enabled.
     acc: usize,
     labels: String,
+    /// False for a flow whose labels equal an earlier one's (two edges that
+    /// Istio cannot tell apart): it adds into the same counters and is not
+    /// written again.
+    render: bool,
 }
 
 /// One TCP series group: a flow as one reporter sees it.
@@ -189,6 +193,8 @@ struct TcpSeries {
     /// Index of sent, received, opened, closed (in that order).
     acc: usize,
     labels: String,
+    /// See [`RequestSeries::render`].
+    render: bool,
 }
 
 const HIST_DURATION_LEN: usize = DURATION_BUCKETS_MS.len() + 3;
@@ -212,6 +218,7 @@ impl Simulator {
         let mut requests = Vec::new();
         let mut tcp = Vec::new();
         let mut next = 0;
+        let mut seen = std::collections::HashMap::new();
         let per_outcome = 1
             + HIST_DURATION_LEN
             + if options.size_histograms {
@@ -232,12 +239,14 @@ impl Simulator {
                 }
                 let common = flow_labels(&mesh, *key, reporter, &options.extra_labels);
                 if protocol == Protocol::Tcp {
+                    let labels = format!("{common},request_protocol=\"tcp\",response_flags=\"-\"");
+                    let (acc, render) = slot(&mut seen, &labels, &mut next, 4);
                     tcp.push(TcpSeries {
                         flow,
-                        acc: next,
-                        labels: format!("{common},request_protocol=\"tcp\",response_flags=\"-\""),
+                        acc,
+                        labels,
+                        render,
                     });
-                    next += 4;
                     continue;
                 }
                 // Istio only has a series for outcomes that happened.
@@ -254,16 +263,18 @@ impl Simulator {
                         continue;
                     }
                     let (code, grpc) = outcome.codes(protocol);
+                    let labels = format!(
+                        "{common},request_protocol=\"{}\",response_code=\"{code}\",grpc_response_status=\"{grpc}\",response_flags=\"-\"",
+                        protocol.label()
+                    );
+                    let (acc, render) = slot(&mut seen, &labels, &mut next, per_outcome);
                     requests.push(RequestSeries {
                         flow,
                         outcome,
-                        acc: next,
-                        labels: format!(
-                            "{common},request_protocol=\"{}\",response_code=\"{code}\",grpc_response_status=\"{grpc}\",response_flags=\"-\"",
-                            protocol.label()
-                        ),
+                        acc,
+                        labels,
+                        render,
                     });
-                    next += per_outcome;
                 }
             }
         }
@@ -387,7 +398,7 @@ impl Simulator {
         let base = family.base_name();
         match family {
             Family::Requests => {
-                for s in &self.requests {
+                for s in self.requests.iter().filter(|s| s.render) {
                     let _ = writeln!(
                         out,
                         "{base}_total{{{}}} {}{ts}",
@@ -403,7 +414,7 @@ impl Simulator {
                     _ => 1 + HIST_DURATION_LEN + HIST_SIZE_LEN,
                 };
                 let buckets = family.buckets();
-                for s in &self.requests {
+                for s in self.requests.iter().filter(|s| s.render) {
                     let v = &self.values[s.acc + offset..];
                     for (i, le) in buckets.iter().enumerate() {
                         let _ = writeln!(
@@ -431,7 +442,7 @@ impl Simulator {
                     Family::TcpOpened => 2,
                     _ => 3,
                 };
-                for s in &self.tcp {
+                for s in self.tcp.iter().filter(|s| s.render) {
                     let _ = writeln!(
                         out,
                         "{base}_total{{{}}} {}{ts}",
@@ -460,6 +471,23 @@ impl Simulator {
             format!("{}_total", family.base_name())
         }
     }
+}
+
+/// The accumulator index for a series with `labels`: a new one (`len`
+/// values) the first time, the earlier one (not to be rendered) after that.
+fn slot(
+    seen: &mut std::collections::HashMap<String, usize>,
+    labels: &str,
+    next: &mut usize,
+    len: usize,
+) -> (usize, bool) {
+    if let Some(acc) = seen.get(labels) {
+        return (*acc, false);
+    }
+    let acc = *next;
+    *next += len;
+    seen.insert(labels.to_owned(), acc);
+    (acc, true)
 }
 
 /// Adds `n` observations distributed as `dist` to a cumulative histogram
@@ -817,6 +845,35 @@ mod tests {
         whole.sort();
         assert_eq!(joined.len(), whole.len());
         assert!(joined == whole);
+    }
+
+    #[test]
+    fn indistinguishable_flows_share_one_series() {
+        // Two identical edges: Istio sees one flow with twice the traffic.
+        let mut mesh = scenario::demo();
+        mesh.variation = Variation::NONE;
+        mesh.faults.clear();
+        let details = mesh
+            .edges
+            .iter()
+            .position(|e| mesh.services[e.service].name == "details")
+            .unwrap();
+        let twin = mesh.edges[details].clone();
+        mesh.edges.push(twin);
+        let mut sim = Simulator::new(Arc::new(mesh), MetricsOptions::default(), 0.0);
+        sim.advance_to(600.0);
+        let text = sim.render_text();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("istio_requests_total{reporter=\"destination\"")
+                    && l.contains("destination_workload=\"details-v1\"")
+                    && l.contains("response_code=\"200\"")
+            })
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        // 2 × 20 rps × 99 % × 600 s.
+        assert!(lines[0].ends_with(" 23760"), "{}", lines[0]);
     }
 
     #[test]
