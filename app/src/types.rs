@@ -182,8 +182,6 @@ pub struct Status {
     pub auth_mode: AuthMode,
     /// One entry per [`UpstreamKind`], in [`UpstreamKind::ALL`] order.
     pub upstreams: Vec<UpstreamStatus>,
-    /// External tool UIs that have a URL configured.
-    pub links: Vec<ToolLink>,
     /// Demo mode: the identities to choose from (the first owner is the
     /// default); empty otherwise. Public, so the UI can pick one before its
     /// first signed-in call.

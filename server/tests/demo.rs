@@ -86,7 +86,17 @@ async fn demo_serves_live_metrics_and_stops_cleanly() {
             .is_some_and(|d| !d.starts_with("0 ")),
         "{jaeger:?}"
     );
-    let prom_url = &status
+    // The owner's tool links include Prometheus.
+    let me: app::types::Me = http
+        .get(format!("{url}/api/me"))
+        .bearer_auth("demo-token-admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let prom_url = &me
         .links
         .iter()
         .find(|l| l.kind == UpstreamKind::Prometheus)

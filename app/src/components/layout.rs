@@ -46,12 +46,10 @@ pub fn Shell(
                     }}
                 </span>
                 <div class="topbar-right">
-                    // Signed in: the links the caller may open; else every configured one.
+                    // Only the links the signed-in caller may open (members:
+                    // Kiali and Jaeger if the mesh settings allow them).
                     <ToolLinks links=Signal::derive(move || {
-                        signed_in()
-                            .map(|m| m.links)
-                            .or_else(|| chrome().map(|s| s.links))
-                            .unwrap_or_default()
+                        signed_in().map(|m| m.links).unwrap_or_default()
                     }) />
                     <Identity
                         auth=Signal::derive(move || chrome().map(|s| s.auth_mode))
@@ -114,19 +112,32 @@ fn NavLink(item: NavItem, features: Signal<Option<Features>>) -> impl IntoView {
     }
 }
 
-/// Links to the external tool UIs that have a URL configured.
+/// Links to the external tool UIs that have a URL configured, pointed at
+/// what the current page shows (namespace, service, range).
 #[component]
 fn ToolLinks(links: Signal<Vec<ToolLink>>) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let query = leptos_router::hooks::use_query_map();
+    let context = Memo::new(move |_| {
+        let pairs: Vec<(String, String)> = query
+            .get()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        crate::links::LinkContext::from_page(&location.pathname.get(), &pairs)
+    });
     view! {
         <ul class="tool-links" aria-label="External tools">
             {move || {
+                let ctx = context.get();
                 links
                     .get()
                     .into_iter()
                     .map(|link| {
+                        let href = crate::links::tool_url(link.kind, &link.url, &ctx);
                         view! {
                             <li>
-                                <a href=link.url target="_blank" rel="noopener noreferrer">
+                                <a href=href target="_blank" rel="noopener noreferrer">
                                     {link.kind.label()}
                                     <span aria-hidden="true">" ↗"</span>
                                 </a>

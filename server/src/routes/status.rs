@@ -21,7 +21,6 @@ async fn status_get(State(state): State<AppState>) -> Json<Status> {
         mode: state.mode(),
         auth_mode: state.auth_mode(),
         upstreams: upstreams.probe_all().await,
-        links: upstreams.links(),
         demo_identities: state.demo_identities(),
     })
 }

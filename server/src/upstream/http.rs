@@ -121,9 +121,14 @@ impl HttpUpstream {
         let reason = if err.is_timeout() {
             format!("no answer within {} ms", self.timeout.as_millis())
         } else if err.is_connect() {
-            format!("cannot connect to {}", self.base)
+            "cannot connect (is it running and reachable from meshdeck?)".to_string()
         } else {
-            format!("request to {} failed: {err}", self.base)
+            // Error texts carry the URL; /api/status is public, so leave it out.
+            format!(
+                "request failed: {}",
+                err.to_string()
+                    .replace(self.base.as_str(), "the configured URL")
+            )
         };
         self.unavailable(reason)
     }

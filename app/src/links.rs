@@ -1,0 +1,188 @@
+//! Links to the external tools' own UIs, carrying the console's current
+//! context (namespace, service, time range) where the tool understands it.
+
+use crate::format::encode_component;
+use crate::types::UpstreamKind;
+
+/// What the user is looking at.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkContext {
+    /// A namespace in view.
+    pub namespace: Option<String>,
+    /// A tracing service name (`<app>.<namespace>`) in view.
+    pub service: Option<String>,
+    /// A range like `1h` in view.
+    pub range: Option<String>,
+}
+
+impl LinkContext {
+    /// The context of a console URL (`path` and its query pairs).
+    pub fn from_page(path: &str, query: &[(String, String)]) -> Self {
+        let get = |k: &str| {
+            query
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        let mut ctx = LinkContext {
+            namespace: get("namespace"),
+            service: None,
+            range: get("range"),
+        };
+        match path {
+            "/traces" => {
+                ctx.service = get("service");
+                if ctx.namespace.is_none() {
+                    ctx.namespace = ctx
+                        .service
+                        .as_deref()
+                        .and_then(|s| s.rsplit_once('.'))
+                        .map(|(_, ns)| ns.to_owned());
+                }
+            }
+            "/metrics" if get("scope").as_deref() == Some("service") => {
+                ctx.service = match (get("name"), &ctx.namespace) {
+                    (Some(name), Some(ns)) => Some(format!("{name}.{ns}")),
+                    _ => None,
+                };
+            }
+            "/graph" if ctx.namespace.is_none() => {
+                ctx.namespace =
+                    get("namespaces").and_then(|n| n.split(',').next().map(str::to_owned));
+            }
+            _ => {}
+        }
+        ctx
+    }
+}
+
+fn seconds(range: &str) -> Option<u64> {
+    let split = range.find(|c: char| !c.is_ascii_digit())?;
+    let n: u64 = range[..split].parse().ok()?;
+    let unit = match &range[split..] {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    Some(n * unit)
+}
+
+/// The URL of `kind`'s UI at `base` (ending in `/`) for `ctx`.
+pub fn tool_url(kind: UpstreamKind, base: &str, ctx: &LinkContext) -> String {
+    let base = if base.ends_with('/') {
+        base.to_owned()
+    } else {
+        format!("{base}/")
+    };
+    match kind {
+        UpstreamKind::Kiali => {
+            let mut url = format!("{base}console/graph/namespaces/");
+            let mut params = Vec::new();
+            if let Some(ns) = &ctx.namespace {
+                params.push(format!("namespaces={}", encode_component(ns)));
+            }
+            if let Some(s) = ctx.range.as_deref().and_then(seconds) {
+                params.push(format!("duration={s}"));
+            }
+            if !params.is_empty() {
+                url.push('?');
+                url.push_str(&params.join("&"));
+            }
+            url
+        }
+        UpstreamKind::Jaeger => match &ctx.service {
+            Some(service) => {
+                let lookback = ctx.range.clone().unwrap_or_else(|| "1h".into());
+                format!(
+                    "{base}search?service={}&lookback={}",
+                    encode_component(service),
+                    encode_component(&lookback)
+                )
+            }
+            None => format!("{base}search"),
+        },
+        UpstreamKind::Prometheus => {
+            let selector = match &ctx.namespace {
+                Some(ns) => {
+                    format!("istio_requests_total{{destination_service_namespace=\"{ns}\"}}")
+                }
+                None => "istio_requests_total".to_owned(),
+            };
+            let expr = format!("sum(rate({selector}[1m])) by (destination_service)");
+            let range = ctx.range.clone().unwrap_or_else(|| "1h".into());
+            format!(
+                "{base}graph?g0.expr={}&g0.tab=0&g0.range_input={}",
+                encode_component(&expr),
+                encode_component(&range)
+            )
+        }
+        UpstreamKind::Grafana => {
+            let mut url = format!("{base}dashboards?query=Istio");
+            if let Some(ns) = &ctx.namespace {
+                url.push_str(&format!("&var-namespace={}", encode_component(ns)));
+            }
+            url
+        }
+        UpstreamKind::Kubernetes => base,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn context_comes_from_the_page() {
+        let ctx = LinkContext::from_page("/traces", &pairs(&[("service", "reviews.bookinfo")]));
+        assert_eq!(ctx.namespace.as_deref(), Some("bookinfo"));
+        assert_eq!(ctx.service.as_deref(), Some("reviews.bookinfo"));
+        let ctx = LinkContext::from_page(
+            "/metrics",
+            &pairs(&[
+                ("scope", "service"),
+                ("namespace", "payments"),
+                ("name", "ledger"),
+                ("range", "6h"),
+            ]),
+        );
+        assert_eq!(ctx.service.as_deref(), Some("ledger.payments"));
+        assert_eq!(ctx.range.as_deref(), Some("6h"));
+        assert_eq!(LinkContext::from_page("/", &[]), LinkContext::default());
+    }
+
+    #[test]
+    fn links_carry_the_context() {
+        let ctx = LinkContext {
+            namespace: Some("bookinfo".into()),
+            service: Some("reviews.bookinfo".into()),
+            range: Some("6h".into()),
+        };
+        assert_eq!(
+            tool_url(UpstreamKind::Kiali, "http://kiali/", &ctx),
+            "http://kiali/console/graph/namespaces/?namespaces=bookinfo&duration=21600"
+        );
+        assert_eq!(
+            tool_url(UpstreamKind::Jaeger, "http://jaeger", &ctx),
+            "http://jaeger/search?service=reviews.bookinfo&lookback=6h"
+        );
+        assert!(tool_url(UpstreamKind::Prometheus, "http://prom/", &ctx).starts_with(
+            "http://prom/graph?g0.expr=sum%28rate%28istio_requests_total%7Bdestination_service_namespace%3D%22bookinfo%22"
+        ));
+        assert_eq!(
+            tool_url(
+                UpstreamKind::Grafana,
+                "http://grafana/",
+                &LinkContext::default()
+            ),
+            "http://grafana/dashboards?query=Istio"
+        );
+    }
+}
