@@ -246,17 +246,22 @@ pub async fn resolve_target(
     Ok(target)
 }
 
-/// The scopes the caller may pick: projects from the cluster, namespaces,
-/// services and workloads from the last day of traffic in Prometheus.
-pub async fn targets(state: &AppState, scope: &AccessScope, now: f64) -> Result<MetricsTargets> {
-    let prometheus = state
+/// The configured Prometheus, or 503 saying none is.
+fn prometheus(state: &AppState) -> Result<PrometheusClient> {
+    state
         .upstreams()
         .prometheus
         .clone()
         .ok_or_else(|| Error::Upstream {
             upstream: UpstreamKind::Prometheus,
             reason: "no Prometheus URL is configured (--prometheus-url)".into(),
-        })?;
+        })
+}
+
+/// The scopes the caller may pick: projects from the cluster, namespaces,
+/// services and workloads from the last day of traffic in Prometheus.
+pub async fn targets(state: &AppState, scope: &AccessScope, now: f64) -> Result<MetricsTargets> {
+    let prometheus = prometheus(state)?;
     let mut namespaces: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     for (promql, ns_label, name_label, is_service) in
         promql::target_queries(scope.namespace_filter().as_deref())
@@ -379,14 +384,7 @@ pub async fn report(
     params: &MetricsParams,
     now: f64,
 ) -> Result<Arc<MetricsReport>> {
-    let prometheus = state
-        .upstreams()
-        .prometheus
-        .clone()
-        .ok_or_else(|| Error::Upstream {
-            upstream: UpstreamKind::Prometheus,
-            reason: "no Prometheus URL is configured (--prometheus-url)".into(),
-        })?;
+    let prometheus = prometheus(state)?;
     let (start, end, step) = resolve_range(params, now, state.metrics_limits())?;
     let target = resolve_target(params, scope, state).await?;
     let window = step.max(MIN_WINDOW_S);

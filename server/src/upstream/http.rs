@@ -141,6 +141,25 @@ impl HttpUpstream {
         }
     }
 
+    /// Sends `request` with the configured credentials and reads the whole
+    /// answer: (status, body). Transport failures become upstream errors.
+    pub async fn fetch(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, axum::body::Bytes)> {
+        let response = self
+            .authorized(request)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        Ok((status, body))
+    }
+
     /// `GET path?query`, expecting a 2xx JSON answer.
     pub async fn get_json<T: DeserializeOwned>(
         &self,

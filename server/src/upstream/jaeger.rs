@@ -83,18 +83,10 @@ impl JaegerClient {
     /// `GET path?query` → (status, JSON body or `null`).
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<(u16, Value)> {
         let url = self.http.url(path)?;
-        let response = self
+        let (status, bytes) = self
             .http
-            .authorized(self.http.client().get(url))
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| self.http.transport_error(&e))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.http.transport_error(&e))?;
+            .fetch(self.http.client().get(url).query(query))
+            .await?;
         Ok((
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),

@@ -171,18 +171,10 @@ impl PrometheusClient {
 
     async fn post_in_span(&self, path: &str, form: &[(&str, &str)]) -> Result<QueryData> {
         let url = self.http.url(path)?;
-        let response = self
+        let (status, bytes) = self
             .http
-            .authorized(self.http.client().post(url))
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| self.http.transport_error(&e))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.http.transport_error(&e))?;
+            .fetch(self.http.client().post(url).form(form))
+            .await?;
         let envelope: Envelope<QueryData> = serde_json::from_slice(&bytes).map_err(|_| {
             self.http.unavailable(format!(
                 "{path} answered HTTP {status} with something that is not Prometheus JSON"
