@@ -28,8 +28,8 @@ test('switching to alice hides owner sections; switching back restores them', as
   // Members keep the sections they may use.
   await expect(nav.getByRole('link', { name: 'Traffic Metrics' })).toBeVisible();
 
-  // A section alice may use lists exactly her namespaces.
-  await nav.getByRole('link', { name: 'Traffic Graph' }).click();
+  // The overview lists exactly her namespaces.
+  await nav.getByRole('link', { name: 'Overview' }).click();
   const access = page.getByRole('table', { name: 'Visible projects and namespaces' });
   await expect(access).toContainText('Shop');
   await expect(access).toContainText('bookinfo');
@@ -55,6 +55,7 @@ test('the identity survives navigation and stays out of the URL', async ({ page 
   await expect(page.getByLabel('Signed-in identity')).toContainText('bob');
   await page.goto('/traces');
   await expect(page.getByLabel('Signed-in identity')).toContainText('bob');
+  await page.goto('/');
   const access = page.getByRole('table', { name: 'Visible projects and namespaces' });
   await expect(access).toContainText('legacy');
   await expect(access).toContainText('payments');

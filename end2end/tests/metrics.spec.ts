@@ -17,14 +17,14 @@ test('the mesh view shows five charts with data and the top lists', async ({ pag
     await expect(figure.getByText('No traffic')).toHaveCount(0);
   }
   const byVolume = page.getByRole('table', { name: 'Top 10 by request volume' });
-  await expect(byVolume.getByRole('link', { name: 'productpage' })).toBeVisible();
+  await expect(byVolume.getByRole('link', { name: 'productpage', exact: true })).toBeVisible();
   await page.screenshot({ path: path.join('artifacts', 'metrics-mesh.png'), fullPage: true });
 });
 
 test('a top-list link opens that service, and presets change the range', async ({ page }) => {
   await page.goto('/metrics');
   const byVolume = page.getByRole('table', { name: 'Top 10 by request volume' });
-  await byVolume.getByRole('link', { name: 'reviews' }).click();
+  await byVolume.getByRole('link', { name: 'reviews', exact: true }).click();
   await expect(page).toHaveURL(/scope=service&namespace=bookinfo&name=reviews/);
   await expect(page.getByLabel('Scope')).toHaveValue('service');
   await expect(page.getByLabel('Name', { exact: true })).toHaveValue('reviews');
@@ -57,8 +57,8 @@ test('a member sees only their namespaces, and 403 for another project', async (
   await page.goto('/metrics');
   await expect(page.getByText(/namespaces: bookinfo$/)).toBeVisible();
   const byVolume = page.getByRole('table', { name: 'Top 10 by request volume' });
-  await expect(byVolume.getByRole('link', { name: 'productpage' })).toBeVisible();
-  await expect(byVolume.getByRole('link', { name: 'ledger' })).toHaveCount(0);
+  await expect(byVolume.getByRole('link', { name: 'productpage', exact: true })).toBeVisible();
+  await expect(byVolume.getByRole('link', { name: 'ledger', exact: true })).toHaveCount(0);
   await page.goto('/metrics?scope=namespace&namespace=payments');
   const alert = page.getByRole('alert');
   await expect(alert).toContainText('HTTP 403');

@@ -3,16 +3,20 @@
 use leptos::prelude::*;
 
 use crate::api;
+use crate::components::access::AccessSummary;
 use crate::components::layout::PageHeader;
 use crate::components::state::loaded;
 use crate::components::upstreams::UpstreamTable;
 use crate::nav::OVERVIEW;
-use crate::types::{AuthMode, RunMode, Status};
+use crate::types::{AuthMode, Me, RunMode, Status};
 
 /// `/`: version, mode and the state of every upstream, with a refresh button.
 #[component]
 pub fn Overview() -> impl IntoView {
     let status = LocalResource::new(api::status);
+    // Signed out (token mode) the overview still works; the access card
+    // appears once someone is signed in.
+    let me = LocalResource::new(api::me_if_signed_in);
     view! {
         <PageHeader item=OVERVIEW />
         <div class="toolbar">
@@ -21,6 +25,16 @@ pub fn Overview() -> impl IntoView {
             </button>
         </div>
         {loaded("status", status, |s: Status| view! { <StatusView status=s /> })}
+        {loaded("your access", me, |m: Option<Me>| {
+            m.map(|m| {
+                view! {
+                    <section class="card" aria-label="Your access">
+                        <h2>"Your access"</h2>
+                        <AccessSummary me=m />
+                    </section>
+                }
+            })
+        })}
     }
 }
 
