@@ -44,7 +44,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         upstreams,
         Spa::load(&args.http.static_dir),
         options,
-    );
+    )
+    .with_settings_namespace(args.access.namespace.clone());
     listen(&args.http, state).await
 }
 
@@ -69,7 +70,8 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
                 demo_identities: demo_identities(&environment.mesh),
                 ..AuthOptions::default()
             };
-            let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options);
+            let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options)
+                .with_settings_namespace(args.access.namespace.clone());
             listen(&args.http, state).await
         }
         Err(err) => Err(err),

@@ -26,6 +26,7 @@ struct Inner {
     metrics_limits: MetricsLimits,
     metrics_cache: Coalescer<Arc<MetricsReport>>,
     auth: Auth,
+    settings_namespace: String,
 }
 
 impl AppState {
@@ -54,6 +55,7 @@ impl AppState {
                 metrics_cache: Coalescer::new(MetricsLimits::default().cache_ttl),
                 metrics_limits: MetricsLimits::default(),
                 auth,
+                settings_namespace: crate::enablement::settings::DEFAULT_NAMESPACE.to_owned(),
             }),
         }
     }
@@ -71,8 +73,31 @@ impl AppState {
                 metrics_cache: Coalescer::new(limits.cache_ttl),
                 metrics_limits: limits,
                 auth: i.auth.clone(),
+                settings_namespace: i.settings_namespace.clone(),
             }),
         }
+    }
+
+    /// The same state keeping the mesh settings in `namespace`.
+    pub fn with_settings_namespace(self, namespace: impl Into<String>) -> Self {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                mode: i.mode,
+                auth_mode: i.auth_mode,
+                upstreams: i.upstreams.clone(),
+                spa: i.spa.clone(),
+                metrics_cache: Coalescer::new(i.metrics_limits.cache_ttl),
+                metrics_limits: i.metrics_limits.clone(),
+                auth: i.auth.clone(),
+                settings_namespace: namespace.into(),
+            }),
+        }
+    }
+
+    /// meshdeck's own namespace, where the mesh settings ConfigMap lives.
+    pub fn settings_namespace(&self) -> &str {
+        &self.inner.settings_namespace
     }
 
     /// Limits of metrics requests.

@@ -5,6 +5,8 @@
 mod health;
 mod me;
 mod metrics;
+mod namespaces;
+mod settings;
 mod status;
 
 use axum::Router;
@@ -21,6 +23,8 @@ pub fn api_router() -> Router<AppState> {
         .merge(metrics::router())
         .merge(me::router())
         .merge(status::router())
+        .merge(namespaces::router())
+        .merge(settings::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
 }
