@@ -1052,3 +1052,83 @@ pub struct SettingsUpdate {
     /// The resourceVersion read with `GET`; `None` only for the first save.
     pub resource_version: Option<String>,
 }
+
+/// How the control plane is managed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlPlaneKind {
+    /// The Sail operator's `Istio` resource (`sailoperator.io/v1`).
+    SailIstio,
+    /// An `IstioOperator` resource (`install.istio.io/v1alpha1`).
+    IstioOperator,
+    /// An istiod installed by other means; meshdeck manages only its own objects.
+    ExistingIstiod,
+    /// No control plane found.
+    None,
+}
+
+/// The control plane meshdeck found or manages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPlane {
+    /// How it is managed.
+    pub kind: ControlPlaneKind,
+    /// `namespace/name` (or `name`) of the resource, if any.
+    pub resource: Option<String>,
+    /// Version, from istiod's image tag, if known.
+    pub version: Option<String>,
+    /// meshdeck created (and will remove) the resource.
+    pub managed_by_meshdeck: bool,
+}
+
+/// Which kind of ingress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IngressKind {
+    /// The cluster's existing ingress controller (e.g. ingress-nginx).
+    Controller,
+    /// The Istio ingress gateway.
+    IstioGateway,
+}
+
+/// One way into the cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngressInfo {
+    /// Controller or Istio gateway.
+    pub kind: IngressKind,
+    /// Service namespace.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+    /// `NodePort`, `LoadBalancer`, ...
+    pub service_type: String,
+    /// Ports, e.g. `http2 80 → node 31380`.
+    pub ports: Vec<String>,
+    /// Created by meshdeck.
+    pub managed_by_meshdeck: bool,
+}
+
+/// `GET /api/mesh`: the mesh's cluster-level state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshStatus {
+    /// Enabled through meshdeck.
+    pub enabled: bool,
+    /// When it was enabled (RFC 3339); new namespaces after this are auto-injected.
+    pub enabled_at: Option<String>,
+    /// The control plane.
+    pub control_plane: ControlPlane,
+    /// Every ingress: the existing controller and, when on, the Istio gateway.
+    pub ingresses: Vec<IngressInfo>,
+    /// Objects meshdeck created (`kind namespace/name`), removed on disable.
+    pub created: Vec<String>,
+}
+
+/// What enable or disable did, or would do with `?dryRun=true`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshChange {
+    /// Nothing was applied.
+    pub dry_run: bool,
+    /// The steps, in order, in words.
+    pub steps: Vec<String>,
+    /// The state afterwards (unchanged for a dry run).
+    pub status: MeshStatus,
+}

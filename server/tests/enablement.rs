@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use app::types::{
-    AuthMode, ErrorBody, ErrorCode, InjectionChange, MeshSettings, NamespaceList, Preflight,
-    RunMode, SettingsDocument, SettingsUpdate, SidecarState,
+    AuthMode, ControlPlaneKind, ErrorBody, ErrorCode, IngressKind, InjectionChange, MeshChange,
+    MeshSettings, MeshStatus, NamespaceList, Preflight, RunMode, SettingsDocument, SettingsUpdate,
+    SidecarState,
 };
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
@@ -38,9 +39,13 @@ struct Harness {
 }
 
 fn harness() -> Harness {
+    harness_with(InMemoryCluster::client)
+}
+
+fn harness_with(make_client: impl FnOnce(&InMemoryCluster) -> kube::Client) -> Harness {
     let mesh = scenario::demo();
     let cluster = InMemoryCluster::from_mesh(&mesh);
-    let client = cluster.client();
+    let client = make_client(&cluster);
     let upstreams = Upstreams {
         kube: Some(client.clone()),
         ..Upstreams::default()
@@ -655,4 +660,227 @@ async fn concurrent_saves_never_lose_an_update() {
     let (status, body) = put(first, rv).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(error_message(&body).contains("reload"));
+}
+
+/// Saves settings with the ingress gateway on.
+async fn gateway_on(h: &Harness) {
+    let mut settings = MeshSettings::default();
+    settings.ingress_gateway.component.enabled = true;
+    let update = SettingsUpdate {
+        settings,
+        resource_version: None,
+    };
+    let (status, body) = call(
+        &h.state,
+        Method::PUT,
+        "/api/settings",
+        Some(ADMIN),
+        Some(serde_json::to_value(update).unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn mesh_call(h: &Harness, path: &str) -> (StatusCode, Value) {
+    let method = if path == "/api/mesh" {
+        Method::GET
+    } else {
+        Method::POST
+    };
+    call(&h.state, method, path, Some(ADMIN), None).await
+}
+
+async fn gateway_exists(h: &Harness) -> (bool, bool) {
+    let deployments = Api::<Deployment>::namespaced(h.client.clone(), "istio-system");
+    let services =
+        Api::<k8s_openapi::api::core::v1::Service>::namespaced(h.client.clone(), "istio-system");
+    (
+        deployments
+            .get_opt("meshdeck-ingressgateway")
+            .await
+            .unwrap()
+            .is_some(),
+        services
+            .get_opt("meshdeck-ingressgateway")
+            .await
+            .unwrap()
+            .is_some(),
+    )
+}
+
+#[tokio::test]
+async fn enabling_and_disabling_the_mesh_touches_only_what_meshdeck_owns() {
+    let h = harness();
+    // Foreign metadata on what enabling must not change.
+    let foreign = json!({"metadata": {"labels": {"team": "platform"}, "annotations": {"example.com/note": "keep"}}});
+    Api::<Namespace>::all(h.client.clone())
+        .patch(
+            "istio-system",
+            &PatchParams::default(),
+            &Patch::Merge(&foreign),
+        )
+        .await
+        .unwrap();
+    Api::<Deployment>::namespaced(h.client.clone(), "istio-system")
+        .patch("istiod", &PatchParams::default(), &Patch::Merge(&foreign))
+        .await
+        .unwrap();
+    let ns_before = namespace_meta(&h, "istio-system").await;
+    let istiod_before = deployment_meta(&h, "istio-system", "istiod").await;
+    let nginx_before = deployment_meta(&h, "ingress-nginx", "ingress-nginx-controller").await;
+    gateway_on(&h).await;
+
+    let (status, body) = mesh_call(&h, "/api/mesh").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let before: MeshStatus = parse(body);
+    assert!(!before.enabled);
+    assert_eq!(before.control_plane.kind, ControlPlaneKind::ExistingIstiod);
+    assert_eq!(before.control_plane.version.as_deref(), Some("1.26.0"));
+    assert_eq!(before.ingresses.len(), 1);
+    assert_eq!(before.ingresses[0].kind, IngressKind::Controller);
+
+    // Dry run: the steps, nothing created.
+    let (status, body) = mesh_call(&h, "/api/mesh/enable?dryRun=true").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let preview: MeshChange = parse(body);
+    assert!(preview.dry_run);
+    assert!(
+        preview
+            .steps
+            .iter()
+            .any(|s| s == "create Deployment istio-system/meshdeck-ingressgateway"),
+        "{:?}",
+        preview.steps
+    );
+    assert_eq!(gateway_exists(&h).await, (false, false));
+
+    let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let enabled: MeshChange = parse(body);
+    assert!(enabled.status.enabled && enabled.status.enabled_at.is_some());
+    assert_eq!(gateway_exists(&h).await, (true, true));
+    // Both ingresses: the existing controller and the Istio gateway.
+    let kinds: Vec<(IngressKind, &str, bool)> = enabled
+        .status
+        .ingresses
+        .iter()
+        .map(|i| (i.kind, i.name.as_str(), i.managed_by_meshdeck))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (IngressKind::Controller, "ingress-nginx-controller", false),
+            (IngressKind::IstioGateway, "meshdeck-ingressgateway", true),
+        ]
+    );
+    assert!(
+        enabled.status.ingresses[1]
+            .ports
+            .contains(&"http2 80 → node 31380".to_owned())
+    );
+    // Enabling again changes nothing new and keeps the first enable time.
+    let (_, body) = mesh_call(&h, "/api/mesh/enable").await;
+    let again: MeshChange = parse(body);
+    assert_eq!(again.status.enabled_at, enabled.status.enabled_at);
+
+    let (status, body) = mesh_call(&h, "/api/mesh/disable?dryRun=true").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(gateway_exists(&h).await, (true, true));
+    let (status, body) = mesh_call(&h, "/api/mesh/disable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let disabled: MeshChange = parse(body);
+    assert!(!disabled.status.enabled);
+    assert_eq!(gateway_exists(&h).await, (false, false));
+    assert_eq!(disabled.status.ingresses.len(), 1);
+
+    // Everything foreign is as it was.
+    assert_eq!(namespace_meta(&h, "istio-system").await, ns_before);
+    assert_eq!(
+        deployment_meta(&h, "istio-system", "istiod").await,
+        istiod_before
+    );
+    assert_eq!(
+        deployment_meta(&h, "ingress-nginx", "ingress-nginx-controller").await,
+        nginx_before
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_object_in_the_way_stops_enable_before_any_write() {
+    let h = harness();
+    gateway_on(&h).await;
+    let svc: k8s_openapi::api::core::v1::Service = serde_json::from_value(json!({
+        "metadata": {"name": "meshdeck-ingressgateway", "namespace": "istio-system"},
+        "spec": {"type": "ClusterIP", "ports": [{"port": 80}]},
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::Service>::namespaced(h.client.clone(), "istio-system")
+        .create(&Default::default(), &svc)
+        .await
+        .unwrap();
+    let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(error_message(&body).contains("not created by meshdeck"));
+    assert_eq!(gateway_exists(&h).await, (false, true));
+    let (_, body) = mesh_call(&h, "/api/mesh").await;
+    assert!(!parse::<MeshStatus>(body).enabled);
+}
+
+#[tokio::test]
+async fn a_failing_later_step_rolls_back_the_earlier_ones() {
+    // The API server refuses to create Services for real (dry runs pass).
+    let h = harness_with(|cluster| {
+        let router = cluster.router();
+        let service = tower::service_fn(move |req: http::Request<kube::client::Body>| {
+            let router = router.clone();
+            async move {
+                let dry = req.uri().query().unwrap_or("").contains("dryRun");
+                if req.method() == Method::POST && req.uri().path().ends_with("/services") && !dry {
+                    let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                        "message": "injected failure", "reason": "InternalError", "code": 500});
+                    return Ok(axum::response::Response::builder()
+                        .status(500)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(status.to_string()))
+                        .unwrap());
+                }
+                router.oneshot(req).await
+            }
+        });
+        kube::Client::new(service, "default")
+    });
+    gateway_on(&h).await;
+    let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(error_message(&body).contains("create Service istio-system/meshdeck-ingressgateway"));
+    // The Deployment created before the failure is gone again; not enabled.
+    assert_eq!(gateway_exists(&h).await, (false, false));
+    let (_, body) = mesh_call(&h, "/api/mesh").await;
+    let status: MeshStatus = parse(body);
+    assert!(!status.enabled && status.created.is_empty());
+}
+
+#[tokio::test]
+async fn only_owners_see_or_switch_the_mesh() {
+    let h = harness();
+    for (method, uri) in [
+        (Method::GET, "/api/mesh"),
+        (Method::POST, "/api/mesh/enable?dryRun=true"),
+        (Method::POST, "/api/mesh/disable?dryRun=true"),
+    ] {
+        for (token, expected) in [
+            (Some(ADMIN), 200),
+            (Some(ALICE), 403),
+            (Some(BOB), 403),
+            (None, 401),
+            (Some("bad"), 401),
+        ] {
+            let (status, body) = call(&h.state, method.clone(), uri, token, None).await;
+            assert_eq!(
+                status.as_u16(),
+                expected,
+                "{method} {uri} as {token:?}: {body}"
+            );
+        }
+    }
 }

@@ -214,6 +214,18 @@ fn NamespaceCard(ns: NamespaceInjection, ask: Callback<Action>) -> impl IntoView
         "{with_sidecar} of {} workloads with sidecars",
         ns.workloads.len()
     );
+    let without = ns
+        .workloads
+        .iter()
+        .filter(|w| !w.opted_out && matches!(w.sidecar, SidecarState::None | SidecarState::Partial))
+        .count();
+    let stale = (ns.injection && without > 0).then(|| {
+        view! {
+            <p class="hint ns-hint">
+                {format!("{without} workload(s) started before injection was on; Enable sidecar restarts them so their pods get it.")}
+            </p>
+        }
+    });
     let rows = ns
         .workloads
         .iter()
@@ -234,7 +246,8 @@ fn NamespaceCard(ns: NamespaceInjection, ask: Callback<Action>) -> impl IntoView
                     {button_label}
                 </button>
             </div>
-            <table class="data-table" aria-label=format!("Workloads in {}", ns.name)>
+            {stale}
+            <table class="data-table workload-table" aria-label=format!("Workloads in {}", ns.name)>
                 <thead>
                     <tr>
                         <th scope="col">"Kind"</th>

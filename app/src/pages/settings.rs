@@ -54,7 +54,18 @@ fn component_mut(s: &mut MeshSettings, i: usize) -> &mut ComponentSettings {
 /// `SETTINGS.path`: the settings form for owners.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let doc = LocalResource::new(api::settings);
+    // Members never ask for the settings (the shell explains why they may not).
+    let doc = LocalResource::new(|| async {
+        let me = api::me().await?;
+        if !me.features.settings {
+            return Err(ApiError {
+                status: 403,
+                code: crate::types::ErrorCode::Forbidden,
+                message: "mesh settings are for cluster owners".into(),
+            });
+        }
+        api::settings().await
+    });
     view! {
         <PageHeader item=SETTINGS />
         {loaded("settings", doc, move |d: SettingsDocument| view! { <SettingsForm doc=d reload=Callback::new(move |()| doc.refetch()) /> })}
@@ -293,7 +304,7 @@ fn Components(settings: RwSignal<MeshSettings>) -> impl IntoView {
         <section class="card" aria-labelledby="components-heading">
             <h2 id="components-heading">"Components and resources"</h2>
             <p class="hint">"CPU in millicores (500m) or cores (1); memory in Mi or Gi. Requests may not exceed limits."</p>
-            <table class="data-table form-table" aria-label="Components and resources">
+            <table class="data-table form-table resources-table" aria-label="Components and resources">
                 <thead>
                     <tr>
                         <th scope="col">"Component"</th>

@@ -162,7 +162,7 @@ pub async fn set_namespace_injection(
                 changed: false,
                 patch: None,
                 summary: format!(
-                    "sidecar injection for namespace {ns} is already {state}; nothing to change"
+                    "Sidecar injection for namespace {ns} is already {state}; nothing to change"
                 ),
                 before,
                 after,
@@ -179,7 +179,7 @@ pub async fn set_namespace_injection(
         match result {
             Ok(patched) => {
                 let applied = patched.metadata.labels.unwrap_or_default();
-                let verb = if dry_run { "would switch" } else { "switched" };
+                let verb = if dry_run { "Would switch" } else { "Switched" };
                 return Ok(InjectionChange {
                     target,
                     field,
@@ -465,7 +465,7 @@ pub async fn set_workload_injection(
                 changed: false,
                 patch: None,
                 summary: format!(
-                    "the sidecar for {target} is already {state} ({}); nothing to change",
+                    "The sidecar for {target} is already {state} ({}); nothing to change",
                     status.sidecar.label()
                 ),
                 before,

@@ -4,6 +4,7 @@
 //! `routes/` call these functions; none of them builds a request itself.
 
 pub mod injection;
+pub mod mesh;
 pub mod quantity;
 pub mod settings;
 

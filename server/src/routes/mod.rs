@@ -4,8 +4,9 @@
 
 mod health;
 mod me;
+mod mesh;
 mod metrics;
-mod namespaces;
+pub(crate) mod namespaces;
 mod settings;
 mod status;
 
@@ -25,6 +26,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(status::router())
         .merge(namespaces::router())
         .merge(settings::router())
+        .merge(mesh::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
 }
