@@ -18,9 +18,9 @@ use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
 use crate::types::{
-    AuthMode, ErrorBody, ErrorCode, InjectionChange, InjectionRequest, Me, MeshSettings,
-    MetricsReport, MetricsTargets, NamespaceList, Preflight, SettingsDocument, SettingsUpdate,
-    Status, WorkloadKind,
+    AuthMode, ErrorBody, ErrorCode, InjectionChange, InjectionRequest, Me, MeshChange,
+    MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
+    SettingsDocument, SettingsUpdate, Status, WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -343,4 +343,16 @@ pub async fn save_settings(update: &SettingsUpdate) -> Result<SettingsDocument, 
 /// `POST /api/settings/preflight`.
 pub async fn preflight(settings: &MeshSettings) -> Result<Preflight, ApiError> {
     send_json(Send::Post, "/api/settings/preflight", settings).await
+}
+
+/// `GET /api/mesh`.
+pub async fn mesh() -> Result<MeshStatus, ApiError> {
+    get_json("/api/mesh").await
+}
+
+/// `POST /api/mesh/enable` or `/api/mesh/disable` (`?dryRun=true` to preview).
+pub async fn switch_mesh(enable: bool, dry_run: bool) -> Result<MeshChange, ApiError> {
+    let verb = if enable { "enable" } else { "disable" };
+    let path = format!("/api/mesh/{verb}{}", dry_run_suffix(dry_run));
+    send_json(Send::Post, &path, &()).await
 }

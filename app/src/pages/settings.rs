@@ -15,8 +15,8 @@ use crate::settings_form::{
     format_list, format_selector, format_tolerations, parse_list, parse_selector, parse_tolerations,
 };
 use crate::types::{
-    ComponentSettings, GatewayServiceType, MemberAccessMode, MeshSettings, Preflight,
-    SettingsDocument, SettingsUpdate,
+    ComponentSettings, ControlPlaneKind, GatewayServiceType, IngressKind, MemberAccessMode,
+    MeshChange, MeshSettings, MeshStatus, Preflight, SettingsDocument, SettingsUpdate,
 };
 
 /// Components in display order: key, label, whether it can be switched off.
@@ -192,6 +192,7 @@ fn SettingsForm(doc: SettingsDocument, reload: Callback<()>) -> impl IntoView {
                     </section>
                 </div>
                 <aside class="settings-side">
+                    <MeshCard dirty=Signal::derive(dirty) />
                     <section class="card preflight-card" aria-labelledby="preflight-heading">
                         <h2 id="preflight-heading">"Preflight"</h2>
                         <p class="hint">"The requests of every enabled component against the allocatable CPU and memory of the schedulable nodes; updated as you edit."</p>
@@ -477,4 +478,163 @@ fn PreflightView(result: Result<Preflight, ApiError>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+/// A mesh switch being previewed or applied.
+#[derive(Clone, Debug, PartialEq)]
+struct MeshPending {
+    enable: bool,
+    preview: Option<Result<MeshChange, ApiError>>,
+    applying: bool,
+}
+
+fn control_plane_text(status: &MeshStatus) -> String {
+    let cp = &status.control_plane;
+    let version = cp
+        .version
+        .clone()
+        .map(|v| format!(", istiod {v}"))
+        .unwrap_or_default();
+    match cp.kind {
+        ControlPlaneKind::SailIstio => format!(
+            "Sail operator Istio resource {}{version}",
+            cp.resource.clone().unwrap_or_default()
+        ),
+        ControlPlaneKind::IstioOperator => format!(
+            "IstioOperator {}{version}",
+            cp.resource.clone().unwrap_or_default()
+        ),
+        ControlPlaneKind::ExistingIstiod => {
+            format!("existing istiod (not managed by meshdeck){version}")
+        }
+        ControlPlaneKind::None => "none found: install istiod or the Sail operator".to_owned(),
+    }
+}
+
+/// The mesh for the whole cluster: state, ingresses, enable and disable
+/// with a preview of the steps and their progress.
+#[component]
+fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
+    let status = LocalResource::new(api::mesh);
+    let pending: RwSignal<Option<MeshPending>> = RwSignal::new(None);
+    let outcome: RwSignal<Option<Result<MeshChange, ApiError>>> = RwSignal::new(None);
+    let ask = move |enable: bool| {
+        outcome.set(None);
+        pending.set(Some(MeshPending {
+            enable,
+            preview: None,
+            applying: false,
+        }));
+        spawn_local(async move {
+            let preview = api::switch_mesh(enable, true).await;
+            pending.update(|p| {
+                if let Some(p) = p.as_mut().filter(|p| p.enable == enable) {
+                    p.preview = Some(preview);
+                }
+            });
+        });
+    };
+    let apply = move || {
+        let Some(enable) = pending.with_untracked(|p| p.as_ref().map(|p| p.enable)) else {
+            return;
+        };
+        pending.update(|p| {
+            if let Some(p) = p.as_mut() {
+                p.applying = true;
+            }
+        });
+        spawn_local(async move {
+            let result = api::switch_mesh(enable, false).await;
+            pending.set(None);
+            outcome.set(Some(result));
+            status.refetch();
+        });
+    };
+    view! {
+        <section class="card mesh-card" aria-labelledby="mesh-heading">
+            <h2 id="mesh-heading">"Mesh for the cluster"</h2>
+            {move || status.get().map(|r| match r {
+                Err(err) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+                Ok(s) => {
+                    let enabled = s.enabled;
+                    let since = s.enabled_at.clone().map(|t| format!(" since {t}")).unwrap_or_default();
+                    let ingress_rows = s.ingresses.iter().map(|i| {
+                        let kind = match i.kind {
+                            IngressKind::Controller => "Ingress controller",
+                            IngressKind::IstioGateway => "Istio gateway",
+                        };
+                        view! {
+                            <tr>
+                                <td>{kind}</td>
+                                <td><code>{format!("{}/{}", i.namespace, i.name)}</code>{i.managed_by_meshdeck.then_some(" (meshdeck)")}</td>
+                                <td>{i.service_type.clone()}</td>
+                                <td>{i.ports.join(", ")}</td>
+                            </tr>
+                        }
+                    }).collect_view();
+                    view! {
+                        <p>
+                            {if enabled { view! { <span class="badge badge-ok">"enabled"</span> }.into_any() } else { view! { <span class="badge badge-muted">"not enabled"</span> }.into_any() }}
+                            <span class="muted">{since}</span>
+                        </p>
+                        <dl class="facts">
+                            <dt>"Control plane"</dt>
+                            <dd>{control_plane_text(&s)}</dd>
+                        </dl>
+                        <h3 class="sub-heading">"Ingresses"</h3>
+                        <table class="data-table compact-table" aria-label="Ingresses">
+                            <thead><tr><th scope="col">"Kind"</th><th scope="col">"Service"</th><th scope="col">"Type"</th><th scope="col">"Ports"</th></tr></thead>
+                            <tbody>{ingress_rows}</tbody>
+                        </table>
+                        <div class="modal-actions">
+                            <button type="button" class="primary" on:click=move |_| ask(true)>
+                                {if enabled { "Apply settings to the mesh" } else { "Enable the mesh" }}
+                            </button>
+                            {enabled.then(|| view! { <button type="button" on:click=move |_| ask(false)>"Disable the mesh"</button> })}
+                        </div>
+                    }.into_any()
+                }
+            })}
+            <Show when=move || dirty.get()>
+                <p class="hint">"Enabling uses the saved settings: save your changes first."</p>
+            </Show>
+            {move || outcome.get().map(|o| match o {
+                Ok(change) => view! {
+                    <div class="result-note" role="status">
+                        <strong>"Done:"</strong>
+                        <ol>{change.steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
+                    </div>
+                }.into_any(),
+                Err(err) => view! { <p class="form-error" role="alert">{format!("Nothing was changed: {err}")}</p> }.into_any(),
+            })}
+        </section>
+        {move || pending.get().map(|p| {
+            let title = if p.enable { "Enable the mesh" } else { "Disable the mesh" };
+            let can_apply = matches!(&p.preview, Some(Ok(_))) && !p.applying;
+            let applying = p.applying;
+            let body = match p.preview.clone() {
+                None => view! { <div class="state state-loading" role="status"><span class="spinner" aria-hidden="true"></span>"Checking every step with a dry run…"</div> }.into_any(),
+                Some(Err(err)) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+                Some(Ok(change)) => view! {
+                    <p>"These steps passed a dry run on the cluster; nothing is applied until you press Apply. If a step fails, the ones before it are undone."</p>
+                    <ol class="steps">{change.steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
+                }.into_any(),
+            };
+            view! {
+                <div class="modal-backdrop">
+                    <div class="modal card" role="dialog" aria-modal="true" aria-labelledby="mesh-preview-title">
+                        <h2 id="mesh-preview-title">{title}</h2>
+                        {body}
+                        {applying.then(|| view! { <div class="state state-loading" role="status"><span class="spinner" aria-hidden="true"></span>"Applying the steps…"</div> })}
+                        <div class="modal-actions">
+                            <button type="button" class="primary" disabled=!can_apply on:click=move |_| apply()>
+                                {if applying { "Applying…" } else { "Apply" }}
+                            </button>
+                            <button type="button" disabled=applying on:click=move |_| pending.set(None)>"Cancel"</button>
+                        </div>
+                    </div>
+                </div>
+            }
+        })}
+    }
 }
