@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use crate::auth::AuthOptions;
 use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
 use crate::demo::{DemoEnvironment, DemoOptions, demo_identities};
+use crate::enablement::autoinject;
 use crate::error::{Error, Result};
 use crate::spa::Spa;
 use crate::state::AppState;
@@ -46,7 +47,17 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         options,
     )
     .with_settings_namespace(args.access.namespace.clone());
-    listen(&args.http, state).await
+    // New namespaces get injection while the mesh is enabled (a watch).
+    let watch = state
+        .upstreams()
+        .kube
+        .clone()
+        .map(|client| autoinject::spawn(client, args.access.namespace.clone()));
+    let served = listen(&args.http, state).await;
+    if let Some(watch) = watch {
+        watch.abort();
+    }
+    served
 }
 
 /// `meshdeck demo`: the built-in simulated mesh.
@@ -72,7 +83,11 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
             };
             let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options)
                 .with_settings_namespace(args.access.namespace.clone());
-            listen(&args.http, state).await
+            let watch =
+                autoinject::spawn(environment.cluster.client(), args.access.namespace.clone());
+            let served = listen(&args.http, state).await;
+            watch.abort();
+            served
         }
         Err(err) => Err(err),
     };

@@ -884,3 +884,96 @@ async fn only_owners_see_or_switch_the_mesh() {
         }
     }
 }
+
+#[tokio::test]
+async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
+    use meshdeck_server::enablement::autoinject;
+    let h = harness();
+    let api = Api::<Namespace>::all(h.client.clone());
+    let create = |name: &'static str, labels: Value| {
+        let api = api.clone();
+        async move {
+            let ns: Namespace =
+                serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}}))
+                    .unwrap();
+            api.create(&Default::default(), &ns).await.unwrap();
+        }
+    };
+    let watch = autoinject::spawn(h.client.clone(), "meshdeck".into());
+    // Before enabling: nothing is labelled.
+    create("before-enable", json!({})).await;
+    let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    create("team-new", json!({"team": "x"})).await;
+    create("team-rev", json!({"istio.io/rev": "canary"})).await;
+    create("team-off", json!({"istio-injection": "disabled"})).await;
+    let mut labelled = false;
+    for _ in 0..100 {
+        if namespace_meta(&h, "team-new")
+            .await
+            .0
+            .get("istio-injection")
+            .map(String::as_str)
+            == Some("enabled")
+        {
+            labelled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(labelled, "team-new was not labelled");
+    let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let mut now = namespace_meta(&h, "team-new").await.0;
+    now.remove("kubernetes.io/metadata.name");
+    assert_eq!(
+        now,
+        labels(&[("team", "x"), ("istio-injection", "enabled")])
+    );
+    // Explicit choices and namespaces from before the enable are left alone.
+    assert_eq!(
+        namespace_meta(&h, "team-rev")
+            .await
+            .0
+            .get("istio-injection"),
+        None
+    );
+    assert_eq!(
+        namespace_meta(&h, "team-off")
+            .await
+            .0
+            .get("istio-injection")
+            .map(String::as_str),
+        Some("disabled")
+    );
+    assert_eq!(
+        namespace_meta(&h, "before-enable")
+            .await
+            .0
+            .get("istio-injection"),
+        None
+    );
+    assert_eq!(
+        namespace_meta(&h, "legacy").await.0.get("istio-injection"),
+        None
+    );
+
+    // Idempotent: a second pass over the labelled namespace does nothing.
+    let policy = autoinject::policy(&h.client, "meshdeck").await.unwrap();
+    let ns = api.get("team-new").await.unwrap();
+    assert!(
+        !autoinject::reconcile(&h.client, &policy, &ns)
+            .await
+            .unwrap()
+    );
+    // After disabling, new namespaces stay as created.
+    mesh_call(&h, "/api/mesh/disable").await;
+    let off = autoinject::policy(&h.client, "meshdeck").await.unwrap();
+    assert_eq!(off.since, None);
+    watch.abort();
+}

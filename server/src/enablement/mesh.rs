@@ -575,11 +575,18 @@ async fn delete(client: &kube::Client, r: &ObjectRef, dry_run: bool) -> Result<(
     }
 }
 
+/// Now, truncated to the second like Kubernetes' creationTimestamps, so a
+/// namespace created right after enabling never looks older than the enable.
 fn now_rfc3339() -> String {
-    k8s_openapi::jiff::Timestamp::now()
-        .round(k8s_openapi::jiff::Unit::Second)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| k8s_openapi::jiff::Timestamp::now().to_string())
+    use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
+    let now = Timestamp::now();
+    now.round(
+        TimestampRound::new()
+            .smallest(Unit::Second)
+            .mode(RoundMode::Trunc),
+    )
+    .unwrap_or(now)
+    .to_string()
 }
 
 /// Enables the mesh with the stored settings (or says what that would do).

@@ -3,6 +3,7 @@
 //! plan against the nodes, and the Kubernetes calls behind them. Handlers in
 //! `routes/` call these functions; none of them builds a request itself.
 
+pub mod autoinject;
 pub mod injection;
 pub mod mesh;
 pub mod quantity;
