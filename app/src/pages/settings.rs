@@ -563,13 +563,16 @@ fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
                             IngressKind::Controller => "Ingress controller",
                             IngressKind::IstioGateway => "Istio gateway",
                         };
+                        let owner = if i.managed_by_meshdeck { ", created by meshdeck" } else { "" };
                         view! {
-                            <tr>
-                                <td>{kind}</td>
-                                <td><code>{format!("{}/{}", i.namespace, i.name)}</code>{i.managed_by_meshdeck.then_some(" (meshdeck)")}</td>
-                                <td>{i.service_type.clone()}</td>
-                                <td>{i.ports.join(", ")}</td>
-                            </tr>
+                            <li>
+                                <strong>{kind}</strong>
+                                <span class="muted">{format!(" ({}{owner})", i.service_type)}</span>
+                                <br />
+                                <code>{format!("{}/{}", i.namespace, i.name)}</code>
+                                <br />
+                                <span class="ingress-ports">{i.ports.join(" · ")}</span>
+                            </li>
                         }
                     }).collect_view();
                     view! {
@@ -582,10 +585,7 @@ fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
                             <dd>{control_plane_text(&s)}</dd>
                         </dl>
                         <h3 class="sub-heading">"Ingresses"</h3>
-                        <table class="data-table compact-table" aria-label="Ingresses">
-                            <thead><tr><th scope="col">"Kind"</th><th scope="col">"Service"</th><th scope="col">"Type"</th><th scope="col">"Ports"</th></tr></thead>
-                            <tbody>{ingress_rows}</tbody>
-                        </table>
+                        <ul class="ingress-list" aria-label="Ingresses">{ingress_rows}</ul>
                         <div class="modal-actions">
                             <button type="button" class="primary" on:click=move |_| ask(true)>
                                 {if enabled { "Apply settings to the mesh" } else { "Enable the mesh" }}
