@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use app::types::{AuthMode, DemoIdentity, MetricsReport, RunMode};
+use app::types::{AuthMode, DemoIdentity, MeshSettings, MetricsReport, RunMode};
 
+use crate::auth::cache::TtlCache;
 use crate::auth::{Auth, AuthOptions};
 use crate::cache::Coalescer;
 use crate::metrics::MetricsLimits;
@@ -27,6 +28,14 @@ struct Inner {
     metrics_cache: Coalescer<Arc<MetricsReport>>,
     auth: Auth,
     settings_namespace: String,
+    settings_cache: Arc<TtlCache<(), Arc<MeshSettings>>>,
+}
+
+/// How long the mesh settings read for access decisions are reused.
+const SETTINGS_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn settings_cache() -> Arc<TtlCache<(), Arc<MeshSettings>>> {
+    Arc::new(TtlCache::new(SETTINGS_CACHE_TTL, 1))
 }
 
 impl AppState {
@@ -56,6 +65,7 @@ impl AppState {
                 metrics_limits: MetricsLimits::default(),
                 auth,
                 settings_namespace: crate::enablement::settings::DEFAULT_NAMESPACE.to_owned(),
+                settings_cache: settings_cache(),
             }),
         }
     }
@@ -74,6 +84,7 @@ impl AppState {
                 metrics_limits: limits,
                 auth: i.auth.clone(),
                 settings_namespace: i.settings_namespace.clone(),
+                settings_cache: settings_cache(),
             }),
         }
     }
@@ -91,8 +102,14 @@ impl AppState {
                 metrics_limits: i.metrics_limits.clone(),
                 auth: i.auth.clone(),
                 settings_namespace: namespace.into(),
+                settings_cache: settings_cache(),
             }),
         }
+    }
+
+    /// The mesh settings as last read (briefly cached; cleared on save).
+    pub fn settings_cache(&self) -> &TtlCache<(), Arc<MeshSettings>> {
+        &self.inner.settings_cache
     }
 
     /// meshdeck's own namespace, where the mesh settings ConfigMap lives.

@@ -977,3 +977,62 @@ async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
     assert_eq!(off.since, None);
     watch.abort();
 }
+
+#[tokio::test]
+async fn member_access_follows_the_saved_settings() {
+    use app::types::{MemberAccessMode, MemberAccessSettings};
+    let h = harness();
+    let features = |token: &'static str| {
+        let state = h.state.clone();
+        async move {
+            let (status, body) = call(&state, Method::GET, "/api/me", Some(token), None).await;
+            assert_eq!(status, StatusCode::OK);
+            let me: app::types::Me = parse(body);
+            (me.features.graph, me.features.traces)
+        }
+    };
+    assert_eq!(features(ALICE).await, (true, true));
+    let mut rv = None;
+    for (access, alice, bob) in [
+        (
+            MemberAccessSettings {
+                mode: MemberAccessMode::OwnerOnly,
+                ..Default::default()
+            },
+            false,
+            false,
+        ),
+        (
+            MemberAccessSettings {
+                mode: MemberAccessMode::Listed,
+                users: vec!["alice".into()],
+                groups: vec![],
+            },
+            true,
+            false,
+        ),
+    ] {
+        let settings = MeshSettings {
+            member_access: access,
+            ..MeshSettings::default()
+        };
+        let update = SettingsUpdate {
+            settings,
+            resource_version: rv.clone(),
+        };
+        let (status, body) = call(
+            &h.state,
+            Method::PUT,
+            "/api/settings",
+            Some(ADMIN),
+            Some(serde_json::to_value(update).unwrap()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        rv = parse::<SettingsDocument>(body).resource_version;
+        assert_eq!(features(ALICE).await, (alice, alice));
+        assert_eq!(features(BOB).await, (bob, bob));
+        // Owners always see both.
+        assert_eq!(features(ADMIN).await, (true, true));
+    }
+}

@@ -61,6 +61,18 @@ pub async fn load(
     Ok((settings, cm.metadata.resource_version))
 }
 
+/// The stored settings through the state's short cache.
+pub async fn current(state: &crate::state::AppState) -> Result<std::sync::Arc<MeshSettings>> {
+    if let Some(s) = state.settings_cache().get(&()) {
+        return Ok(s);
+    }
+    let client = super::client(state)?;
+    let (settings, _) = load(&client, state.settings_namespace()).await?;
+    let settings = std::sync::Arc::new(settings);
+    state.settings_cache().insert((), settings.clone());
+    Ok(settings)
+}
+
 /// Writes `settings` if the ConfigMap is still at `resource_version`
 /// (`None`: it must not exist yet); 409 otherwise. Returns the new
 /// resourceVersion. Keys and labels others put on the ConfigMap stay.

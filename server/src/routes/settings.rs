@@ -84,6 +84,7 @@ async fn settings_put(
         update.resource_version.as_deref(),
     )
     .await?;
+    state.settings_cache().clear();
     tracing::info!(user = %scope.user, "mesh settings saved");
     Ok(Json(SettingsDocument {
         settings: update.settings,
