@@ -13,12 +13,15 @@ use std::fmt;
 use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared};
 use gloo_net::http::Request;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
 use crate::types::{
-    AuthMode, ErrorBody, ErrorCode, Me, MetricsReport, MetricsTargets, Status, TraceDetail,
-    TraceSearch, TraceServices,
+    AuthMode, ErrorBody, ErrorCode, InjectionChange, InjectionRequest, Me, MeshChange,
+    MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
+    SettingsDocument, SettingsUpdate, Status, TraceDetail, TraceSearch, TraceServices,
+    WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -207,6 +210,53 @@ async fn fetch_json<T: DeserializeOwned>(path: &str, token: Option<&str>) -> Res
         request = request.header("Authorization", &format!("Bearer {token}"));
     }
     let response = request.send().await.map_err(ApiError::network)?;
+    decode(path, response).await
+}
+
+/// HTTP methods that carry a JSON body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Send {
+    /// `POST`.
+    Post,
+    /// `PUT`.
+    Put,
+}
+
+/// `POST`/`PUT path` with `body` as JSON and the stored token, decoding the
+/// JSON answer like [`get_json`]. A 401 leads to the sign-in page.
+pub async fn send_json<B: Serialize, T: DeserializeOwned>(
+    method: Send,
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    ensure_session().await;
+    let mut builder = match method {
+        Send::Post => Request::post(path),
+        Send::Put => Request::put(path),
+    }
+    .header("Accept", "application/json");
+    if let Some(token) = stored_token() {
+        builder = builder.header("Authorization", &format!("Bearer {token}"));
+    }
+    let request = builder.json(body).map_err(|e| ApiError {
+        status: 0,
+        code: ErrorCode::Internal,
+        message: format!("cannot encode the request to {path}: {e}"),
+    })?;
+    let result = match request.send().await {
+        Ok(response) => decode(path, response).await,
+        Err(e) => Err(ApiError::network(e)),
+    };
+    if matches!(&result, Err(e) if e.is_unauthenticated()) {
+        to_login();
+    }
+    result
+}
+
+async fn decode<T: DeserializeOwned>(
+    path: &str,
+    response: gloo_net::http::Response,
+) -> Result<T, ApiError> {
     let status = response.status();
     if response.ok() {
         return response.json::<T>().await.map_err(|err| ApiError {
@@ -265,4 +315,72 @@ pub async fn trace(id: String) -> Result<TraceDetail, ApiError> {
         crate::format::encode_component(&id)
     ))
     .await
+}
+
+/// `GET /api/namespaces`.
+pub async fn namespaces() -> Result<NamespaceList, ApiError> {
+    get_json("/api/namespaces").await
+}
+
+fn dry_run_suffix(dry_run: bool) -> &'static str {
+    if dry_run { "?dryRun=true" } else { "" }
+}
+
+/// `POST /api/namespaces/{ns}/injection[?dryRun=true]`.
+pub async fn set_namespace_injection(
+    ns: &str,
+    enabled: bool,
+    dry_run: bool,
+) -> Result<InjectionChange, ApiError> {
+    let path = format!(
+        "/api/namespaces/{}/injection{}",
+        crate::session::percent_encode(ns),
+        dry_run_suffix(dry_run)
+    );
+    send_json(Send::Post, &path, &InjectionRequest { enabled }).await
+}
+
+/// `POST /api/namespaces/{ns}/workloads/{kind}/{name}/injection[?dryRun=true]`.
+pub async fn set_workload_injection(
+    ns: &str,
+    kind: WorkloadKind,
+    name: &str,
+    enabled: bool,
+    dry_run: bool,
+) -> Result<InjectionChange, ApiError> {
+    let path = format!(
+        "/api/namespaces/{}/workloads/{}/{}/injection{}",
+        crate::session::percent_encode(ns),
+        kind.plural(),
+        crate::session::percent_encode(name),
+        dry_run_suffix(dry_run)
+    );
+    send_json(Send::Post, &path, &InjectionRequest { enabled }).await
+}
+
+/// `GET /api/settings`.
+pub async fn settings() -> Result<SettingsDocument, ApiError> {
+    get_json("/api/settings").await
+}
+
+/// `PUT /api/settings`.
+pub async fn save_settings(update: &SettingsUpdate) -> Result<SettingsDocument, ApiError> {
+    send_json(Send::Put, "/api/settings", update).await
+}
+
+/// `POST /api/settings/preflight`.
+pub async fn preflight(settings: &MeshSettings) -> Result<Preflight, ApiError> {
+    send_json(Send::Post, "/api/settings/preflight", settings).await
+}
+
+/// `GET /api/mesh`.
+pub async fn mesh() -> Result<MeshStatus, ApiError> {
+    get_json("/api/mesh").await
+}
+
+/// `POST /api/mesh/enable` or `/api/mesh/disable` (`?dryRun=true` to preview).
+pub async fn switch_mesh(enable: bool, dry_run: bool) -> Result<MeshChange, ApiError> {
+    let verb = if enable { "enable" } else { "disable" };
+    let path = format!("/api/mesh/{verb}{}", dry_run_suffix(dry_run));
+    send_json(Send::Post, &path, &()).await
 }

@@ -4,10 +4,12 @@
 //! Without the default `ui` feature only [`types`] and the plain, natively
 //! tested helpers ([`nav`], [`session`]) are compiled; that is what the server uses.
 
+pub mod diff;
 pub mod format;
 pub mod links;
 pub mod nav;
 pub mod session;
+pub mod settings_form;
 pub mod types;
 
 #[cfg(feature = "ui")]
@@ -46,6 +48,7 @@ mod ui {
                         <Route path=path!("/") view=pages::overview::Overview />
                         <Route path=path!("/graph") view=pages::graph::GraphPage />
                         <Route path=path!("/metrics") view=pages::metrics::MetricsPage />
+                        <Route path=path!("/namespaces") view=pages::namespaces::NamespacesPage />
                         <Route path=path!("/traces") view=pages::traces::TracesPage />
                         <Route path=path!("/prometheus") view=pages::prometheus::PrometheusPage />
                         <Route path=path!("/settings") view=pages::settings::SettingsPage />

@@ -32,6 +32,12 @@ pub const METRICS: NavItem = NavItem {
     label: "Traffic Metrics",
     summary: "Success rate, request volume, 4xx, 5xx and request duration over time.",
 };
+/// Namespaces and workloads: sidecar injection.
+pub const NAMESPACES: NavItem = NavItem {
+    path: "/namespaces",
+    label: "Namespaces",
+    summary: "Sidecar injection for your namespaces and workloads, with a preview of every change.",
+};
 /// Traces (Jaeger-style).
 pub const TRACES: NavItem = NavItem {
     path: "/traces",
@@ -52,7 +58,9 @@ pub const SETTINGS: NavItem = NavItem {
 };
 
 /// The navigation bar, in order.
-pub const NAV: [NavItem; 6] = [OVERVIEW, GRAPH, METRICS, TRACES, PROMETHEUS, SETTINGS];
+pub const NAV: [NavItem; 7] = [
+    OVERVIEW, GRAPH, METRICS, NAMESPACES, TRACES, PROMETHEUS, SETTINGS,
+];
 
 /// Whether `path` (without query string) is a page of the UI.
 pub fn is_ui_path(path: &str) -> bool {
@@ -102,6 +110,7 @@ mod tests {
     #[test]
     fn ui_paths_are_recognised() {
         assert!(is_ui_path("/graph"));
+        assert!(is_ui_path("/namespaces"));
         assert!(is_ui_path("/"));
         assert!(is_ui_path("/login"));
         assert!(!is_ui_path("/api/status"));

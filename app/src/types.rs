@@ -2,6 +2,8 @@
 //! and the browser (or a script) is defined here, once. Only serde is needed,
 //! so the server uses this module without compiling the UI.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The body of every error response: `{"error": {"code": ..., "message": ...}}`.
@@ -707,4 +709,518 @@ mod tests {
             assert!((400..600).contains(&status), "{code:?} -> {status}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Enablement: sidecar injection for namespaces and workloads, mesh settings,
+// preflight, and the mesh's cluster-level state.
+// ---------------------------------------------------------------------------
+
+/// A workload type whose pods can get the `istio-proxy` sidecar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadKind {
+    /// `apps/v1` Deployment.
+    Deployment,
+    /// `apps/v1` StatefulSet.
+    StatefulSet,
+    /// `apps/v1` DaemonSet.
+    DaemonSet,
+}
+
+impl WorkloadKind {
+    /// Every kind, in display order.
+    pub const ALL: [WorkloadKind; 3] = [
+        WorkloadKind::Deployment,
+        WorkloadKind::StatefulSet,
+        WorkloadKind::DaemonSet,
+    ];
+
+    /// The Kubernetes kind, e.g. `Deployment`.
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+        }
+    }
+
+    /// The path segment in API URLs (the resource's plural), e.g. `deployments`.
+    pub fn plural(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deployments",
+            WorkloadKind::StatefulSet => "statefulsets",
+            WorkloadKind::DaemonSet => "daemonsets",
+        }
+    }
+
+    /// Parses a path segment: the plural, the singular or the kind, any case.
+    pub fn from_segment(segment: &str) -> Option<Self> {
+        let s = segment.to_ascii_lowercase();
+        WorkloadKind::ALL.into_iter().find(|k| {
+            s == k.plural()
+                || s == k.label().to_ascii_lowercase()
+                || s == format!("{k:?}").to_ascii_lowercase()
+        })
+    }
+}
+
+/// Whether the running pods of a workload carry the `istio-proxy` sidecar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SidecarState {
+    /// Every running pod has the sidecar.
+    All,
+    /// Some pods have it (a restart is under way, or pods predate a change).
+    Partial,
+    /// No pod has it.
+    None,
+    /// The workload has no pods right now.
+    NoPods,
+}
+
+impl SidecarState {
+    /// From the number of pods and how many of them have the sidecar.
+    pub fn from_counts(pods: u32, with_proxy: u32) -> Self {
+        match (pods, with_proxy) {
+            (0, _) => SidecarState::NoPods,
+            (p, w) if w >= p => SidecarState::All,
+            (_, 0) => SidecarState::None,
+            _ => SidecarState::Partial,
+        }
+    }
+
+    /// Words for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            SidecarState::All => "sidecar in every pod",
+            SidecarState::Partial => "sidecar in some pods",
+            SidecarState::None => "no sidecar",
+            SidecarState::NoPods => "no pods",
+        }
+    }
+}
+
+/// One workload with the sidecar status of its running pods.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadInjection {
+    /// Deployment, StatefulSet or DaemonSet.
+    pub kind: WorkloadKind,
+    /// Workload name.
+    pub name: String,
+    /// Running pods selected by the workload.
+    pub pods: u32,
+    /// Of those, the ones with the `istio-proxy` container.
+    pub pods_with_sidecar: u32,
+    /// Summary of the two counts.
+    pub sidecar: SidecarState,
+    /// The pod template opts out (`sidecar.istio.io/inject: "false"`).
+    pub opted_out: bool,
+}
+
+/// A namespace with its injection state and its workloads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceInjection {
+    /// Namespace name.
+    pub name: String,
+    /// Its project id.
+    pub project: String,
+    /// New pods get the sidecar (`istio-injection=enabled` or `istio.io/rev`).
+    pub injection: bool,
+    /// Value of the `istio-injection` label, if set.
+    pub injection_label: Option<String>,
+    /// Value of the `istio.io/rev` label, if set.
+    pub revision: Option<String>,
+    /// Its workloads, by kind then name.
+    pub workloads: Vec<WorkloadInjection>,
+}
+
+/// `GET /api/namespaces`: the caller's namespaces and their workloads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceList {
+    /// Visible namespaces, sorted by name.
+    pub namespaces: Vec<NamespaceInjection>,
+    /// The control plane's revision when one other than `default` is in
+    /// use; namespaces are then labelled `istio.io/rev=<revision>`.
+    pub revision: Option<String>,
+}
+
+/// Body of the injection endpoints: switch injection on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InjectionRequest {
+    /// On (`true`) or off.
+    pub enabled: bool,
+}
+
+/// What an injection change did, or would do with `?dryRun=true`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InjectionChange {
+    /// What was changed, e.g. `namespace/legacy` or `deployment/payments/ledger`.
+    pub target: String,
+    /// Which map the change touches, e.g. `metadata.labels` or
+    /// `spec.template.metadata.annotations`.
+    pub field: String,
+    /// Nothing was applied (`?dryRun=true`).
+    pub dry_run: bool,
+    /// Whether anything changes; `false` when it is already in the asked state.
+    pub changed: bool,
+    /// The JSON merge patch sent (or to be sent) to Kubernetes; `None` when unchanged.
+    pub patch: Option<String>,
+    /// The map before the change.
+    pub before: BTreeMap<String, String>,
+    /// The map after the change.
+    pub after: BTreeMap<String, String>,
+    /// What happens, in words.
+    pub summary: String,
+}
+
+/// Who besides owners may see the traffic graph and traces (and the Kiali
+/// and Jaeger links).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberAccessMode {
+    /// Only cluster owners.
+    OwnerOnly,
+    /// Every project member, for their own namespaces.
+    #[default]
+    AllMembers,
+    /// Owners and the listed users and groups.
+    Listed,
+}
+
+/// The member-access setting.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberAccessSettings {
+    /// Who may see.
+    pub mode: MemberAccessMode,
+    /// Users allowed with [`MemberAccessMode::Listed`].
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Groups allowed with [`MemberAccessMode::Listed`].
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Requests and limits of one component, as Kubernetes quantities (CPU
+/// like `500m` or `1`, memory like `2048Mi` or `2Gi`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentResources {
+    /// CPU request.
+    pub cpu_request: String,
+    /// CPU limit.
+    pub cpu_limit: String,
+    /// Memory request.
+    pub memory_request: String,
+    /// Memory limit.
+    pub memory_limit: String,
+}
+
+impl ComponentResources {
+    /// Millicores and MiB, as DESIGN.md lists the defaults.
+    pub fn new(
+        cpu_request_m: u32,
+        cpu_limit_m: u32,
+        memory_request_mi: u32,
+        memory_limit_mi: u32,
+    ) -> Self {
+        ComponentResources {
+            cpu_request: format!("{cpu_request_m}m"),
+            cpu_limit: format!("{cpu_limit_m}m"),
+            memory_request: format!("{memory_request_mi}Mi"),
+            memory_limit: format!("{memory_limit_mi}Mi"),
+        }
+    }
+}
+
+/// A toleration of node taints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toleration {
+    /// Taint key (empty with `Exists` tolerates every taint).
+    #[serde(default)]
+    pub key: String,
+    /// `Equal` or `Exists`.
+    pub operator: String,
+    /// Taint value (with `Equal`).
+    #[serde(default)]
+    pub value: String,
+    /// `NoSchedule`, `PreferNoSchedule`, `NoExecute`, or empty for all.
+    #[serde(default)]
+    pub effect: String,
+}
+
+/// Where a component's pods may run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// Node labels the pods require.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// Taints the pods tolerate.
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
+}
+
+/// A mesh component: on or off, its resources and placement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentSettings {
+    /// Installed or not (pilot, telemetry and prometheus are always on).
+    pub enabled: bool,
+    /// Requests and limits.
+    pub resources: ComponentResources,
+    /// Node selector and tolerations.
+    #[serde(default)]
+    pub placement: Placement,
+}
+
+impl ComponentSettings {
+    fn with(enabled: bool, resources: ComponentResources) -> Self {
+        ComponentSettings {
+            enabled,
+            resources,
+            placement: Placement::default(),
+        }
+    }
+}
+
+/// How the ingress gateway is exposed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GatewayServiceType {
+    /// Fixed ports on every node.
+    #[default]
+    NodePort,
+    /// A cloud load balancer.
+    LoadBalancer,
+}
+
+/// The Istio ingress gateway.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewaySettings {
+    /// On, resources and placement.
+    #[serde(flatten)]
+    pub component: ComponentSettings,
+    /// NodePort or LoadBalancer.
+    pub service_type: GatewayServiceType,
+    /// NodePort of the http2 port (30000-32767).
+    pub http2_node_port: u16,
+    /// NodePort of the https port (30000-32767).
+    pub https_node_port: u16,
+    /// LoadBalancer IP to ask for, if any.
+    #[serde(default)]
+    pub load_balancer_ip: String,
+    /// CIDRs allowed to reach the LoadBalancer; empty means everyone.
+    #[serde(default)]
+    pub load_balancer_source_ranges: Vec<String>,
+}
+
+/// URLs of the external tools, linked from the console (empty: not linked).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolUrls {
+    /// Prometheus.
+    #[serde(default)]
+    pub prometheus: String,
+    /// Jaeger query.
+    #[serde(default)]
+    pub jaeger: String,
+    /// Grafana.
+    #[serde(default)]
+    pub grafana: String,
+    /// Kiali.
+    #[serde(default)]
+    pub kiali: String,
+}
+
+/// The mesh settings the cluster owner edits, with Rancher's defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshSettings {
+    /// Who may see the graph and traces.
+    pub member_access: MemberAccessSettings,
+    /// istiod.
+    pub pilot: ComponentSettings,
+    /// Trace sampling in percent (0-100), as text so any decimal survives.
+    pub trace_sampling_percent: String,
+    /// Mixer-era telemetry (Rancher's name; Prometheus scraping config today).
+    pub telemetry: ComponentSettings,
+    /// Jaeger.
+    pub tracing: ComponentSettings,
+    /// The ingress gateway.
+    pub ingress_gateway: GatewaySettings,
+    /// Prometheus.
+    pub prometheus: ComponentSettings,
+    /// How long Prometheus keeps data, e.g. `6h`.
+    pub prometheus_retention: String,
+    /// Grafana.
+    pub grafana: ComponentSettings,
+    /// New namespaces get `istio-injection=enabled` while the mesh is on.
+    pub auto_inject_new_namespaces: bool,
+    /// External tool URLs.
+    pub tool_urls: ToolUrls,
+}
+
+impl Default for MeshSettings {
+    /// DESIGN.md's (Rancher's) defaults.
+    fn default() -> Self {
+        MeshSettings {
+            member_access: MemberAccessSettings::default(),
+            pilot: ComponentSettings::with(true, ComponentResources::new(500, 1000, 2048, 4096)),
+            trace_sampling_percent: "1".into(),
+            telemetry: ComponentSettings::with(
+                true,
+                ComponentResources::new(1000, 4800, 1024, 4096),
+            ),
+            tracing: ComponentSettings::with(true, ComponentResources::new(100, 500, 100, 1024)),
+            ingress_gateway: GatewaySettings {
+                component: ComponentSettings::with(
+                    false,
+                    ComponentResources::new(100, 2000, 128, 1024),
+                ),
+                service_type: GatewayServiceType::NodePort,
+                http2_node_port: 31380,
+                https_node_port: 31390,
+                load_balancer_ip: String::new(),
+                load_balancer_source_ranges: Vec::new(),
+            },
+            prometheus: ComponentSettings::with(
+                true,
+                ComponentResources::new(750, 1000, 750, 1024),
+            ),
+            prometheus_retention: "6h".into(),
+            grafana: ComponentSettings::with(true, ComponentResources::new(100, 200, 100, 512)),
+            auto_inject_new_namespaces: true,
+            tool_urls: ToolUrls::default(),
+        }
+    }
+}
+
+/// What one enabled component asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentRequest {
+    /// Component name, e.g. `pilot`.
+    pub component: String,
+    /// CPU request in millicores.
+    pub cpu_m: u64,
+    /// Memory request in MiB.
+    pub memory_mi: u64,
+}
+
+/// The plan's requests against what the schedulable nodes offer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preflight {
+    /// The plan fits.
+    pub fits: bool,
+    /// Requests of every enabled component.
+    pub components: Vec<ComponentRequest>,
+    /// Sum of CPU requests, millicores.
+    pub cpu_requested_m: u64,
+    /// Allocatable CPU of the schedulable nodes, millicores.
+    pub cpu_allocatable_m: u64,
+    /// Sum of memory requests, MiB.
+    pub memory_requested_mi: u64,
+    /// Allocatable memory of the schedulable nodes, MiB.
+    pub memory_allocatable_mi: u64,
+    /// Nodes counted (ready and schedulable).
+    pub schedulable_nodes: u32,
+    /// Every shortfall in words; empty when it fits.
+    pub shortfalls: Vec<String>,
+}
+
+/// `GET /api/settings` and the answer of `PUT /api/settings`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsDocument {
+    /// The settings (the defaults until an owner saves).
+    pub settings: MeshSettings,
+    /// The stored ConfigMap's resourceVersion; `None` before the first save.
+    pub resource_version: Option<String>,
+    /// Where they are stored, `namespace/name`.
+    pub stored_in: String,
+    /// The settings against the cluster's nodes.
+    pub preflight: Preflight,
+}
+
+/// Body of `PUT /api/settings`: the new settings and the resourceVersion
+/// they were edited from (optimistic concurrency).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsUpdate {
+    /// The new settings.
+    pub settings: MeshSettings,
+    /// The resourceVersion read with `GET`; `None` only for the first save.
+    pub resource_version: Option<String>,
+}
+
+/// How the control plane is managed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlPlaneKind {
+    /// The Sail operator's `Istio` resource (`sailoperator.io/v1`).
+    SailIstio,
+    /// An `IstioOperator` resource (`install.istio.io/v1alpha1`).
+    IstioOperator,
+    /// An istiod installed by other means; meshdeck manages only its own objects.
+    ExistingIstiod,
+    /// No control plane found.
+    None,
+}
+
+/// The control plane meshdeck found or manages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPlane {
+    /// How it is managed.
+    pub kind: ControlPlaneKind,
+    /// `namespace/name` (or `name`) of the resource, if any.
+    pub resource: Option<String>,
+    /// Version, from istiod's image tag, if known.
+    pub version: Option<String>,
+    /// meshdeck created (and will remove) the resource.
+    pub managed_by_meshdeck: bool,
+}
+
+/// Which kind of ingress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IngressKind {
+    /// The cluster's existing ingress controller (e.g. ingress-nginx).
+    Controller,
+    /// The Istio ingress gateway.
+    IstioGateway,
+}
+
+/// One way into the cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngressInfo {
+    /// Controller or Istio gateway.
+    pub kind: IngressKind,
+    /// Service namespace.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+    /// `NodePort`, `LoadBalancer`, ...
+    pub service_type: String,
+    /// Ports, e.g. `http2 80 → node 31380`.
+    pub ports: Vec<String>,
+    /// Created by meshdeck.
+    pub managed_by_meshdeck: bool,
+}
+
+/// `GET /api/mesh`: the mesh's cluster-level state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshStatus {
+    /// Enabled through meshdeck.
+    pub enabled: bool,
+    /// When it was enabled (RFC 3339); new namespaces after this are auto-injected.
+    pub enabled_at: Option<String>,
+    /// The control plane.
+    pub control_plane: ControlPlane,
+    /// Every ingress: the existing controller and, when on, the Istio gateway.
+    pub ingresses: Vec<IngressInfo>,
+    /// Objects meshdeck created (`kind namespace/name`), removed on disable.
+    pub created: Vec<String>,
+}
+
+/// What enable or disable did, or would do with `?dryRun=true`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshChange {
+    /// Nothing was applied.
+    pub dry_run: bool,
+    /// The steps, in order, in words.
+    pub steps: Vec<String>,
+    /// The state afterwards (unchanged for a dry run).
+    pub status: MeshStatus,
 }

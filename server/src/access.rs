@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use app::types::{Features, Role, UpstreamKind};
+use app::types::{Features, MemberAccessMode, MemberAccessSettings, Role, UpstreamKind};
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 
@@ -95,12 +95,9 @@ impl AccessScope {
 /// chooses another.
 pub const DEMO_OWNER: &str = "admin";
 
-/// What the cluster owner lets project members see.
-///
-/// This is the one place the mesh settings' "member access" (owner only |
-/// all members | owner + listed users and groups) will feed, once settings
-/// exist; [`member_access`] decides it per caller. Until then members may
-/// see the graph and traces of their own namespaces.
+/// What the cluster owner lets project members see: the mesh settings'
+/// "member access" (owner only | all members | owner + listed users and
+/// groups), decided per caller by [`member_access`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemberAccess {
     /// Members may see the traffic graph (and the Kiali link).
@@ -110,7 +107,7 @@ pub struct MemberAccess {
 }
 
 impl Default for MemberAccess {
-    /// Today's behaviour: graph and traces for every member.
+    /// The settings' default (all members): graph and traces.
     fn default() -> Self {
         MemberAccess {
             graph: true,
@@ -119,10 +116,46 @@ impl Default for MemberAccess {
     }
 }
 
-/// What member `user` (in `groups`) may see. The mesh settings will be read
-/// here (they live in the cluster, hence `async`); owners never ask.
-pub async fn member_access(_state: &AppState, _user: &str, _groups: &[String]) -> MemberAccess {
-    MemberAccess::default()
+impl MemberAccess {
+    /// Neither graph nor traces.
+    pub const NONE: MemberAccess = MemberAccess {
+        graph: false,
+        traces: false,
+    };
+}
+
+/// What the member-access setting grants `user` (in `groups`).
+pub fn decide_member_access(
+    setting: &MemberAccessSettings,
+    user: &str,
+    groups: &[String],
+) -> MemberAccess {
+    let allowed = match setting.mode {
+        MemberAccessMode::OwnerOnly => false,
+        MemberAccessMode::AllMembers => true,
+        MemberAccessMode::Listed => {
+            setting.users.iter().any(|u| u == user)
+                || setting.groups.iter().any(|g| groups.contains(g))
+        }
+    };
+    if allowed {
+        MemberAccess::default()
+    } else {
+        MemberAccess::NONE
+    }
+}
+
+/// What member `user` (in `groups`) may see, from the mesh settings (read
+/// from the cluster, briefly cached). When they cannot be read, members get
+/// neither graph nor traces rather than more than the owner allowed.
+pub async fn member_access(state: &AppState, user: &str, groups: &[String]) -> MemberAccess {
+    match crate::enablement::settings::current(state).await {
+        Ok(settings) => decide_member_access(&settings.member_access, user, groups),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the mesh settings; members see no graph or traces");
+            MemberAccess::NONE
+        }
+    }
 }
 
 impl AccessScope {
@@ -241,6 +274,31 @@ mod tests {
                 graph: true,
                 traces: true
             }
+        );
+        let listed = MemberAccessSettings {
+            mode: MemberAccessMode::Listed,
+            users: vec!["alice".into()],
+            groups: vec!["sre".into()],
+        };
+        assert_eq!(
+            decide_member_access(&listed, "alice", &[]),
+            MemberAccess::default()
+        );
+        assert_eq!(
+            decide_member_access(&listed, "bob", &["sre".into()]),
+            MemberAccess::default()
+        );
+        assert_eq!(
+            decide_member_access(&listed, "bob", &[]),
+            MemberAccess::NONE
+        );
+        let owners = MemberAccessSettings {
+            mode: MemberAccessMode::OwnerOnly,
+            ..MemberAccessSettings::default()
+        };
+        assert_eq!(
+            decide_member_access(&owners, "alice", &[]),
+            MemberAccess::NONE
         );
     }
 }

@@ -174,6 +174,9 @@ pub struct AccessArgs {
     /// namespace without it is a project of its own.
     #[arg(long, env = "MESHDECK_PROJECT_KEY", default_value = crate::auth::projects::DEFAULT_PROJECT_KEY, value_parser = parse_project_key)]
     pub project_key: String,
+    /// meshdeck's own namespace: the mesh settings ConfigMap lives there.
+    #[arg(long, env = "MESHDECK_NAMESPACE", default_value = crate::enablement::settings::DEFAULT_NAMESPACE)]
+    pub namespace: String,
 }
 
 /// A label key: optional DNS prefix and `/`, then a name of at most 63

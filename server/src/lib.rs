@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod demo;
+pub mod enablement;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use crate::auth::AuthOptions;
 use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
 use crate::demo::{DemoEnvironment, DemoOptions, demo_identities};
+use crate::enablement::autoinject;
 use crate::error::{Error, Result};
 use crate::spa::Spa;
 use crate::state::AppState;
@@ -44,8 +45,19 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         upstreams,
         Spa::load(&args.http.static_dir),
         options,
-    );
-    listen(&args.http, state).await
+    )
+    .with_settings_namespace(args.access.namespace.clone());
+    // New namespaces get injection while the mesh is enabled (a watch).
+    let watch = state
+        .upstreams()
+        .kube
+        .clone()
+        .map(|client| autoinject::spawn(client, args.access.namespace.clone()));
+    let served = listen(&args.http, state).await;
+    if let Some(watch) = watch {
+        watch.abort();
+    }
+    served
 }
 
 /// `meshdeck demo`: the built-in simulated mesh.
@@ -69,8 +81,13 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
                 demo_identities: demo_identities(&environment.mesh),
                 ..AuthOptions::default()
             };
-            let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options);
-            listen(&args.http, state).await
+            let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options)
+                .with_settings_namespace(args.access.namespace.clone());
+            let watch =
+                autoinject::spawn(environment.cluster.client(), args.access.namespace.clone());
+            let served = listen(&args.http, state).await;
+            watch.abort();
+            served
         }
         Err(err) => Err(err),
     };

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use app::types::{AuthMode, DemoIdentity, MetricsReport, RunMode};
+use app::types::{AuthMode, DemoIdentity, MeshSettings, MetricsReport, RunMode};
 
+use crate::auth::cache::TtlCache;
 use crate::auth::{Auth, AuthOptions};
 use crate::cache::Coalescer;
 use crate::metrics::MetricsLimits;
@@ -26,6 +27,15 @@ struct Inner {
     metrics_limits: MetricsLimits,
     metrics_cache: Coalescer<Arc<MetricsReport>>,
     auth: Auth,
+    settings_namespace: String,
+    settings_cache: Arc<TtlCache<(), Arc<MeshSettings>>>,
+}
+
+/// How long the mesh settings read for access decisions are reused.
+const SETTINGS_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn settings_cache() -> Arc<TtlCache<(), Arc<MeshSettings>>> {
+    Arc::new(TtlCache::new(SETTINGS_CACHE_TTL, 1))
 }
 
 impl AppState {
@@ -54,6 +64,8 @@ impl AppState {
                 metrics_cache: Coalescer::new(MetricsLimits::default().cache_ttl),
                 metrics_limits: MetricsLimits::default(),
                 auth,
+                settings_namespace: crate::enablement::settings::DEFAULT_NAMESPACE.to_owned(),
+                settings_cache: settings_cache(),
             }),
         }
     }
@@ -71,8 +83,38 @@ impl AppState {
                 metrics_cache: Coalescer::new(limits.cache_ttl),
                 metrics_limits: limits,
                 auth: i.auth.clone(),
+                settings_namespace: i.settings_namespace.clone(),
+                settings_cache: settings_cache(),
             }),
         }
+    }
+
+    /// The same state keeping the mesh settings in `namespace`.
+    pub fn with_settings_namespace(self, namespace: impl Into<String>) -> Self {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                mode: i.mode,
+                auth_mode: i.auth_mode,
+                upstreams: i.upstreams.clone(),
+                spa: i.spa.clone(),
+                metrics_cache: Coalescer::new(i.metrics_limits.cache_ttl),
+                metrics_limits: i.metrics_limits.clone(),
+                auth: i.auth.clone(),
+                settings_namespace: namespace.into(),
+                settings_cache: settings_cache(),
+            }),
+        }
+    }
+
+    /// The mesh settings as last read (briefly cached; cleared on save).
+    pub fn settings_cache(&self) -> &TtlCache<(), Arc<MeshSettings>> {
+        &self.inner.settings_cache
+    }
+
+    /// meshdeck's own namespace, where the mesh settings ConfigMap lives.
+    pub fn settings_namespace(&self) -> &str {
+        &self.inner.settings_namespace
     }
 
     /// Limits of metrics requests.

@@ -3,6 +3,7 @@
 pub mod graph;
 pub mod login;
 pub mod metrics;
+pub mod namespaces;
 pub mod not_found;
 pub mod overview;
 pub mod prometheus;

@@ -4,7 +4,10 @@
 
 mod health;
 mod me;
+mod mesh;
 mod metrics;
+pub(crate) mod namespaces;
+mod settings;
 mod status;
 mod traces;
 
@@ -23,6 +26,9 @@ pub fn api_router() -> Router<AppState> {
         .merge(me::router())
         .merge(status::router())
         .merge(traces::router())
+        .merge(namespaces::router())
+        .merge(settings::router())
+        .merge(mesh::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
 }

@@ -1,0 +1,115 @@
+// Enablement: the Settings form with its live preflight (owners), and the
+// Namespaces page with a dry-run preview before a switch is applied.
+import * as path from 'path';
+import { test, expect } from './fixtures';
+
+test('an owner sees the settings form and a live preflight', async ({ page, consoleErrors }) => {
+  await page.goto('/settings');
+  await expect(page.getByRole('heading', { level: 1, name: 'Settings' })).toBeVisible();
+  const components = page.getByRole('table', { name: 'Components and resources' });
+  await expect(components).toBeVisible();
+  const pilotCpu = page.getByRole('textbox', { name: 'Pilot (istiod) CPU request' });
+  await expect(pilotCpu).toHaveValue('500m');
+  await expect(page.getByRole('textbox', { name: 'Telemetry memory limit' })).toHaveValue('4096Mi');
+  await expect(page.getByRole('textbox', { name: 'http2 NodePort' })).toHaveValue('31380');
+  await expect(page.getByRole('textbox', { name: 'Trace sampling (%)' })).toHaveValue('1');
+  await expect(page.getByRole('checkbox', { name: /namespaces created from now on/ })).toBeChecked();
+
+  // The demo's three schedulable workers have 4000 m each (worker-4 is cordoned).
+  const preflight = page.getByRole('region', { name: 'Preflight' });
+  await expect(preflight).toContainText('fits');
+  await expect(preflight.getByRole('img', { name: 'CPU: 2450 m of 12000 m' })).toBeVisible();
+  await page.screenshot({ path: path.join('artifacts', 'settings.png'), fullPage: true });
+
+  // A plan that does not fit says by how much, as you type.
+  await pilotCpu.fill('20');
+  await page.getByRole('textbox', { name: 'Pilot (istiod) CPU limit' }).fill('20');
+  await expect(preflight).toContainText('needs 21950 m CPU, 12000 m allocatable: short by 9950 m');
+  // An invalid field is named.
+  await page.getByRole('textbox', { name: 'https NodePort' }).fill('99');
+  await expect(preflight).toContainText('ingress_gateway.https_node_port');
+  await page.screenshot({ path: path.join('artifacts', 'settings-preflight-refused.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Discard changes' }).click();
+  await expect(pilotCpu).toHaveValue('500m');
+  await expect(preflight).toContainText('fits');
+  // The browser logs the preflight's 422 for the invalid port; nothing else is expected.
+  expect(consoleErrors.every((e) => e.includes('status of 422'))).toBe(true);
+  consoleErrors.length = 0;
+});
+
+test('an owner enables and disables the mesh with a preview of the steps', async ({ page }) => {
+  await page.goto('/settings');
+  const mesh = page.getByRole('region', { name: 'Mesh for the cluster' });
+  await expect(mesh).toContainText('not enabled');
+  await expect(mesh).toContainText('existing istiod');
+  const ingresses = mesh.getByRole('list', { name: 'Ingresses' });
+  await expect(ingresses).toContainText('ingress-nginx/ingress-nginx-controller');
+
+  await mesh.getByRole('button', { name: 'Enable the mesh' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Enable the mesh' });
+  await expect(dialog.getByRole('listitem').first()).toContainText('use the existing istiod');
+  await page.screenshot({ path: path.join('artifacts', 'settings-enable-preview.png') });
+  await dialog.getByRole('button', { name: 'Apply' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(mesh.locator('.badge-ok')).toHaveText('enabled');
+  await expect(mesh.locator('.result-note')).toContainText('Done:');
+
+  await mesh.getByRole('button', { name: 'Disable the mesh' }).click();
+  const off = page.getByRole('dialog', { name: 'Disable the mesh' });
+  await off.getByRole('button', { name: 'Apply' }).click();
+  await expect(off).toHaveCount(0);
+  await expect(mesh).toContainText('not enabled');
+});
+
+test('an owner enables injection for legacy after a dry-run preview', async ({ page, request }) => {
+  await page.goto('/namespaces');
+  await expect(page.getByRole('heading', { level: 1, name: 'Namespaces' })).toBeVisible();
+  const legacy = page.getByRole('region', { name: 'legacy', exact: true });
+  await expect(legacy).toContainText('injection off');
+  await expect(legacy.getByRole('table', { name: 'Workloads in legacy' })).toContainText('no sidecar');
+
+  await legacy.getByRole('button', { name: 'Enable injection for namespace legacy' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Enable sidecar injection for namespace legacy' });
+  await expect(dialog).toBeVisible();
+  const diff = dialog.getByRole('table', { name: 'Before and after' });
+  await expect(diff.getByRole('row', { name: /istio-injection.*enabled.*added/ })).toBeVisible();
+  // Foreign labels are shown as kept.
+  await expect(diff.getByRole('row', { name: /field\.cattle\.io\/projectId.*kept/ })).toBeVisible();
+  await expect(dialog.locator('pre.patch')).toContainText('"istio-injection":"enabled"');
+  await page.screenshot({ path: path.join('artifacts', 'namespaces-preview.png'), fullPage: false });
+
+  // Nothing changed yet.
+  await expect(legacy).toContainText('injection off');
+  await dialog.getByRole('button', { name: 'Apply' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.locator('.result-note')).toContainText('Applied.');
+  await expect(legacy).toContainText('injection on');
+  await expect(legacy).toContainText('istio-injection=enabled');
+  await page.screenshot({ path: path.join('artifacts', 'namespaces.png'), fullPage: true });
+
+  // Leave the shared demo server as it was.
+  const off = await request.post('/api/namespaces/legacy/injection', {
+    headers: { Authorization: 'Bearer demo-token-admin' },
+    data: { enabled: false },
+  });
+  expect(off.status()).toBe(200);
+});
+
+test('a member has no settings and sees only their namespaces', async ({ page }) => {
+  await page.goto('/');
+  await page.getByRole('combobox', { name: 'Demo identity' }).selectOption('alice');
+  await expect(page.getByLabel('Signed-in identity')).toContainText('alice');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Settings' })).toHaveCount(0);
+  await expect(nav.locator('[aria-disabled="true"]', { hasText: 'Settings' })).toContainText('owners only');
+
+  await nav.getByRole('link', { name: 'Namespaces', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Namespaces' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'bookinfo', exact: true })).toBeVisible();
+  await expect(page.locator('.ns-card')).toHaveCount(1);
+  await expect(page.getByRole('region', { name: 'payments', exact: true })).toHaveCount(0);
+  await page.screenshot({ path: path.join('artifacts', 'namespaces-alice.png'), fullPage: true });
+
+  await page.goto('/settings');
+  await expect(page.getByRole('region', { name: 'Not available for your role' })).toContainText('cluster owners');
+});
