@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod graph;
 pub mod metrics;
 pub mod promql;
 pub mod routes;

@@ -6,6 +6,7 @@ use app::types::{AuthMode, DemoIdentity, MetricsReport, RunMode};
 
 use crate::auth::{Auth, AuthOptions};
 use crate::cache::Coalescer;
+use crate::graph::{Fetched, GraphLimits};
 use crate::metrics::MetricsLimits;
 use crate::spa::Spa;
 use crate::upstream::Upstreams;
@@ -25,6 +26,8 @@ struct Inner {
     spa: Spa,
     metrics_limits: MetricsLimits,
     metrics_cache: Coalescer<Arc<MetricsReport>>,
+    graph_limits: GraphLimits,
+    graph_cache: Coalescer<Arc<Fetched>>,
     auth: Auth,
 }
 
@@ -53,6 +56,8 @@ impl AppState {
                 spa,
                 metrics_cache: Coalescer::new(MetricsLimits::default().cache_ttl),
                 metrics_limits: MetricsLimits::default(),
+                graph_cache: Coalescer::new(GraphLimits::default().cache_ttl),
+                graph_limits: GraphLimits::default(),
                 auth,
             }),
         }
@@ -70,6 +75,8 @@ impl AppState {
                 spa: i.spa.clone(),
                 metrics_cache: Coalescer::new(limits.cache_ttl),
                 metrics_limits: limits,
+                graph_cache: Coalescer::new(i.graph_limits.cache_ttl),
+                graph_limits: i.graph_limits.clone(),
                 auth: i.auth.clone(),
             }),
         }
@@ -83,6 +90,35 @@ impl AppState {
     /// Shared, briefly cached metrics answers.
     pub fn metrics_cache(&self) -> &Coalescer<Arc<MetricsReport>> {
         &self.inner.metrics_cache
+    }
+
+    /// The same state with other graph limits (and a fresh graph cache
+    /// with their time to live).
+    pub fn with_graph_limits(self, limits: GraphLimits) -> Self {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                mode: i.mode,
+                auth_mode: i.auth_mode,
+                upstreams: i.upstreams.clone(),
+                spa: i.spa.clone(),
+                metrics_cache: Coalescer::new(i.metrics_limits.cache_ttl),
+                metrics_limits: i.metrics_limits.clone(),
+                graph_cache: Coalescer::new(limits.cache_ttl),
+                graph_limits: limits,
+                auth: i.auth.clone(),
+            }),
+        }
+    }
+
+    /// Limits of graph requests.
+    pub fn graph_limits(&self) -> &GraphLimits {
+        &self.inner.graph_limits
+    }
+
+    /// Shared, briefly cached graph inputs.
+    pub fn graph_cache(&self) -> &Coalescer<Arc<Fetched>> {
+        &self.inner.graph_cache
     }
 
     /// `serve` or `demo`.
