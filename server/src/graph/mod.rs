@@ -259,9 +259,10 @@ pub async fn fetch(state: &AppState, request: &GraphRequest) -> Result<Arc<Fetch
                 }
             };
             let (answers, pods) = join(queries, pods).await;
-            let [requests, tcp, buckets, security]: [Result<Vec<Sample>>; 4] = answers
-                .try_into()
-                .map_err(|_| Error::internal("graph query answers"))?;
+            let [requests, tcp, buckets, security]: [Result<Vec<Sample>>; 4] =
+                answers
+                    .try_into()
+                    .map_err(|_| Error::internal("graph query answers"))?;
             let mut fetched = Fetched {
                 queries: planned.to_vec(),
                 ..Fetched::default()
@@ -479,8 +480,18 @@ pub fn detail_of(graph: Graph, id: &str, scope: &AccessScope) -> Result<GraphNod
         )));
     }
     let volume = |e: &app::types::GraphEdge| e.rps + e.bytes_per_s.unwrap_or(0.0);
-    let mut inbound: Vec<_> = graph.edges.iter().filter(|e| e.target == id).cloned().collect();
-    let mut outbound: Vec<_> = graph.edges.iter().filter(|e| e.source == id).cloned().collect();
+    let mut inbound: Vec<_> = graph
+        .edges
+        .iter()
+        .filter(|e| e.target == id)
+        .cloned()
+        .collect();
+    let mut outbound: Vec<_> = graph
+        .edges
+        .iter()
+        .filter(|e| e.source == id)
+        .cloned()
+        .collect();
     inbound.sort_by(|a, b| volume(b).total_cmp(&volume(a)));
     outbound.sort_by(|a, b| volume(b).total_cmp(&volume(a)));
     let peers: Vec<GraphNode> = graph

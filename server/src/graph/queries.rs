@@ -38,9 +38,11 @@ pub fn selections(namespaces: &[String]) -> [Selector; 3] {
             .with("source_workload_namespace", Op::Nre, ns.clone())
             .with("source_workload", Op::Ne, "unknown")
             .with("destination_service_namespace", Op::Re, ns.clone()),
-        Selector::default()
-            .with("reporter", Op::Eq, "source")
-            .with("source_workload_namespace", Op::Re, ns),
+        Selector::default().with("reporter", Op::Eq, "source").with(
+            "source_workload_namespace",
+            Op::Re,
+            ns,
+        ),
     ]
 }
 
@@ -158,6 +160,9 @@ or sum by ({by}) (rate(istio_tcp_sent_bytes_total{{reporter=\"destination\",sour
     #[test]
     fn hostile_namespaces_stay_inside_their_matcher() {
         let q = requests(&ns(&["x\"}) or vector(1) #"]), 60.0);
-        assert!(q.contains("=~\"x\\\"\\\\}\\\\) or vector\\\\(1\\\\) #\""), "{q}");
+        assert!(
+            q.contains("=~\"x\\\"\\\\}\\\\) or vector\\\\(1\\\\) #\""),
+            "{q}"
+        );
     }
 }

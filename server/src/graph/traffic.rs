@@ -414,7 +414,10 @@ mod tests {
                 ("source_canonical_revision", "v1"),
                 ("destination_service_namespace", dst.0),
                 ("destination_service_name", dst.1),
-                ("destination_service", &format!("{}.{}.svc.cluster.local", dst.1, dst.0)),
+                (
+                    "destination_service",
+                    &format!("{}.{}.svc.cluster.local", dst.1, dst.0),
+                ),
                 ("destination_workload_namespace", dst.0),
                 ("destination_workload", dst.2),
                 ("destination_canonical_service", dst.1),
@@ -438,14 +441,20 @@ mod tests {
                     inject_service_nodes: inject,
                 },
             );
-            map.nodes.iter().map(|n| n.wire.id.clone()).collect::<Vec<_>>()
+            map.nodes
+                .iter()
+                .map(|n| n.wire.id.clone())
+                .collect::<Vec<_>>()
         };
         assert_eq!(
             ids(GraphType::VersionedApp, true),
             ["vapp:a:web:v1", "svc:b:api", "vapp:b:api:v2"]
         );
         assert_eq!(ids(GraphType::App, false), ["app:a:web", "app:b:api"]);
-        assert_eq!(ids(GraphType::Workload, false), ["wl:a:web-v1", "wl:b:api-v2"]);
+        assert_eq!(
+            ids(GraphType::Workload, false),
+            ["wl:a:web-v1", "wl:b:api-v2"]
+        );
         assert_eq!(ids(GraphType::Service, true), ["svc:a:web", "svc:b:api"]);
     }
 
@@ -533,10 +542,7 @@ pub(crate) mod tests_support {
             ("response_code", code.to_owned()),
         ];
         Sample {
-            labels: labels
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
+            labels: labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             value,
         }
     }
