@@ -5,6 +5,7 @@
 //! tested helpers ([`nav`], [`session`]) are compiled; that is what the server uses.
 
 pub mod format;
+pub mod graph_view;
 pub mod nav;
 pub mod session;
 pub mod types;
