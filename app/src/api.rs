@@ -16,7 +16,10 @@ use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
-use crate::types::{AuthMode, ErrorBody, ErrorCode, Me, MetricsReport, MetricsTargets, Status};
+use crate::types::{
+    AuthMode, ErrorBody, ErrorCode, Graph, GraphNodeDetail, Me, MetricsReport, MetricsTargets,
+    Status,
+};
 
 /// A failed API call, ready to show to a person.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,4 +238,14 @@ pub async fn metrics(query: &str) -> Result<MetricsReport, ApiError> {
 /// `GET /api/metrics/targets`.
 pub async fn metrics_targets() -> Result<MetricsTargets, ApiError> {
     get_json("/api/metrics/targets").await
+}
+
+/// `GET /api/graph?<query>`.
+pub async fn graph(query: &str) -> Result<Graph, ApiError> {
+    get_json(&format!("/api/graph?{query}")).await
+}
+
+/// `GET /api/graph/node?<query>`.
+pub async fn graph_node(query: &str) -> Result<GraphNodeDetail, ApiError> {
+    get_json(&format!("/api/graph/node?{query}")).await
 }

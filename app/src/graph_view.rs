@@ -115,8 +115,8 @@ pub fn layout(groups: &[String], edges: &[(usize, usize)]) -> Layout {
             (0..layers.saturating_sub(1)).rev().collect()
         };
         for l in order {
-            for b in 0..bands.len() {
-                let cell = &mut cells[b][l];
+            for (b, band_cells) in cells.iter_mut().enumerate() {
+                let cell = &mut band_cells[l];
                 if cell.len() < 2 {
                     continue;
                 }
@@ -126,7 +126,11 @@ pub fn layout(groups: &[String], edges: &[(usize, usize)]) -> Layout {
                         .iter()
                         .filter(|j| band[**j] == b)
                         .fold((0.0, 0usize), |(s, c), j| (s + rank[*j], c + 1));
-                    if count == 0 { rank[i] } else { sum / count as f64 }
+                    if count == 0 {
+                        rank[i]
+                    } else {
+                        sum / count as f64
+                    }
                 };
                 let mut keyed: Vec<(f64, usize)> = cell.iter().map(|i| (key(*i), *i)).collect();
                 keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -222,7 +226,12 @@ pub fn layout_graph(graph: &Graph) -> Layout {
     let edges: Vec<(usize, usize)> = graph
         .edges
         .iter()
-        .filter_map(|e| Some((*index.get(e.source.as_str())?, *index.get(e.target.as_str())?)))
+        .filter_map(|e| {
+            Some((
+                *index.get(e.source.as_str())?,
+                *index.get(e.target.as_str())?,
+            ))
+        })
         .collect();
     let groups: Vec<String> = graph
         .nodes
@@ -744,7 +753,9 @@ pub fn visible(graph: &Graph, toggles: Toggles, hide: Option<&Expr>) -> Visible 
         .iter()
         .enumerate()
         .filter(|(_, e)| {
-            let ends = index.get(e.source.as_str()).zip(index.get(e.target.as_str()));
+            let ends = index
+                .get(e.source.as_str())
+                .zip(index.get(e.target.as_str()));
             ends.is_some_and(|(s, t)| keep_node[*s] && keep_node[*t])
                 && (toggles.idle || !e.idle)
                 && !hide.is_some_and(|h| h.matches_edge(e))
@@ -760,8 +771,16 @@ pub fn visible(graph: &Graph, toggles: Toggles, hide: Option<&Expr>) -> Visible 
 /// The sub-graph of `graph` with only `visible`'s elements.
 pub fn subgraph(graph: &Graph, visible: &Visible) -> Graph {
     Graph {
-        nodes: visible.nodes.iter().map(|i| graph.nodes[*i].clone()).collect(),
-        edges: visible.edges.iter().map(|i| graph.edges[*i].clone()).collect(),
+        nodes: visible
+            .nodes
+            .iter()
+            .map(|i| graph.nodes[*i].clone())
+            .collect(),
+        edges: visible
+            .edges
+            .iter()
+            .map(|i| graph.edges[*i].clone())
+            .collect(),
         ..graph.clone()
     }
 }
@@ -881,7 +900,11 @@ mod tests {
         let edges: Vec<(usize, usize)> = (1..n).map(|i| ((i * 7919) % i, i)).collect();
         let l = layout(&groups, &edges);
         assert_eq!(l.positions.len(), n);
-        assert!(l.positions.iter().all(|(x, y)| x.is_finite() && y.is_finite()));
+        assert!(
+            l.positions
+                .iter()
+                .all(|(x, y)| x.is_finite() && y.is_finite())
+        );
     }
 
     #[test]
@@ -891,7 +914,10 @@ mod tests {
                 node("reviews", "bookinfo", NodeKind::App, GraphHealth::Degraded),
                 node("details", "bookinfo", NodeKind::App, GraphHealth::Healthy),
             ],
-            vec![edge("details", "reviews", 3.0, 1500.0), edge("reviews", "details", 1.0, 20.0)],
+            vec![
+                edge("details", "reviews", 3.0, 1500.0),
+                edge("reviews", "details", 1.0, 20.0),
+            ],
         );
         let e = parse_expr("name = reviews").unwrap().unwrap();
         assert!(e.matches_node(&g.nodes[0]) && !e.matches_node(&g.nodes[1]));
@@ -901,7 +927,9 @@ mod tests {
         let e = parse_expr("rt > 1000").unwrap().unwrap();
         assert!(e.matches_edge(&g.edges[0]) && !e.matches_edge(&g.edges[1]));
         assert!(!e.matches_node(&g.nodes[0]));
-        let e = parse_expr("ns = bookinfo AND degraded OR rps >= 3").unwrap().unwrap();
+        let e = parse_expr("ns = bookinfo AND degraded OR rps >= 3")
+            .unwrap()
+            .unwrap();
         assert!(e.matches_node(&g.nodes[0]) && !e.matches_node(&g.nodes[1]));
         assert!(e.matches_edge(&g.edges[0]));
         assert_eq!(parse_expr("  ").unwrap(), None);
@@ -941,7 +969,12 @@ mod tests {
 
     #[test]
     fn names_and_labels() {
-        let mut n = node("reviews v3", "bookinfo", NodeKind::App, GraphHealth::Degraded);
+        let mut n = node(
+            "reviews v3",
+            "bookinfo",
+            NodeKind::App,
+            GraphHealth::Degraded,
+        );
         assert_eq!(node_name(&n), "app reviews v3 (bookinfo), degraded");
         n.inaccessible = true;
         assert_eq!(node_name(&n), "app reviews v3 (bookinfo), inaccessible");
