@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::types::{EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, NodeKind};
 
 /// Horizontal distance between layers.
-pub const LAYER_GAP: f64 = 240.0;
+pub const LAYER_GAP: f64 = 190.0;
 /// Vertical distance between nodes of one layer.
-pub const ROW_GAP: f64 = 72.0;
+pub const ROW_GAP: f64 = 70.0;
 /// Vertical gap between namespace bands.
 pub const BAND_GAP: f64 = 56.0;
 /// Margin around everything.

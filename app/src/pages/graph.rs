@@ -28,6 +28,8 @@ const WINDOWS: [&str; 9] = ["1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "
 /// Above this many visible nodes the graph is drawn in bulk (paths per
 /// health class, no per-node elements or labels).
 pub const BIG_NODES: usize = 400;
+/// A small padlock centred on the origin (mTLS edges).
+const LOCK: &str = "M -4.5 -0.5 h 9 v 7 h -9 z M -2.8 -0.5 v -2.6 a 2.8 2.8 0 0 1 5.6 0 v 2.6";
 /// Node radius in drawing units.
 const R: f64 = 16.0;
 
@@ -534,6 +536,11 @@ fn GraphArea(
                 </div>
                 <svg
                     class="graph-svg"
+                    style=move || {
+                        // As tall as the drawing's shape asks at a typical width.
+                        let (w, h) = view_model.with(|v| v.0);
+                        format!("height: {:.0}px", (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0))
+                    }
                     role="group"
                     aria-label="Service graph"
                     viewBox=move || { let (x, y, w, h) = viewbox.get(); format!("{x:.1} {y:.1} {w:.1} {h:.1}") }
@@ -643,10 +650,11 @@ fn draw(
                 >
                     <path class="edge-hit" d=d.clone() />
                     <path class="edge-line" d=d marker-end=format!("url(#arrow-{class})") />
-                    {(!label.is_empty() || secured).then(|| view! {
-                        <text class="edge-label" x=format!("{lx:.1}") y=format!("{:.1}", ly - 6.0) text-anchor="middle">
-                            {format!("{}{}", if secured { "🔒 " } else { "" }, label)}
-                        </text>
+                    {(!label.is_empty()).then(|| view! {
+                        <text class="edge-label" x=format!("{lx:.1}") y=format!("{:.1}", ly - 7.0) text-anchor="middle">{label}</text>
+                    })}
+                    {secured.then(|| view! {
+                        <path class="lock" transform=format!("translate({lx:.1},{:.1})", ly + 9.0) d=LOCK />
                     })}
                 </g>
             }
@@ -817,7 +825,7 @@ fn draw_bulk(
 #[component]
 fn Legend() -> impl IntoView {
     view! {
-        <details class="graph-legend" open>
+        <details class="graph-legend">
             <summary>"Legend"</summary>
             <ul>
                 <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><circle class="shape" r="8" /></svg>"Workload"</li>
@@ -829,7 +837,7 @@ fn Legend() -> impl IntoView {
                 <li><span class="swatch failure"></span>"Failure (5xx ≥ 10 % or 4xx ≥ 20 %)"</li>
                 <li><span class="swatch idle"></span>"No traffic / inaccessible"</li>
                 <li><span class="swatch tcp"></span>"TCP"</li>
-                <li>"🔒 mTLS (Security)"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="lock" d=LOCK /></svg>"mTLS (Security)"</li>
                 <li>"! no sidecar"</li>
             </ul>
         </details>

@@ -59,6 +59,33 @@ pub struct TrafficMap {
     pub edges: Vec<Edge>,
     node_index: HashMap<String, usize>,
     edge_index: HashMap<(usize, usize, EdgeProtocol), usize>,
+    /// Paths by the samples' node labels: bucket and code series repeat
+    /// the same ends many times, and resolving them allocates ids.
+    path_cache: HashMap<(String, EdgeProtocol), Vec<usize>>,
+}
+
+/// The labels that decide a sample's path (see [`crate::graph::queries::NODE_LABELS`]).
+const PATH_LABELS: [&str; 11] = [
+    "source_workload_namespace",
+    "source_workload",
+    "source_canonical_service",
+    "source_canonical_revision",
+    "destination_service_namespace",
+    "destination_service",
+    "destination_service_name",
+    "destination_workload_namespace",
+    "destination_workload",
+    "destination_canonical_service",
+    "destination_canonical_revision",
+];
+
+fn path_key(sample: &Sample) -> String {
+    let mut key = String::with_capacity(256);
+    for l in PATH_LABELS {
+        key.push_str(label(sample, l));
+        key.push('\u{1}');
+    }
+    key
 }
 
 /// What a node is, before it exists.
@@ -321,6 +348,21 @@ impl TrafficMap {
         options: BuildOptions,
         protocol: EdgeProtocol,
     ) -> Vec<usize> {
+        let key = (path_key(sample), protocol);
+        if let Some(path) = self.path_cache.get(&key) {
+            return path.clone();
+        }
+        let path = self.resolve_path(sample, options, protocol);
+        self.path_cache.insert(key, path.clone());
+        path
+    }
+
+    fn resolve_path(
+        &mut self,
+        sample: &Sample,
+        options: BuildOptions,
+        protocol: EdgeProtocol,
+    ) -> Vec<usize> {
         let source = self.node(source_of(sample, options.graph_type));
         let mut from = source;
         let mut path = Vec::with_capacity(2);
@@ -361,6 +403,21 @@ impl TrafficMap {
     /// The edges of a sample's path that already exist (decorators add to
     /// edges; they never create them).
     pub fn existing_path(
+        &mut self,
+        sample: &Sample,
+        options: BuildOptions,
+        protocol: EdgeProtocol,
+    ) -> Vec<usize> {
+        let key = (path_key(sample), protocol);
+        if let Some(path) = self.path_cache.get(&key) {
+            return path.clone();
+        }
+        let path = self.find_path(sample, options, protocol);
+        self.path_cache.insert(key, path.clone());
+        path
+    }
+
+    fn find_path(
         &self,
         sample: &Sample,
         options: BuildOptions,
