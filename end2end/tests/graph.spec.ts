@@ -57,7 +57,9 @@ test('clicking a node opens the side panel with its traffic and links', async ({
   );
   await expect(panel.getByRole('link', { name: 'Traces' })).toHaveAttribute('href', '/traces?service=productpage.bookinfo');
   await page.screenshot({ path: path.join('artifacts', 'graph-side-panel.png'), fullPage: true });
-  // An edge opens its own details.
+  // An edge opens its own details (the panel overlays the graph's right
+  // side, where this edge is drawn: close it first).
+  await panel.getByRole('button', { name: 'Close details' }).click();
   await graph.getByRole('button', { name: 'edge ratings v1 (bookinfo) to mongodb (bookinfo), TCP', exact: true }).click();
   await expect(panel.getByRole('heading', { name: 'ratings v1 (bookinfo) → mongodb (bookinfo)' })).toBeVisible();
   await expect(panel.getByText('TCP', { exact: true })).toBeVisible();
