@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
 use crate::types::{
-    AuthMode, ErrorBody, ErrorCode, InjectionChange, InjectionRequest, Me, MeshChange,
-    MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
+    AuthMode, ErrorBody, ErrorCode, Graph, GraphNodeDetail, InjectionChange, InjectionRequest, Me,
+    MeshChange, MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
     SettingsDocument, SettingsUpdate, Status, TraceDetail, TraceSearch, TraceServices,
     WorkloadKind,
 };
@@ -383,4 +383,14 @@ pub async fn switch_mesh(enable: bool, dry_run: bool) -> Result<MeshChange, ApiE
     let verb = if enable { "enable" } else { "disable" };
     let path = format!("/api/mesh/{verb}{}", dry_run_suffix(dry_run));
     send_json(Send::Post, &path, &()).await
+}
+
+/// `GET /api/graph?<query>`.
+pub async fn graph(query: &str) -> Result<Graph, ApiError> {
+    get_json(&format!("/api/graph?{query}")).await
+}
+
+/// `GET /api/graph/node?<query>`.
+pub async fn graph_node(query: &str) -> Result<GraphNodeDetail, ApiError> {
+    get_json(&format!("/api/graph/node?{query}")).await
 }

@@ -6,6 +6,7 @@
 
 pub mod diff;
 pub mod format;
+pub mod graph_view;
 pub mod links;
 pub mod nav;
 pub mod session;

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod enablement;
 pub mod error;
 pub mod extract;
+pub mod graph;
 pub mod metrics;
 pub mod promql;
 pub mod routes;

@@ -7,6 +7,7 @@ use app::types::{AuthMode, DemoIdentity, MeshSettings, MetricsReport, RunMode};
 use crate::auth::cache::TtlCache;
 use crate::auth::{Auth, AuthOptions};
 use crate::cache::Coalescer;
+use crate::graph::{Fetched, GraphLimits};
 use crate::metrics::MetricsLimits;
 use crate::spa::Spa;
 use crate::upstream::Upstreams;
@@ -24,18 +25,46 @@ struct Inner {
     auth_mode: AuthMode,
     upstreams: Upstreams,
     spa: Spa,
-    metrics_limits: MetricsLimits,
-    metrics_cache: Coalescer<Arc<MetricsReport>>,
     auth: Auth,
-    settings_namespace: String,
+    options: StateOptions,
+    metrics_cache: Coalescer<Arc<MetricsReport>>,
+    graph_cache: Coalescer<Arc<Fetched>>,
     settings_cache: Arc<TtlCache<(), Arc<MeshSettings>>>,
+}
+
+/// The tunable parts of the state; the caches follow from them.
+#[derive(Clone)]
+struct StateOptions {
+    metrics_limits: MetricsLimits,
+    graph_limits: GraphLimits,
+    settings_namespace: String,
 }
 
 /// How long the mesh settings read for access decisions are reused.
 const SETTINGS_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn settings_cache() -> Arc<TtlCache<(), Arc<MeshSettings>>> {
-    Arc::new(TtlCache::new(SETTINGS_CACHE_TTL, 1))
+impl Inner {
+    /// State with fresh caches sized by `options`.
+    fn build(
+        mode: RunMode,
+        auth_mode: AuthMode,
+        upstreams: Upstreams,
+        spa: Spa,
+        auth: Auth,
+        options: StateOptions,
+    ) -> Self {
+        Inner {
+            mode,
+            auth_mode,
+            upstreams,
+            spa,
+            auth,
+            metrics_cache: Coalescer::new(options.metrics_limits.cache_ttl),
+            graph_cache: Coalescer::new(options.graph_limits.cache_ttl),
+            settings_cache: Arc::new(TtlCache::new(SETTINGS_CACHE_TTL, 1)),
+            options,
+        }
+    }
 }
 
 impl AppState {
@@ -55,56 +84,47 @@ impl AppState {
         options: AuthOptions,
     ) -> Self {
         let auth = Auth::new(upstreams.kube.clone(), options);
+        let options = StateOptions {
+            metrics_limits: MetricsLimits::default(),
+            graph_limits: GraphLimits::default(),
+            settings_namespace: crate::enablement::settings::DEFAULT_NAMESPACE.to_owned(),
+        };
         AppState {
-            inner: Arc::new(Inner {
-                mode,
-                auth_mode,
-                upstreams,
-                spa,
-                metrics_cache: Coalescer::new(MetricsLimits::default().cache_ttl),
-                metrics_limits: MetricsLimits::default(),
-                auth,
-                settings_namespace: crate::enablement::settings::DEFAULT_NAMESPACE.to_owned(),
-                settings_cache: settings_cache(),
-            }),
+            inner: Arc::new(Inner::build(mode, auth_mode, upstreams, spa, auth, options)),
         }
     }
 
-    /// The same state with other metrics limits (and a fresh metrics cache
-    /// with their time to live).
-    pub fn with_metrics_limits(self, limits: MetricsLimits) -> Self {
+    /// The same state with `change` applied to its options (and fresh caches).
+    fn with_options(self, change: impl FnOnce(&mut StateOptions)) -> Self {
         let i = &self.inner;
+        let mut options = i.options.clone();
+        change(&mut options);
         AppState {
-            inner: Arc::new(Inner {
-                mode: i.mode,
-                auth_mode: i.auth_mode,
-                upstreams: i.upstreams.clone(),
-                spa: i.spa.clone(),
-                metrics_cache: Coalescer::new(limits.cache_ttl),
-                metrics_limits: limits,
-                auth: i.auth.clone(),
-                settings_namespace: i.settings_namespace.clone(),
-                settings_cache: settings_cache(),
-            }),
+            inner: Arc::new(Inner::build(
+                i.mode,
+                i.auth_mode,
+                i.upstreams.clone(),
+                i.spa.clone(),
+                i.auth.clone(),
+                options,
+            )),
         }
+    }
+
+    /// The same state with other metrics limits.
+    pub fn with_metrics_limits(self, limits: MetricsLimits) -> Self {
+        self.with_options(|o| o.metrics_limits = limits)
     }
 
     /// The same state keeping the mesh settings in `namespace`.
     pub fn with_settings_namespace(self, namespace: impl Into<String>) -> Self {
-        let i = &self.inner;
-        AppState {
-            inner: Arc::new(Inner {
-                mode: i.mode,
-                auth_mode: i.auth_mode,
-                upstreams: i.upstreams.clone(),
-                spa: i.spa.clone(),
-                metrics_cache: Coalescer::new(i.metrics_limits.cache_ttl),
-                metrics_limits: i.metrics_limits.clone(),
-                auth: i.auth.clone(),
-                settings_namespace: namespace.into(),
-                settings_cache: settings_cache(),
-            }),
-        }
+        let namespace = namespace.into();
+        self.with_options(|o| o.settings_namespace = namespace)
+    }
+
+    /// The same state with other graph limits.
+    pub fn with_graph_limits(self, limits: GraphLimits) -> Self {
+        self.with_options(|o| o.graph_limits = limits)
     }
 
     /// The mesh settings as last read (briefly cached; cleared on save).
@@ -114,17 +134,27 @@ impl AppState {
 
     /// meshdeck's own namespace, where the mesh settings ConfigMap lives.
     pub fn settings_namespace(&self) -> &str {
-        &self.inner.settings_namespace
+        &self.inner.options.settings_namespace
     }
 
     /// Limits of metrics requests.
     pub fn metrics_limits(&self) -> &MetricsLimits {
-        &self.inner.metrics_limits
+        &self.inner.options.metrics_limits
     }
 
     /// Shared, briefly cached metrics answers.
     pub fn metrics_cache(&self) -> &Coalescer<Arc<MetricsReport>> {
         &self.inner.metrics_cache
+    }
+
+    /// Limits of graph requests.
+    pub fn graph_limits(&self) -> &GraphLimits {
+        &self.inner.options.graph_limits
+    }
+
+    /// Shared, briefly cached graph inputs.
+    pub fn graph_cache(&self) -> &Coalescer<Arc<Fetched>> {
+        &self.inner.graph_cache
     }
 
     /// `serve` or `demo`.

@@ -1,13 +1,1019 @@
-//! Traffic Graph section (Kiali-style).
+//! Traffic Graph (Kiali-style): namespaces, graph type, window, replay,
+//! edge labels, display toggles and find/hide live in the URL; the graph is
+//! laid out in Rust ([`crate::graph_view`]) and drawn as SVG: one element
+//! per node and edge for ordinary graphs (each a button with an accessible
+//! name), one path per health class for big ones.
+
+use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
 
+use crate::api;
+use crate::components::layout::PageHeader;
+use crate::components::state::loaded;
+use crate::format;
+use crate::graph_view::{
+    self, EdgeLabel, Expr, Layout, Toggles, edge_label, edge_name, node_name, short_name,
+};
 use crate::nav::GRAPH;
-use crate::pages::upcoming::Upcoming;
-use crate::types::UpstreamKind;
+use crate::types::{
+    BoxKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNodeDetail, GraphType, Me, NodeKind,
+};
 
-/// `GRAPH.path`: placeholder until the section's view lands.
+/// Windows offered (the server's list).
+const WINDOWS: [&str; 9] = ["1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "1d"];
+/// Above this many visible nodes the graph is drawn in bulk (paths per
+/// health class, no per-node elements or labels).
+pub const BIG_NODES: usize = 400;
+/// A small padlock centred on the origin (mTLS edges).
+const LOCK: &str = "M -4.5 -0.5 h 9 v 7 h -9 z M -2.8 -0.5 v -2.6 a 2.8 2.8 0 0 1 5.6 0 v 2.6";
+/// Node radius in drawing units.
+const R: f64 = 16.0;
+
+/// The page's state, as carried in its URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GraphUrl {
+    /// Comma-separated namespaces.
+    pub namespaces: String,
+    /// Graph type (`versionedApp` when empty).
+    pub graph_type: String,
+    /// Window (`10m` when empty).
+    pub window: String,
+    /// Replay instant (Unix seconds), empty = now.
+    pub query_time: String,
+    /// Edge label mode.
+    pub labels: String,
+    /// `1`: show idle nodes.
+    pub idle: String,
+    /// `0`: no service nodes.
+    pub services: String,
+    /// `1`: show the mTLS lock on edges.
+    pub lock: String,
+    /// `0`: no namespace boxes.
+    pub boxes: String,
+    /// Find expression.
+    pub find: String,
+    /// Hide expression.
+    pub hide: String,
+}
+
+impl GraphUrl {
+    /// Reads the state from a query map.
+    pub fn from_query(map: &ParamsMap) -> Self {
+        let get = |k: &str| map.get(k).unwrap_or_default();
+        GraphUrl {
+            namespaces: get("namespaces"),
+            graph_type: get("type"),
+            window: get("window"),
+            query_time: get("queryTime"),
+            labels: get("labels"),
+            idle: get("idle"),
+            services: get("services"),
+            lock: get("lock"),
+            boxes: get("boxes"),
+            find: get("find"),
+            hide: get("hide"),
+        }
+    }
+
+    /// The selected namespaces.
+    pub fn namespace_list(&self) -> Vec<String> {
+        self.namespaces
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn graph_type(&self) -> GraphType {
+        GraphType::parse(&self.graph_type).unwrap_or_default()
+    }
+
+    fn window(&self) -> &str {
+        if self.window.is_empty() {
+            "10m"
+        } else {
+            &self.window
+        }
+    }
+
+    /// The query string of `GET /api/graph` (without the node).
+    pub fn api_query(&self) -> String {
+        format::query_string(&[
+            ("namespaces", self.namespaces.clone()),
+            ("type", self.graph_type().as_str().to_owned()),
+            ("window", self.window().to_owned()),
+            ("queryTime", self.query_time.clone()),
+            (
+                "injectServiceNodes",
+                if self.services == "0" { "false" } else { "" }.to_owned(),
+            ),
+        ])
+    }
+
+    /// This state's page URL.
+    pub fn page_url(&self) -> String {
+        let qs = format::query_string(&[
+            ("namespaces", self.namespaces.clone()),
+            ("type", self.graph_type.clone()),
+            ("window", self.window.clone()),
+            ("queryTime", self.query_time.clone()),
+            ("labels", self.labels.clone()),
+            ("idle", self.idle.clone()),
+            ("services", self.services.clone()),
+            ("lock", self.lock.clone()),
+            ("boxes", self.boxes.clone()),
+            ("find", self.find.clone()),
+            ("hide", self.hide.clone()),
+        ]);
+        if qs.is_empty() {
+            GRAPH.path.to_owned()
+        } else {
+            format!("{}?{qs}", GRAPH.path)
+        }
+    }
+}
+
+/// What is selected: a node or an edge, by id (ids are stable, so the
+/// selection survives refreshes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Selection {
+    Node(String),
+    Edge(String),
+}
+
+fn utc_offset_s() -> i64 {
+    -(js_sys::Date::new_0().get_timezone_offset() as i64) * 60
+}
+
+/// `GRAPH.path`: the Traffic Graph.
 #[component]
 pub fn GraphPage() -> impl IntoView {
-    view! { <Upcoming item=GRAPH needs=&[UpstreamKind::Kubernetes, UpstreamKind::Prometheus] /> }
+    let query = use_query_map();
+    let url = Memo::new(move |_| GraphUrl::from_query(&query.read()));
+    let navigate = use_navigate();
+    let go =
+        Callback::new(move |next: GraphUrl| navigate(&next.page_url(), NavigateOptions::default()));
+    let me = LocalResource::new(api::me);
+    view! {
+        <PageHeader item=GRAPH />
+        {loaded("namespaces", me, move |me: Me| view! { <GraphWithControls me=me url=url go=go /> })}
+    }
+}
+
+#[component]
+fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> impl IntoView {
+    let visible_ns: Vec<String> = me.namespaces.iter().map(|n| n.name.clone()).collect();
+    // Without a choice in the URL: every visible namespace but the system ones.
+    let defaults: Vec<String> = visible_ns
+        .iter()
+        .filter(|n| !n.starts_with("kube-") && n.as_str() != "istio-system")
+        .take(8)
+        .cloned()
+        .collect();
+    let effective = Memo::new(move |_| {
+        let u = url.get();
+        if u.namespaces.is_empty() {
+            GraphUrl {
+                namespaces: defaults.join(","),
+                ..u
+            }
+        } else {
+            u
+        }
+    });
+    let graph = LocalResource::new(move || {
+        let q = effective.get().api_query();
+        async move { api::graph(&q).await }
+    });
+    let selection = RwSignal::new(None::<Selection>);
+    let set = move |f: &dyn Fn(&mut GraphUrl)| {
+        let mut next = effective.get_untracked();
+        f(&mut next);
+        go.run(next);
+    };
+    let offset_s = utc_offset_s();
+    let (replay_text, set_replay_text) = signal(String::new());
+    let find_error = Memo::new(move |_| graph_view::parse_expr(&url.get().find).err());
+    let hide_error = Memo::new(move |_| graph_view::parse_expr(&url.get().hide).err());
+    let toggle =
+        move |label: &'static str, get: fn(&GraphUrl) -> bool, put: fn(&mut GraphUrl, bool)| {
+            view! {
+                <label class="toggle">
+                    <input
+                        type="checkbox"
+                        prop:checked=move || get(&effective.get())
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            set(&|u: &mut GraphUrl| put(u, on))
+                        }
+                    />
+                    {label}
+                </label>
+            }
+        };
+    view! {
+        <section class="card controls graph-controls" aria-label="Graph controls">
+            <div class="control-row">
+                <fieldset class="control namespace-picker" aria-label="Namespaces">
+                    <legend>"Namespaces"</legend>
+                    <div class="checks">
+                        {visible_ns
+                            .into_iter()
+                            .map(|ns| {
+                                let name = ns.clone();
+                                let checked = move || effective.get().namespace_list().contains(&name);
+                                let ns2 = ns.clone();
+                                view! {
+                                    <label class="toggle">
+                                        <input
+                                            type="checkbox"
+                                            prop:checked=checked
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                let ns = ns2.clone();
+                                                set(&|u: &mut GraphUrl| {
+                                                    let mut list = u.namespace_list();
+                                                    list.retain(|n| *n != ns);
+                                                    if on {
+                                                        list.push(ns.clone());
+                                                    }
+                                                    list.sort();
+                                                    u.namespaces = list.join(",");
+                                                })
+                                            }
+                                        />
+                                        {ns}
+                                    </label>
+                                }
+                            })
+                            .collect_view()}
+                    </div>
+                </fieldset>
+                <label class="control">
+                    <span>"Graph type"</span>
+                    <select
+                        aria-label="Graph type"
+                        prop:value=move || effective.get().graph_type().as_str()
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            set(&|u: &mut GraphUrl| u.graph_type = v.clone())
+                        }
+                    >
+                        {GraphType::ALL.into_iter().map(|t| view! { <option value=t.as_str()>{t.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="control">
+                    <span>"Window"</span>
+                    <select
+                        aria-label="Window"
+                        prop:value=move || effective.get().window().to_owned()
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            set(&|u: &mut GraphUrl| u.window = v.clone())
+                        }
+                    >
+                        {WINDOWS.into_iter().map(|w| view! { <option value=w>{format!("Last {w}")}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="control">
+                    <span>"Edge labels"</span>
+                    <select
+                        aria-label="Edge labels"
+                        prop:value=move || EdgeLabel::parse(&url.get().labels).as_str()
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            set(&|u: &mut GraphUrl| u.labels = v.clone())
+                        }
+                    >
+                        {EdgeLabel::ALL.into_iter().map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <div class="control replay">
+                    <span>"Replay"</span>
+                    <div class="inline">
+                        <input
+                            type="datetime-local"
+                            aria-label="Replay time"
+                            prop:value=move || {
+                                let t = url.get().query_time.parse::<f64>().ok();
+                                t.map(|t| format::datetime_local(t, offset_s)).unwrap_or_else(|| replay_text.get())
+                            }
+                            on:input=move |ev| set_replay_text.set(event_target_value(&ev))
+                        />
+                        <button
+                            type="button"
+                            on:click=move |_| {
+                                if let Some(t) = format::parse_datetime_local(&replay_text.get_untracked(), offset_s) {
+                                    set(&|u: &mut GraphUrl| u.query_time = format!("{t:.0}"))
+                                }
+                            }
+                        >
+                            "Replay"
+                        </button>
+                        <button
+                            type="button"
+                            aria-pressed=move || url.get().query_time.is_empty().to_string()
+                            on:click=move |_| set(&|u: &mut GraphUrl| u.query_time.clear())
+                        >
+                            "Live"
+                        </button>
+                        <button type="button" on:click=move |_| graph.refetch()>"Refresh"</button>
+                    </div>
+                </div>
+            </div>
+            <div class="control-row">
+                <fieldset class="control toggles" aria-label="Display">
+                    <legend>"Display"</legend>
+                    <div class="checks">
+                        {toggle("Idle nodes", |u| u.idle == "1", |u, on| u.idle = if on { "1".into() } else { String::new() })}
+                        {toggle("Service nodes", |u| u.services != "0", |u, on| u.services = if on { String::new() } else { "0".into() })}
+                        {toggle("Security", |u| u.lock == "1", |u, on| u.lock = if on { "1".into() } else { String::new() })}
+                        {toggle("Namespace boxes", |u| u.boxes != "0", |u, on| u.boxes = if on { String::new() } else { "0".into() })}
+                    </div>
+                </fieldset>
+                <ExprInput label="Find" placeholder="e.g. rt > 1000, !healthy, name = reviews" value=Signal::derive(move || url.get().find) error=find_error on_set=Callback::new(move |v: String| set(&|u: &mut GraphUrl| u.find = v.clone())) />
+                <ExprInput label="Hide" placeholder="e.g. idle, ns = legacy, rps < 0.1" value=Signal::derive(move || url.get().hide) error=hide_error on_set=Callback::new(move |v: String| set(&|u: &mut GraphUrl| u.hide = v.clone())) />
+            </div>
+        </section>
+        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection /> })}
+    }
+}
+
+#[component]
+fn ExprInput(
+    label: &'static str,
+    placeholder: &'static str,
+    value: Signal<String>,
+    error: Memo<Option<String>>,
+    on_set: Callback<String>,
+) -> impl IntoView {
+    view! {
+        <label class="control expr">
+            <span>{label}</span>
+            <input
+                type="search"
+                aria-label=label
+                placeholder=placeholder
+                prop:value=move || value.get()
+                on:change=move |ev| on_set.run(event_target_value(&ev))
+            />
+            <Show when=move || error.get().is_some()>
+                <small class="expr-error" role="alert">{move || error.get().unwrap_or_default()}</small>
+            </Show>
+        </label>
+    }
+}
+
+/// Everything computed from one graph answer and the display state.
+#[derive(Clone, PartialEq)]
+struct View {
+    graph: Graph,
+    layout: Layout,
+    index: HashMap<String, usize>,
+    found_nodes: HashSet<usize>,
+    found_edges: HashSet<usize>,
+    has_find: bool,
+}
+
+fn compute(graph: &Graph, u: &GraphUrl) -> View {
+    let toggles = Toggles {
+        idle: u.idle == "1",
+        services: true,
+    };
+    let hide = graph_view::parse_expr(&u.hide).ok().flatten();
+    let shown = graph_view::visible(graph, toggles, hide.as_ref());
+    let graph = graph_view::subgraph(graph, &shown);
+    let layout = graph_view::layout_graph(&graph);
+    let index = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.clone(), i))
+        .collect();
+    let find: Option<Expr> = graph_view::parse_expr(&u.find).ok().flatten();
+    let (found_nodes, found_edges) = match &find {
+        Some(f) => (
+            (0..graph.nodes.len())
+                .filter(|i| f.matches_node(&graph.nodes[*i]))
+                .collect(),
+            (0..graph.edges.len())
+                .filter(|i| f.matches_edge(&graph.edges[*i]))
+                .collect(),
+        ),
+        None => (HashSet::new(), HashSet::new()),
+    };
+    View {
+        graph,
+        layout,
+        index,
+        found_nodes,
+        found_edges,
+        has_find: find.is_some(),
+    }
+}
+
+fn health_class(h: GraphHealth) -> &'static str {
+    match h {
+        GraphHealth::Healthy => "healthy",
+        GraphHealth::Degraded => "degraded",
+        GraphHealth::Failure => "failure",
+        GraphHealth::NoTraffic => "idle",
+    }
+}
+
+#[component]
+fn GraphArea(
+    graph: Graph,
+    url: Memo<GraphUrl>,
+    effective: Memo<GraphUrl>,
+    selection: RwSignal<Option<Selection>>,
+) -> impl IntoView {
+    let warnings = graph.warnings.clone();
+    let raw = StoredValue::new(graph);
+    let view_model = Memo::new(move |_| {
+        let u = url.get();
+        raw.with_value(|g| {
+            let v = compute(g, &u);
+            (
+                v.layout.size,
+                v.graph.nodes.len(),
+                v.graph.edges.len(),
+                std::sync::Arc::new(v),
+            )
+        })
+    });
+    // The view box: fitted when the drawing's size changes, then panned and
+    // zoomed by the user.
+    let viewbox = RwSignal::new((0.0, 0.0, 1000.0, 600.0));
+    let fit = move || {
+        let (w, h) = view_model.with_untracked(|v| v.0);
+        viewbox.set((0.0, 0.0, w.max(400.0), h.max(300.0)));
+    };
+    Effect::new(move |prev: Option<(f64, f64)>| {
+        let size = view_model.with(|v| v.0);
+        if prev != Some(size) {
+            fit();
+        }
+        size
+    });
+    let hovered = RwSignal::new(None::<usize>);
+    let drag = StoredValue::new(None::<(f64, f64, (f64, f64, f64, f64))>);
+    let rect_of = |ev: &web_sys::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        ev.current_target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .map(|e| e.get_bounding_client_rect())
+    };
+    let on_wheel = move |ev: web_sys::WheelEvent| {
+        ev.prevent_default();
+        let Some(rect) = rect_of(&ev) else { return };
+        let (x, y, w, h) = viewbox.get_untracked();
+        let fx = (f64::from(ev.client_x()) - rect.left()) / rect.width().max(1.0);
+        let fy = (f64::from(ev.client_y()) - rect.top()) / rect.height().max(1.0);
+        let k = if ev.delta_y() > 0.0 { 1.15 } else { 1.0 / 1.15 };
+        let (nw, nh) = (w * k, h * k);
+        viewbox.set((x + (w - nw) * fx, y + (h - nh) * fy, nw, nh));
+    };
+    let on_down = move |ev: web_sys::MouseEvent| {
+        drag.set_value(Some((
+            f64::from(ev.client_x()),
+            f64::from(ev.client_y()),
+            viewbox.get_untracked(),
+        )));
+    };
+    let on_move = move |ev: web_sys::MouseEvent| {
+        let Some((x0, y0, (vx, vy, vw, vh))) = drag.get_value() else {
+            return;
+        };
+        let Some(rect) = rect_of(&ev) else { return };
+        let dx = (f64::from(ev.client_x()) - x0) * vw / rect.width().max(1.0);
+        let dy = (f64::from(ev.client_y()) - y0) * vh / rect.height().max(1.0);
+        if dx.abs() + dy.abs() > 0.5 {
+            viewbox.set((vx - dx, vy - dy, vw, vh));
+        }
+    };
+    let on_up = move |_| drag.set_value(None);
+    let zoom = move |k: f64| {
+        let (x, y, w, h) = viewbox.get_untracked();
+        let (nw, nh) = (w * k, h * k);
+        viewbox.set((x + (w - nw) / 2.0, y + (h - nh) / 2.0, nw, nh));
+    };
+    // Clicks on the background of a big graph pick the nearest node.
+    let on_click_bulk = move |ev: web_sys::MouseEvent| {
+        let Some(rect) = rect_of(&ev) else { return };
+        let (x, y, w, h) = viewbox.get_untracked();
+        let px = x + (f64::from(ev.client_x()) - rect.left()) * w / rect.width().max(1.0);
+        let py = y + (f64::from(ev.client_y()) - rect.top()) * h / rect.height().max(1.0);
+        view_model.with_untracked(|v| {
+            let vm = &v.3;
+            if vm.graph.nodes.len() > BIG_NODES {
+                if let Some(i) = graph_view::hit_test(&vm.layout.positions, px, py, R * 1.5) {
+                    selection.set(Some(Selection::Node(vm.graph.nodes[i].id.clone())));
+                }
+            }
+        });
+    };
+    let summary = move || view_model.with(|(_, n, e, _)| format!("{n} nodes, {e} edges"));
+    view! {
+        {(!warnings.is_empty()).then(|| view! {
+            <div class="state state-warning" role="alert">
+                <strong>"Partial graph: "</strong>
+                {warnings.join("; ")}
+            </div>
+        })}
+        <div class="graph-layout">
+            <section class="card graph-card" aria-label="Traffic graph">
+                <div class="graph-toolbar">
+                    <span class="graph-summary" aria-live="polite">{summary}</span>
+                    <button type="button" aria-label="Zoom in" on:click=move |_| zoom(1.0 / 1.25)>"+"</button>
+                    <button type="button" aria-label="Zoom out" on:click=move |_| zoom(1.25)>"−"</button>
+                    <button type="button" on:click=move |_| fit()>"Fit"</button>
+                </div>
+                <svg
+                    class="graph-svg"
+                    style=move || {
+                        // As tall as the drawing's shape asks at a typical width.
+                        let (w, h) = view_model.with(|v| v.0);
+                        format!("height: {:.0}px", (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0))
+                    }
+                    role="group"
+                    aria-label="Service graph"
+                    viewBox=move || { let (x, y, w, h) = viewbox.get(); format!("{x:.1} {y:.1} {w:.1} {h:.1}") }
+                    preserveAspectRatio="xMidYMid meet"
+                    on:wheel=on_wheel
+                    on:mousedown=on_down
+                    on:mousemove=on_move
+                    on:mouseup=on_up
+                    on:mouseleave=on_up
+                    on:click=on_click_bulk
+                >
+                    <defs>
+                        {["healthy", "degraded", "failure", "idle", "tcp"].map(|c| view! {
+                            <marker id=format!("arrow-{c}") class=format!("arrow {c}") viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                                <path d="M 0 0 L 10 5 L 0 10 z" />
+                            </marker>
+                        })}
+                    </defs>
+                    {move || {
+                        let vm = view_model.with(|v| v.3.clone());
+                        let u = url.get();
+                        draw(&vm, &u, selection, hovered)
+                    }}
+                </svg>
+                <Legend />
+            </section>
+            <SidePanel selection=selection view_model=Signal::derive(move || view_model.with(|v| v.3.clone())) effective=effective />
+        </div>
+    }
+}
+
+fn edge_class(e: &GraphEdge) -> &'static str {
+    if e.protocol == EdgeProtocol::Tcp {
+        "tcp"
+    } else {
+        health_class(e.health)
+    }
+}
+
+/// The SVG content: boxes, edges, nodes.
+fn draw(
+    vm: &View,
+    u: &GraphUrl,
+    selection: RwSignal<Option<Selection>>,
+    hovered: RwSignal<Option<usize>>,
+) -> AnyView {
+    let g = &vm.graph;
+    let pos = &vm.layout.positions;
+    let boxes = if u.boxes != "0" {
+        namespace_boxes(vm)
+    } else {
+        Vec::new()
+    };
+    let edge_ends: Vec<(usize, usize)> = g
+        .edges
+        .iter()
+        .map(|e| (vm.index[&e.source], vm.index[&e.target]))
+        .collect();
+    if g.nodes.len() > BIG_NODES {
+        return draw_bulk(vm, &edge_ends, boxes).into_any();
+    }
+    let mode = EdgeLabel::parse(&u.labels);
+    let lock = u.lock == "1";
+    let neighbours = move |i: usize| -> HashSet<usize> {
+        edge_ends
+            .iter()
+            .filter(|(s, t)| *s == i || *t == i)
+            .flat_map(|(s, t)| [*s, *t])
+            .collect()
+    };
+    let near = Memo::new(move |_| hovered.get().map(&neighbours));
+    let edges = g
+        .edges
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let (s, t) = (vm.index[&e.source], vm.index[&e.target]);
+            let ((x1, y1), (x2, y2)) = (pos[s], pos[t]);
+            let d = if s == t {
+                format!("M {:.1} {:.1} C {:.1} {:.1} {:.1} {:.1} {:.1} {:.1}", x1 + R, y1, x1 + 60.0, y1 - 60.0, x1 - 60.0, y1 - 60.0, x1 - R * 0.7, y1 - R * 0.7)
+            } else {
+                let (ax, bx) = (x1 + R, x2 - R - 2.0);
+                let mid = (ax + bx) / 2.0;
+                format!("M {ax:.1} {y1:.1} C {mid:.1} {y1:.1} {mid:.1} {y2:.1} {bx:.1} {y2:.1}")
+            };
+            let class = edge_class(e);
+            let label = edge_label(e, mode);
+            let secured = lock && e.mtls_pct.is_some_and(|m| m >= 99.5);
+            let (lx, ly) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+            let id = e.id.clone();
+            let id2 = e.id.clone();
+            let name = edge_name(&g.nodes[s], &g.nodes[t], e);
+            let found = vm.found_edges.contains(&k);
+            let has_find = vm.has_find;
+            let selected = move || selection.get() == Some(Selection::Edge(id2.clone()));
+            let dim = move || {
+                near.get().is_some_and(|n| !(n.contains(&s) && n.contains(&t)))
+                    || (has_find && !found)
+            };
+            view! {
+                <g
+                    role="button"
+                    tabindex="0"
+                    aria-label=name
+                    class=move || format!("edge {class}{}{}{}", if selected() { " selected" } else { "" }, if dim() { " dim" } else { "" }, if found { " found" } else { "" })
+                    on:click=move |ev| { ev.stop_propagation(); selection.set(Some(Selection::Edge(id.clone()))) }
+                >
+                    <path class="edge-hit" d=d.clone() />
+                    <path class="edge-line" d=d marker-end=format!("url(#arrow-{class})") />
+                    {(!label.is_empty()).then(|| view! {
+                        <text class="edge-label" x=format!("{lx:.1}") y=format!("{:.1}", ly - 7.0) text-anchor="middle">{label}</text>
+                    })}
+                    {secured.then(|| view! {
+                        <path class="lock" transform=format!("translate({lx:.1},{:.1})", ly + 9.0) d=LOCK />
+                    })}
+                </g>
+            }
+        })
+        .collect_view();
+    let nodes = g
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let (x, y) = pos[i];
+            let id = n.id.clone();
+            let id2 = n.id.clone();
+            let id3 = n.id.clone();
+            let class = format!(
+                "node {} {}{}",
+                kind_class(n.kind),
+                health_class(n.health),
+                if n.inaccessible { " inaccessible" } else { "" }
+            );
+            let found = vm.found_nodes.contains(&i);
+            let has_find = vm.has_find;
+            let selected = move || selection.get() == Some(Selection::Node(id2.clone()));
+            let dim = move || near.get().is_some_and(|s| !s.contains(&i)) || (has_find && !found);
+            let name = node_name(n);
+            let label = n.name.clone();
+            let sub = if n.kind == NodeKind::Unknown { String::new() } else { n.namespace.clone() };
+            let no_sidecar = n.sidecar == Some(false);
+            view! {
+                <g
+                    role="button"
+                    tabindex="0"
+                    aria-label=name
+                    class=move || format!("{class}{}{}{}", if selected() { " selected" } else { "" }, if dim() { " dim" } else { "" }, if found { " found" } else { "" })
+                    transform=format!("translate({x:.1},{y:.1})")
+                    on:click=move |ev| { ev.stop_propagation(); selection.set(Some(Selection::Node(id.clone()))) }
+                    on:keydown=move |ev| { if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); selection.set(Some(Selection::Node(id3.clone()))) } }
+                    on:mouseenter=move |_| hovered.set(Some(i))
+                    on:mouseleave=move |_| hovered.set(None)
+                >
+                    {shape(n.kind)}
+                    {no_sidecar.then(|| view! { <text class="badge" x="12" y="-12">"!"</text> })}
+                    <text class="node-label" y=format!("{:.1}", R + 14.0) text-anchor="middle">{label}</text>
+                    <text class="node-sub" y=format!("{:.1}", R + 27.0) text-anchor="middle">{sub}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <g class="boxes">{boxes}</g>
+        <g class="edges">{edges}</g>
+        <g class="nodes">{nodes}</g>
+    }
+    .into_any()
+}
+
+fn kind_class(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Workload => "workload",
+        NodeKind::App => "app",
+        NodeKind::Service => "service",
+        NodeKind::Unknown => "unknown",
+        NodeKind::External => "external",
+    }
+}
+
+/// The node's shape, centred on the origin: workloads circles, apps
+/// rounded squares, services triangles, unknown and outside diamonds.
+fn shape(kind: NodeKind) -> AnyView {
+    match kind {
+        NodeKind::Workload => view! { <circle class="shape" r=R /> }.into_any(),
+        NodeKind::App => view! { <rect class="shape" x=-R y=-R width=2.0 * R height=2.0 * R rx="5" /> }.into_any(),
+        NodeKind::Service => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} {:.1} L {:.1} {:.1} Z", -R - 2.0, R + 2.0, R - 2.0, -R - 2.0, R - 2.0) /> }.into_any(),
+        NodeKind::Unknown | NodeKind::External => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} 0 L 0 {:.1} L {:.1} 0 Z", -R - 2.0, R + 2.0, R + 2.0, -R - 2.0) /> }.into_any(),
+    }
+}
+
+fn namespace_boxes(vm: &View) -> Vec<AnyView> {
+    let w = vm.layout.size.0;
+    let mut out: Vec<AnyView> = vm
+        .layout
+        .bands
+        .iter()
+        .filter(|(ns, _, _)| ns != "unknown")
+        .map(|(ns, top, bottom)| {
+            let (y, h) = (top - 22.0, bottom - top + 34.0);
+            view! {
+                <g class="ns-box">
+                    <rect x="14" y=format!("{y:.1}") width=format!("{:.1}", w - 28.0) height=format!("{h:.1}") rx="10" />
+                    <text x="26" y=format!("{:.1}", y + 16.0)>{ns.clone()}</text>
+                </g>
+            }
+            .into_any()
+        })
+        .collect();
+    // App boxes (versioned app graph): around their members.
+    for b in vm.graph.boxes.iter().filter(|b| b.kind == BoxKind::App) {
+        let members: Vec<(f64, f64)> = vm
+            .graph
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.parent.as_deref() == Some(b.id.as_str()))
+            .map(|(i, _)| vm.layout.positions[i])
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let (x0, x1) = members
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+        let (y0, y1) = members
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+        out.push(
+            view! {
+                <g class="app-box">
+                    <rect x=format!("{:.1}", x0 - 34.0) y=format!("{:.1}", y0 - 28.0) width=format!("{:.1}", x1 - x0 + 68.0) height=format!("{:.1}", y1 - y0 + 70.0) rx="8" />
+                </g>
+            }
+            .into_any(),
+        );
+    }
+    out
+}
+
+/// Big graphs: one path per edge class and per node health, no labels.
+fn draw_bulk(
+    vm: &View,
+    edge_ends: &[(usize, usize)],
+    boxes: Vec<AnyView>,
+) -> impl IntoView + use<> {
+    use std::fmt::Write;
+    let pos = &vm.layout.positions;
+    let mut edge_paths: HashMap<&'static str, String> = HashMap::new();
+    for (e, (s, t)) in vm.graph.edges.iter().zip(edge_ends) {
+        let ((x1, y1), (x2, y2)) = (pos[*s], pos[*t]);
+        let d = edge_paths.entry(edge_class(e)).or_default();
+        let _ = write!(d, "M{x1:.0} {y1:.0}L{x2:.0} {y2:.0}");
+    }
+    let mut node_paths: HashMap<&'static str, String> = HashMap::new();
+    for (n, (x, y)) in vm.graph.nodes.iter().zip(pos) {
+        let d = node_paths.entry(health_class(n.health)).or_default();
+        let r = R * 0.6;
+        let _ = write!(
+            d,
+            "M{:.0} {y:.0}a{r} {r} 0 1 0 {:.0} 0a{r} {r} 0 1 0 {:.0} 0",
+            x - r,
+            2.0 * r,
+            -2.0 * r
+        );
+    }
+    let mut edge_paths: Vec<_> = edge_paths.into_iter().collect();
+    edge_paths.sort();
+    let mut node_paths: Vec<_> = node_paths.into_iter().collect();
+    node_paths.sort();
+    view! {
+        <g class="boxes">{boxes}</g>
+        <g class="edges bulk">
+            {edge_paths.into_iter().map(|(c, d)| view! { <path class=format!("edge-line {c}") d=d /> }).collect_view()}
+        </g>
+        <g class="nodes bulk">
+            {node_paths.into_iter().map(|(c, d)| view! { <path class=format!("bulk-nodes {c}") d=d /> }).collect_view()}
+        </g>
+    }
+}
+
+#[component]
+fn Legend() -> impl IntoView {
+    view! {
+        <details class="graph-legend">
+            <summary>"Legend"</summary>
+            <ul>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><circle class="shape" r="8" /></svg>"Workload"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><rect class="shape" x="-8" y="-8" width="16" height="16" rx="3" /></svg>"App"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="shape" d="M 0 -9 L 9 7 L -9 7 Z" /></svg>"Service"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="shape" d="M 0 -9 L 9 0 L 0 9 L -9 0 Z" /></svg>"Unknown / outside"</li>
+                <li><span class="swatch healthy"></span>"Healthy"</li>
+                <li><span class="swatch degraded"></span>"Degraded (4xx ≥ 10 %)"</li>
+                <li><span class="swatch failure"></span>"Failure (5xx ≥ 10 % or 4xx ≥ 20 %)"</li>
+                <li><span class="swatch idle"></span>"No traffic / inaccessible"</li>
+                <li><span class="swatch tcp"></span>"TCP"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="lock" d=LOCK /></svg>"mTLS (Security)"</li>
+                <li>"! no sidecar"</li>
+            </ul>
+        </details>
+    }
+}
+
+fn fmt_opt(v: Option<f64>, unit: &str) -> String {
+    v.map(|v| format!("{v:.0} {unit}"))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn traffic_cell(e: &GraphEdge) -> String {
+    if e.protocol == EdgeProtocol::Tcp {
+        graph_view::bytes_rate(e.bytes_per_s.unwrap_or(0.0))
+    } else {
+        format!("{:.2} rps", e.rps)
+    }
+}
+
+#[component]
+fn SidePanel(
+    selection: RwSignal<Option<Selection>>,
+    view_model: Signal<std::sync::Arc<View>>,
+    effective: Memo<GraphUrl>,
+) -> impl IntoView {
+    let detail = LocalResource::new(move || {
+        let sel = selection.get();
+        let q = effective.get().api_query();
+        async move {
+            match sel {
+                Some(Selection::Node(id)) => Some(
+                    api::graph_node(&format!("{q}&{}", format::query_string(&[("node", id)])))
+                        .await,
+                ),
+                _ => None,
+            }
+        }
+    });
+    let close = move |_| selection.set(None);
+    view! {
+        <Show when=move || selection.get().is_some()>
+            <aside class="card side-panel" aria-label="Details">
+                <button type="button" class="close" aria-label="Close details" on:click=close>"×"</button>
+                {move || match selection.get() {
+                    Some(Selection::Edge(id)) => {
+                        let vm = view_model.get();
+                        match vm.graph.edges.iter().find(|e| e.id == id) {
+                            Some(e) => edge_panel(&vm, e).into_any(),
+                            None => view! { <p>"This edge is not in the current graph."</p> }.into_any(),
+                        }
+                    }
+                    Some(Selection::Node(_)) => view! {
+                        <Transition fallback=|| view! { <p class="state-loading">"Loading…"</p> }>
+                            {move || detail.get().flatten().map(|d| match d {
+                                Ok(d) => node_panel(d, view_model.get()).into_any(),
+                                Err(e) => view! { <p class="state-error" role="alert">{e.to_string()}</p> }.into_any(),
+                            })}
+                        </Transition>
+                    }
+                    .into_any(),
+                    None => ().into_any(),
+                }}
+            </aside>
+        </Show>
+    }
+}
+
+fn edge_panel(vm: &View, e: &GraphEdge) -> impl IntoView + use<> {
+    let name = |id: &str| {
+        vm.index
+            .get(id)
+            .map(|i| short_name(&vm.graph.nodes[*i]))
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let (from, to) = (name(&e.source), name(&e.target));
+    let codes = e.codes.clone();
+    let e = e.clone();
+    view! {
+        <h2>{format!("{from} → {to}")}</h2>
+        <dl class="facts">
+            <dt>"Protocol"</dt><dd>{e.protocol.label()}</dd>
+            <dt>"Traffic"</dt><dd>{traffic_cell(&e)}</dd>
+            <dt>"Errors"</dt><dd>{format!("{:.2} %", e.error_pct)}</dd>
+            <dt>"p95"</dt><dd>{fmt_opt(e.p95_ms, "ms")}</dd>
+            <dt>"Share of source"</dt><dd>{format!("{:.1} %", e.share_pct)}</dd>
+            <dt>"mTLS"</dt><dd>{e.mtls_pct.map(|m| format!("{m:.0} %")).unwrap_or_else(|| "unknown".into())}</dd>
+            <dt>"Health"</dt><dd>{e.health.label()}</dd>
+        </dl>
+        {(!codes.is_empty()).then(|| view! {
+            <table class="data-table">
+                <caption>"By response code"</caption>
+                <thead><tr><th>"Code"</th><th class="num">"rps"</th></tr></thead>
+                <tbody>{codes.into_iter().map(|c| view! { <tr><td>{c.code}</td><td class="num">{format!("{:.3}", c.rate)}</td></tr> }).collect_view()}</tbody>
+            </table>
+        })}
+    }
+}
+
+fn node_panel(d: GraphNodeDetail, vm: std::sync::Arc<View>) -> impl IntoView {
+    let peers: HashMap<String, String> = d
+        .peers
+        .iter()
+        .map(|p| (p.id.clone(), short_name(p)))
+        .collect();
+    let peer = move |id: &str| peers.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    let n = d.node.clone();
+    let in_graph = vm.index.contains_key(&n.id);
+    let table = |title: &'static str,
+                 edges: Vec<GraphEdge>,
+                 inbound: bool,
+                 peer: &dyn Fn(&str) -> String| {
+        let rows = edges
+            .into_iter()
+            .map(|e| {
+                let other = if inbound { peer(&e.source) } else { peer(&e.target) };
+                view! {
+                    <tr>
+                        <td>{other}</td>
+                        <td>{e.protocol.label()}</td>
+                        <td class="num">{traffic_cell(&e)}</td>
+                        <td class="num">{if e.protocol == EdgeProtocol::Tcp { "–".to_owned() } else { format!("{:.1} %", e.error_pct) }}</td>
+                        <td class="num">{fmt_opt(e.p95_ms, "ms")}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="data-table" aria-label=title>
+                <caption>{title}</caption>
+                <thead><tr><th>{if inbound { "From" } else { "To" }}</th><th>"Protocol"</th><th class="num">"Traffic"</th><th class="num">"Errors"</th><th class="num">"p95"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    };
+    let inbound = table("Inbound", d.inbound, true, &peer);
+    let outbound = table("Outbound", d.outbound, false, &peer);
+    view! {
+        <h2>{short_name(&n)}</h2>
+        <p class="node-kind">{format!("{} · {}", n.kind.label(), n.health.label())}{(!in_graph).then_some(" · hidden in the view")}</p>
+        <dl class="facts">
+            <dt>"Inbound"</dt><dd>{format!("{:.2} rps", n.rps_in)}{(n.tcp_in > 0.0).then(|| format!(", {}", graph_view::bytes_rate(n.tcp_in)))}</dd>
+            <dt>"Outbound"</dt><dd>{format!("{:.2} rps", n.rps_out)}{(n.tcp_out > 0.0).then(|| format!(", {}", graph_view::bytes_rate(n.tcp_out)))}</dd>
+            <dt>"Errors in"</dt><dd>{format!("{:.2} %", n.error_pct)}</dd>
+            <dt>"Sidecar"</dt><dd>{match n.sidecar { Some(true) => "yes", Some(false) => "no", None => "–" }}</dd>
+        </dl>
+        <p class="links">
+            {d.metrics_url.map(|u| view! { <a href=u>"Traffic metrics"</a> })}
+            " "
+            {d.traces_url.map(|u| view! { <a href=u>"Traces"</a> })}
+        </p>
+        {inbound}
+        {outbound}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_round_trip_and_feed_the_api() {
+        let u = GraphUrl {
+            namespaces: "bookinfo,payments".into(),
+            graph_type: "workload".into(),
+            services: "0".into(),
+            find: "rt > 1000".into(),
+            ..GraphUrl::default()
+        };
+        assert_eq!(
+            u.api_query(),
+            "namespaces=bookinfo%2Cpayments&type=workload&window=10m&injectServiceNodes=false"
+        );
+        assert_eq!(
+            u.page_url(),
+            "/graph?namespaces=bookinfo%2Cpayments&type=workload&services=0&find=rt%20%3E%201000"
+        );
+        assert_eq!(u.namespace_list(), ["bookinfo", "payments"]);
+    }
 }

@@ -2,6 +2,7 @@
 //! Unknown paths and wrong methods answer with the same JSON error body as
 //! everything else.
 
+mod graph;
 mod health;
 mod me;
 mod mesh;
@@ -21,6 +22,7 @@ use crate::state::AppState;
 /// Every API route, relative to `/api`.
 pub fn api_router() -> Router<AppState> {
     Router::new()
+        .merge(graph::router())
         .merge(health::router())
         .merge(metrics::router())
         .merge(me::router())

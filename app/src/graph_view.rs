@@ -1,0 +1,995 @@
+//! The Traffic Graph's pure logic, tested natively: a layered left-to-right
+//! layout (Sugiyama-style: cycle breaking, longest-path layers, barycenter
+//! ordering within namespace bands), Kiali-style find/hide expressions,
+//! edge labels and accessible names.
+//!
+//! No layout crate: `layout-rs` (0.1) is a Graphviz-style renderer without
+//! grouping, and the bands used here (one horizontal band per namespace, so
+//! namespace boxes never overlap) are a few lines on top of plain layering.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::types::{EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, NodeKind};
+
+/// Horizontal distance between layers.
+pub const LAYER_GAP: f64 = 190.0;
+/// Vertical distance between nodes of one layer.
+pub const ROW_GAP: f64 = 70.0;
+/// Vertical gap between namespace bands.
+pub const BAND_GAP: f64 = 56.0;
+/// Margin around everything.
+pub const MARGIN: f64 = 60.0;
+/// Barycenter sweeps (down and up count as one).
+const SWEEPS: usize = 4;
+
+/// Where everything goes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Layout {
+    /// Position of each node (centre), by node index.
+    pub positions: Vec<(f64, f64)>,
+    /// Layer of each node.
+    pub layers: Vec<usize>,
+    /// Namespace bands: (namespace, top, bottom).
+    pub bands: Vec<(String, f64, f64)>,
+    /// Width and height of the drawing.
+    pub size: (f64, f64),
+}
+
+/// Lays out `nodes` (grouped into bands by `group`) with `edges` as index
+/// pairs: callers left of callees, namespaces in horizontal bands.
+pub fn layout(groups: &[String], edges: &[(usize, usize)]) -> Layout {
+    let n = groups.len();
+    if n == 0 {
+        return Layout {
+            size: (2.0 * MARGIN, 2.0 * MARGIN),
+            ..Layout::default()
+        };
+    }
+    let mut out_adj = vec![Vec::new(); n];
+    let mut in_adj = vec![Vec::new(); n];
+    for &(s, t) in edges {
+        if s < n && t < n && s != t {
+            out_adj[s].push(t);
+            in_adj[t].push(s);
+        }
+    }
+    let forward = acyclic(&out_adj, &in_adj);
+    // Longest path from the sources, over the forward edges (Kahn).
+    let mut indegree = vec![0usize; n];
+    for (s, targets) in out_adj.iter().enumerate() {
+        for &t in targets {
+            if forward.contains(&(s, t)) {
+                indegree[t] += 1;
+            }
+        }
+    }
+    let mut layer = vec![0usize; n];
+    let mut queue: Vec<usize> = (0..n).filter(|i| indegree[*i] == 0).collect();
+    let mut head = 0;
+    while head < queue.len() {
+        let s = queue[head];
+        head += 1;
+        for &t in &out_adj[s] {
+            if forward.contains(&(s, t)) {
+                layer[t] = layer[t].max(layer[s] + 1);
+                indegree[t] -= 1;
+                if indegree[t] == 0 {
+                    queue.push(t);
+                }
+            }
+        }
+    }
+    let layers = layer.iter().max().map_or(1, |m| m + 1);
+    // Bands: namespaces in order of their leftmost node, then name.
+    let mut band_order: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, g) in groups.iter().enumerate() {
+        let e = band_order.entry(g.as_str()).or_insert(usize::MAX);
+        *e = (*e).min(layer[i]);
+    }
+    let mut bands: Vec<&str> = band_order.keys().copied().collect();
+    bands.sort_by_key(|b| (band_order[b], *b));
+    let band_of: HashMap<&str, usize> = bands.iter().enumerate().map(|(i, b)| (*b, i)).collect();
+    let band: Vec<usize> = groups.iter().map(|g| band_of[g.as_str()]).collect();
+    // Cells: (band, layer) -> nodes, first by index (stable), then by
+    // barycenter of the neighbours in the previous (or next) layer.
+    let mut cells: Vec<Vec<Vec<usize>>> = vec![vec![Vec::new(); layers]; bands.len()];
+    for i in 0..n {
+        cells[band[i]][layer[i]].push(i);
+    }
+    let mut rank = vec![0.0f64; n];
+    let rerank = |cells: &Vec<Vec<Vec<usize>>>, rank: &mut Vec<f64>| {
+        for b in cells {
+            for cell in b {
+                for (k, i) in cell.iter().enumerate() {
+                    rank[*i] = k as f64;
+                }
+            }
+        }
+    };
+    rerank(&cells, &mut rank);
+    for sweep in 0..SWEEPS * 2 {
+        let down = sweep % 2 == 0;
+        let order: Vec<usize> = if down {
+            (1..layers).collect()
+        } else {
+            (0..layers.saturating_sub(1)).rev().collect()
+        };
+        for l in order {
+            for (b, band_cells) in cells.iter_mut().enumerate() {
+                let cell = &mut band_cells[l];
+                if cell.len() < 2 {
+                    continue;
+                }
+                let key = |i: usize| {
+                    let neighbours = if down { &in_adj[i] } else { &out_adj[i] };
+                    let (sum, count) = neighbours
+                        .iter()
+                        .filter(|j| band[**j] == b)
+                        .fold((0.0, 0usize), |(s, c), j| (s + rank[*j], c + 1));
+                    if count == 0 {
+                        rank[i]
+                    } else {
+                        sum / count as f64
+                    }
+                };
+                let mut keyed: Vec<(f64, usize)> = cell.iter().map(|i| (key(*i), *i)).collect();
+                keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                *cell = keyed.into_iter().map(|(_, i)| i).collect();
+                for (k, i) in cell.iter().enumerate() {
+                    rank[*i] = k as f64;
+                }
+            }
+        }
+    }
+    // Coordinates: bands stacked, each as tall as its fullest layer; a
+    // layer's nodes centred in their band.
+    let mut positions = vec![(0.0, 0.0); n];
+    let mut top = MARGIN;
+    let mut band_rects = Vec::with_capacity(bands.len());
+    for (b, name) in bands.iter().enumerate() {
+        let rows = cells[b].iter().map(Vec::len).max().unwrap_or(1).max(1);
+        let height = rows as f64 * ROW_GAP;
+        for (l, cell) in cells[b].iter().enumerate() {
+            let offset = (rows - cell.len()) as f64 * ROW_GAP / 2.0;
+            for (k, i) in cell.iter().enumerate() {
+                positions[*i] = (
+                    MARGIN + 60.0 + l as f64 * LAYER_GAP,
+                    top + offset + (k as f64 + 0.5) * ROW_GAP,
+                );
+            }
+        }
+        band_rects.push(((*name).to_owned(), top, top + height));
+        top += height + BAND_GAP;
+    }
+    Layout {
+        positions,
+        layers: layer,
+        bands: band_rects,
+        size: (
+            2.0 * MARGIN + 120.0 + (layers - 1) as f64 * LAYER_GAP,
+            top - BAND_GAP + MARGIN,
+        ),
+    }
+}
+
+/// The edges kept after breaking cycles: those not closing a cycle in a
+/// depth-first search started from the sources (iterative, no recursion
+/// limit on big graphs).
+fn acyclic(out_adj: &[Vec<usize>], in_adj: &[Vec<usize>]) -> HashSet<(usize, usize)> {
+    let n = out_adj.len();
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    let mut state = vec![0u8; n];
+    let mut forward = HashSet::new();
+    let starts: Vec<usize> = (0..n)
+        .filter(|i| in_adj[*i].is_empty())
+        .chain(0..n)
+        .collect();
+    for start in starts {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut stack = vec![(start, 0usize)];
+        state[start] = 1;
+        while let Some((v, next)) = stack.last_mut() {
+            let v = *v;
+            if let Some(&t) = out_adj[v].get(*next) {
+                *next += 1;
+                match state[t] {
+                    0 => {
+                        forward.insert((v, t));
+                        state[t] = 1;
+                        stack.push((t, 0));
+                    }
+                    2 => {
+                        forward.insert((v, t));
+                    }
+                    _ => {} // back edge: closes a cycle, ignored for layering
+                }
+            } else {
+                state[v] = 2;
+                stack.pop();
+            }
+        }
+    }
+    forward
+}
+
+/// Lays out a graph: nodes banded by namespace (the unknown node joins the
+/// band of the first namespace it calls).
+pub fn layout_graph(graph: &Graph) -> Layout {
+    let index: HashMap<&str, usize> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let edges: Vec<(usize, usize)> = graph
+        .edges
+        .iter()
+        .filter_map(|e| {
+            Some((
+                *index.get(e.source.as_str())?,
+                *index.get(e.target.as_str())?,
+            ))
+        })
+        .collect();
+    let groups: Vec<String> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if n.kind == NodeKind::Unknown {
+                edges
+                    .iter()
+                    .find(|(s, _)| *s == i)
+                    .map(|(_, t)| graph.nodes[*t].namespace.clone())
+                    .unwrap_or_else(|| n.namespace.clone())
+            } else {
+                n.namespace.clone()
+            }
+        })
+        .collect();
+    layout(&groups, &edges)
+}
+
+/// What edge labels show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EdgeLabel {
+    /// Nothing.
+    #[default]
+    None,
+    /// Requests (or bytes) per second.
+    Rps,
+    /// Error percentage.
+    ErrorPct,
+    /// p95 response time.
+    P95,
+    /// Share of the source's traffic.
+    Share,
+}
+
+impl EdgeLabel {
+    /// Every mode, in menu order.
+    pub const ALL: [EdgeLabel; 5] = [
+        EdgeLabel::None,
+        EdgeLabel::Rps,
+        EdgeLabel::ErrorPct,
+        EdgeLabel::P95,
+        EdgeLabel::Share,
+    ];
+
+    /// URL value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeLabel::None => "none",
+            EdgeLabel::Rps => "rps",
+            EdgeLabel::ErrorPct => "error",
+            EdgeLabel::P95 => "p95",
+            EdgeLabel::Share => "share",
+        }
+    }
+
+    /// Parses [`EdgeLabel::as_str`]; `None` mode when unknown.
+    pub fn parse(text: &str) -> Self {
+        EdgeLabel::ALL
+            .into_iter()
+            .find(|m| m.as_str() == text)
+            .unwrap_or_default()
+    }
+
+    /// Menu label.
+    pub fn label(self) -> &'static str {
+        match self {
+            EdgeLabel::None => "No labels",
+            EdgeLabel::Rps => "Requests per second",
+            EdgeLabel::ErrorPct => "Error %",
+            EdgeLabel::P95 => "Response time p95",
+            EdgeLabel::Share => "Traffic share",
+        }
+    }
+}
+
+/// Bytes per second in words.
+pub fn bytes_rate(b: f64) -> String {
+    if b >= 1e6 {
+        format!("{:.1} MB/s", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB/s", b / 1e3)
+    } else {
+        format!("{b:.0} B/s")
+    }
+}
+
+/// An edge's label text in `mode` (empty when there is nothing to show).
+pub fn edge_label(edge: &GraphEdge, mode: EdgeLabel) -> String {
+    let tcp = edge.protocol == EdgeProtocol::Tcp;
+    match mode {
+        EdgeLabel::None => String::new(),
+        EdgeLabel::Rps if tcp => bytes_rate(edge.bytes_per_s.unwrap_or(0.0)),
+        EdgeLabel::Rps => format!("{:.2} rps", edge.rps),
+        EdgeLabel::ErrorPct if tcp => String::new(),
+        EdgeLabel::ErrorPct => format!("{:.1} %", edge.error_pct),
+        EdgeLabel::P95 => edge
+            .p95_ms
+            .map(|p| format!("{p:.0} ms"))
+            .unwrap_or_default(),
+        EdgeLabel::Share => format!("{:.0} %", edge.share_pct),
+    }
+}
+
+/// A node's accessible name: `app reviews v3 (bookinfo), degraded`.
+pub fn node_name(node: &GraphNode) -> String {
+    match node.kind {
+        NodeKind::Unknown => format!("unknown, {}", node.health.label()),
+        _ if node.inaccessible => format!(
+            "{} {} ({}), inaccessible",
+            node.kind.label(),
+            node.name,
+            node.namespace
+        ),
+        _ => format!(
+            "{} {} ({}), {}{}",
+            node.kind.label(),
+            node.name,
+            node.namespace,
+            node.health.label(),
+            if node.idle { ", idle" } else { "" }
+        ),
+    }
+}
+
+/// A short name of a node for edge names and tables.
+pub fn short_name(node: &GraphNode) -> String {
+    match node.kind {
+        NodeKind::Unknown => "unknown".into(),
+        _ => format!("{} ({})", node.name, node.namespace),
+    }
+}
+
+/// An edge's accessible name: `edge productpage v1 (bookinfo) to reviews
+/// (bookinfo), HTTP`.
+pub fn edge_name(source: &GraphNode, target: &GraphNode, edge: &GraphEdge) -> String {
+    format!(
+        "edge {} to {}, {}",
+        short_name(source),
+        short_name(target),
+        edge.protocol.label()
+    )
+}
+
+/// A find/hide expression: alternatives (`OR`) of conjunctions (`AND`) of
+/// terms, like Kiali's: `rt > 1000`, `!healthy`, `name = reviews`,
+/// `%error > 5 AND ns = bookinfo`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr(Vec<Vec<Term>>);
+
+/// One comparison or flag.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Term {
+    /// A flag, possibly negated (`healthy`, `!idle`).
+    Flag(Flag, bool),
+    /// `field op value`.
+    Compare(Field, Cmp, String),
+}
+
+/// Flags a term can test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flag {
+    /// Health is healthy (nodes and edges).
+    Healthy,
+    /// Degraded.
+    Degraded,
+    /// Failure.
+    Failure,
+    /// No traffic.
+    Idle,
+    /// Outside the caller's namespaces.
+    Inaccessible,
+    /// Has the sidecar.
+    Sidecar,
+    /// Nothing calls it.
+    Root,
+    /// The unknown node.
+    Unknown,
+    /// An outside service.
+    External,
+    /// Edge fully mTLS.
+    Mtls,
+    /// TCP edge.
+    Tcp,
+    /// HTTP edge.
+    Http,
+    /// gRPC edge.
+    Grpc,
+}
+
+/// Fields a term can compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Node name or app (nodes).
+    Name,
+    /// Namespace (nodes).
+    Namespace,
+    /// Version (nodes).
+    Version,
+    /// Node kind: `app`, `workload`, `service`, `unknown`, `external` (nodes).
+    Kind,
+    /// Requests per second (edges; nodes: in + out).
+    Rps,
+    /// Error % (edges and nodes).
+    ErrorPct,
+    /// p95 response time in ms (edges).
+    Rt,
+    /// Traffic share % (edges).
+    Share,
+    /// mTLS % (edges).
+    MtlsPct,
+    /// Protocol: `http`, `grpc`, `tcp` (edges).
+    Protocol,
+}
+
+/// Comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+}
+
+fn parse_flag(word: &str) -> Option<Flag> {
+    Some(match word {
+        "healthy" => Flag::Healthy,
+        "degraded" => Flag::Degraded,
+        "failure" | "unhealthy" => Flag::Failure,
+        "idle" => Flag::Idle,
+        "inaccessible" => Flag::Inaccessible,
+        "sidecar" | "hassidecar" => Flag::Sidecar,
+        "root" => Flag::Root,
+        "unknown" => Flag::Unknown,
+        "external" | "outside" => Flag::External,
+        "mtls" => Flag::Mtls,
+        "tcp" => Flag::Tcp,
+        "http" => Flag::Http,
+        "grpc" => Flag::Grpc,
+        _ => return None,
+    })
+}
+
+fn parse_field(word: &str) -> Option<Field> {
+    Some(match word {
+        "name" | "app" | "service" | "workload" => Field::Name,
+        "ns" | "namespace" => Field::Namespace,
+        "version" => Field::Version,
+        "node" | "kind" => Field::Kind,
+        "rps" | "rate" => Field::Rps,
+        "%error" | "error" | "%err" | "err" => Field::ErrorPct,
+        "rt" | "p95" | "responsetime" => Field::Rt,
+        "%traffic" | "share" | "traffic" => Field::Share,
+        "%mtls" | "mtls" => Field::MtlsPct,
+        "protocol" => Field::Protocol,
+        _ => return None,
+    })
+}
+
+const OPS: [(&str, Cmp); 6] = [
+    ("!=", Cmp::Ne),
+    (">=", Cmp::Ge),
+    ("<=", Cmp::Le),
+    ("=", Cmp::Eq),
+    (">", Cmp::Gt),
+    ("<", Cmp::Lt),
+];
+
+fn parse_term(text: &str) -> Result<Term, String> {
+    let text = text.trim();
+    for (symbol, cmp) in OPS {
+        if let Some((left, right)) = text.split_once(symbol) {
+            let field = parse_field(&left.trim().to_lowercase())
+                .ok_or_else(|| format!("unknown field {:?}", left.trim()))?;
+            let value = right.trim().to_owned();
+            if value.is_empty() {
+                return Err(format!("{:?} needs a value", left.trim()));
+            }
+            let numeric = matches!(
+                field,
+                Field::Rps | Field::ErrorPct | Field::Rt | Field::Share | Field::MtlsPct
+            );
+            if numeric && value.parse::<f64>().is_err() {
+                return Err(format!("{value:?} is not a number"));
+            }
+            if !numeric && !matches!(cmp, Cmp::Eq | Cmp::Ne) {
+                return Err(format!("{:?} compares with = or != only", left.trim()));
+            }
+            return Ok(Term::Compare(field, cmp, value));
+        }
+    }
+    let (negated, word) = match text.strip_prefix('!') {
+        Some(rest) => (true, rest.trim()),
+        None => (false, text),
+    };
+    parse_flag(&word.to_lowercase())
+        .map(|f| Term::Flag(f, !negated))
+        .ok_or_else(|| format!("unknown term {text:?}"))
+}
+
+/// Parses an expression; `Ok(None)` when empty.
+pub fn parse_expr(text: &str) -> Result<Option<Expr>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let normalised = text.replace("||", " OR ").replace("&&", " AND ");
+    let mut alternatives = Vec::new();
+    for alt in split_word(&normalised, "or") {
+        let terms = split_word(&alt, "and")
+            .iter()
+            .map(|t| parse_term(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        alternatives.push(terms);
+    }
+    Ok(Some(Expr(alternatives)))
+}
+
+/// Splits at the whole word `word` (any case); a comma also separates
+/// alternatives, as in Kiali.
+fn split_word(text: &str, word: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    for token in text.split_whitespace() {
+        if token.eq_ignore_ascii_case(word) {
+            parts.push(String::new());
+        } else if let Some(last) = parts.last_mut() {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(token);
+        }
+    }
+    if word == "or" {
+        parts = parts
+            .iter()
+            .flat_map(|p| p.split(',').map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+    }
+    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+fn compare_num(value: f64, cmp: Cmp, want: &str) -> bool {
+    let Ok(want) = want.parse::<f64>() else {
+        return false;
+    };
+    match cmp {
+        Cmp::Eq => (value - want).abs() < 1e-9,
+        Cmp::Ne => (value - want).abs() >= 1e-9,
+        Cmp::Gt => value > want,
+        Cmp::Ge => value >= want,
+        Cmp::Lt => value < want,
+        Cmp::Le => value <= want,
+    }
+}
+
+fn compare_text(values: &[&str], cmp: Cmp, want: &str) -> bool {
+    let hit = values.iter().any(|v| v.eq_ignore_ascii_case(want));
+    if cmp == Cmp::Ne { !hit } else { hit }
+}
+
+fn kind_word(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Workload => "workload",
+        NodeKind::App => "app",
+        NodeKind::Service => "service",
+        NodeKind::Unknown => "unknown",
+        NodeKind::External => "external",
+    }
+}
+
+/// Whether `term` holds for a node; `None` when it is about edges only.
+fn node_term(node: &GraphNode, term: &Term) -> Option<bool> {
+    Some(match term {
+        Term::Flag(flag, want) => {
+            let v = match flag {
+                Flag::Healthy => node.health == GraphHealth::Healthy,
+                Flag::Degraded => node.health == GraphHealth::Degraded,
+                Flag::Failure => node.health == GraphHealth::Failure,
+                Flag::Idle => node.idle,
+                Flag::Inaccessible => node.inaccessible,
+                Flag::Sidecar => node.sidecar == Some(true),
+                Flag::Root => node.root,
+                Flag::Unknown => node.kind == NodeKind::Unknown,
+                Flag::External => node.kind == NodeKind::External,
+                Flag::Mtls | Flag::Tcp | Flag::Http | Flag::Grpc => return None,
+            };
+            v == *want
+        }
+        Term::Compare(field, cmp, want) => match field {
+            Field::Name => {
+                let mut names = vec![node.name.as_str()];
+                if let Some(app) = &node.app {
+                    names.push(app);
+                }
+                compare_text(&names, *cmp, want)
+            }
+            Field::Namespace => compare_text(&[&node.namespace], *cmp, want),
+            Field::Version => compare_text(&[node.version.as_deref().unwrap_or("")], *cmp, want),
+            Field::Kind => compare_text(&[kind_word(node.kind)], *cmp, want),
+            Field::Rps => compare_num(node.rps_in + node.rps_out, *cmp, want),
+            Field::ErrorPct => compare_num(node.error_pct, *cmp, want),
+            Field::Rt | Field::Share | Field::MtlsPct | Field::Protocol => return None,
+        },
+    })
+}
+
+/// Whether `term` holds for an edge; `None` when it is about nodes only.
+fn edge_term(edge: &GraphEdge, term: &Term) -> Option<bool> {
+    Some(match term {
+        Term::Flag(flag, want) => {
+            let v = match flag {
+                Flag::Healthy => edge.health == GraphHealth::Healthy,
+                Flag::Degraded => edge.health == GraphHealth::Degraded,
+                Flag::Failure => edge.health == GraphHealth::Failure,
+                Flag::Idle => edge.idle,
+                Flag::Mtls => edge.mtls_pct.is_some_and(|m| m >= 99.5),
+                Flag::Tcp => edge.protocol == EdgeProtocol::Tcp,
+                Flag::Http => edge.protocol == EdgeProtocol::Http,
+                Flag::Grpc => edge.protocol == EdgeProtocol::Grpc,
+                _ => return None,
+            };
+            v == *want
+        }
+        Term::Compare(field, cmp, want) => match field {
+            Field::Rps => compare_num(edge.rps, *cmp, want),
+            Field::ErrorPct => compare_num(edge.error_pct, *cmp, want),
+            Field::Rt => edge.p95_ms.is_some_and(|p| compare_num(p, *cmp, want)),
+            Field::Share => compare_num(edge.share_pct, *cmp, want),
+            Field::MtlsPct => edge.mtls_pct.is_some_and(|m| compare_num(m, *cmp, want)),
+            Field::Protocol => {
+                let p = match edge.protocol {
+                    EdgeProtocol::Http => "http",
+                    EdgeProtocol::Grpc => "grpc",
+                    EdgeProtocol::Tcp => "tcp",
+                };
+                compare_text(&[p], *cmp, want)
+            }
+            _ => return None,
+        },
+    })
+}
+
+fn all_terms(terms: &[Term], test: impl Fn(&Term) -> Option<bool>) -> bool {
+    // A conjunction applies to an element when every term is about it.
+    let mut applies = true;
+    let mut holds = true;
+    for t in terms {
+        match test(t) {
+            None => applies = false,
+            Some(v) => holds &= v,
+        }
+    }
+    applies && holds
+}
+
+impl Expr {
+    /// Whether the expression matches a node.
+    pub fn matches_node(&self, node: &GraphNode) -> bool {
+        self.0
+            .iter()
+            .any(|terms| all_terms(terms, |t| node_term(node, t)))
+    }
+
+    /// Whether the expression matches an edge.
+    pub fn matches_edge(&self, edge: &GraphEdge) -> bool {
+        self.0
+            .iter()
+            .any(|terms| all_terms(terms, |t| edge_term(edge, t)))
+    }
+}
+
+/// What the page shows: the graph after the toggles and the hide
+/// expression, as indices into `graph.nodes` and `graph.edges`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Visible {
+    /// Shown nodes.
+    pub nodes: Vec<usize>,
+    /// Shown edges.
+    pub edges: Vec<usize>,
+}
+
+/// Display toggles that remove elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Toggles {
+    /// Show nodes and edges without traffic.
+    pub idle: bool,
+    /// Show service nodes (when off, nodes of kind service are dropped and
+    /// their callers are linked to their workloads by the server's choice).
+    pub services: bool,
+}
+
+/// The nodes and edges left after the toggles and `hide`.
+pub fn visible(graph: &Graph, toggles: Toggles, hide: Option<&Expr>) -> Visible {
+    let keep_node: Vec<bool> = graph
+        .nodes
+        .iter()
+        .map(|n| {
+            (toggles.idle || !n.idle)
+                && (toggles.services || n.kind != NodeKind::Service)
+                && !hide.is_some_and(|h| h.matches_node(n))
+        })
+        .collect();
+    let index: HashMap<&str, usize> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let edges = graph
+        .edges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            let ends = index
+                .get(e.source.as_str())
+                .zip(index.get(e.target.as_str()));
+            ends.is_some_and(|(s, t)| keep_node[*s] && keep_node[*t])
+                && (toggles.idle || !e.idle)
+                && !hide.is_some_and(|h| h.matches_edge(e))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    Visible {
+        nodes: (0..graph.nodes.len()).filter(|i| keep_node[*i]).collect(),
+        edges,
+    }
+}
+
+/// The sub-graph of `graph` with only `visible`'s elements.
+pub fn subgraph(graph: &Graph, visible: &Visible) -> Graph {
+    Graph {
+        nodes: visible
+            .nodes
+            .iter()
+            .map(|i| graph.nodes[*i].clone())
+            .collect(),
+        edges: visible
+            .edges
+            .iter()
+            .map(|i| graph.edges[*i].clone())
+            .collect(),
+        ..graph.clone()
+    }
+}
+
+/// The node nearest to `(x, y)` within `radius` (drawing coordinates).
+pub fn hit_test(positions: &[(f64, f64)], x: f64, y: f64, radius: f64) -> Option<usize> {
+    positions
+        .iter()
+        .enumerate()
+        .map(|(i, (px, py))| (i, (px - x).powi(2) + (py - y).powi(2)))
+        .filter(|(_, d)| *d <= radius * radius)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::GraphType;
+
+    fn node(id: &str, ns: &str, kind: NodeKind, health: GraphHealth) -> GraphNode {
+        GraphNode {
+            id: id.into(),
+            kind,
+            namespace: ns.into(),
+            name: id.into(),
+            app: Some(id.into()),
+            version: None,
+            parent: None,
+            inaccessible: false,
+            sidecar: Some(true),
+            idle: false,
+            root: false,
+            rps_in: 1.0,
+            rps_out: 1.0,
+            tcp_in: 0.0,
+            tcp_out: 0.0,
+            error_pct: 0.0,
+            health,
+        }
+    }
+
+    fn edge(s: &str, t: &str, rps: f64, p95: f64) -> GraphEdge {
+        GraphEdge {
+            id: format!("{s}->{t}"),
+            source: s.into(),
+            target: t.into(),
+            protocol: EdgeProtocol::Http,
+            rps,
+            codes: Vec::new(),
+            error_pct: 0.0,
+            server_error_pct: 0.0,
+            p95_ms: Some(p95),
+            bytes_per_s: None,
+            share_pct: 100.0,
+            mtls_pct: Some(100.0),
+            health: GraphHealth::Healthy,
+            idle: false,
+        }
+    }
+
+    fn graph(nodes: Vec<GraphNode>, edges: Vec<GraphEdge>) -> Graph {
+        Graph {
+            graph_type: GraphType::App,
+            namespaces: vec!["a".into()],
+            window_s: 600.0,
+            query_time: 0.0,
+            boxes: Vec::new(),
+            nodes,
+            edges,
+            warnings: Vec::new(),
+            queries: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn callers_come_before_callees() {
+        let groups = vec!["a".to_string(); 4];
+        let l = layout(&groups, &[(0, 1), (1, 2), (0, 2), (3, 1)]);
+        assert_eq!(l.layers, [0, 1, 2, 0]);
+        assert!(l.positions[0].0 < l.positions[1].0);
+        assert!(l.positions[1].0 < l.positions[2].0);
+    }
+
+    #[test]
+    fn cycles_do_not_break_layering() {
+        let groups = vec!["a".to_string(); 3];
+        let l = layout(&groups, &[(0, 1), (1, 2), (2, 1), (2, 2)]);
+        assert_eq!(l.layers, [0, 1, 2]);
+    }
+
+    #[test]
+    fn namespaces_get_separate_bands() {
+        let groups: Vec<String> = ["a", "b", "a", "b"].map(String::from).to_vec();
+        let l = layout(&groups, &[(0, 1), (2, 3)]);
+        assert_eq!(l.bands.len(), 2);
+        let (_, a_top, a_bottom) = &l.bands[0];
+        let (_, b_top, _) = &l.bands[1];
+        assert!(a_bottom < b_top);
+        for i in [0, 2] {
+            assert!(l.positions[i].1 > *a_top && l.positions[i].1 < *a_bottom);
+        }
+    }
+
+    #[test]
+    fn barycenters_untangle_crossings() {
+        // 0 -> 3, 1 -> 2: ordering by callers puts 3 above 2.
+        let groups = vec!["a".to_string(); 4];
+        let l = layout(&groups, &[(0, 3), (1, 2)]);
+        assert!(l.positions[3].1 < l.positions[2].1);
+    }
+
+    #[test]
+    fn big_graphs_lay_out() {
+        let n = 5000;
+        let groups: Vec<String> = (0..n).map(|i| format!("ns{}", i / 25)).collect();
+        let edges: Vec<(usize, usize)> = (1..n).map(|i| ((i * 7919) % i, i)).collect();
+        let l = layout(&groups, &edges);
+        assert_eq!(l.positions.len(), n);
+        assert!(
+            l.positions
+                .iter()
+                .all(|(x, y)| x.is_finite() && y.is_finite())
+        );
+    }
+
+    #[test]
+    fn expressions_parse_and_match_like_kiali() {
+        let g = graph(
+            vec![
+                node("reviews", "bookinfo", NodeKind::App, GraphHealth::Degraded),
+                node("details", "bookinfo", NodeKind::App, GraphHealth::Healthy),
+            ],
+            vec![
+                edge("details", "reviews", 3.0, 1500.0),
+                edge("reviews", "details", 1.0, 20.0),
+            ],
+        );
+        let e = parse_expr("name = reviews").unwrap().unwrap();
+        assert!(e.matches_node(&g.nodes[0]) && !e.matches_node(&g.nodes[1]));
+        assert!(!e.matches_edge(&g.edges[0]));
+        let e = parse_expr("!healthy").unwrap().unwrap();
+        assert!(e.matches_node(&g.nodes[0]) && !e.matches_node(&g.nodes[1]));
+        let e = parse_expr("rt > 1000").unwrap().unwrap();
+        assert!(e.matches_edge(&g.edges[0]) && !e.matches_edge(&g.edges[1]));
+        assert!(!e.matches_node(&g.nodes[0]));
+        let e = parse_expr("ns = bookinfo AND degraded OR rps >= 3")
+            .unwrap()
+            .unwrap();
+        assert!(e.matches_node(&g.nodes[0]) && !e.matches_node(&g.nodes[1]));
+        assert!(e.matches_edge(&g.edges[0]));
+        assert_eq!(parse_expr("  ").unwrap(), None);
+        for bad in ["colour = red", "rt > fast", "name > 3", "wobbly", "name ="] {
+            assert!(parse_expr(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hiding_removes_nodes_with_their_edges() {
+        let mut idle = node("cron", "a", NodeKind::Workload, GraphHealth::NoTraffic);
+        idle.idle = true;
+        let g = graph(
+            vec![
+                node("web", "a", NodeKind::App, GraphHealth::Healthy),
+                node("api", "a", NodeKind::Service, GraphHealth::Healthy),
+                idle,
+            ],
+            vec![edge("web", "api", 1.0, 10.0)],
+        );
+        let all = Toggles {
+            idle: true,
+            services: true,
+        };
+        assert_eq!(visible(&g, all, None).nodes, [0, 1, 2]);
+        let no_idle = Toggles { idle: false, ..all };
+        assert_eq!(visible(&g, no_idle, None).nodes, [0, 1]);
+        let hide = parse_expr("name = api").unwrap().unwrap();
+        let v = visible(&g, all, Some(&hide));
+        assert_eq!((v.nodes, v.edges), (vec![0, 2], vec![]));
+        let no_services = Toggles {
+            services: false,
+            ..all
+        };
+        assert_eq!(visible(&g, no_services, None).nodes, [0, 2]);
+    }
+
+    #[test]
+    fn names_and_labels() {
+        let mut n = node(
+            "reviews v3",
+            "bookinfo",
+            NodeKind::App,
+            GraphHealth::Degraded,
+        );
+        assert_eq!(node_name(&n), "app reviews v3 (bookinfo), degraded");
+        n.inaccessible = true;
+        assert_eq!(node_name(&n), "app reviews v3 (bookinfo), inaccessible");
+        let e = edge("a", "b", 12.345, 87.6);
+        assert_eq!(edge_label(&e, EdgeLabel::Rps), "12.35 rps");
+        assert_eq!(edge_label(&e, EdgeLabel::P95), "88 ms");
+        assert_eq!(edge_label(&e, EdgeLabel::None), "");
+        assert_eq!(bytes_rate(4800.0), "4.8 kB/s");
+        assert_eq!(EdgeLabel::parse("share"), EdgeLabel::Share);
+    }
+
+    #[test]
+    fn hits_pick_the_nearest_node() {
+        let p = [(0.0, 0.0), (10.0, 0.0)];
+        assert_eq!(hit_test(&p, 7.0, 0.0, 5.0), Some(1));
+        assert_eq!(hit_test(&p, 50.0, 0.0, 5.0), None);
+    }
+}

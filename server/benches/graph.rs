@@ -1,0 +1,334 @@
+//! Graph benchmark (prints figures; `harness = false`):
+//! `cargo bench -p meshdeck --bench graph`.
+//!
+//! For synthetic meshes of about 100, 1,000 and 5,000 graph nodes
+//! (versioned app graph with service nodes, every namespace):
+//! - server processing: the pure pipeline ([`build`]) on pre-fetched
+//!   vectors, plus JSON serialisation, median of several runs;
+//! - total API time (`GET /api/graph` through the router) against a stub
+//!   Prometheus serving those vectors, versus the time of the four queries
+//!   alone (HTTP and Prometheus JSON decoding, which the stub makes nearly
+//!   free of evaluation time: a real Prometheus adds its own evaluation);
+//! - the response size.
+//!
+//! The vectors are what Prometheus would answer: the simulator's counters
+//! after ten minutes of constant traffic, filtered by the queries' selectors
+//! and summed by their `by` labels, divided by the window.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::types::{AuthMode, RunMode};
+use axum::body::Body;
+use http::Request;
+use http_body_util::BodyExt;
+use meshdeck_server::access::AccessScope;
+use meshdeck_server::config::UpstreamArgs;
+use meshdeck_server::graph::decorators::PodWorkload;
+use meshdeck_server::graph::queries::NODE_LABELS;
+use meshdeck_server::graph::traffic::BuildOptions;
+use meshdeck_server::graph::{Fetched, GraphRequest, build};
+use meshdeck_server::spa::Spa;
+use meshdeck_server::upstream::Upstreams;
+use meshdeck_server::upstream::prometheus::Sample;
+use meshdeck_server::{AppState, router};
+use meshdeck_sim::kube::InMemoryCluster;
+use meshdeck_sim::metrics::{MetricsOptions, Simulator};
+use meshdeck_sim::model::{Mesh, Variation};
+use meshdeck_sim::scenario;
+use tower::ServiceExt;
+
+const WINDOW_S: f64 = 600.0;
+const RUNS: usize = 7;
+
+type Labels = BTreeMap<String, String>;
+
+/// `name{k="v",...} value` lines of the text exposition.
+fn parse_exposition(text: &str) -> Vec<(String, Labels, f64)> {
+    let mut out = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let Some((head, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        let (name, labels) = match head.split_once('{') {
+            Some((name, rest)) => (name, rest.trim_end_matches('}')),
+            None => (head, ""),
+        };
+        let mut map = Labels::new();
+        // Simulator label values contain no quotes or commas.
+        for pair in labels.split("\",").filter(|p| !p.is_empty()) {
+            if let Some((k, v)) = pair.split_once("=\"") {
+                map.insert(k.to_owned(), v.trim_end_matches('"').to_owned());
+            }
+        }
+        out.push((name.to_owned(), map, value));
+    }
+    out
+}
+
+/// Sums `series` of `metric` passing `keep` by `by`, as rates over the window.
+fn aggregate(
+    series: &[(String, Labels, f64)],
+    metric: &str,
+    keep: impl Fn(&Labels) -> bool,
+    by: &[&str],
+) -> Vec<Sample> {
+    let mut sums: BTreeMap<Vec<(String, String)>, f64> = BTreeMap::new();
+    for (name, labels, value) in series.iter().filter(|(n, l, _)| n == metric && keep(l)) {
+        let _ = name;
+        let key = by
+            .iter()
+            .filter_map(|k| labels.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect();
+        *sums.entry(key).or_default() += value / WINDOW_S;
+    }
+    sums.into_iter()
+        .map(|(labels, value)| Sample {
+            labels: labels.into_iter().collect(),
+            value,
+        })
+        .collect()
+}
+
+/// The four vectors for every namespace of the mesh (selection 2 is empty
+/// then: no caller is outside the requested namespaces).
+fn vectors(mesh: &Mesh) -> Fetched {
+    let t0 = 1_700_000_000.0;
+    let mut sim = Simulator::new(
+        Arc::new(mesh.clone()),
+        MetricsOptions {
+            size_histograms: false,
+            extra_labels: Vec::new(),
+        },
+        t0,
+    );
+    sim.advance_to(t0 + WINDOW_S);
+    let series = parse_exposition(&sim.render_text());
+    let node: Vec<&str> = NODE_LABELS.split(',').collect();
+    let with = |extra: &[&'static str]| -> Vec<&str> {
+        node.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    let is = |l: &Labels, k: &str, v: &str| l.get(k).map(String::as_str) == Some(v);
+    let selected = |l: &Labels| {
+        (is(l, "reporter", "destination") && is(l, "source_workload", "unknown"))
+            || is(l, "reporter", "source")
+    };
+    let destination = |l: &Labels| is(l, "reporter", "destination");
+    let pods = mesh
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| PodWorkload {
+            namespace: mesh.namespaces[w.namespace].name.clone(),
+            workload: w.name.clone(),
+            app: Some(w.app.clone()),
+            version: Some(w.version.clone()),
+            sidecar: mesh.has_sidecar(i),
+        })
+        .collect();
+    let mut security = aggregate(
+        &series,
+        "istio_requests_total",
+        destination,
+        &with(&["request_protocol", "connection_security_policy"]),
+    );
+    security.extend(aggregate(
+        &series,
+        "istio_tcp_sent_bytes_total",
+        destination,
+        &with(&["request_protocol", "connection_security_policy"]),
+    ));
+    Fetched {
+        requests: aggregate(
+            &series,
+            "istio_requests_total",
+            selected,
+            &with(&["request_protocol", "response_code", "grpc_response_status"]),
+        ),
+        tcp: aggregate(&series, "istio_tcp_sent_bytes_total", selected, &node),
+        buckets: aggregate(
+            &series,
+            "istio_request_duration_milliseconds_bucket",
+            selected,
+            &with(&["le"]),
+        ),
+        security,
+        pods: Some(pods),
+        queries: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A Prometheus stand-in answering each of the four graph queries with its
+/// pre-computed vector (matched by the metric and `by` labels it asks for).
+async fn stub_prometheus(fetched: &Fetched) -> String {
+    use axum::routing::post;
+    let encode = |samples: &[Sample]| {
+        let result: Vec<serde_json::Value> = samples
+            .iter()
+            .map(|s| serde_json::json!({"metric": s.labels, "value": [1_700_000_600.0, s.value.to_string()]}))
+            .collect();
+        serde_json::json!({"status": "success", "data": {"resultType": "vector", "result": result}})
+            .to_string()
+    };
+    let answers = Arc::new([
+        encode(&fetched.requests),
+        encode(&fetched.tcp),
+        encode(&fetched.buckets),
+        encode(&fetched.security),
+    ]);
+    let app = axum::Router::new().route(
+        "/api/v1/query",
+        post(move |body: axum::body::Bytes| {
+            let answers = answers.clone();
+            async move {
+                let q = String::from_utf8_lossy(&body);
+                let i = if q.contains("connection_security_policy") {
+                    3
+                } else if q.contains("duration_milliseconds_bucket") {
+                    2
+                } else if q.contains("istio_tcp_sent_bytes_total") {
+                    1
+                } else {
+                    0
+                };
+                answers[i].clone()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "{:>8} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>7} {:>10}",
+        "services",
+        "nodes",
+        "edges",
+        "build ms",
+        "json ms",
+        "queries ms",
+        "API ms",
+        "ratio",
+        "JSON KiB"
+    );
+    for services in [45, 455, 2280] {
+        let mut mesh = scenario::synthetic(services, 7);
+        mesh.variation = Variation::NONE;
+        let fetched = vectors(&mesh);
+        let namespaces: Vec<String> = mesh.namespaces.iter().map(|n| n.name.clone()).collect();
+        let request = GraphRequest {
+            namespaces: namespaces.clone(),
+            options: BuildOptions {
+                graph_type: app::types::GraphType::VersionedApp,
+                inject_service_nodes: true,
+            },
+            window_s: WINDOW_S,
+            query_time: 1_700_000_600.0,
+        };
+        let scope = AccessScope::owner("admin");
+        let mut build_times = Vec::new();
+        let mut json_times = Vec::new();
+        let mut graph = None;
+        for _ in 0..RUNS {
+            let t = Instant::now();
+            let g = build(&fetched, &request, |ns| scope.can_see(ns));
+            build_times.push(t.elapsed());
+            let t = Instant::now();
+            let body = serde_json::to_vec(&g).unwrap();
+            json_times.push(t.elapsed());
+            graph = Some((g, body.len()));
+        }
+        let (graph, size) = graph.unwrap();
+
+        // Through the HTTP API against the stub.
+        let (api, queries) = runtime.block_on(async {
+            let url = stub_prometheus(&fetched).await;
+            let args = UpstreamArgs {
+                prometheus_url: Some(url.parse().unwrap()),
+                ..UpstreamArgs::default()
+            };
+            let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(30)).unwrap();
+            let prometheus = upstreams.prometheus.clone().unwrap();
+            let mut query_times = Vec::new();
+            for _ in 0..3 {
+                let t = Instant::now();
+                let plan = meshdeck_server::graph::plan(&request);
+                futures::future::try_join_all(
+                    plan.iter().map(|q| prometheus.query(q, request.query_time)),
+                )
+                .await
+                .unwrap();
+                query_times.push(t.elapsed());
+            }
+            upstreams.kube = Some(InMemoryCluster::from_mesh(&mesh).client());
+            let state = AppState::new(
+                RunMode::Demo,
+                AuthMode::Demo,
+                upstreams,
+                Spa::load(std::path::Path::new("/nonexistent")),
+            )
+            .with_graph_limits(meshdeck_server::graph::GraphLimits {
+                max_namespaces: 1000,
+                cache_ttl: Duration::ZERO,
+            });
+            let uri = format!(
+                "/api/graph?namespaces={}&window=10m&queryTime={}",
+                namespaces.join(","),
+                request.query_time + 1.0
+            );
+            let mut api_times = Vec::new();
+            for _ in 0..3 {
+                let t = Instant::now();
+                let response = router(state.clone())
+                    .oneshot(
+                        Request::get(&uri)
+                            .header("authorization", "Bearer demo-token-admin")
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success(), "{}", response.status());
+                let _ = response.into_body().collect().await.unwrap();
+                api_times.push(t.elapsed());
+            }
+            (median(api_times), median(query_times))
+        });
+        println!(
+            "{:>8} {:>7} {:>7} {:>10.1} {:>10.1} {:>11.1} {:>11.1} {:>7.2} {:>10}",
+            services,
+            graph.nodes.len(),
+            graph.edges.len(),
+            ms(median(build_times)),
+            ms(median(json_times)),
+            ms(queries),
+            ms(api),
+            ms(api) / ms(queries).max(1e-9),
+            size / 1024
+        );
+    }
+}

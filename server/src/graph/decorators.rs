@@ -1,0 +1,563 @@
+//! Decorators: each adds one kind of information to the traffic map. They
+//! run in the order of [`super::build`], and that order matters: access
+//! marks nodes before the sidecar decorator (which skips inaccessible ones),
+//! and rates come before health and shares, which divide by them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use app::types::{BoxKind, CodeRate, EdgeProtocol, GraphBox, GraphHealth, GraphType, NodeKind};
+
+use super::traffic::{BuildOptions, TrafficMap, protocol_of, workload_node};
+use crate::upstream::prometheus::Sample;
+
+/// The quantile the edges show.
+pub const QUANTILE: f64 = 0.95;
+/// Kiali's defaults: 5xx at 10 % is a failure.
+pub const SERVER_FAILURE_PCT: f64 = 10.0;
+/// Kiali's defaults: 4xx at 10 % is degraded.
+pub const CLIENT_DEGRADED_PCT: f64 = 10.0;
+/// Kiali's defaults: 4xx at 20 % is a failure.
+pub const CLIENT_FAILURE_PCT: f64 = 20.0;
+
+/// A pod's workload as the cluster reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodWorkload {
+    /// Namespace.
+    pub namespace: String,
+    /// Workload (owner) name.
+    pub workload: String,
+    /// `app` label.
+    pub app: Option<String>,
+    /// `version` label.
+    pub version: Option<String>,
+    /// Whether the pod has the `istio-proxy` container.
+    pub sidecar: bool,
+}
+
+/// Whether a response code is a client error (4xx) and whether a server
+/// error (5xx, no response, or a non-OK gRPC status: Kiali's default gRPC
+/// tolerance fails at 10 % for every non-zero status).
+pub fn classify(code: &str) -> (bool, bool) {
+    if let Some(status) = code.strip_prefix("grpc:") {
+        return (false, status != "0");
+    }
+    match code.as_bytes().first() {
+        Some(b'4') => (true, false),
+        Some(b'5') => (false, true),
+        _ => (false, code == "0"),
+    }
+}
+
+/// Health from a request rate and its client and server error rates.
+pub fn health_of(total: f64, client: f64, server: f64) -> GraphHealth {
+    if total <= 0.0 {
+        return GraphHealth::NoTraffic;
+    }
+    let (client, server) = (100.0 * client / total, 100.0 * server / total);
+    if server >= SERVER_FAILURE_PCT || client >= CLIENT_FAILURE_PCT {
+        GraphHealth::Failure
+    } else if client >= CLIENT_DEGRADED_PCT {
+        GraphHealth::Degraded
+    } else {
+        GraphHealth::Healthy
+    }
+}
+
+/// `histogram_quantile` over cumulative `(upper bound, rate)` buckets, as
+/// Prometheus computes it (linear within a bucket; a rank in the +Inf
+/// bucket gives the highest finite bound).
+pub fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+    let mut b: Vec<(f64, f64)> = buckets.to_vec();
+    b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    // Rates of cumulative counters can dip by rounding; keep them monotonic.
+    let mut max = 0.0f64;
+    for x in &mut b {
+        max = max.max(x.1);
+        x.1 = max;
+    }
+    let total = b.last().filter(|l| l.0.is_infinite())?.1;
+    if total <= 0.0 || b.len() < 2 {
+        return None;
+    }
+    let rank = q * total;
+    let i = b.iter().position(|x| x.1 >= rank)?;
+    if i == b.len() - 1 {
+        return Some(b[b.len() - 2].0);
+    }
+    let (lower, below) = if i == 0 { (0.0, 0.0) } else { b[i - 1] };
+    let (upper, count) = b[i];
+    if count - below <= 0.0 {
+        return Some(upper);
+    }
+    Some(lower + (upper - lower) * (rank - below) / (count - below))
+}
+
+/// 1. Response time: bucket rates summed per edge (every edge on a
+///    sample's path), then the p95 of each HTTP/gRPC edge.
+pub fn response_time(map: &mut TrafficMap, samples: &[Sample], options: BuildOptions) {
+    let mut per_edge: HashMap<usize, BTreeMap<u64, (f64, f64)>> = HashMap::new();
+    for s in samples.iter().filter(|s| s.value.is_finite()) {
+        let Some(le) = s.labels.get("le").and_then(|l| l.parse::<f64>().ok()) else {
+            continue;
+        };
+        let mut path = map.existing_path(s, options, EdgeProtocol::Http);
+        if path.is_empty() {
+            path = map.existing_path(s, options, EdgeProtocol::Grpc);
+        }
+        for e in path {
+            let slot = per_edge
+                .entry(e)
+                .or_default()
+                .entry(le.to_bits())
+                .or_insert((le, 0.0));
+            slot.1 += s.value;
+        }
+    }
+    for (e, buckets) in per_edge {
+        let edge = &mut map.edges[e];
+        edge.buckets = buckets.into_values().collect();
+        edge.wire.p95_ms = quantile(QUANTILE, &edge.buckets);
+    }
+}
+
+/// 2. Security: the share of destination-reported traffic sent with
+///    mutual TLS, per edge.
+pub fn security(map: &mut TrafficMap, samples: &[Sample], options: BuildOptions) {
+    for s in samples.iter().filter(|s| s.value.is_finite()) {
+        let mtls = s
+            .labels
+            .get("connection_security_policy")
+            .map(String::as_str)
+            == Some("mutual_tls");
+        for e in map.existing_path(s, options, protocol_of(s)) {
+            let edge = &mut map.edges[e];
+            edge.reported_rate += s.value;
+            if mtls {
+                edge.mtls_rate += s.value;
+            }
+        }
+    }
+    for edge in &mut map.edges {
+        edge.wire.mtls_pct =
+            (edge.reported_rate > 0.0).then(|| 100.0 * edge.mtls_rate / edge.reported_rate);
+    }
+}
+
+/// 3. Access: nodes in namespaces the caller may not see stay (their edges
+///    touch the caller's namespaces) but lose every detail.
+pub fn access(map: &mut TrafficMap, can_see: impl Fn(&str) -> bool) {
+    for node in &mut map.nodes {
+        let w = &mut node.wire;
+        if w.kind != NodeKind::Unknown && !can_see(&w.namespace) {
+            w.inaccessible = true;
+            w.app = None;
+            w.version = None;
+            node.workloads.clear();
+        }
+    }
+}
+
+/// 4. Sidecars and idle nodes: whether each workload's pods carry the
+///    sidecar (an app node has one when all its pods do), and a node for
+///    each workload of the requested namespaces that had no traffic.
+pub fn sidecars(
+    map: &mut TrafficMap,
+    pods: &[PodWorkload],
+    namespaces: &[String],
+    options: BuildOptions,
+) {
+    let mut by_workload: HashMap<(&str, &str), bool> = HashMap::new();
+    for p in pods {
+        let e = by_workload
+            .entry((p.namespace.as_str(), p.workload.as_str()))
+            .or_insert(true);
+        *e &= p.sidecar;
+    }
+    for node in &mut map.nodes {
+        if node.wire.inaccessible || node.workloads.is_empty() {
+            continue;
+        }
+        let answers: Vec<bool> = node
+            .workloads
+            .iter()
+            .filter_map(|(ns, wl)| by_workload.get(&(ns.as_str(), wl.as_str())).copied())
+            .collect();
+        if !answers.is_empty() {
+            node.wire.sidecar = Some(answers.iter().all(|s| *s));
+        }
+    }
+    if options.graph_type == GraphType::Service {
+        return;
+    }
+    for p in pods.iter().filter(|p| namespaces.contains(&p.namespace)) {
+        let spec = workload_node(
+            options.graph_type,
+            &p.namespace,
+            &p.workload,
+            p.app.as_deref(),
+            p.version.as_deref(),
+        );
+        if map.node_by_id(&spec.id).is_none() {
+            map.add_idle_node(spec);
+            if let Some(n) = map.nodes.last_mut() {
+                n.wire.sidecar = by_workload
+                    .get(&(p.namespace.as_str(), p.workload.as_str()))
+                    .copied();
+            }
+        }
+    }
+}
+
+/// 5. Rates: per-code lists, node totals in and out, edge shares of their
+///    source's traffic, roots and idleness.
+pub fn rates(map: &mut TrafficMap) {
+    for n in &mut map.nodes {
+        let w = &mut n.wire;
+        (w.rps_in, w.rps_out, w.tcp_in, w.tcp_out) = (0.0, 0.0, 0.0, 0.0);
+    }
+    let mut has_inbound = vec![false; map.nodes.len()];
+    for e in &mut map.edges {
+        e.wire.codes = e
+            .codes
+            .iter()
+            .map(|(code, rate)| CodeRate {
+                code: code.clone(),
+                rate: *rate,
+            })
+            .collect();
+        let bytes = e.wire.bytes_per_s.unwrap_or(0.0);
+        e.wire.idle = e.wire.rps <= 0.0 && bytes <= 0.0;
+        has_inbound[e.target] = true;
+        let (s, t) = (e.source, e.target);
+        if e.wire.protocol == EdgeProtocol::Tcp {
+            map.nodes[s].wire.tcp_out += bytes;
+            map.nodes[t].wire.tcp_in += bytes;
+        } else {
+            map.nodes[s].wire.rps_out += e.wire.rps;
+            map.nodes[t].wire.rps_in += e.wire.rps;
+        }
+    }
+    for e in &mut map.edges {
+        let src = &map.nodes[e.source].wire;
+        let (part, whole) = if e.wire.protocol == EdgeProtocol::Tcp {
+            (e.wire.bytes_per_s.unwrap_or(0.0), src.tcp_out)
+        } else {
+            (e.wire.rps, src.rps_out)
+        };
+        e.wire.share_pct = if whole > 0.0 {
+            100.0 * part / whole
+        } else {
+            0.0
+        };
+    }
+    for (n, inbound) in map.nodes.iter_mut().zip(has_inbound) {
+        let w = &mut n.wire;
+        w.root = !inbound;
+        w.idle = w.rps_in + w.rps_out + w.tcp_in + w.tcp_out <= 0.0;
+    }
+}
+
+/// 6. Health: error shares and Kiali's thresholds per edge, and per node
+///    from what it received (or, for pure callers, what it sent).
+pub fn health(map: &mut TrafficMap) {
+    // (total, client errors, server errors) in and out per node.
+    let mut inbound = vec![(0.0, 0.0, 0.0); map.nodes.len()];
+    let mut outbound = vec![(0.0, 0.0, 0.0); map.nodes.len()];
+    for e in &mut map.edges {
+        if e.wire.protocol == EdgeProtocol::Tcp {
+            continue;
+        }
+        let (mut client, mut server) = (0.0, 0.0);
+        for (code, rate) in &e.codes {
+            match classify(code) {
+                (true, _) => client += rate,
+                (_, true) => server += rate,
+                _ => {}
+            }
+        }
+        let total = e.wire.rps;
+        if total > 0.0 {
+            e.wire.error_pct = 100.0 * (client + server) / total;
+            e.wire.server_error_pct = 100.0 * server / total;
+        }
+        e.wire.health = health_of(total, client, server);
+        for (slot, i) in [(&mut inbound, e.target), (&mut outbound, e.source)] {
+            slot[i].0 += total;
+            slot[i].1 += client;
+            slot[i].2 += server;
+        }
+    }
+    for (i, n) in map.nodes.iter_mut().enumerate() {
+        if n.wire.inaccessible {
+            n.wire.health = GraphHealth::NoTraffic;
+            continue;
+        }
+        let (total, client, server) = if inbound[i].0 > 0.0 {
+            inbound[i]
+        } else {
+            outbound[i]
+        };
+        n.wire.error_pct = if total > 0.0 {
+            100.0 * (client + server) / total
+        } else {
+            0.0
+        };
+        n.wire.health = health_of(total, client, server);
+    }
+}
+
+/// 7. Boxes: one per namespace, and in the versioned app graph one per app
+///    with more than one member (its versions and its service).
+pub fn boxes(map: &mut TrafficMap, graph_type: GraphType) -> Vec<GraphBox> {
+    let mut out: BTreeMap<String, GraphBox> = BTreeMap::new();
+    let mut app_members: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, n) in map.nodes.iter().enumerate() {
+        let w = &n.wire;
+        if w.kind == NodeKind::Unknown {
+            continue;
+        }
+        let id = format!("box:ns:{}", w.namespace);
+        out.entry(id.clone()).or_insert_with(|| GraphBox {
+            id,
+            kind: BoxKind::Namespace,
+            label: w.namespace.clone(),
+            namespace: w.namespace.clone(),
+            parent: None,
+        });
+        if graph_type == GraphType::VersionedApp && !w.inaccessible {
+            let app = match (w.kind, &w.app) {
+                (NodeKind::App, Some(app)) => Some(app.clone()),
+                (NodeKind::Service, _) => Some(w.name.clone()),
+                _ => None,
+            };
+            if let Some(app) = app {
+                app_members
+                    .entry((w.namespace.clone(), app))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
+    for n in &mut map.nodes {
+        if n.wire.kind != NodeKind::Unknown {
+            n.wire.parent = Some(format!("box:ns:{}", n.wire.namespace));
+        }
+    }
+    for ((ns, app), members) in app_members {
+        let versions = members
+            .iter()
+            .filter(|i| map.nodes[**i].wire.kind == NodeKind::App)
+            .count();
+        if members.len() < 2 || versions == 0 {
+            continue;
+        }
+        let id = format!("box:app:{ns}:{app}");
+        for i in members {
+            map.nodes[i].wire.parent = Some(id.clone());
+        }
+        out.insert(
+            id.clone(),
+            GraphBox {
+                id,
+                kind: BoxKind::App,
+                label: app,
+                parent: Some(format!("box:ns:{ns}")),
+                namespace: ns,
+            },
+        );
+    }
+    out.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::traffic::tests_support::{call, options};
+
+    #[test]
+    fn codes_classify_like_kiali() {
+        assert_eq!(classify("200"), (false, false));
+        assert_eq!(classify("404"), (true, false));
+        assert_eq!(classify("503"), (false, true));
+        assert_eq!(classify("0"), (false, true));
+        assert_eq!(classify("grpc:0"), (false, false));
+        assert_eq!(classify("grpc:14"), (false, true));
+    }
+
+    #[test]
+    fn thresholds_are_kialis_defaults() {
+        assert_eq!(health_of(0.0, 0.0, 0.0), GraphHealth::NoTraffic);
+        assert_eq!(health_of(100.0, 9.9, 9.9), GraphHealth::Healthy);
+        assert_eq!(health_of(100.0, 10.0, 0.0), GraphHealth::Degraded);
+        assert_eq!(health_of(100.0, 20.0, 0.0), GraphHealth::Failure);
+        assert_eq!(health_of(100.0, 0.0, 10.0), GraphHealth::Failure);
+    }
+
+    #[test]
+    fn quantiles_match_prometheus() {
+        // 100 observations: 50 below 10, 40 in (10, 50], 10 above 50.
+        let b = [(10.0, 50.0), (50.0, 90.0), (f64::INFINITY, 100.0)];
+        assert_eq!(quantile(0.5, &b), Some(10.0));
+        assert_eq!(quantile(0.7, &b), Some(30.0));
+        assert_eq!(quantile(0.95, &b), Some(50.0));
+        assert_eq!(quantile(0.25, &b), Some(5.0));
+        assert_eq!(quantile(0.95, &[(f64::INFINITY, 0.0)]), None);
+        assert_eq!(quantile(0.95, &[(10.0, 1.0)]), None);
+    }
+
+    #[test]
+    fn response_time_adds_buckets_along_the_path() {
+        let mut map = TrafficMap::default();
+        let o = options(GraphType::VersionedApp, true);
+        map.add_requests(&[call("web", "api", "v1", "200", 1.0)], o);
+        let bucket = |le: &str, v: f64| {
+            let mut s = call("web", "api", "v1", "200", v);
+            s.labels.remove("response_code");
+            s.labels.remove("request_protocol");
+            s.labels.insert("le".into(), le.into());
+            s
+        };
+        response_time(
+            &mut map,
+            &[
+                bucket("10", 50.0),
+                bucket("50", 90.0),
+                bucket("+Inf", 100.0),
+            ],
+            o,
+        );
+        assert_eq!(map.edges.len(), 2);
+        for e in &map.edges {
+            assert_eq!(e.wire.p95_ms, Some(50.0));
+        }
+    }
+
+    #[test]
+    fn security_is_a_share_of_reported_traffic() {
+        let mut map = TrafficMap::default();
+        let o = options(GraphType::Workload, false);
+        map.add_requests(&[call("web", "api", "v1", "200", 4.0)], o);
+        let mut secured = call("web", "api", "v1", "200", 3.0);
+        secured
+            .labels
+            .insert("connection_security_policy".into(), "mutual_tls".into());
+        let mut plain = call("web", "api", "v1", "200", 1.0);
+        plain
+            .labels
+            .insert("connection_security_policy".into(), "none".into());
+        security(&mut map, &[secured, plain], o);
+        assert_eq!(map.edges[0].wire.mtls_pct, Some(75.0));
+    }
+
+    #[test]
+    fn access_hides_details_outside_the_scope() {
+        let mut map = TrafficMap::default();
+        let o = options(GraphType::VersionedApp, false);
+        map.add_requests(&[call("web", "api", "v1", "200", 1.0)], o);
+        for n in &mut map.nodes {
+            n.wire.sidecar = Some(true);
+        }
+        map.nodes[1].wire.namespace = "secret".into();
+        access(&mut map, |ns| ns != "secret");
+        sidecars(&mut map, &[], &[], o);
+        assert!(!map.nodes[0].wire.inaccessible);
+        let far = &map.nodes[1];
+        assert!(far.wire.inaccessible);
+        assert!(far.wire.app.is_none() && far.wire.version.is_none());
+        assert!(far.workloads.is_empty());
+    }
+
+    #[test]
+    fn sidecars_come_from_pods_and_idle_workloads_are_added() {
+        let mut map = TrafficMap::default();
+        let o = options(GraphType::Workload, false);
+        map.add_requests(&[call("web", "api", "v1", "200", 1.0)], o);
+        let pod = |wl: &str, sidecar| PodWorkload {
+            namespace: "a".into(),
+            workload: wl.into(),
+            app: Some(wl.into()),
+            version: Some("v1".into()),
+            sidecar,
+        };
+        let pods = [
+            pod("web-v1", true),
+            pod("api-v1", false),
+            pod("cron-v1", true),
+        ];
+        sidecars(&mut map, &pods, &["a".into()], o);
+        rates(&mut map);
+        assert_eq!(map.nodes[0].wire.sidecar, Some(true));
+        assert_eq!(map.nodes[1].wire.sidecar, Some(false));
+        let idle = &map.nodes[2].wire;
+        assert_eq!((idle.id.as_str(), idle.idle), ("wl:a:cron-v1", true));
+    }
+
+    #[test]
+    fn rates_give_totals_shares_and_roots() {
+        let mut map = TrafficMap::default();
+        let o = options(GraphType::App, false);
+        map.add_requests(
+            &[
+                call("web", "api", "v1", "200", 3.0),
+                call("web", "db", "v1", "200", 1.0),
+            ],
+            o,
+        );
+        rates(&mut map);
+        let web = &map.nodes[0].wire;
+        assert_eq!((web.rps_out, web.rps_in, web.root), (4.0, 0.0, true));
+        assert_eq!(map.edges[0].wire.share_pct, 75.0);
+        assert_eq!(map.edges[1].wire.share_pct, 25.0);
+        assert!(!map.nodes[1].wire.root);
+    }
+
+    #[test]
+    fn health_uses_inbound_errors() {
+        let mut map = TrafficMap::default();
+        let o = options(GraphType::App, false);
+        map.add_requests(
+            &[
+                call("web", "api", "v1", "200", 85.0),
+                call("web", "api", "v1", "404", 15.0),
+                call("web", "db", "v1", "200", 88.0),
+                call("web", "db", "v1", "503", 12.0),
+            ],
+            o,
+        );
+        rates(&mut map);
+        health(&mut map);
+        let api = &map.nodes[1].wire;
+        assert_eq!(api.health, GraphHealth::Degraded);
+        assert!((api.error_pct - 15.0).abs() < 1e-9);
+        assert_eq!(map.nodes[2].wire.health, GraphHealth::Failure);
+        assert!((map.edges[1].wire.server_error_pct - 12.0).abs() < 1e-9);
+        // The caller is judged by what it sent: 15 4xx and 12 5xx in 200
+        // stay under both thresholds.
+        assert_eq!(map.nodes[0].wire.health, GraphHealth::Healthy);
+        assert!((map.nodes[0].wire.error_pct - 13.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn versioned_apps_get_app_boxes_with_their_service() {
+        let mut map = TrafficMap::default();
+        let o = options(GraphType::VersionedApp, true);
+        map.add_requests(
+            &[
+                call("web", "api", "v1", "200", 1.0),
+                call("web", "api", "v2", "200", 1.0),
+            ],
+            o,
+        );
+        let boxes = boxes(&mut map, GraphType::VersionedApp);
+        let ids: Vec<&str> = boxes.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["box:app:a:api", "box:ns:a"]);
+        let svc = map.nodes.iter().find(|n| n.wire.id == "svc:a:api").unwrap();
+        assert_eq!(svc.wire.parent.as_deref(), Some("box:app:a:api"));
+        let web = map
+            .nodes
+            .iter()
+            .find(|n| n.wire.id == "vapp:a:web:v1")
+            .unwrap();
+        assert_eq!(web.wire.parent.as_deref(), Some("box:ns:a"));
+    }
+}

@@ -1,0 +1,654 @@
+//! The traffic graph (Kiali-style): Prometheus vectors -> traffic map ->
+//! decorators in an explicit order -> the wire type [`Graph`].
+//!
+//! [`fetch`] runs the four queries of [`queries`] (requests, TCP bytes,
+//! duration buckets, security) and the cluster's pod list concurrently,
+//! coalesced and briefly cached; [`build`] is the pure rest of the
+//! pipeline, so it can be tested and benchmarked on fixed vectors.
+
+pub mod decorators;
+pub mod queries;
+pub mod traffic;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::types::{
+    EdgeProtocol, Graph, GraphNode, GraphNodeDetail, GraphType, NodeKind, UpstreamKind,
+};
+use futures::future::{join, join_all};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
+use serde::Deserialize;
+
+use self::decorators::PodWorkload;
+use self::traffic::{BuildOptions, TrafficMap};
+use crate::access::AccessScope;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::upstream::prometheus::Sample;
+
+/// Limits and caching of graph requests.
+#[derive(Clone, Debug)]
+pub struct GraphLimits {
+    /// Most namespaces one graph may cover.
+    pub max_namespaces: usize,
+    /// How long fetched vectors are reused for identical requests.
+    pub cache_ttl: Duration,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        GraphLimits {
+            max_namespaces: 20,
+            cache_ttl: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The windows the graph offers (Kiali's choices).
+pub const WINDOWS: [(&str, f64); 9] = [
+    ("1m", 60.0),
+    ("5m", 300.0),
+    ("10m", 600.0),
+    ("30m", 1800.0),
+    ("1h", 3600.0),
+    ("3h", 10800.0),
+    ("6h", 21600.0),
+    ("12h", 43200.0),
+    ("1d", 86400.0),
+];
+/// The default window.
+pub const DEFAULT_WINDOW: &str = "10m";
+/// Graphs "now" are taken at a multiple of this many seconds, so requests
+/// made within it share one set of queries.
+pub const NOW_ALIGN_S: f64 = 10.0;
+/// The pod container that is Istio's sidecar.
+pub const PROXY_CONTAINER: &str = "istio-proxy";
+
+/// Query string of `GET /api/graph` and `GET /api/graph/node`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GraphParams {
+    /// Comma-separated namespaces (required).
+    pub namespaces: Option<String>,
+    /// `app`, `versionedApp` (default), `workload` or `service`.
+    #[serde(rename = "type")]
+    pub graph_type: Option<String>,
+    /// Rate window, one of [`WINDOWS`] (default [`DEFAULT_WINDOW`]).
+    pub window: Option<String>,
+    /// The instant to look at (Unix seconds; default now): graph replay.
+    pub query_time: Option<f64>,
+    /// Put service nodes between callers and workloads (default true).
+    pub inject_service_nodes: Option<bool>,
+    /// The node of `GET /api/graph/node`.
+    pub node: Option<String>,
+}
+
+/// A checked graph request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphRequest {
+    /// Namespaces, sorted and without duplicates.
+    pub namespaces: Vec<String>,
+    /// Build options.
+    pub options: BuildOptions,
+    /// Rate window in seconds.
+    pub window_s: f64,
+    /// Evaluation instant (Unix seconds).
+    pub query_time: f64,
+}
+
+fn valid_namespace(ns: &str) -> bool {
+    !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Checks `params` (400 for bad values, 403 for namespaces the caller may
+/// not see) and resolves defaults; `now` is the current Unix time.
+pub fn resolve(
+    params: &GraphParams,
+    scope: &AccessScope,
+    limits: &GraphLimits,
+    now: f64,
+) -> Result<GraphRequest> {
+    if !scope.may_see_graph {
+        return Err(Error::Forbidden(format!(
+            "{} may not see the traffic graph (the cluster owner has not allowed it)",
+            scope.user
+        )));
+    }
+    let mut namespaces: Vec<String> = params
+        .namespaces
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    if namespaces.is_empty() {
+        return Err(Error::BadRequest(
+            "namespaces is required: a comma-separated list, e.g. namespaces=bookinfo,payments"
+                .into(),
+        ));
+    }
+    if namespaces.len() > limits.max_namespaces {
+        return Err(Error::BadRequest(format!(
+            "{} namespaces asked for; one graph covers at most {}",
+            namespaces.len(),
+            limits.max_namespaces
+        )));
+    }
+    if let Some(bad) = namespaces.iter().find(|ns| !valid_namespace(ns)) {
+        return Err(Error::BadRequest(format!(
+            "{bad:?} is not a namespace name (lower-case letters, digits and '-')"
+        )));
+    }
+    for ns in &namespaces {
+        scope.check_namespace(ns)?;
+    }
+    let graph_type = match params.graph_type.as_deref() {
+        None => GraphType::default(),
+        Some(t) => GraphType::parse(t).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "unknown graph type {t:?}; use app, versionedApp, workload or service"
+            ))
+        })?,
+    };
+    let window = params.window.as_deref().unwrap_or(DEFAULT_WINDOW);
+    let window_s = WINDOWS
+        .iter()
+        .find(|(w, _)| *w == window)
+        .map(|(_, s)| *s)
+        .ok_or_else(|| {
+            Error::BadRequest(format!(
+                "unknown window {window:?}; use one of {}",
+                WINDOWS.map(|(w, _)| w).join(", ")
+            ))
+        })?;
+    let query_time = match params.query_time {
+        None => (now / NOW_ALIGN_S).floor() * NOW_ALIGN_S,
+        Some(t) if !t.is_finite() || t <= window_s => {
+            return Err(Error::BadRequest(format!(
+                "queryTime must be a Unix time in seconds, not {t}"
+            )));
+        }
+        Some(t) if t > now + 60.0 => {
+            return Err(Error::BadRequest(format!(
+                "queryTime {t} is in the future (now is {now:.0})"
+            )));
+        }
+        Some(t) => t.floor(),
+    };
+    Ok(GraphRequest {
+        namespaces,
+        options: BuildOptions {
+            graph_type,
+            inject_service_nodes: params.inject_service_nodes.unwrap_or(true),
+        },
+        window_s,
+        query_time,
+    })
+}
+
+/// What the graph is built from: the four vectors (empty where a query
+/// failed), the pods of the requested namespaces, and what went wrong.
+#[derive(Clone, Debug, Default)]
+pub struct Fetched {
+    /// Request rates.
+    pub requests: Vec<Sample>,
+    /// TCP byte rates.
+    pub tcp: Vec<Sample>,
+    /// Duration bucket rates.
+    pub buckets: Vec<Sample>,
+    /// Destination-reported rates by security policy.
+    pub security: Vec<Sample>,
+    /// Pods of the requested namespaces (`None`: no cluster answer).
+    pub pods: Option<Vec<PodWorkload>>,
+    /// The queries, in the order above.
+    pub queries: Vec<String>,
+    /// Parts that could not be fetched.
+    pub warnings: Vec<String>,
+}
+
+/// The queries of a request: requests, TCP, buckets, security.
+pub fn plan(request: &GraphRequest) -> [String; 4] {
+    let (ns, w) = (&request.namespaces, request.window_s);
+    [
+        queries::requests(ns, w),
+        queries::tcp(ns, w),
+        queries::duration_buckets(ns, w),
+        queries::security(ns, w),
+    ]
+}
+
+/// Runs the queries and lists pods, concurrently; identical concurrent
+/// requests share one run, and its result is reused for
+/// [`GraphLimits::cache_ttl`]. A failed query becomes a warning unless the
+/// requests and TCP queries both fail (then there is no graph: the error).
+pub async fn fetch(state: &AppState, request: &GraphRequest) -> Result<Arc<Fetched>> {
+    let prometheus = state
+        .upstreams()
+        .prometheus
+        .clone()
+        .ok_or_else(|| Error::Upstream {
+            upstream: UpstreamKind::Prometheus,
+            reason: "no Prometheus URL is configured (--prometheus-url)".into(),
+        })?;
+    let planned = plan(request);
+    // Everything the answer depends on: the exact queries (which carry the
+    // namespaces and window) and the instant.
+    let key = format!("{}|{}", request.query_time, planned.join("|"));
+    let time = request.query_time;
+    let kube = state.upstreams().kube.clone();
+    let namespaces = request.namespaces.clone();
+    state
+        .graph_cache()
+        .get_or_try(key, || async move {
+            let queries = join_all(planned.iter().map(|q| prometheus.query(q, time)));
+            let pods = async {
+                match &kube {
+                    Some(client) => Some(list_pods(client, &namespaces).await),
+                    None => None,
+                }
+            };
+            let (answers, pods) = join(queries, pods).await;
+            let [requests, tcp, buckets, security]: [Result<Vec<Sample>>; 4] =
+                answers
+                    .try_into()
+                    .map_err(|_| Error::internal("graph query answers"))?;
+            let mut fetched = Fetched {
+                queries: planned.to_vec(),
+                ..Fetched::default()
+            };
+            match (requests, tcp) {
+                (Err(e), Err(_)) => return Err(e),
+                (r, t) => {
+                    fetched.requests = keep(r, "HTTP and gRPC requests", &mut fetched.warnings);
+                    fetched.tcp = keep(t, "TCP traffic", &mut fetched.warnings);
+                }
+            }
+            fetched.buckets = keep(buckets, "response times", &mut fetched.warnings);
+            fetched.security = keep(security, "mTLS", &mut fetched.warnings);
+            fetched.pods = match pods {
+                Some(Ok(pods)) => Some(pods),
+                Some(Err(e)) => {
+                    fetched
+                        .warnings
+                        .push(format!("sidecars and idle workloads are missing: {e}"));
+                    None
+                }
+                None => None,
+            };
+            Ok(Arc::new(fetched))
+        })
+        .await
+}
+
+fn keep(answer: Result<Vec<Sample>>, what: &str, warnings: &mut Vec<String>) -> Vec<Sample> {
+    answer.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "graph query for {what} failed");
+        warnings.push(format!("{what} are missing: {e}"));
+        Vec::new()
+    })
+}
+
+/// The pods of `namespaces` as workloads, read with meshdeck's account.
+#[tracing::instrument(name = "kubernetes.list_pods", skip_all)]
+pub async fn list_pods(client: &kube::Client, namespaces: &[String]) -> Result<Vec<PodWorkload>> {
+    let lists = join_all(namespaces.iter().map(|ns| async move {
+        Api::<Pod>::namespaced(client.clone(), ns)
+            .list(&ListParams::default())
+            .await
+            .map(|list| (ns, list.items))
+    }))
+    .await;
+    let mut out = Vec::new();
+    for list in lists {
+        let (ns, pods) = list.map_err(|e| Error::Upstream {
+            upstream: UpstreamKind::Kubernetes,
+            reason: format!("listing pods failed: {e}"),
+        })?;
+        out.extend(pods.iter().map(|p| pod_workload(ns, p)));
+    }
+    Ok(out)
+}
+
+/// A pod's workload: its controller's name (a ReplicaSet's without the
+/// pod-template hash), its app and version labels (Istio's canonical ones
+/// first), and whether it has the sidecar container.
+pub fn pod_workload(namespace: &str, pod: &Pod) -> PodWorkload {
+    let meta = &pod.metadata;
+    let owner = meta
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true));
+    let workload = match owner {
+        Some(o) if o.kind == "ReplicaSet" => o
+            .name
+            .rsplit_once('-')
+            .map_or(o.name.clone(), |(base, _)| base.to_owned()),
+        Some(o) => o.name.clone(),
+        None => meta.name.clone().unwrap_or_default(),
+    };
+    let label = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| meta.labels.as_ref().and_then(|l| l.get(*k)).cloned())
+    };
+    let spec = pod.spec.as_ref();
+    let sidecar = spec.is_some_and(|s| {
+        s.containers.iter().any(|c| c.name == PROXY_CONTAINER)
+            || s.init_containers
+                .iter()
+                .flatten()
+                .any(|c| c.name == PROXY_CONTAINER)
+    });
+    PodWorkload {
+        namespace: namespace.to_owned(),
+        workload,
+        app: label(&[
+            "service.istio.io/canonical-name",
+            "app.kubernetes.io/name",
+            "app",
+        ]),
+        version: label(&[
+            "service.istio.io/canonical-revision",
+            "app.kubernetes.io/version",
+            "version",
+        ]),
+        sidecar,
+    }
+}
+
+/// The pure pipeline: fetched vectors -> traffic map -> decorators -> wire.
+pub fn build(fetched: &Fetched, request: &GraphRequest, can_see: impl Fn(&str) -> bool) -> Graph {
+    let options = request.options;
+    // The traffic map: nodes and edges from request and TCP rates.
+    let mut map = TrafficMap::default();
+    map.add_requests(&fetched.requests, options);
+    map.add_tcp(&fetched.tcp, options);
+    // 1. Response times need the edges only.
+    decorators::response_time(&mut map, &fetched.buckets, options);
+    // 2. Security likewise.
+    decorators::security(&mut map, &fetched.security, options);
+    // 3. Access before sidecars: inaccessible nodes get no cluster details.
+    decorators::access(&mut map, &can_see);
+    // 4. Sidecars, and idle workloads as extra nodes (before rates, which
+    //    mark them idle).
+    if let Some(pods) = &fetched.pods {
+        decorators::sidecars(&mut map, pods, &request.namespaces, options);
+    }
+    // 5. Rates and shares: totals per node, before health divides by them.
+    decorators::rates(&mut map);
+    // 6. Health from the error shares.
+    decorators::health(&mut map);
+    // 7. Boxes last: they group the final node set.
+    let boxes = decorators::boxes(&mut map, options.graph_type);
+    to_wire(map, boxes, fetched, request)
+}
+
+fn to_wire(
+    map: TrafficMap,
+    boxes: Vec<app::types::GraphBox>,
+    fetched: &Fetched,
+    request: &GraphRequest,
+) -> Graph {
+    let ids: Vec<String> = map.nodes.iter().map(|n| n.wire.id.clone()).collect();
+    let mut edges: Vec<_> = map
+        .edges
+        .into_iter()
+        .map(|e| {
+            let mut w = e.wire;
+            w.source = ids[e.source].clone();
+            w.target = ids[e.target].clone();
+            w.id = format!("{}->{}/{}", w.source, w.target, protocol_key(w.protocol));
+            w
+        })
+        .collect();
+    edges.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut nodes: Vec<GraphNode> = map.nodes.into_iter().map(|n| n.wire).collect();
+    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    Graph {
+        graph_type: request.options.graph_type,
+        namespaces: request.namespaces.clone(),
+        window_s: request.window_s,
+        query_time: request.query_time,
+        boxes,
+        nodes,
+        edges,
+        warnings: fetched.warnings.clone(),
+        queries: fetched.queries.clone(),
+    }
+}
+
+fn protocol_key(p: EdgeProtocol) -> &'static str {
+    match p {
+        EdgeProtocol::Http => "http",
+        EdgeProtocol::Grpc => "grpc",
+        EdgeProtocol::Tcp => "tcp",
+    }
+}
+
+/// `GET /api/graph`: the graph for `params` as `scope` may see it.
+pub async fn graph(
+    state: &AppState,
+    scope: &AccessScope,
+    params: &GraphParams,
+    now: f64,
+) -> Result<Graph> {
+    let request = resolve(params, scope, state.graph_limits(), now)?;
+    let fetched = fetch(state, &request).await?;
+    Ok(build(&fetched, &request, |ns| scope.can_see(ns)))
+}
+
+/// `GET /api/graph/node`: one node of the graph for `params` with its
+/// inbound and outbound edges; 404 if absent, 403 if inaccessible.
+pub async fn node_detail(
+    state: &AppState,
+    scope: &AccessScope,
+    params: &GraphParams,
+    now: f64,
+) -> Result<GraphNodeDetail> {
+    let id = params
+        .node
+        .clone()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::BadRequest("node is required (a node id of the graph)".into()))?;
+    let graph = graph(state, scope, params, now).await?;
+    detail_of(graph, &id, scope)
+}
+
+/// The detail of node `id` in `graph`.
+pub fn detail_of(graph: Graph, id: &str, scope: &AccessScope) -> Result<GraphNodeDetail> {
+    let node = graph
+        .nodes
+        .iter()
+        .find(|n| n.id == id)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no node {id:?} in this graph")))?;
+    if node.inaccessible {
+        return Err(Error::Forbidden(format!(
+            "{} may not see namespace {:?} (needs permission to list pods there)",
+            scope.user, node.namespace
+        )));
+    }
+    let volume = |e: &app::types::GraphEdge| e.rps + e.bytes_per_s.unwrap_or(0.0);
+    let mut inbound: Vec<_> = graph
+        .edges
+        .iter()
+        .filter(|e| e.target == id)
+        .cloned()
+        .collect();
+    let mut outbound: Vec<_> = graph
+        .edges
+        .iter()
+        .filter(|e| e.source == id)
+        .cloned()
+        .collect();
+    inbound.sort_by(|a, b| volume(b).total_cmp(&volume(a)));
+    outbound.sort_by(|a, b| volume(b).total_cmp(&volume(a)));
+    let peers: Vec<GraphNode> = graph
+        .nodes
+        .iter()
+        .filter(|n| {
+            inbound.iter().any(|e| e.source == n.id) || outbound.iter().any(|e| e.target == n.id)
+        })
+        .cloned()
+        .collect();
+    let (metrics_url, traces_url) = links(&node);
+    Ok(GraphNodeDetail {
+        node,
+        inbound,
+        outbound,
+        peers,
+        metrics_url,
+        traces_url,
+    })
+}
+
+/// Console links to a node's metrics and traces.
+pub fn links(node: &GraphNode) -> (Option<String>, Option<String>) {
+    let q = app::format::query_string;
+    let ns = node.namespace.clone();
+    let metrics = match node.kind {
+        NodeKind::Workload => Some(("workload", node.name.clone())),
+        NodeKind::App | NodeKind::Service => Some((
+            "service",
+            node.app.clone().unwrap_or_else(|| node.name.clone()),
+        )),
+        NodeKind::Unknown | NodeKind::External => None,
+    };
+    let metrics_url = metrics.map(|(scope, name)| {
+        format!(
+            "/metrics?{}",
+            q(&[
+                ("scope", scope.to_owned()),
+                ("namespace", ns.clone()),
+                ("name", name)
+            ])
+        )
+    });
+    // Istio's tracing names services `<app>.<namespace>`.
+    let traced = match node.kind {
+        NodeKind::Unknown | NodeKind::External => None,
+        _ => node.app.clone().or_else(|| Some(node.name.clone())),
+    };
+    let traces_url =
+        traced.map(|app| format!("/traces?{}", q(&[("service", format!("{app}.{ns}"))])));
+    (metrics_url, traces_url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::NamespaceAccess;
+
+    fn params(ns: &str) -> GraphParams {
+        GraphParams {
+            namespaces: Some(ns.into()),
+            ..GraphParams::default()
+        }
+    }
+
+    #[test]
+    fn defaults_and_alignment() {
+        let r = resolve(
+            &params("b, a,a"),
+            &AccessScope::owner("admin"),
+            &GraphLimits::default(),
+            1_700_000_007.0,
+        )
+        .unwrap();
+        assert_eq!(r.namespaces, ["a", "b"]);
+        assert_eq!(r.options.graph_type, GraphType::VersionedApp);
+        assert!(r.options.inject_service_nodes);
+        assert_eq!((r.window_s, r.query_time), (600.0, 1_700_000_000.0));
+    }
+
+    #[test]
+    fn bad_input_is_400_and_foreign_namespaces_403() {
+        let limits = GraphLimits {
+            max_namespaces: 2,
+            ..GraphLimits::default()
+        };
+        let owner = AccessScope::owner("admin");
+        let bad = [
+            params(""),
+            params("a,b,c"),
+            params("Bad_Name"),
+            GraphParams {
+                graph_type: Some("pods".into()),
+                ..params("a")
+            },
+            GraphParams {
+                window: Some("7m".into()),
+                ..params("a")
+            },
+            GraphParams {
+                query_time: Some(2e9),
+                ..params("a")
+            },
+            GraphParams {
+                query_time: Some(f64::NAN),
+                ..params("a")
+            },
+        ];
+        for p in bad {
+            let err = resolve(&p, &owner, &limits, 1.7e9).unwrap_err();
+            assert_eq!(err.code().http_status(), 400, "{p:?}: {err}");
+        }
+        let alice = AccessScope {
+            owner: false,
+            namespaces: NamespaceAccess::Only(["bookinfo".to_owned()].into()),
+            ..AccessScope::owner("alice")
+        };
+        let err = resolve(&params("payments"), &alice, &limits, 1.7e9).unwrap_err();
+        assert_eq!(err.code().http_status(), 403);
+        assert!(resolve(&params("bookinfo"), &alice, &limits, 1.7e9).is_ok());
+    }
+
+    #[test]
+    fn links_go_to_metrics_and_traces() {
+        let mut node = GraphNode {
+            id: "vapp:bookinfo:reviews:v3".into(),
+            kind: NodeKind::App,
+            namespace: "bookinfo".into(),
+            name: "reviews v3".into(),
+            app: Some("reviews".into()),
+            version: Some("v3".into()),
+            parent: None,
+            inaccessible: false,
+            sidecar: Some(true),
+            idle: false,
+            root: false,
+            rps_in: 1.0,
+            rps_out: 0.0,
+            tcp_in: 0.0,
+            tcp_out: 0.0,
+            error_pct: 0.0,
+            health: app::types::GraphHealth::Healthy,
+        };
+        assert_eq!(
+            links(&node),
+            (
+                Some("/metrics?scope=service&namespace=bookinfo&name=reviews".into()),
+                Some("/traces?service=reviews.bookinfo".into())
+            )
+        );
+        node.kind = NodeKind::Workload;
+        node.name = "reviews-v3".into();
+        assert_eq!(
+            links(&node).0.as_deref(),
+            Some("/metrics?scope=workload&namespace=bookinfo&name=reviews-v3")
+        );
+        node.kind = NodeKind::Unknown;
+        assert_eq!(links(&node), (None, None));
+    }
+}

@@ -1,0 +1,606 @@
+//! The traffic map: nodes and edges built from Prometheus vectors, before
+//! any decoration. Node identity depends on the graph type; edges are keyed
+//! by (source, target, protocol) and accumulate rates per response code.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use app::types::{EdgeProtocol, GraphEdge, GraphHealth, GraphNode, GraphType, NodeKind};
+
+use crate::upstream::prometheus::Sample;
+
+/// The label value Istio uses for what it cannot identify.
+pub const UNKNOWN: &str = "unknown";
+/// Id of the one node standing for every unidentified caller.
+pub const UNKNOWN_ID: &str = "unknown";
+
+/// How the map is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// What nodes stand for.
+    pub graph_type: GraphType,
+    /// Put a service node between callers and the workloads behind it.
+    pub inject_service_nodes: bool,
+}
+
+/// A node under construction: the wire node plus what decorators need.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The node as it will be sent.
+    pub wire: GraphNode,
+    /// The workloads it stands for, `(namespace, workload)`.
+    pub workloads: BTreeSet<(String, String)>,
+}
+
+/// An edge under construction.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    /// Index of the calling node.
+    pub source: usize,
+    /// Index of the called node.
+    pub target: usize,
+    /// The edge as it will be sent (ids filled in at the end).
+    pub wire: GraphEdge,
+    /// Requests per second by code (HTTP status or `grpc:N`).
+    pub codes: BTreeMap<String, f64>,
+    /// Duration bucket rates by upper bound (ms), summed over the edge.
+    pub buckets: Vec<(f64, f64)>,
+    /// Destination-reported rate sent with mutual TLS.
+    pub mtls_rate: f64,
+    /// Destination-reported rate in total.
+    pub reported_rate: f64,
+}
+
+/// Nodes and edges of one graph.
+#[derive(Clone, Debug, Default)]
+pub struct TrafficMap {
+    /// Nodes, in insertion order.
+    pub nodes: Vec<Node>,
+    /// Edges, in insertion order.
+    pub edges: Vec<Edge>,
+    node_index: HashMap<String, usize>,
+    edge_index: HashMap<(usize, usize, EdgeProtocol), usize>,
+    /// Paths by the samples' node labels: bucket and code series repeat
+    /// the same ends many times, and resolving them allocates ids.
+    path_cache: HashMap<(String, EdgeProtocol), Vec<usize>>,
+}
+
+/// The labels that decide a sample's path (see [`crate::graph::queries::NODE_LABELS`]).
+const PATH_LABELS: [&str; 11] = [
+    "source_workload_namespace",
+    "source_workload",
+    "source_canonical_service",
+    "source_canonical_revision",
+    "destination_service_namespace",
+    "destination_service",
+    "destination_service_name",
+    "destination_workload_namespace",
+    "destination_workload",
+    "destination_canonical_service",
+    "destination_canonical_revision",
+];
+
+fn path_key(sample: &Sample) -> String {
+    let mut key = String::with_capacity(256);
+    for l in PATH_LABELS {
+        key.push_str(label(sample, l));
+        key.push('\u{1}');
+    }
+    key
+}
+
+/// What a node is, before it exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    /// Stable id.
+    pub id: String,
+    /// Kind.
+    pub kind: NodeKind,
+    /// Namespace.
+    pub namespace: String,
+    /// Shown name.
+    pub name: String,
+    /// App, if known.
+    pub app: Option<String>,
+    /// Version, if part of the identity.
+    pub version: Option<String>,
+    /// The workload behind it, if known.
+    pub workload: Option<String>,
+}
+
+fn label<'a>(sample: &'a Sample, name: &str) -> &'a str {
+    sample.labels.get(name).map(String::as_str).unwrap_or("")
+}
+
+fn known(value: &str) -> Option<&str> {
+    (!value.is_empty() && value != UNKNOWN).then_some(value)
+}
+
+/// A node of `graph_type` for a workload with its app and version.
+pub fn workload_node(
+    graph_type: GraphType,
+    namespace: &str,
+    workload: &str,
+    app: Option<&str>,
+    version: Option<&str>,
+) -> NodeSpec {
+    let wl = |ns: &str| NodeSpec {
+        id: format!("wl:{ns}:{workload}"),
+        kind: NodeKind::Workload,
+        namespace: ns.to_owned(),
+        name: workload.to_owned(),
+        app: app.map(str::to_owned),
+        version: version.map(str::to_owned),
+        workload: Some(workload.to_owned()),
+    };
+    match (graph_type, app) {
+        (GraphType::Workload, _) | (_, None) => wl(namespace),
+        (GraphType::App, Some(app)) => NodeSpec {
+            id: format!("app:{namespace}:{app}"),
+            kind: NodeKind::App,
+            namespace: namespace.to_owned(),
+            name: app.to_owned(),
+            app: Some(app.to_owned()),
+            version: None,
+            workload: Some(workload.to_owned()),
+        },
+        (GraphType::VersionedApp, Some(app)) => {
+            let version = version.unwrap_or(UNKNOWN);
+            NodeSpec {
+                id: format!("vapp:{namespace}:{app}:{version}"),
+                kind: NodeKind::App,
+                namespace: namespace.to_owned(),
+                name: format!("{app} {version}"),
+                app: Some(app.to_owned()),
+                version: Some(version.to_owned()),
+                workload: Some(workload.to_owned()),
+            }
+        }
+        (GraphType::Service, Some(app)) => NodeSpec {
+            id: format!("svc:{namespace}:{app}"),
+            kind: NodeKind::Service,
+            namespace: namespace.to_owned(),
+            name: app.to_owned(),
+            app: Some(app.to_owned()),
+            version: None,
+            workload: Some(workload.to_owned()),
+        },
+    }
+}
+
+/// The node for a service; outside the mesh when its host is not a
+/// cluster-local name.
+pub fn service_node(namespace: &str, name: &str, host: &str) -> NodeSpec {
+    let external = !host.is_empty() && host != UNKNOWN && !host.ends_with(".cluster.local");
+    NodeSpec {
+        id: format!("svc:{namespace}:{name}"),
+        kind: if external {
+            NodeKind::External
+        } else {
+            NodeKind::Service
+        },
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        app: None,
+        version: None,
+        workload: None,
+    }
+}
+
+fn unknown_node() -> NodeSpec {
+    NodeSpec {
+        id: UNKNOWN_ID.to_owned(),
+        kind: NodeKind::Unknown,
+        namespace: UNKNOWN.to_owned(),
+        name: UNKNOWN.to_owned(),
+        app: None,
+        version: None,
+        workload: None,
+    }
+}
+
+/// The calling node of a sample.
+pub fn source_of(sample: &Sample, graph_type: GraphType) -> NodeSpec {
+    let ns = label(sample, "source_workload_namespace");
+    match known(label(sample, "source_workload")) {
+        Some(wl) if known(ns).is_some() => workload_node(
+            graph_type,
+            ns,
+            wl,
+            known(label(sample, "source_canonical_service")),
+            known(label(sample, "source_canonical_revision")),
+        ),
+        _ => unknown_node(),
+    }
+}
+
+/// The called nodes of a sample, in call order: the service, then (unless
+/// the graph type is `service`, the workload is unknown, or service nodes
+/// are not wanted) the workload behind it; or just the workload.
+pub fn targets_of(sample: &Sample, options: BuildOptions) -> Vec<NodeSpec> {
+    let service = service_node(
+        label(sample, "destination_service_namespace"),
+        label(sample, "destination_service_name"),
+        label(sample, "destination_service"),
+    );
+    let ns = label(sample, "destination_workload_namespace");
+    let workload = match (known(label(sample, "destination_workload")), known(ns)) {
+        (Some(wl), Some(ns)) if options.graph_type != GraphType::Service => Some(workload_node(
+            options.graph_type,
+            ns,
+            wl,
+            known(label(sample, "destination_canonical_service")),
+            known(label(sample, "destination_canonical_revision")),
+        )),
+        _ => None,
+    };
+    match workload {
+        None => vec![service],
+        Some(w) if options.inject_service_nodes => vec![service, w],
+        Some(w) => vec![w],
+    }
+}
+
+/// The protocol of a sample's `request_protocol`.
+pub fn protocol_of(sample: &Sample) -> EdgeProtocol {
+    match label(sample, "request_protocol") {
+        "grpc" => EdgeProtocol::Grpc,
+        "tcp" => EdgeProtocol::Tcp,
+        _ => EdgeProtocol::Http,
+    }
+}
+
+/// The code a request sample counts under: the HTTP status, or `grpc:N`
+/// for gRPC calls that carry a status.
+pub fn code_of(sample: &Sample) -> String {
+    let grpc = label(sample, "grpc_response_status");
+    if protocol_of(sample) == EdgeProtocol::Grpc && !grpc.is_empty() {
+        format!("grpc:{grpc}")
+    } else {
+        label(sample, "response_code").to_owned()
+    }
+}
+
+impl TrafficMap {
+    /// The index of node `spec`, added if new.
+    pub fn node(&mut self, spec: NodeSpec) -> usize {
+        if let Some(i) = self.node_index.get(&spec.id) {
+            let i = *i;
+            if let Some(wl) = spec.workload {
+                self.nodes[i].workloads.insert((spec.namespace, wl));
+            }
+            return i;
+        }
+        let i = self.nodes.len();
+        self.node_index.insert(spec.id.clone(), i);
+        let mut workloads = BTreeSet::new();
+        if let Some(wl) = &spec.workload {
+            workloads.insert((spec.namespace.clone(), wl.clone()));
+        }
+        self.nodes.push(Node {
+            wire: GraphNode {
+                id: spec.id,
+                kind: spec.kind,
+                namespace: spec.namespace,
+                name: spec.name,
+                app: spec.app,
+                version: spec.version,
+                parent: None,
+                inaccessible: false,
+                sidecar: None,
+                idle: false,
+                root: false,
+                rps_in: 0.0,
+                rps_out: 0.0,
+                tcp_in: 0.0,
+                tcp_out: 0.0,
+                error_pct: 0.0,
+                health: GraphHealth::NoTraffic,
+            },
+            workloads,
+        });
+        i
+    }
+
+    /// The index of a node by id.
+    pub fn node_by_id(&self, id: &str) -> Option<usize> {
+        self.node_index.get(id).copied()
+    }
+
+    /// The index of the edge `source -> target` of `protocol`, added if new.
+    pub fn edge(&mut self, source: usize, target: usize, protocol: EdgeProtocol) -> usize {
+        if let Some(i) = self.edge_index.get(&(source, target, protocol)) {
+            return *i;
+        }
+        let i = self.edges.len();
+        self.edge_index.insert((source, target, protocol), i);
+        self.edges.push(Edge {
+            source,
+            target,
+            wire: GraphEdge {
+                id: String::new(),
+                source: String::new(),
+                target: String::new(),
+                protocol,
+                rps: 0.0,
+                codes: Vec::new(),
+                error_pct: 0.0,
+                server_error_pct: 0.0,
+                p95_ms: None,
+                bytes_per_s: None,
+                share_pct: 0.0,
+                mtls_pct: None,
+                health: GraphHealth::NoTraffic,
+                idle: false,
+            },
+            codes: BTreeMap::new(),
+            buckets: Vec::new(),
+            mtls_rate: 0.0,
+            reported_rate: 0.0,
+        });
+        i
+    }
+
+    /// The edges a sample's traffic runs along, as indices (added if new):
+    /// caller to service to workload, or caller to workload.
+    pub fn path_of(
+        &mut self,
+        sample: &Sample,
+        options: BuildOptions,
+        protocol: EdgeProtocol,
+    ) -> Vec<usize> {
+        let key = (path_key(sample), protocol);
+        if let Some(path) = self.path_cache.get(&key) {
+            return path.clone();
+        }
+        let path = self.resolve_path(sample, options, protocol);
+        self.path_cache.insert(key, path.clone());
+        path
+    }
+
+    fn resolve_path(
+        &mut self,
+        sample: &Sample,
+        options: BuildOptions,
+        protocol: EdgeProtocol,
+    ) -> Vec<usize> {
+        let source = self.node(source_of(sample, options.graph_type));
+        let mut from = source;
+        let mut path = Vec::with_capacity(2);
+        for target in targets_of(sample, options) {
+            let to = self.node(target);
+            path.push(self.edge(from, to, protocol));
+            from = to;
+        }
+        path
+    }
+
+    /// Adds HTTP/gRPC request rates (the requests vector).
+    pub fn add_requests(&mut self, samples: &[Sample], options: BuildOptions) {
+        for s in samples.iter().filter(|s| s.value.is_finite()) {
+            let protocol = match protocol_of(s) {
+                EdgeProtocol::Tcp => continue,
+                p => p,
+            };
+            let code = code_of(s);
+            for e in self.path_of(s, options, protocol) {
+                let edge = &mut self.edges[e];
+                edge.wire.rps += s.value;
+                *edge.codes.entry(code.clone()).or_default() += s.value;
+            }
+        }
+    }
+
+    /// Adds TCP byte rates (the TCP vector).
+    pub fn add_tcp(&mut self, samples: &[Sample], options: BuildOptions) {
+        for s in samples.iter().filter(|s| s.value.is_finite()) {
+            for e in self.path_of(s, options, EdgeProtocol::Tcp) {
+                let edge = &mut self.edges[e];
+                *edge.wire.bytes_per_s.get_or_insert(0.0) += s.value;
+            }
+        }
+    }
+
+    /// The edges of a sample's path that already exist (decorators add to
+    /// edges; they never create them).
+    pub fn existing_path(
+        &mut self,
+        sample: &Sample,
+        options: BuildOptions,
+        protocol: EdgeProtocol,
+    ) -> Vec<usize> {
+        let key = (path_key(sample), protocol);
+        if let Some(path) = self.path_cache.get(&key) {
+            return path.clone();
+        }
+        let path = self.find_path(sample, options, protocol);
+        self.path_cache.insert(key, path.clone());
+        path
+    }
+
+    fn find_path(
+        &self,
+        sample: &Sample,
+        options: BuildOptions,
+        protocol: EdgeProtocol,
+    ) -> Vec<usize> {
+        let Some(mut from) = self.node_by_id(&source_of(sample, options.graph_type).id) else {
+            return Vec::new();
+        };
+        let mut path = Vec::with_capacity(2);
+        for target in targets_of(sample, options) {
+            let Some(to) = self.node_by_id(&target.id) else {
+                return path;
+            };
+            if let Some(e) = self.edge_index.get(&(from, to, protocol)) {
+                path.push(*e);
+            }
+            from = to;
+        }
+        path
+    }
+
+    /// Adds a node that had no traffic (from the cluster's workloads).
+    pub fn add_idle_node(&mut self, spec: NodeSpec) {
+        if self.node_by_id(&spec.id).is_none() {
+            let i = self.node(spec);
+            self.nodes[i].wire.idle = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample(pairs: &[(&str, &str)], value: f64) -> Sample {
+        Sample {
+            labels: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            value,
+        }
+    }
+
+    fn call(src: (&str, &str, &str), dst: (&str, &str, &str, &str), code: &str) -> Sample {
+        sample(
+            &[
+                ("source_workload_namespace", src.0),
+                ("source_workload", src.1),
+                ("source_canonical_service", src.2),
+                ("source_canonical_revision", "v1"),
+                ("destination_service_namespace", dst.0),
+                ("destination_service_name", dst.1),
+                (
+                    "destination_service",
+                    &format!("{}.{}.svc.cluster.local", dst.1, dst.0),
+                ),
+                ("destination_workload_namespace", dst.0),
+                ("destination_workload", dst.2),
+                ("destination_canonical_service", dst.1),
+                ("destination_canonical_revision", dst.3),
+                ("request_protocol", "http"),
+                ("response_code", code),
+            ],
+            1.0,
+        )
+    }
+
+    #[test]
+    fn node_ids_follow_the_graph_type() {
+        let s = call(("a", "web-v1", "web"), ("b", "api", "api-v2", "v2"), "200");
+        let ids = |graph_type, inject| {
+            let mut map = TrafficMap::default();
+            map.add_requests(
+                std::slice::from_ref(&s),
+                BuildOptions {
+                    graph_type,
+                    inject_service_nodes: inject,
+                },
+            );
+            map.nodes
+                .iter()
+                .map(|n| n.wire.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(GraphType::VersionedApp, true),
+            ["vapp:a:web:v1", "svc:b:api", "vapp:b:api:v2"]
+        );
+        assert_eq!(ids(GraphType::App, false), ["app:a:web", "app:b:api"]);
+        assert_eq!(
+            ids(GraphType::Workload, false),
+            ["wl:a:web-v1", "wl:b:api-v2"]
+        );
+        assert_eq!(ids(GraphType::Service, true), ["svc:a:web", "svc:b:api"]);
+    }
+
+    #[test]
+    fn unknown_callers_and_outside_hosts() {
+        let s = sample(
+            &[
+                ("source_workload", "unknown"),
+                ("source_workload_namespace", "unknown"),
+                ("destination_service_namespace", "pay"),
+                ("destination_service_name", "api.stripe.com"),
+                ("destination_service", "api.stripe.com"),
+                ("destination_workload", "unknown"),
+                ("request_protocol", "http"),
+                ("response_code", "200"),
+            ],
+            2.0,
+        );
+        let mut map = TrafficMap::default();
+        map.add_requests(
+            &[s],
+            BuildOptions {
+                graph_type: GraphType::Workload,
+                inject_service_nodes: true,
+            },
+        );
+        assert_eq!(map.nodes[0].wire.kind, NodeKind::Unknown);
+        assert_eq!(map.nodes[1].wire.kind, NodeKind::External);
+        assert_eq!(map.edges.len(), 1);
+        assert_eq!(map.edges[0].wire.rps, 2.0);
+    }
+
+    #[test]
+    fn codes_add_up_per_edge() {
+        let options = BuildOptions {
+            graph_type: GraphType::App,
+            inject_service_nodes: false,
+        };
+        let mut map = TrafficMap::default();
+        map.add_requests(
+            &[
+                call(("a", "web-v1", "web"), ("b", "api", "api-v1", "v1"), "200"),
+                call(("a", "web-v1", "web"), ("b", "api", "api-v2", "v2"), "200"),
+                call(("a", "web-v1", "web"), ("b", "api", "api-v2", "v2"), "503"),
+            ],
+            options,
+        );
+        assert_eq!(map.edges.len(), 1);
+        assert_eq!(map.edges[0].wire.rps, 3.0);
+        assert_eq!(map.edges[0].codes["200"], 2.0);
+        assert_eq!(map.edges[0].codes["503"], 1.0);
+        assert_eq!(map.nodes[1].workloads.len(), 2);
+    }
+}
+
+/// Sample builders for the decorators' tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// Build options.
+    pub fn options(graph_type: GraphType, inject_service_nodes: bool) -> BuildOptions {
+        BuildOptions {
+            graph_type,
+            inject_service_nodes,
+        }
+    }
+
+    /// An HTTP request sample in namespace `a`: app `src` (workload
+    /// `src-v1`) calling service `dst` served by `dst-version`.
+    pub fn call(src: &str, dst: &str, version: &str, code: &str, value: f64) -> Sample {
+        let labels = [
+            ("source_workload_namespace", "a".to_owned()),
+            ("source_workload", format!("{src}-v1")),
+            ("source_canonical_service", src.to_owned()),
+            ("source_canonical_revision", "v1".to_owned()),
+            ("destination_service_namespace", "a".to_owned()),
+            ("destination_service_name", dst.to_owned()),
+            ("destination_service", format!("{dst}.a.svc.cluster.local")),
+            ("destination_workload_namespace", "a".to_owned()),
+            ("destination_workload", format!("{dst}-{version}")),
+            ("destination_canonical_service", dst.to_owned()),
+            ("destination_canonical_revision", version.to_owned()),
+            ("request_protocol", "http".to_owned()),
+            ("response_code", code.to_owned()),
+        ];
+        Sample {
+            labels: labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            value,
+        }
+    }
+}

@@ -1,0 +1,562 @@
+//! `/api/graph` against a real Prometheus holding history that the
+//! simulator wrote for the demo with constant traffic and no faults.
+//! Expected rates, error shares, bytes and mTLS come from the scenario's
+//! definition (edge rates, error mixes, TCP response sizes, namespaces'
+//! mTLS setting), not from the code under test.
+//!
+//! The golden file `testdata/graph_demo_versioned_app.json` is the whole
+//! answer with floats rounded to 2 decimals; regenerate it with
+//! `MESHDECK_UPDATE_GOLDEN=1 cargo test -p meshdeck --test graph`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::types::{
+    AuthMode, EdgeProtocol, ErrorBody, ErrorCode, Graph, GraphHealth, GraphNodeDetail, NodeKind,
+    RunMode,
+};
+use axum::body::Body;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use meshdeck_server::config::UpstreamArgs;
+use meshdeck_server::spa::Spa;
+use meshdeck_server::upstream::Upstreams;
+use meshdeck_server::{AppState, router};
+use meshdeck_sim::kube::InMemoryCluster;
+use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
+use meshdeck_sim::model::{Caller, Mesh, Protocol, Variation};
+use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::scenario;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+
+fn quiet_demo() -> Mesh {
+    let mut mesh = scenario::demo();
+    mesh.variation = Variation::NONE;
+    mesh.faults.clear();
+    mesh
+}
+
+struct Fixture {
+    mesh: Mesh,
+    prometheus: PrometheusServer,
+    end: f64,
+}
+
+/// One Prometheus for all tests of this file, with 30 minutes of history.
+async fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceCell<Fixture> = OnceCell::const_new();
+    FIXTURE
+        .get_or_init(|| async {
+            let mesh = quiet_demo();
+            let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
+            let path =
+                std::env::temp_dir().join(format!("meshdeck-graph-test-{}.om", std::process::id()));
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+            let history = HistoryOptions {
+                start: end - 1800.0,
+                end,
+                step: 15.0,
+            };
+            write_openmetrics_history(
+                &Arc::new(mesh.clone()),
+                &MetricsOptions::default(),
+                &history,
+                &mut file,
+            )
+            .unwrap();
+            drop(file);
+            let prometheus = PrometheusServer::start(&PrometheusOptions {
+                history: Some(path.clone()),
+                ..PrometheusOptions::default()
+            })
+            .await
+            .unwrap();
+            std::fs::remove_file(&path).unwrap();
+            Fixture {
+                mesh,
+                prometheus,
+                end,
+            }
+        })
+        .await
+}
+
+fn state(prometheus_url: &str, mesh: &Mesh) -> AppState {
+    let args = UpstreamArgs {
+        prometheus_url: Some(prometheus_url.parse().unwrap()),
+        ..UpstreamArgs::default()
+    };
+    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
+    upstreams.kube = Some(InMemoryCluster::from_mesh(mesh).client());
+    AppState::new(
+        RunMode::Demo,
+        AuthMode::Demo,
+        upstreams,
+        Spa::load(std::path::Path::new("/nonexistent")),
+    )
+}
+
+async fn get(state: AppState, uri: &str, user: &str) -> (StatusCode, Vec<u8>) {
+    let request = Request::get(uri)
+        .header("authorization", format!("Bearer demo-token-{user}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = router(state).oneshot(request).await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+/// Two minutes before the history's end, so the 10-minute window is full.
+fn at(f: &Fixture) -> String {
+    format!("queryTime={}", f.end - 120.0)
+}
+
+async fn get_graph(state: AppState, uri: &str, user: &str) -> Graph {
+    let (status, body) = get(state, uri, user).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+fn error_code(body: &[u8]) -> ErrorCode {
+    serde_json::from_slice::<ErrorBody>(body)
+        .unwrap()
+        .error
+        .code
+}
+
+fn close(got: f64, want: f64) -> bool {
+    // Whole-number counters shift a 10-minute rate by well under 1 %.
+    (got - want).abs() <= 0.01 + 0.01 * want.abs()
+}
+
+/// The node a scenario caller becomes in the versioned app graph.
+fn caller_id(mesh: &Mesh, caller: Caller) -> String {
+    match caller {
+        Caller::Workload(wl) if mesh.has_sidecar(wl) => {
+            let w = &mesh.workloads[wl];
+            format!(
+                "vapp:{}:{}:{}",
+                mesh.namespaces[w.namespace].name, w.app, w.version
+            )
+        }
+        _ => "unknown".into(),
+    }
+}
+
+struct Expected {
+    rate: f64,
+    errors: f64,
+    protocol: EdgeProtocol,
+    tcp_bytes: f64,
+    mtls: bool,
+}
+
+/// Caller -> service edges of the scenario: requests (or connections) per
+/// second, errors per second, protocol, TCP response bytes per second, and
+/// whether the traffic is mutual TLS (both ends have sidecars and the
+/// server's namespace enforces it).
+fn expected_edges(mesh: &Mesh) -> BTreeMap<String, Expected> {
+    let mut out: BTreeMap<String, Expected> = BTreeMap::new();
+    for edge in &mesh.edges {
+        let svc = &mesh.services[edge.service];
+        let ns = &mesh.namespaces[svc.namespace];
+        let protocol = match svc.protocol {
+            Protocol::Http => EdgeProtocol::Http,
+            Protocol::Grpc => EdgeProtocol::Grpc,
+            Protocol::Tcp => EdgeProtocol::Tcp,
+        };
+        let source_sidecar = matches!(edge.source, Caller::Workload(wl) if mesh.has_sidecar(wl));
+        let id = format!(
+            "{}->svc:{}:{}/{}",
+            caller_id(mesh, edge.source),
+            ns.name,
+            svc.name,
+            format!("{protocol:?}").to_lowercase()
+        );
+        let e = out.entry(id).or_insert(Expected {
+            rate: 0.0,
+            errors: 0.0,
+            protocol,
+            tcp_bytes: 0.0,
+            mtls: source_sidecar && ns.mtls && ns.sidecars,
+        });
+        e.rate += edge.rate;
+        e.errors += edge.rate * (edge.errors.client + edge.errors.server);
+        e.tcp_bytes += edge.rate * edge.response_bytes;
+    }
+    out
+}
+
+const ALL: &str = "namespaces=bookinfo,payments,istio-system,legacy";
+
+#[tokio::test]
+async fn edges_match_the_scenario() {
+    let f = fixture().await;
+    let graph = get_graph(
+        state(&f.prometheus.url(), &f.mesh),
+        &format!("/api/graph?{ALL}&type=versionedApp&window=10m&{}", at(f)),
+        "admin",
+    )
+    .await;
+    assert!(graph.warnings.is_empty(), "{:?}", graph.warnings);
+    assert_eq!(graph.queries.len(), 4, "one query per metric family");
+    let edges: BTreeMap<&str, _> = graph.edges.iter().map(|e| (e.id.as_str(), e)).collect();
+    let expected = expected_edges(&f.mesh);
+    for (id, want) in &expected {
+        let got = edges
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("edge {id} missing; have {:?}", edges.keys()));
+        assert_eq!(got.protocol, want.protocol, "{id}");
+        if want.protocol == EdgeProtocol::Tcp {
+            let bytes = got.bytes_per_s.unwrap_or(0.0);
+            assert!(
+                close(bytes, want.tcp_bytes),
+                "{id}: {bytes} B/s vs {}",
+                want.tcp_bytes
+            );
+            assert_eq!(got.p95_ms, None);
+        } else {
+            assert!(
+                close(got.rps, want.rate),
+                "{id}: {} rps vs {}",
+                got.rps,
+                want.rate
+            );
+            // Errors per second: each whole-number counter is off by under
+            // one request over the window (600 s).
+            let errors = got.rps * got.error_pct / 100.0;
+            assert!(
+                (errors - want.errors).abs() <= 3.0 / 600.0 + 0.05 * want.errors,
+                "{id}: {errors} errors/s vs {}",
+                want.errors
+            );
+            assert!(got.p95_ms.is_some_and(|p| p > 0.0), "{id}: no p95");
+        }
+        let mtls = got.mtls_pct;
+        match (id.starts_with("unknown"), want.mtls) {
+            (_, true) => assert_eq!(mtls.map(f64::round), Some(100.0), "{id}"),
+            // Outside callers and payments (mTLS off) send plain text, and
+            // only the destination proxy can tell.
+            (_, false) if id.contains("api.stripe.com") => assert_eq!(mtls, None, "{id}"),
+            (_, false) => assert_eq!(mtls.map(f64::round), Some(0.0), "{id}"),
+        }
+    }
+    // The edges named by the issue.
+    for id in [
+        "unknown->svc:bookinfo:productpage/http",
+        "unknown->svc:payments:payments-api/grpc",
+        "vapp:bookinfo:ratings:v1->svc:bookinfo:mongodb/tcp",
+        "vapp:payments:ledger:v1->svc:payments:postgres/tcp",
+    ] {
+        assert!(edges.contains_key(id), "{id}");
+    }
+    // Service -> version edges split the service's traffic by weight.
+    let reviews = ["v1", "v2", "v3"].map(|v| {
+        edges[format!("svc:bookinfo:reviews->vapp:bookinfo:reviews:{v}/http").as_str()].rps
+    });
+    for (got, weight) in reviews.into_iter().zip([0.34, 0.33, 0.33]) {
+        assert!(close(got, 20.0 * weight), "{got} vs {}", 20.0 * weight);
+    }
+    let node = |id: &str| graph.nodes.iter().find(|n| n.id == id).unwrap();
+    assert_eq!(node("unknown").kind, NodeKind::Unknown);
+    assert!(node("unknown").root);
+    assert_eq!(node("svc:payments:api.stripe.com").kind, NodeKind::External);
+    let v3 = node("vapp:bookinfo:reviews:v3");
+    assert_eq!(v3.health, GraphHealth::Healthy);
+    assert_eq!(v3.sidecar, Some(true));
+    assert_eq!(v3.parent.as_deref(), Some("box:app:bookinfo:reviews"));
+    // The share of productpage's requests going to reviews: 20 of 43 rps.
+    let share = edges["vapp:bookinfo:productpage:v1->svc:bookinfo:reviews/http"].share_pct;
+    assert!((share - 100.0 * 20.0 / 43.0).abs() < 0.5, "{share}");
+    // No sidecar in legacy: batch-reporter has no traffic identity and shows
+    // up idle (from the cluster's pods), without a sidecar.
+    let reporter = node("vapp:legacy:batch-reporter:v1");
+    assert!(reporter.idle);
+    assert_eq!(reporter.sidecar, Some(false));
+}
+
+fn round_floats(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| !n.is_i64() && !n.is_u64()) {
+                *v = serde_json::json!((f * 100.0).round() / 100.0);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(round_floats),
+        Value::Object(o) => o.values_mut().for_each(round_floats),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn golden_versioned_app_graph() {
+    let f = fixture().await;
+    let (status, body) = get(
+        state(&f.prometheus.url(), &f.mesh),
+        &format!(
+            "/api/graph?namespaces=bookinfo,payments&window=10m&{}",
+            at(f)
+        ),
+        "admin",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut got: Value = serde_json::from_slice(&body).unwrap();
+    // The instant is the only input that changes between runs.
+    got["query_time"] = Value::from(0);
+    round_floats(&mut got);
+    let text = serde_json::to_string_pretty(&got).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/testdata/graph_demo_versioned_app.json");
+    if std::env::var_os("MESHDECK_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).expect(
+        "golden file missing: MESHDECK_UPDATE_GOLDEN=1 cargo test -p meshdeck --test graph",
+    );
+    assert!(
+        want == text,
+        "the graph differs from {}; if the change is intended, regenerate with \
+         MESHDECK_UPDATE_GOLDEN=1 cargo test -p meshdeck --test graph\n{}",
+        path.display(),
+        first_difference(&want, &text)
+    );
+}
+
+fn first_difference(want: &str, got: &str) -> String {
+    for (i, (w, g)) in want.lines().zip(got.lines()).enumerate() {
+        if w != g {
+            return format!("line {}: want {w:?}, got {g:?}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: {} vs {} lines",
+        want.lines().count(),
+        got.lines().count()
+    )
+}
+
+#[tokio::test]
+async fn every_graph_type_builds() {
+    let f = fixture().await;
+    for (t, node) in [
+        ("app", "app:bookinfo:reviews"),
+        ("workload", "wl:bookinfo:reviews-v2"),
+        ("service", "svc:bookinfo:reviews"),
+        ("versionedApp", "vapp:bookinfo:reviews:v2"),
+    ] {
+        let graph = get_graph(
+            state(&f.prometheus.url(), &f.mesh),
+            &format!("/api/graph?namespaces=bookinfo&type={t}&{}", at(f)),
+            "admin",
+        )
+        .await;
+        assert!(graph.nodes.iter().any(|n| n.id == node), "{t}: {node}");
+    }
+    // Without service nodes, callers link straight to the versions.
+    let graph = get_graph(
+        state(&f.prometheus.url(), &f.mesh),
+        &format!(
+            "/api/graph?namespaces=bookinfo&injectServiceNodes=false&{}",
+            at(f)
+        ),
+        "admin",
+    )
+    .await;
+    assert!(
+        graph
+            .edges
+            .iter()
+            .any(|e| e.id == "vapp:bookinfo:productpage:v1->vapp:bookinfo:reviews:v1/http")
+    );
+}
+
+#[tokio::test]
+async fn members_see_their_namespaces_and_no_details_beyond() {
+    let f = fixture().await;
+    let s = || state(&f.prometheus.url(), &f.mesh);
+    let graph = get_graph(
+        s(),
+        &format!("/api/graph?namespaces=bookinfo&{}", at(f)),
+        "alice",
+    )
+    .await;
+    // productpage calls payments-api; alice sees the edge, not the far node.
+    let far = graph
+        .nodes
+        .iter()
+        .find(|n| n.id == "svc:payments:payments-api")
+        .expect("the far node is shown");
+    assert!(far.inaccessible);
+    assert_eq!(far.sidecar, None);
+    assert_eq!(far.health, GraphHealth::NoTraffic);
+    // Every payments node (the service and the versions behind it, which
+    // bookinfo's calls reach) is inaccessible and without details.
+    let payments: Vec<_> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.namespace == "payments")
+        .collect();
+    assert_eq!(payments.len(), 3);
+    for n in payments {
+        assert!(
+            n.inaccessible && n.sidecar.is_none() && n.app.is_none(),
+            "{n:?}"
+        );
+    }
+    let (status, body) = get(
+        s(),
+        &format!("/api/graph?namespaces=payments&{}", at(f)),
+        "alice",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), ErrorCode::Forbidden);
+    let (status, _) = get(
+        s(),
+        &format!(
+            "/api/graph/node?namespaces=bookinfo&node=svc:payments:payments-api&{}",
+            at(f)
+        ),
+        "alice",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Her own nodes have details, with links.
+    let (status, body) = get(
+        s(),
+        &format!(
+            "/api/graph/node?namespaces=bookinfo&node=vapp:bookinfo:productpage:v1&{}",
+            at(f)
+        ),
+        "alice",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let detail: GraphNodeDetail = serde_json::from_slice(&body).unwrap();
+    let outbound: Vec<&str> = detail.outbound.iter().map(|e| e.target.as_str()).collect();
+    assert_eq!(
+        outbound,
+        [
+            "svc:bookinfo:details",
+            "svc:bookinfo:reviews",
+            "svc:payments:payments-api"
+        ]
+    );
+    assert_eq!(detail.inbound.len(), 1);
+    assert_eq!(
+        detail.metrics_url.as_deref(),
+        Some("/metrics?scope=service&namespace=bookinfo&name=productpage")
+    );
+    assert_eq!(
+        detail.traces_url.as_deref(),
+        Some("/traces?service=productpage.bookinfo")
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_400() {
+    let f = fixture().await;
+    for query in [
+        "namespaces=bookinfo&type=pods",
+        "namespaces=bookinfo&window=7m",
+        "namespaces=",
+        "namespaces=bookinfo&queryTime=soon",
+        "namespaces=bookinfo&colour=red",
+    ] {
+        let (status, body) = get(
+            state(&f.prometheus.url(), &f.mesh),
+            &format!("/api/graph?{query}"),
+            "admin",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(error_code(&body), ErrorCode::BadRequest);
+    }
+    let (status, _) = get(
+        state(&f.prometheus.url(), &f.mesh),
+        "/api/graph/node?namespaces=bookinfo&node=nope",
+        "admin",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn prometheus_down_is_503() {
+    let f = fixture().await;
+    let port = meshdeck_sim::prometheus::free_port().unwrap();
+    let (status, body) = get(
+        state(&format!("http://127.0.0.1:{port}"), &f.mesh),
+        "/api/graph?namespaces=bookinfo",
+        "admin",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_code(&body), ErrorCode::UpstreamUnavailable);
+}
+
+/// A Prometheus in front of the fixture's that fails every TCP-only query.
+async fn failing_tcp_proxy(upstream: String) -> String {
+    use axum::routing::post;
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/api/v1/query",
+        post(move |body: axum::body::Bytes| {
+            let (client, upstream) = (client.clone(), upstream.clone());
+            async move {
+                let text = String::from_utf8_lossy(&body);
+                if text.contains("istio_tcp_sent_bytes_total")
+                    && !text.contains("istio_requests_total")
+                {
+                    return (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        r#"{"status":"error","errorType":"execution","error":"query timed out"}"#
+                            .to_owned(),
+                    );
+                }
+                let answer = client
+                    .post(format!("{upstream}/api/v1/query"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (StatusCode::OK, answer.text().await.unwrap())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_failed_tcp_query_gives_a_partial_graph_with_a_warning() {
+    let f = fixture().await;
+    let url = failing_tcp_proxy(f.prometheus.url()).await;
+    let graph = get_graph(
+        state(&url, &f.mesh),
+        &format!("/api/graph?namespaces=bookinfo&{}", at(f)),
+        "admin",
+    )
+    .await;
+    assert_eq!(graph.warnings.len(), 1, "{:?}", graph.warnings);
+    assert!(graph.warnings[0].contains("TCP"), "{:?}", graph.warnings);
+    assert!(graph.edges.iter().any(|e| e.protocol == EdgeProtocol::Http));
+    assert!(!graph.edges.iter().any(|e| e.protocol == EdgeProtocol::Tcp));
+}
