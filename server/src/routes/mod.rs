@@ -2,9 +2,11 @@
 //! Unknown paths and wrong methods answer with the same JSON error body as
 //! everything else.
 
+mod dashboards;
 mod health;
 mod me;
 mod metrics;
+mod prometheus;
 mod status;
 
 use axum::Router;
@@ -19,6 +21,8 @@ pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(metrics::router())
+        .merge(prometheus::router())
+        .merge(dashboards::router())
         .merge(me::router())
         .merge(status::router())
         .method_not_allowed_fallback(method_not_allowed)
