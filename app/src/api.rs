@@ -13,10 +13,14 @@ use std::fmt;
 use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared};
 use gloo_net::http::Request;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
-use crate::types::{AuthMode, ErrorBody, ErrorCode, Me, MetricsReport, MetricsTargets, Status};
+use crate::types::{
+    AuthMode, Dashboard, DashboardKind, ErrorBody, ErrorCode, Me, MetricsReport, MetricsTargets,
+    PromQueryAnswer, PromQueryRequest, Status,
+};
 
 /// A failed API call, ready to show to a person.
 #[derive(Clone, Debug, PartialEq)]
@@ -203,7 +207,38 @@ async fn fetch_json<T: DeserializeOwned>(path: &str, token: Option<&str>) -> Res
     if let Some(token) = token {
         request = request.header("Authorization", &format!("Bearer {token}"));
     }
-    let response = request.send().await.map_err(ApiError::network)?;
+    decode(path, request.send().await).await
+}
+
+/// `POST path` with `body` as JSON and the stored token, decoding the JSON
+/// answer like [`get_json`]; a 401 leads to the sign-in page.
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    ensure_session().await;
+    let mut request = Request::post(path).header("Accept", "application/json");
+    if let Some(token) = stored_token() {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let request = request.json(body).map_err(|err| ApiError {
+        status: 0,
+        code: ErrorCode::Internal,
+        message: format!("could not encode the request to {path}: {err}"),
+    })?;
+    let result = decode(path, request.send().await).await;
+    if matches!(&result, Err(e) if e.is_unauthenticated()) {
+        to_login();
+    }
+    result
+}
+
+/// The JSON answer of a sent request, or its error body as [`ApiError`].
+async fn decode<T: DeserializeOwned>(
+    path: &str,
+    sent: Result<gloo_net::http::Response, gloo_net::Error>,
+) -> Result<T, ApiError> {
+    let response = sent.map_err(ApiError::network)?;
     let status = response.status();
     if response.ok() {
         return response.json::<T>().await.map_err(|err| ApiError {
@@ -235,4 +270,14 @@ pub async fn metrics(query: &str) -> Result<MetricsReport, ApiError> {
 /// `GET /api/metrics/targets`.
 pub async fn metrics_targets() -> Result<MetricsTargets, ApiError> {
     get_json("/api/metrics/targets").await
+}
+
+/// `POST /api/prometheus/query` (owners only).
+pub async fn prometheus_query(request: PromQueryRequest) -> Result<PromQueryAnswer, ApiError> {
+    post_json("/api/prometheus/query", &request).await
+}
+
+/// `GET /api/dashboards/{kind}?<query>` (owners only).
+pub async fn dashboard(kind: DashboardKind, query: &str) -> Result<Dashboard, ApiError> {
+    get_json(&format!("/api/dashboards/{}?{query}", kind.as_str())).await
 }
