@@ -78,14 +78,14 @@ test('the mesh dashboard shows panels with data, their PromQL and the services',
   const bySource = page.getByRole('figure', { name: 'Incoming requests by source panel' });
   await expect(bySource.getByRole('img', { name: /over time/ })).toBeVisible();
   await expect(bySource.getByRole('list', { name: 'Legend' })).toContainText('productpage-v1.bookinfo');
-  await expect(page.getByRole('figure', { name: 'Incoming request size panel' }).getByRole('img')).toBeVisible();
+  await expect(page.getByRole('figure', { name: 'Incoming request size panel' }).getByRole('img', { name: /over time/ })).toBeVisible();
   await page.screenshot({ path: path.join('artifacts', 'dashboard-service.png'), fullPage: true });
 
   await page.getByRole('tab', { name: 'Workload dashboard' }).click();
   await page.getByLabel('Namespace').selectOption('bookinfo');
-  await page.getByLabel('Workload', { exact: true }).selectOption('mongodb-v1');
-  await expect(page).toHaveURL(/tab=workload&namespace=bookinfo&name=mongodb-v1/);
-  await expect(page.getByRole('figure', { name: 'Inbound TCP bytes panel' }).getByRole('img')).toBeVisible();
+  await page.getByLabel('Workload', { exact: true }).selectOption('ratings-v1');
+  await expect(page).toHaveURL(/tab=workload&namespace=bookinfo&name=ratings-v1/);
+  await expect(page.getByRole('figure', { name: 'Outbound TCP bytes panel' }).getByRole('img', { name: /over time/ })).toBeVisible();
 });
 
 test('a member has no Prometheus item and the API refuses them', async ({ page, consoleErrors }) => {

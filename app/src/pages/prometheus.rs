@@ -235,14 +235,17 @@ fn utc_offset_s() -> i64 {
 pub fn PrometheusPage() -> impl IntoView {
     let query = use_query_map();
     let url = Memo::new(move |_| PrometheusUrl::from_query(&query.read()));
+    let tab = Memo::new(move |_| url.get().tab());
     let navigate = use_navigate();
     let go = Callback::new(move |next: PrometheusUrl| {
         navigate(&next.page_url(), NavigateOptions::default())
     });
+    // A service is not a workload: switching tabs keeps only the range.
     let href = move |tab: Tab| {
         PrometheusUrl {
             tab: tab.as_str().to_owned(),
-            ..url.get()
+            range: url.get().range,
+            ..PrometheusUrl::default()
         }
         .page_url()
     };
@@ -251,20 +254,22 @@ pub fn PrometheusPage() -> impl IntoView {
         <nav class="tabs" role="tablist" aria-label="Prometheus views">
             {Tab::ALL
                 .into_iter()
-                .map(|tab| {
+                .map(|item| {
                     view! {
                         <a
                             role="tab"
-                            href=move || href(tab)
-                            aria-selected=move || (url.get().tab() == tab).to_string()
+                            href=move || href(item)
+                            aria-selected=move || (url.get().tab() == item).to_string()
                         >
-                            {tab.label()}
+                            {item.label()}
                         </a>
                     }
                 })
                 .collect_view()}
         </nav>
-        {move || match url.get().tab() {
+        // Only a change of tab rebuilds the view; namespace, name and range
+        // changes flow into the one that is there.
+        {move || match tab.get() {
             Tab::Console => view! { <Console /> }.into_any(),
             Tab::Dashboard(kind) => view! { <DashboardView kind=kind url=url go=go /> }.into_any(),
         }}
@@ -394,7 +399,12 @@ fn Console() -> impl IntoView {
             </div>
             <Show when=move || !history.get().is_empty()>
                 <details class="history">
-                    <summary>{move || format!("History ({} queries)", history.get().len())}</summary>
+                    <summary>
+                        {move || match history.get().len() {
+                            1 => "History (1 query)".to_owned(),
+                            n => format!("History ({n} queries)"),
+                        }}
+                    </summary>
                     <ul aria-label="Query history">
                         {move || {
                             history
@@ -571,27 +581,30 @@ fn TargetPicker(
     url: Memo<PrometheusUrl>,
     go: Callback<PrometheusUrl>,
 ) -> impl IntoView {
-    let targets = StoredValue::new(targets);
+    // Plain shared data rather than a StoredValue: when the tab changes,
+    // effects already queued by the same URL change may still run once
+    // after this view is disposed, and must not touch a disposed value.
+    let targets = std::sync::Arc::new(targets);
     let noun = if kind == DashboardKind::Workload {
         "Workload"
     } else {
         "Service"
     };
+    let namespaces: Vec<String> = targets.namespaces.iter().map(|n| n.name.clone()).collect();
     let names = move || {
-        let u = url.get();
-        targets.with_value(|t| {
-            t.namespaces
-                .iter()
-                .find(|n| n.name == u.namespace)
-                .map(|n| {
-                    if kind == DashboardKind::Workload {
-                        n.workloads.clone()
-                    } else {
-                        n.services.clone()
-                    }
-                })
-                .unwrap_or_default()
-        })
+        let u = url.try_get().unwrap_or_default();
+        targets
+            .namespaces
+            .iter()
+            .find(|n| n.name == u.namespace)
+            .map(|n| {
+                if kind == DashboardKind::Workload {
+                    n.workloads.clone()
+                } else {
+                    n.services.clone()
+                }
+            })
+            .unwrap_or_default()
     };
     view! {
         <div class="control-row">
@@ -599,12 +612,11 @@ fn TargetPicker(
                 <span>"Namespace"</span>
                 <select
                     aria-label="Namespace"
-                    prop:value=move || url.get().namespace
+                    prop:value=move || url.try_get().unwrap_or_default().namespace
                     on:change=move |ev| go.run(PrometheusUrl { namespace: event_target_value(&ev), name: String::new(), ..url.get_untracked() })
                 >
                     <option value="">"Choose a namespace"</option>
-                    {targets
-                        .with_value(|t| t.namespaces.iter().map(|n| n.name.clone()).collect::<Vec<_>>())
+                    {namespaces
                         .into_iter()
                         .map(|n| view! { <option value=n.clone()>{n.clone()}</option> })
                         .collect_view()}
@@ -614,7 +626,7 @@ fn TargetPicker(
                 <span>{noun}</span>
                 <select
                     aria-label=noun
-                    prop:value=move || url.get().name
+                    prop:value=move || url.try_get().unwrap_or_default().name
                     on:change=move |ev| go.run(PrometheusUrl { name: event_target_value(&ev), ..url.get_untracked() })
                 >
                     <option value="">{format!("Choose a {}", noun.to_lowercase())}</option>
