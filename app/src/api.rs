@@ -18,10 +18,10 @@ use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
 use crate::types::{
-    AuthMode, ErrorBody, ErrorCode, Graph, GraphNodeDetail, InjectionChange, InjectionRequest, Me,
-    MeshChange, MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
-    SettingsDocument, SettingsUpdate, Status, TraceDetail, TraceSearch, TraceServices,
-    WorkloadKind,
+    AuthMode, Dashboard, DashboardKind, ErrorBody, ErrorCode, Graph, GraphNodeDetail,
+    InjectionChange, InjectionRequest, Me, MeshChange, MeshSettings, MeshStatus, MetricsReport,
+    MetricsTargets, NamespaceList, Preflight, PromQueryAnswer, PromQueryRequest, SettingsDocument,
+    SettingsUpdate, Status, TraceDetail, TraceSearch, TraceServices, WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -393,4 +393,14 @@ pub async fn graph(query: &str) -> Result<Graph, ApiError> {
 /// `GET /api/graph/node?<query>`.
 pub async fn graph_node(query: &str) -> Result<GraphNodeDetail, ApiError> {
     get_json(&format!("/api/graph/node?{query}")).await
+}
+
+/// `POST /api/prometheus/query` (owners only).
+pub async fn prometheus_query(request: PromQueryRequest) -> Result<PromQueryAnswer, ApiError> {
+    send_json(Send::Post, "/api/prometheus/query", &request).await
+}
+
+/// `GET /api/dashboards/{kind}?<query>` (owners only).
+pub async fn dashboard(kind: DashboardKind, query: &str) -> Result<Dashboard, ApiError> {
+    get_json(&format!("/api/dashboards/{}?{query}", kind.as_str())).await
 }

@@ -34,17 +34,23 @@ pub fn has_data(chart: &Chart) -> bool {
 /// The y range to draw: success rates zoom in below 100 % so small drops
 /// show; other units start at zero with headroom above the largest value.
 pub fn y_range(chart: &Chart) -> (f64, f64) {
-    let values = chart
-        .series
+    y_range_of(&chart.series, chart.kind.unit())
+}
+
+/// [`y_range`] for any lines in `unit`; negative values (possible in the
+/// PromQL console) get room below zero.
+pub fn y_range_of(series: &[Series], unit: Unit) -> (f64, f64) {
+    let values = series
         .iter()
-        .flat_map(|s| s.points.iter().filter_map(|p| p.1));
+        .flat_map(|s| s.points.iter().filter_map(|p| p.1))
+        .filter(|v| v.is_finite());
     let (min, max) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
     if !min.is_finite() {
         return (0.0, 1.0);
     }
-    match chart.kind.unit() {
+    match unit {
         Unit::Ratio => {
             // Steps of 1 %, 5 %, 10 %, 25 % or 50 % below the lowest value.
             let floor = [0.99, 0.95, 0.9, 0.75, 0.5, 0.0]
@@ -53,17 +59,48 @@ pub fn y_range(chart: &Chart) -> (f64, f64) {
                 .unwrap_or(0.0);
             (floor, 1.0)
         }
-        _ => (0.0, if max > 0.0 { max * 1.15 } else { 1.0 }),
+        _ => {
+            let lo = if min < 0.0 { min * 1.15 } else { 0.0 };
+            let hi = if max > 0.0 {
+                max * 1.15
+            } else if min < 0.0 {
+                0.0
+            } else {
+                1.0
+            };
+            (lo, hi)
+        }
     }
 }
 
-/// Runs of consecutive points with values (a gap splits the line).
+/// Colours for lines that have no fixed meaning (dashboards, console), in
+/// series order; the HTML legends use [`palette_hex`] to match them.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x1d, 0x4e, 0xd8),
+    RGBColor(0xd9, 0x77, 0x06),
+    RGBColor(0x15, 0x80, 0x3d),
+    RGBColor(0xb9, 0x1c, 0x1c),
+    RGBColor(0x7c, 0x3a, 0xed),
+    RGBColor(0x0e, 0x74, 0x90),
+    RGBColor(0xdb, 0x27, 0x77),
+    RGBColor(0x4d, 0x7c, 0x0f),
+    RGBColor(0x92, 0x40, 0x0e),
+    RGBColor(0x47, 0x55, 0x69),
+];
+
+/// The CSS colour of line `i` drawn by [`lines_svg`].
+pub fn palette_hex(i: usize) -> String {
+    let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// Runs of consecutive points with finite values (a gap splits the line).
 pub fn segments(series: &Series) -> Vec<Vec<(f64, f64)>> {
     let mut out = vec![Vec::new()];
     for (t, v) in &series.points {
         match v {
-            Some(v) => out.last_mut().map(|seg| seg.push((*t, *v))).unwrap_or(()),
-            None => {
+            Some(v) if v.is_finite() => out.last_mut().map(|seg| seg.push((*t, *v))).unwrap_or(()),
+            _ => {
                 if out.last().is_some_and(|s| !s.is_empty()) {
                     out.push(Vec::new());
                 }
@@ -105,24 +142,60 @@ pub fn chart_svg(
     size: (u32, u32),
     offset_s: i64,
 ) -> Result<String, String> {
+    let lines = Lines {
+        series: &chart.series,
+        unit: chart.kind.unit(),
+        palette: colours(chart.kind),
+        legend: chart.series.len() > 1,
+    };
     let mut svg = String::new();
-    draw(&mut svg, chart, start, end, size, offset_s).map_err(|e| e.to_string())?;
+    draw(&mut svg, &lines, start, end, size, offset_s).map_err(|e| e.to_string())?;
     Ok(svg)
+}
+
+/// Any lines in `unit` as an SVG document, coloured from [`PALETTE`] and
+/// without a drawn legend (the page lists the series beside the chart,
+/// where a long list fits).
+pub fn lines_svg(
+    series: &[Series],
+    unit: Unit,
+    start: f64,
+    end: f64,
+    size: (u32, u32),
+    offset_s: i64,
+) -> Result<String, String> {
+    let lines = Lines {
+        series,
+        unit,
+        palette: &PALETTE,
+        legend: false,
+    };
+    let mut svg = String::new();
+    draw(&mut svg, &lines, start, end, size, offset_s).map_err(|e| e.to_string())?;
+    Ok(svg)
+}
+
+/// What [`draw`] draws.
+struct Lines<'s> {
+    series: &'s [Series],
+    unit: Unit,
+    palette: &'static [RGBColor],
+    legend: bool,
 }
 
 fn draw<'a>(
     svg: &'a mut String,
-    chart: &Chart,
+    lines: &Lines<'_>,
     start: f64,
     end: f64,
     size: (u32, u32),
     offset_s: i64,
 ) -> Result<(), Box<dyn std::error::Error + 'a>> {
-    let unit = chart.kind.unit();
+    let unit = lines.unit;
     let span = end - start;
     let root = SVGBackend::with_string(svg, size).into_drawing_area();
     root.fill(&WHITE)?;
-    let (y0, y1) = y_range(chart);
+    let (y0, y1) = y_range_of(lines.series, unit);
     let mut ctx = ChartBuilder::on(&root)
         .margin_top(10)
         .margin_right(16)
@@ -163,8 +236,8 @@ fn draw<'a>(
             tick_label.clone(),
         ))?;
     }
-    let palette = colours(chart.kind);
-    for (i, series) in chart.series.iter().enumerate() {
+    let palette = lines.palette;
+    for (i, series) in lines.series.iter().enumerate() {
         let colour = palette[i % palette.len()];
         let style = ShapeStyle::from(&colour).stroke_width(2);
         let mut first = true;
@@ -181,7 +254,7 @@ fn draw<'a>(
             }
         }
     }
-    if chart.series.len() > 1 {
+    if lines.legend {
         ctx.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
@@ -372,6 +445,30 @@ mod tests {
                 .count();
             assert_eq!(lines, 2, "{colour}");
         }
+    }
+
+    #[test]
+    fn free_lines_use_the_palette_and_allow_negatives() {
+        let series = vec![
+            Series {
+                name: "a".into(),
+                points: vec![(0.0, Some(-2.0)), (60.0, Some(4.0))],
+            },
+            Series {
+                name: "b".into(),
+                points: vec![(0.0, Some(1.0)), (60.0, Some(f64::INFINITY))],
+            },
+        ];
+        let (lo, hi) = y_range_of(&series, Unit::Number);
+        assert!(
+            (lo + 2.3).abs() < 1e-9 && (hi - 4.6).abs() < 1e-9,
+            "{lo} {hi}"
+        );
+        let svg = lines_svg(&series, Unit::Bytes, 0.0, 60.0, (400, 200), 0).unwrap();
+        assert!(svg.contains("bytes"));
+        assert!(svg.contains(&palette_hex(1).to_uppercase()));
+        assert_eq!(palette_hex(0), "#1d4ed8");
+        assert_eq!(palette_hex(10), palette_hex(0));
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub fn value(v: f64, unit: Unit) -> String {
         Unit::RequestsPerSecond => format!("{} req/s", number(v)),
         Unit::Milliseconds if v >= 1000.0 => format!("{} s", trim(v / 1000.0, 2)),
         Unit::Milliseconds => format!("{} ms", number(v)),
+        Unit::Bytes => format!("{} B", number(v)),
+        Unit::BytesPerSecond => format!("{} B/s", number(v)),
+        Unit::Number => number(v),
     }
 }
 
@@ -32,6 +35,9 @@ pub fn unit_name(unit: Unit) -> &'static str {
         Unit::Ratio => "%",
         Unit::RequestsPerSecond => "req/s",
         Unit::Milliseconds => "ms",
+        Unit::Bytes => "bytes",
+        Unit::BytesPerSecond => "bytes/s",
+        Unit::Number => "value",
     }
 }
 

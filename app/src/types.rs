@@ -265,6 +265,12 @@ pub enum Unit {
     RequestsPerSecond,
     /// Milliseconds.
     Milliseconds,
+    /// Bytes (request and response sizes).
+    Bytes,
+    /// Bytes per second (TCP throughput).
+    BytesPerSecond,
+    /// A plain number (PromQL console results, whose unit is unknown).
+    Number,
 }
 
 /// The five traffic charts.
@@ -1500,4 +1506,184 @@ pub struct MeshChange {
     pub steps: Vec<String>,
     /// The state afterwards (unchanged for a dry run).
     pub status: MeshStatus,
+}
+
+/// Body of `POST /api/prometheus/query`: an instant query (`time`, default
+/// now) or, with `start`, `end` and `step`, a range query.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromQueryRequest {
+    /// The PromQL, passed to Prometheus as written.
+    pub query: String,
+    /// Evaluation time of an instant query, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
+    /// Range start, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
+    /// Range end, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
+    /// Seconds between range points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+}
+
+impl PromQueryRequest {
+    /// Whether this asks for a range query.
+    pub fn is_range(&self) -> bool {
+        self.start.is_some() || self.end.is_some() || self.step.is_some()
+    }
+}
+
+/// One element of an instant vector, as Prometheus sends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromSample {
+    /// Its labels.
+    pub metric: std::collections::BTreeMap<String, String>,
+    /// `[unix seconds, "value"]`; the value is text so `NaN` and `+Inf` survive.
+    pub value: (f64, String),
+}
+
+/// One series of a range result, as Prometheus sends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromRangeSeries {
+    /// Its labels.
+    pub metric: std::collections::BTreeMap<String, String>,
+    /// `[unix seconds, "value"]` points.
+    pub values: Vec<(f64, String)>,
+}
+
+/// Prometheus' `data`: `{"resultType": ..., "result": ...}`, passed through.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+pub enum PromData {
+    /// An instant vector.
+    Vector(Vec<PromSample>),
+    /// A range vector (range queries).
+    Matrix(Vec<PromRangeSeries>),
+    /// A scalar `[time, "value"]`.
+    Scalar((f64, String)),
+    /// A string `[time, "text"]`.
+    String((f64, String)),
+}
+
+impl PromData {
+    /// Series (or samples) and points in the result.
+    pub fn size(&self) -> (usize, usize) {
+        match self {
+            PromData::Vector(v) => (v.len(), v.len()),
+            PromData::Matrix(m) => (m.len(), m.iter().map(|s| s.values.len()).sum()),
+            PromData::Scalar(_) | PromData::String(_) => (1, 1),
+        }
+    }
+}
+
+/// Answer of `POST /api/prometheus/query`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromQueryAnswer {
+    /// The result, exactly as Prometheus gave it.
+    pub data: PromData,
+    /// Prometheus' warnings, if any.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// The built-in dashboards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DashboardKind {
+    /// The whole mesh.
+    Mesh,
+    /// One service (inbound).
+    Service,
+    /// One workload (inbound and outbound).
+    Workload,
+}
+
+impl DashboardKind {
+    /// All dashboards, in tab order.
+    pub const ALL: [DashboardKind; 3] = [
+        DashboardKind::Mesh,
+        DashboardKind::Service,
+        DashboardKind::Workload,
+    ];
+
+    /// Path segment and URL value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DashboardKind::Mesh => "mesh",
+            DashboardKind::Service => "service",
+            DashboardKind::Workload => "workload",
+        }
+    }
+
+    /// Parses [`DashboardKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the dashboard is about one named object (namespace + name).
+    pub fn needs_name(self) -> bool {
+        self != DashboardKind::Mesh
+    }
+}
+
+/// One PromQL query of a panel, and how its series are named.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanelQuery {
+    /// Legend: a fixed name, or the label(s) naming each series.
+    pub legend: String,
+    /// The query as sent to Prometheus.
+    pub promql: String,
+}
+
+/// One dashboard panel: a titled chart with its unit and its PromQL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Panel {
+    /// Title, e.g. "Requests by source".
+    pub title: String,
+    /// Unit of the values.
+    pub unit: Unit,
+    /// Lines (one query may give several).
+    pub series: Vec<Series>,
+    /// The queries behind the lines.
+    pub queries: Vec<PanelQuery>,
+}
+
+/// One row of the mesh dashboard's per-service table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRow {
+    /// Namespace.
+    pub namespace: String,
+    /// Service name.
+    pub service: String,
+    /// Requests per second over the range.
+    pub requests_per_s: f64,
+    /// Share of requests not answered with 5xx.
+    pub success_rate: Option<f64>,
+    /// p99 request duration in ms.
+    pub p99_ms: Option<f64>,
+}
+
+/// A built-in dashboard, computed from Prometheus.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// Which dashboard.
+    pub kind: DashboardKind,
+    /// Namespace of a service or workload dashboard.
+    pub namespace: Option<String>,
+    /// Service or workload name.
+    pub name: Option<String>,
+    /// Range start, Unix seconds.
+    pub start: f64,
+    /// Range end, Unix seconds.
+    pub end: f64,
+    /// Seconds between points.
+    pub step: f64,
+    /// The charts.
+    pub panels: Vec<Panel>,
+    /// Per-service table (mesh dashboard), busiest first.
+    pub services: Vec<ServiceRow>,
+    /// The PromQL behind the table's columns.
+    pub service_queries: Vec<PanelQuery>,
 }

@@ -9,4 +9,3 @@ pub mod overview;
 pub mod prometheus;
 pub mod settings;
 pub mod traces;
-pub mod upcoming;

@@ -2,12 +2,14 @@
 //! Unknown paths and wrong methods answer with the same JSON error body as
 //! everything else.
 
+mod dashboards;
 mod graph;
 mod health;
 mod me;
 mod mesh;
 mod metrics;
 pub(crate) mod namespaces;
+mod prometheus;
 mod settings;
 mod status;
 mod traces;
@@ -25,6 +27,8 @@ pub fn api_router() -> Router<AppState> {
         .merge(graph::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(prometheus::router())
+        .merge(dashboards::router())
         .merge(me::router())
         .merge(status::router())
         .merge(traces::router())

@@ -77,6 +77,11 @@ impl HttpUpstream {
         })
     }
 
+    /// How long a request may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The same upstream, sending `auth` with every request.
     pub fn with_auth(mut self, auth: Option<UpstreamAuth>) -> Self {
         self.auth = auth;

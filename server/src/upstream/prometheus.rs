@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use app::types::{PromData, PromQueryAnswer};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use super::Probe;
@@ -25,6 +27,8 @@ struct Envelope<T> {
     #[serde(rename = "errorType")]
     error_type: Option<String>,
     error: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +74,27 @@ pub struct RangeSeries {
     pub labels: BTreeMap<String, String>,
     /// `(unix seconds, value)` points where the series had a value.
     pub points: Vec<(f64, f64)>,
+}
+
+/// How much a passed-through query may return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultLimits {
+    /// Most series (or samples of an instant vector).
+    pub max_series: usize,
+    /// Most points over all series.
+    pub max_points: usize,
+    /// Most bytes of Prometheus JSON read.
+    pub max_bytes: usize,
+}
+
+impl Default for ResultLimits {
+    fn default() -> Self {
+        ResultLimits {
+            max_series: 2_000,
+            max_points: 200_000,
+            max_bytes: 32 * 1024 * 1024,
+        }
+    }
 }
 
 /// Parses a sample value: numbers, `NaN`, `+Inf`, `-Inf`.
@@ -161,21 +186,88 @@ impl PrometheusClient {
         }
     }
 
+    /// A query passed through for the PromQL console: instant (`range` is
+    /// `None`) or range (`Some((start, end, step))`), answered with
+    /// Prometheus' own `data`. Prometheus is told to give up after this
+    /// client's timeout; answers over `limits` are refused with 422 rather
+    /// than shipped to a browser.
+    pub async fn passthrough(
+        &self,
+        promql: &str,
+        time: f64,
+        range: Option<(f64, f64, f64)>,
+        limits: &ResultLimits,
+    ) -> Result<PromQueryAnswer> {
+        let timeout = format!("{}s", self.http.timeout().as_secs_f64());
+        let (path, params): (&str, Vec<(&str, String)>) = match range {
+            None => (
+                "api/v1/query",
+                vec![("query", promql.to_owned()), ("time", time.to_string())],
+            ),
+            Some((start, end, step)) => (
+                "api/v1/query_range",
+                vec![
+                    ("query", promql.to_owned()),
+                    ("start", start.to_string()),
+                    ("end", end.to_string()),
+                    ("step", step.to_string()),
+                ],
+            ),
+        };
+        let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        form.push(("timeout", &timeout));
+        let span = tracing::debug_span!("prometheus", path, query = promql);
+        let (data, warnings) = self
+            .post_in_span::<PromData>(path, &form, Some(limits.max_bytes))
+            .instrument(span)
+            .await?;
+        let (series, points) = data.size();
+        if series > limits.max_series {
+            return Err(Error::Invalid(format!(
+                "the result has {series} series; the console shows at most {}: aggregate it (sum by (...), topk) or narrow the selector",
+                limits.max_series
+            )));
+        }
+        if points > limits.max_points {
+            return Err(Error::Invalid(format!(
+                "the result has {points} points; the console shows at most {}: use a larger step, a shorter range or fewer series",
+                limits.max_points
+            )));
+        }
+        Ok(PromQueryAnswer { data, warnings })
+    }
+
     /// POSTs a form (queries can be long) and unwraps the envelope, mapping
     /// Prometheus' statuses: 400 bad parameters, 422 execution error, 503
     /// timeout or overload; anything that is not its JSON is an upstream failure.
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<QueryData> {
         let span = tracing::debug_span!("prometheus", path, query = form.first().map(|f| f.1));
-        self.post_in_span(path, form).instrument(span).await
+        self.post_in_span(path, form, None)
+            .instrument(span)
+            .await
+            .map(|(data, _)| data)
     }
 
-    async fn post_in_span(&self, path: &str, form: &[(&str, &str)]) -> Result<QueryData> {
+    async fn post_in_span<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        max_bytes: Option<usize>,
+    ) -> Result<(T, Vec<String>)> {
         let url = self.http.url(path)?;
         let (status, bytes) = self
             .http
             .fetch(self.http.client().post(url).form(form))
             .await?;
-        let envelope: Envelope<QueryData> = serde_json::from_slice(&bytes).map_err(|_| {
+        if let Some(max) = max_bytes
+            && bytes.len() > max
+        {
+            return Err(Error::Invalid(format!(
+                "the result is {} bytes of JSON; the console takes at most {max}: aggregate it or narrow the selector",
+                bytes.len()
+            )));
+        }
+        let envelope: Envelope<T> = serde_json::from_slice(&bytes).map_err(|_| {
             self.http.unavailable(format!(
                 "{path} answered HTTP {status} with something that is not Prometheus JSON"
             ))
@@ -183,7 +275,7 @@ impl PrometheusClient {
         if envelope.status == "success"
             && let Some(data) = envelope.data
         {
-            return Ok(data);
+            return Ok((data, envelope.warnings));
         }
         let message = envelope.error.unwrap_or_else(|| "no error message".into());
         let kind = envelope.error_type.unwrap_or_default();
