@@ -18,9 +18,12 @@ test('every navigation item loads its page without console errors', async ({ pag
 });
 
 test('a deep link opens the right page with its state', async ({ page }) => {
-  await page.goto('/graph?ns=bookinfo');
-  await expect(page.getByRole('heading', { level: 1, name: 'Traffic Graph' })).toBeVisible();
-  await expect(page.getByText('ns=bookinfo')).toBeVisible();
+  await page.goto('/metrics?scope=service&namespace=bookinfo&name=reviews&range=3h');
+  await expect(page.getByRole('heading', { level: 1, name: 'Traffic Metrics' })).toBeVisible();
+  await expect(page.getByLabel('Scope')).toHaveValue('service');
+  await expect(page.getByLabel('Namespace', { exact: true })).toHaveValue('bookinfo');
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('reviews');
+  await expect(page.getByRole('group', { name: 'Time range' }).getByRole('button', { name: '3h' })).toHaveAttribute('aria-pressed', 'true');
 });
 
 test('an unknown page shows the not-found view with status 404', async ({ page, consoleErrors }) => {

@@ -47,6 +47,7 @@ test('a member lists only their namespaces\' services', async ({ page }) => {
   await page.getByRole('combobox', { name: 'Demo identity' }).selectOption('alice');
   await expect(page.getByLabel('Signed-in identity')).toContainText('alice');
   await page.goto('/traces');
+  await expect(page.getByLabel('Service').locator('option', { hasText: 'productpage.bookinfo' })).toHaveCount(1);
   const options = await page.getByLabel('Service').locator('option').allTextContents();
   expect(options).toContain('productpage.bookinfo');
   expect(options.filter((o) => o.includes('.payments'))).toEqual([]);
