@@ -309,3 +309,60 @@ async fn bad_input_and_a_missing_jaeger_are_explained() {
         body.error.message
     );
 }
+
+/// Sends `body` as JSON with `user`'s demo token.
+async fn send(
+    state: &AppState,
+    user: &str,
+    method: http::Method,
+    uri: &str,
+    body: &serde_json::Value,
+) -> (StatusCode, Vec<u8>) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer demo-token-{user}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = router(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn members_lose_traces_when_the_owner_closes_them() {
+    let url = jaeger().await;
+    let state = state(&url, JaegerApiArg::Auto);
+    let (status, _) = get(&state, "alice", "/api/traces/services").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The owner sets member access to "owner only" in the mesh settings.
+    let doc: serde_json::Value = get_ok(&state, "admin", "/api/settings").await;
+    let mut settings = doc["settings"].clone();
+    settings["member_access"]["mode"] = serde_json::json!("owner_only");
+    let update =
+        serde_json::json!({"settings": settings, "resource_version": doc["resource_version"]});
+    let (status, body) = send(&state, "admin", http::Method::PUT, "/api/settings", &update).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+
+    for uri in [
+        "/api/traces/services",
+        "/api/traces?service=reviews.bookinfo",
+    ] {
+        let (status, body) = error(&state, "alice", uri).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(body.error.code, ErrorCode::Forbidden);
+    }
+    // The owner still sees them.
+    let _: TraceServices = get_ok(&state, "admin", "/api/traces/services").await;
+}
