@@ -3,7 +3,7 @@
 //! Prometheus alone takes for the same queries, issued the same way
 //! (concurrently), for the demo mesh and a 1,000-service synthetic mesh.
 //!
-//! `cargo bench -p meshdeck --bench metrics`. Needs `prometheus`/`promtool`.
+//! `cargo bench -p meshdeck --bench metrics [-- synthetic]`. Needs `prometheus`/`promtool`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -158,18 +158,21 @@ async fn main() {
     );
     let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
     let window = format!("start={}&end={}", end - 1200.0, end - 60.0);
-    measure(
-        scenario::demo(),
-        MetricsOptions::default(),
-        &format!("/api/metrics?scope=mesh&{window}"),
-    )
-    .await;
-    measure(
-        scenario::demo(),
-        MetricsOptions::default(),
-        &format!("/api/metrics?scope=service&namespace=bookinfo&name=reviews&{window}"),
-    )
-    .await;
+    // `-- synthetic` skips the demo mesh.
+    if !std::env::args().any(|a| a == "synthetic") {
+        measure(
+            scenario::demo(),
+            MetricsOptions::default(),
+            &format!("/api/metrics?scope=mesh&{window}"),
+        )
+        .await;
+        measure(
+            scenario::demo(),
+            MetricsOptions::default(),
+            &format!("/api/metrics?scope=service&namespace=bookinfo&name=reviews&{window}"),
+        )
+        .await;
+    }
     let lean = MetricsOptions {
         size_histograms: false,
         ..MetricsOptions::default()
