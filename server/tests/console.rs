@@ -4,26 +4,17 @@
 //! Expected numbers come from the scenario's definition (edge rates and
 //! sizes), not from the code under test.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use app::types::{
-    AuthMode, Dashboard, ErrorBody, ErrorCode, PromData, PromQueryAnswer, PromQueryRequest, RunMode,
-};
+use app::types::{Dashboard, ErrorBody, ErrorCode, PromData, PromQueryAnswer, PromQueryRequest};
 use axum::body::Body;
+use common::Fixture;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use meshdeck_server::access::AccessScope;
-use meshdeck_server::config::UpstreamArgs;
-use meshdeck_server::spa::Spa;
-use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::upstream::prometheus::ResultLimits;
 use meshdeck_server::{AppState, console, router};
-use meshdeck_sim::kube::InMemoryCluster;
-use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
-use meshdeck_sim::model::{Caller, Edge, Mesh, Protocol, Variation};
-use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
-use meshdeck_sim::scenario;
+use meshdeck_sim::model::{Caller, Edge, Mesh, Protocol};
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
@@ -32,74 +23,14 @@ const ALICE: &str = "demo-token-alice";
 const BOB: &str = "demo-token-bob";
 const DETAILS_RATE: &str = r#"sum(rate(istio_requests_total{reporter="destination",destination_service_name="details"}[1m]))"#;
 
-/// The demo with constant traffic and no faults.
-fn quiet_demo() -> Mesh {
-    let mut mesh = scenario::demo();
-    mesh.variation = Variation::NONE;
-    mesh.faults.clear();
-    mesh
-}
-
-struct Fixture {
-    mesh: Mesh,
-    prometheus: PrometheusServer,
-    /// End of the backfilled history (Unix seconds, a multiple of 15).
-    end: f64,
-}
-
 /// One Prometheus for all tests of this file, with 30 minutes of history.
 async fn fixture() -> &'static Fixture {
     static FIXTURE: OnceCell<Fixture> = OnceCell::const_new();
-    FIXTURE
-        .get_or_init(|| async {
-            let mesh = quiet_demo();
-            let now = meshdeck_sim::live::now_s();
-            let end = (now / 15.0).floor() * 15.0;
-            let path = std::env::temp_dir()
-                .join(format!("meshdeck-console-test-{}.om", std::process::id()));
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-            let history = HistoryOptions {
-                start: end - 1800.0,
-                end,
-                step: 15.0,
-            };
-            write_openmetrics_history(
-                &Arc::new(mesh.clone()),
-                &MetricsOptions::default(),
-                &history,
-                &mut file,
-            )
-            .unwrap();
-            drop(file);
-            let prometheus = PrometheusServer::start(&PrometheusOptions {
-                history: Some(path.clone()),
-                ..PrometheusOptions::default()
-            })
-            .await
-            .unwrap();
-            std::fs::remove_file(&path).unwrap();
-            Fixture {
-                mesh,
-                prometheus,
-                end,
-            }
-        })
-        .await
+    FIXTURE.get_or_init(|| common::start("console")).await
 }
 
 fn state(f: &Fixture) -> AppState {
-    let args = UpstreamArgs {
-        prometheus_url: Some(f.prometheus.url().parse().unwrap()),
-        ..UpstreamArgs::default()
-    };
-    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
-    upstreams.kube = Some(InMemoryCluster::from_mesh(&f.mesh).client());
-    AppState::new(
-        RunMode::Demo,
-        AuthMode::Demo,
-        upstreams,
-        Spa::load(std::path::Path::new("/nonexistent")),
-    )
+    common::state(&f.prometheus.url(), &f.mesh)
 }
 
 async fn send(f: &Fixture, request: Request<Body>) -> (StatusCode, Vec<u8>) {

@@ -8,95 +8,27 @@
 //! answer with floats rounded to 2 decimals; regenerate it with
 //! `MESHDECK_UPDATE_GOLDEN=1 cargo test -p meshdeck --test graph`.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use app::types::{
-    AuthMode, EdgeProtocol, ErrorBody, ErrorCode, Graph, GraphHealth, GraphNodeDetail, NodeKind,
-    RunMode,
+    EdgeProtocol, ErrorBody, ErrorCode, Graph, GraphHealth, GraphNodeDetail, NodeKind,
 };
 use axum::body::Body;
+use common::{Fixture, state};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use meshdeck_server::config::UpstreamArgs;
-use meshdeck_server::spa::Spa;
-use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::{AppState, router};
-use meshdeck_sim::kube::InMemoryCluster;
-use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
-use meshdeck_sim::model::{Caller, Mesh, Protocol, Variation};
-use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
-use meshdeck_sim::scenario;
+use meshdeck_sim::model::{Caller, Mesh, Protocol};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
-fn quiet_demo() -> Mesh {
-    let mut mesh = scenario::demo();
-    mesh.variation = Variation::NONE;
-    mesh.faults.clear();
-    mesh
-}
-
-struct Fixture {
-    mesh: Mesh,
-    prometheus: PrometheusServer,
-    end: f64,
-}
-
 /// One Prometheus for all tests of this file, with 30 minutes of history.
 async fn fixture() -> &'static Fixture {
     static FIXTURE: OnceCell<Fixture> = OnceCell::const_new();
-    FIXTURE
-        .get_or_init(|| async {
-            let mesh = quiet_demo();
-            let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
-            let path =
-                std::env::temp_dir().join(format!("meshdeck-graph-test-{}.om", std::process::id()));
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-            let history = HistoryOptions {
-                start: end - 1800.0,
-                end,
-                step: 15.0,
-            };
-            write_openmetrics_history(
-                &Arc::new(mesh.clone()),
-                &MetricsOptions::default(),
-                &history,
-                &mut file,
-            )
-            .unwrap();
-            drop(file);
-            let prometheus = PrometheusServer::start(&PrometheusOptions {
-                history: Some(path.clone()),
-                ..PrometheusOptions::default()
-            })
-            .await
-            .unwrap();
-            std::fs::remove_file(&path).unwrap();
-            Fixture {
-                mesh,
-                prometheus,
-                end,
-            }
-        })
-        .await
-}
-
-fn state(prometheus_url: &str, mesh: &Mesh) -> AppState {
-    let args = UpstreamArgs {
-        prometheus_url: Some(prometheus_url.parse().unwrap()),
-        ..UpstreamArgs::default()
-    };
-    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
-    upstreams.kube = Some(InMemoryCluster::from_mesh(mesh).client());
-    AppState::new(
-        RunMode::Demo,
-        AuthMode::Demo,
-        upstreams,
-        Spa::load(std::path::Path::new("/nonexistent")),
-    )
+    FIXTURE.get_or_init(|| common::start("graph")).await
 }
 
 async fn get(state: AppState, uri: &str, user: &str) -> (StatusCode, Vec<u8>) {

@@ -4,96 +4,27 @@
 //! shares, latency parameters) and Istio's reporting rules, not from the
 //! code under test.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use app::types::{AuthMode, ChartKind, ErrorBody, ErrorCode, MetricsReport, RunMode, TopKind};
+use std::collections::BTreeSet;
+
+use app::types::{ChartKind, ErrorBody, ErrorCode, MetricsReport, TopKind};
 use axum::body::Body;
+use common::{Fixture, state};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use meshdeck_server::access::{AccessScope, NamespaceAccess};
-use meshdeck_server::config::UpstreamArgs;
 use meshdeck_server::metrics::{MetricsParams, report};
-use meshdeck_server::spa::Spa;
-use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::{AppState, router};
-use meshdeck_sim::kube::InMemoryCluster;
-use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
-use meshdeck_sim::model::{Mesh, Protocol, Variation};
-use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
-use meshdeck_sim::scenario;
+use meshdeck_sim::model::{Mesh, Protocol};
+use meshdeck_sim::prometheus::PrometheusServer;
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
-
-/// The demo with constant traffic and no faults.
-fn quiet_demo() -> Mesh {
-    let mut mesh = scenario::demo();
-    mesh.variation = Variation::NONE;
-    mesh.faults.clear();
-    mesh
-}
-
-struct Fixture {
-    mesh: Mesh,
-    prometheus: PrometheusServer,
-    /// End of the backfilled history (Unix seconds, a multiple of 15).
-    end: f64,
-}
 
 /// One Prometheus for all tests of this file, with 30 minutes of history.
 async fn fixture() -> &'static Fixture {
     static FIXTURE: OnceCell<Fixture> = OnceCell::const_new();
-    FIXTURE
-        .get_or_init(|| async {
-            let mesh = quiet_demo();
-            let now = meshdeck_sim::live::now_s();
-            let end = (now / 15.0).floor() * 15.0;
-            let path = std::env::temp_dir()
-                .join(format!("meshdeck-metrics-test-{}.om", std::process::id()));
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-            let history = HistoryOptions {
-                start: end - 1800.0,
-                end,
-                step: 15.0,
-            };
-            write_openmetrics_history(
-                &Arc::new(mesh.clone()),
-                &MetricsOptions::default(),
-                &history,
-                &mut file,
-            )
-            .unwrap();
-            drop(file);
-            let prometheus = PrometheusServer::start(&PrometheusOptions {
-                history: Some(path.clone()),
-                ..PrometheusOptions::default()
-            })
-            .await
-            .unwrap();
-            std::fs::remove_file(&path).unwrap();
-            Fixture {
-                mesh,
-                prometheus,
-                end,
-            }
-        })
-        .await
-}
-
-fn state(prometheus_url: &str, mesh: &Mesh) -> AppState {
-    let args = UpstreamArgs {
-        prometheus_url: Some(prometheus_url.parse().unwrap()),
-        ..UpstreamArgs::default()
-    };
-    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
-    upstreams.kube = Some(InMemoryCluster::from_mesh(mesh).client());
-    AppState::new(
-        RunMode::Demo,
-        AuthMode::Demo,
-        upstreams,
-        Spa::load(std::path::Path::new("/nonexistent")),
-    )
+    FIXTURE.get_or_init(|| common::start("metrics")).await
 }
 
 /// Ten minutes ending two minutes before the history's end, one point a minute.

@@ -1,0 +1,87 @@
+//! Shared fixtures of the integration tests: the demo scenario with constant
+//! traffic, a real Prometheus holding its history, and console state wired
+//! to it and to the in-memory cluster.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::types::{AuthMode, RunMode};
+use meshdeck_server::AppState;
+use meshdeck_server::config::UpstreamArgs;
+use meshdeck_server::spa::Spa;
+use meshdeck_server::upstream::Upstreams;
+use meshdeck_sim::kube::InMemoryCluster;
+use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
+use meshdeck_sim::model::{Mesh, Variation};
+use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::scenario;
+
+/// The demo with constant traffic and no faults: rates are exactly the edges'.
+pub fn quiet_demo() -> Mesh {
+    let mut mesh = scenario::demo();
+    mesh.variation = Variation::NONE;
+    mesh.faults.clear();
+    mesh
+}
+
+/// A Prometheus with the quiet demo's history.
+pub struct Fixture {
+    /// The scenario behind the data.
+    pub mesh: Mesh,
+    /// The server.
+    pub prometheus: PrometheusServer,
+    /// End of the backfilled history (Unix seconds, a multiple of 15).
+    pub end: f64,
+}
+
+/// Writes 30 minutes of the quiet demo's history ending now, backfills it
+/// and starts Prometheus; `name` keeps the temporary files of test crates apart.
+pub async fn start(name: &str) -> Fixture {
+    let mesh = quiet_demo();
+    let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
+    let path = std::env::temp_dir().join(format!("meshdeck-{name}-test-{}.om", std::process::id()));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let history = HistoryOptions {
+        start: end - 1800.0,
+        end,
+        step: 15.0,
+    };
+    write_openmetrics_history(
+        &Arc::new(mesh.clone()),
+        &MetricsOptions::default(),
+        &history,
+        &mut file,
+    )
+    .unwrap();
+    drop(file);
+    let prometheus = PrometheusServer::start(&PrometheusOptions {
+        history: Some(path.clone()),
+        ..PrometheusOptions::default()
+    })
+    .await
+    .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    Fixture {
+        mesh,
+        prometheus,
+        end,
+    }
+}
+
+/// Console state reading `prometheus_url`, with the in-memory cluster of
+/// `mesh` for identities and roles (demo tokens `demo-token-<user>`).
+pub fn state(prometheus_url: &str, mesh: &Mesh) -> AppState {
+    let args = UpstreamArgs {
+        prometheus_url: Some(prometheus_url.parse().unwrap()),
+        ..UpstreamArgs::default()
+    };
+    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
+    upstreams.kube = Some(InMemoryCluster::from_mesh(mesh).client());
+    AppState::new(
+        RunMode::Demo,
+        AuthMode::Demo,
+        upstreams,
+        Spa::load(std::path::Path::new("/nonexistent")),
+    )
+}
