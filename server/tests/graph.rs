@@ -15,15 +15,12 @@ use std::collections::BTreeMap;
 use app::types::{
     EdgeProtocol, ErrorBody, ErrorCode, Graph, GraphHealth, GraphNodeDetail, NodeKind,
 };
-use axum::body::Body;
 use common::{Fixture, state};
-use http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use meshdeck_server::{AppState, router};
+use http::StatusCode;
+use meshdeck_server::AppState;
 use meshdeck_sim::model::{Caller, Mesh, Protocol};
 use serde_json::Value;
 use tokio::sync::OnceCell;
-use tower::ServiceExt;
 
 /// One Prometheus for all tests of this file, with 30 minutes of history.
 async fn fixture() -> &'static Fixture {
@@ -32,22 +29,7 @@ async fn fixture() -> &'static Fixture {
 }
 
 async fn get(state: AppState, uri: &str, user: &str) -> (StatusCode, Vec<u8>) {
-    let request = Request::get(uri)
-        .header("authorization", format!("Bearer demo-token-{user}"))
-        .body(Body::empty())
-        .unwrap();
-    let response = router(state).oneshot(request).await.unwrap();
-    let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    common::call(&state, user, uri).await
 }
 
 /// Two minutes before the history's end, so the 10-minute window is full.

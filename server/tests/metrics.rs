@@ -9,17 +9,14 @@ mod common;
 use std::collections::BTreeSet;
 
 use app::types::{ChartKind, ErrorBody, ErrorCode, MetricsReport, TopKind};
-use axum::body::Body;
 use common::{Fixture, state};
-use http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use http::StatusCode;
+use meshdeck_server::AppState;
 use meshdeck_server::access::{AccessScope, NamespaceAccess};
 use meshdeck_server::metrics::{MetricsParams, report};
-use meshdeck_server::{AppState, router};
 use meshdeck_sim::model::{Mesh, Protocol};
 use meshdeck_sim::prometheus::PrometheusServer;
 use tokio::sync::OnceCell;
-use tower::ServiceExt;
 
 /// One Prometheus for all tests of this file, with 30 minutes of history.
 async fn fixture() -> &'static Fixture {
@@ -34,22 +31,7 @@ fn window(f: &Fixture) -> String {
 
 async fn get(state: AppState, uri: &str) -> (StatusCode, Vec<u8>) {
     // The demo owner's token, checked by the in-memory cluster's TokenReview.
-    let request = Request::get(uri)
-        .header("authorization", "Bearer demo-token-admin")
-        .body(Body::empty())
-        .unwrap();
-    let response = router(state).oneshot(request).await.unwrap();
-    let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    common::call(&state, "admin", uri).await
 }
 
 async fn get_report(state: AppState, uri: &str) -> MetricsReport {

@@ -1,6 +1,8 @@
 //! `/api/traces` against the simulator's Jaeger query API served over HTTP,
 //! in both API generations, with the demo's RBAC from the in-memory cluster.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,22 +51,7 @@ fn state(jaeger_url: &str, api: JaegerApiArg) -> AppState {
 }
 
 async fn get(state: &AppState, user: &str, uri: &str) -> (StatusCode, Vec<u8>) {
-    let request = Request::get(uri)
-        .header("authorization", format!("Bearer demo-token-{user}"))
-        .body(Body::empty())
-        .unwrap();
-    let response = router(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    common::call(state, user, uri).await
 }
 
 async fn get_ok<T: serde::de::DeserializeOwned>(state: &AppState, user: &str, uri: &str) -> T {

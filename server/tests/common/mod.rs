@@ -85,3 +85,29 @@ pub fn state(prometheus_url: &str, mesh: &Mesh) -> AppState {
         Spa::load(std::path::Path::new("/nonexistent")),
     )
 }
+
+/// `GET uri` through the router as `user` (demo token), returning the
+/// status and body.
+pub async fn call(state: &AppState, user: &str, uri: &str) -> (http::StatusCode, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = http::Request::get(uri)
+        .header("authorization", format!("Bearer demo-token-{user}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = meshdeck_server::router(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
