@@ -1,6 +1,12 @@
 //! The one loading state and the one error state every page uses, and the
-//! `Transition -> ErrorBoundary -> content` wrapper that applies them.
+//! `Transition -> content or error` wrapper that applies them.
+//!
+//! Errors are matched by hand rather than thrown into an `ErrorBoundary`:
+//! with a `LocalResource` that fails fast, the boundary inside a
+//! `Transition` sometimes rendered neither the content nor its fallback
+//! (seen in about one page load in eight under Playwright).
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::api::ApiError;
@@ -23,21 +29,13 @@ pub fn LoadingState(
 /// Shown when a page's data could not be loaded: what failed, in words.
 #[component]
 pub fn ErrorState(
-    /// The errors caught by the page's error boundary.
-    errors: ArcRwSignal<Errors>,
+    /// What went wrong, one line per failure.
+    errors: Vec<String>,
 ) -> impl IntoView {
     view! {
         <div class="state state-error" role="alert">
             <h2>"Could not load this view"</h2>
-            <ul>
-                {move || {
-                    errors
-                        .get()
-                        .into_iter()
-                        .map(|(_, err)| view! { <li>{err.to_string()}</li> })
-                        .collect_view()
-                }}
-            </ul>
+            <ul>{errors.into_iter().map(|err| view! { <li>{err}</li> }).collect_view()}</ul>
             <p class="hint">"The rest of the console still works; try again in a moment."</p>
         </div>
     }
@@ -57,12 +55,15 @@ where
 {
     view! {
         <Transition fallback=move || view! { <LoadingState what=what /> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorState errors /> }>
-                {move || {
-                    let render = render.clone();
-                    Suspend::new(async move { resource.await.map(render) })
-                }}
-            </ErrorBoundary>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => Either::Left(render(value)),
+                        Err(err) => Either::Right(view! { <ErrorState errors=vec![err.to_string()] /> }),
+                    }
+                })
+            }}
         </Transition>
     }
 }
