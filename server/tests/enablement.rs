@@ -31,6 +31,8 @@ use tower::ServiceExt;
 const ADMIN: &str = "demo-token-admin";
 const ALICE: &str = "demo-token-alice";
 const BOB: &str = "demo-token-bob";
+/// The annotation auto-injection puts next to its label.
+const AUTO_MARK: &str = "meshdeck.io/auto-injected";
 
 struct Harness {
     mesh: Mesh,
@@ -971,8 +973,89 @@ async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
             .await
             .unwrap()
     );
+    // A namespace switched on explicitly after auto-injection labelled it
+    // is an explicit choice: the mark goes, and disabling keeps its label.
+    create("team-kept", json!({})).await;
+    for _ in 0..100 {
+        if namespace_meta(&h, "team-kept")
+            .await
+            .1
+            .contains_key(AUTO_MARK)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        namespace_meta(&h, "team-kept")
+            .await
+            .1
+            .contains_key(AUTO_MARK)
+    );
+    let change = switch_namespace(&h, "team-kept", true, false).await;
+    assert!(change.changed);
+    assert!(
+        !namespace_meta(&h, "team-kept")
+            .await
+            .1
+            .contains_key(AUTO_MARK)
+    );
+
+    // Disabling takes back the labels auto-injection set, and only those;
+    // the dry run lists them and changes nothing.
+    assert!(
+        namespace_meta(&h, "team-new")
+            .await
+            .1
+            .contains_key(AUTO_MARK)
+    );
+    let (status, body) = mesh_call(&h, "/api/mesh/disable?dryRun=true").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let preview: MeshChange = parse(body);
+    let unlabel_steps: Vec<&String> = preview
+        .steps
+        .iter()
+        .filter(|s| s.starts_with("remove istio-injection=enabled from namespace"))
+        .collect();
+    assert_eq!(unlabel_steps.len(), 1, "{:?}", preview.steps);
+    assert!(unlabel_steps[0].contains("namespace team-new "));
+    assert!(
+        namespace_meta(&h, "team-new")
+            .await
+            .0
+            .contains_key("istio-injection")
+    );
+    let (status, body) = mesh_call(&h, "/api/mesh/disable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (new_labels, new_annotations) = namespace_meta(&h, "team-new").await;
+    assert_eq!(new_labels.get("istio-injection"), None);
+    assert_eq!(new_labels.get("team").map(String::as_str), Some("x"));
+    assert!(!new_annotations.contains_key(AUTO_MARK));
+    assert_eq!(
+        namespace_meta(&h, "team-kept")
+            .await
+            .0
+            .get("istio-injection")
+            .map(String::as_str),
+        Some("enabled")
+    );
+    assert_eq!(
+        namespace_meta(&h, "team-off")
+            .await
+            .0
+            .get("istio-injection")
+            .map(String::as_str),
+        Some("disabled")
+    );
+    assert_eq!(
+        namespace_meta(&h, "bookinfo")
+            .await
+            .0
+            .get("istio-injection")
+            .map(String::as_str),
+        Some("enabled")
+    );
     // After disabling, new namespaces stay as created.
-    mesh_call(&h, "/api/mesh/disable").await;
     let off = autoinject::policy(&h.client, "meshdeck").await.unwrap();
     assert_eq!(off.since, None);
     watch.abort();
@@ -1035,4 +1118,192 @@ async fn member_access_follows_the_saved_settings() {
         // Owners always see both.
         assert_eq!(features(ADMIN).await, (true, true));
     }
+}
+
+/// Enable and disable where an operator API is served: meshdeck writes its
+/// own control-plane resource with the settings' values, reports it, and
+/// removes it again; where someone else's resource of that kind exists,
+/// meshdeck uses it and writes none.
+async fn operator_round_trip(group: &str, plural: &str, kind: ControlPlaneKind) {
+    let h = harness_with(|cluster| {
+        assert!(cluster.install_crd(group, plural));
+        cluster.client()
+    });
+    let (ar, namespace) = match kind {
+        ControlPlaneKind::SailIstio => (
+            kube::api::ApiResource::from_gvk_with_plural(
+                &kube::api::GroupVersionKind::gvk("sailoperator.io", "v1", "Istio"),
+                "istios",
+            ),
+            None,
+        ),
+        _ => (
+            kube::api::ApiResource::from_gvk_with_plural(
+                &kube::api::GroupVersionKind::gvk("install.istio.io", "v1alpha1", "IstioOperator"),
+                "istiooperators",
+            ),
+            Some("istio-system"),
+        ),
+    };
+    let api: Api<kube::api::DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(h.client.clone(), ns, &ar),
+        None => Api::all_with(h.client.clone(), &ar),
+    };
+    // Settings other than the defaults, to see them in the resource.
+    let mut settings = MeshSettings::default();
+    settings.pilot.resources.cpu_request = "600m".into();
+    settings.trace_sampling_percent = "5".into();
+    let update = SettingsUpdate {
+        settings,
+        resource_version: None,
+    };
+    let (status, body) = call(
+        &h.state,
+        Method::PUT,
+        "/api/settings",
+        Some(ADMIN),
+        Some(serde_json::to_value(update).unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (_, body) = mesh_call(&h, "/api/mesh").await;
+    let before: MeshStatus = parse(body);
+    assert_eq!(before.control_plane.kind, kind);
+    assert!(!before.control_plane.managed_by_meshdeck);
+
+    let (status, body) = mesh_call(&h, "/api/mesh/enable?dryRun=true").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(api.get_opt("meshdeck").await.unwrap().is_none());
+    let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let enabled: MeshChange = parse(body);
+    assert!(
+        enabled.steps.iter().any(|s| s.starts_with("create ")),
+        "{:?}",
+        enabled.steps
+    );
+    assert_eq!(enabled.status.control_plane.kind, kind);
+    assert!(enabled.status.control_plane.managed_by_meshdeck);
+    let written = api.get("meshdeck").await.unwrap();
+    assert_eq!(
+        written.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
+        "meshdeck"
+    );
+    let pilot = match kind {
+        ControlPlaneKind::SailIstio => &written.data["spec"]["values"]["pilot"],
+        _ => &written.data["spec"]["components"]["pilot"]["k8s"],
+    };
+    assert_eq!(pilot["resources"]["requests"]["cpu"], "600m");
+    assert_eq!(pilot["resources"]["limits"]["memory"], "4096Mi");
+    let sampling = match kind {
+        ControlPlaneKind::SailIstio => &written.data["spec"]["values"]["pilot"]["traceSampling"],
+        _ => &written.data["spec"]["values"]["pilot"]["traceSampling"],
+    };
+    assert_eq!(sampling.as_f64(), Some(5.0));
+
+    let (status, body) = mesh_call(&h, "/api/mesh/disable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(api.get_opt("meshdeck").await.unwrap().is_none());
+
+    // Someone else's resource: used, not duplicated, not removed.
+    let mut foreign = json!({
+        "apiVersion": ar.api_version,
+        "kind": ar.kind,
+        "metadata": {"name": "default", "labels": {"owner": "platform"}},
+        "spec": {},
+    });
+    if let Some(ns) = namespace {
+        foreign["metadata"]["namespace"] = json!(ns);
+    }
+    let foreign: kube::api::DynamicObject = serde_json::from_value(foreign).unwrap();
+    api.create(&Default::default(), &foreign).await.unwrap();
+    let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let enabled: MeshChange = parse(body);
+    let expected = match namespace {
+        Some(ns) => format!("{ns}/default"),
+        None => "default".into(),
+    };
+    assert_eq!(
+        enabled.status.control_plane.resource.as_deref(),
+        Some(expected.as_str())
+    );
+    assert!(!enabled.status.control_plane.managed_by_meshdeck);
+    assert!(
+        enabled.steps[0].starts_with("use the existing") && enabled.steps[0].contains(&expected),
+        "{:?}",
+        enabled.steps
+    );
+    assert!(api.get_opt("meshdeck").await.unwrap().is_none());
+    let (status, body) = mesh_call(&h, "/api/mesh/disable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let kept = api.get("default").await.unwrap();
+    assert_eq!(kept.metadata.labels.unwrap()["owner"], "platform");
+}
+
+#[tokio::test]
+async fn sail_istio_is_written_and_removed_where_the_sail_operator_is_served() {
+    operator_round_trip("sailoperator.io", "istios", ControlPlaneKind::SailIstio).await;
+}
+
+#[tokio::test]
+async fn istio_operator_is_written_and_removed_where_its_api_is_served() {
+    operator_round_trip(
+        "install.istio.io",
+        "istiooperators",
+        ControlPlaneKind::IstioOperator,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn tool_urls_saved_in_the_settings_become_the_links() {
+    use app::types::{Me, UpstreamKind};
+    let h = harness();
+    let links = |token: &'static str| {
+        let state = h.state.clone();
+        async move {
+            let (status, body) = call(&state, Method::GET, "/api/me", Some(token), None).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            parse::<Me>(body)
+                .links
+                .into_iter()
+                .map(|l| (l.kind, l.url))
+                .collect::<Vec<_>>()
+        }
+    };
+    // The harness configures no tool URLs: no links.
+    assert!(links(ADMIN).await.is_empty());
+    let mut settings = MeshSettings::default();
+    settings.tool_urls.kiali = "https://kiali.example.com/".into();
+    settings.tool_urls.grafana = "https://grafana.example.com/".into();
+    let update = SettingsUpdate {
+        settings,
+        resource_version: None,
+    };
+    let (status, body) = call(
+        &h.state,
+        Method::PUT,
+        "/api/settings",
+        Some(ADMIN),
+        Some(serde_json::to_value(update).unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        links(ADMIN).await,
+        [
+            (UpstreamKind::Kiali, "https://kiali.example.com/".to_owned()),
+            (
+                UpstreamKind::Grafana,
+                "https://grafana.example.com/".to_owned()
+            ),
+        ]
+    );
+    // Members (who may see the graph by default) get Kiali, never Grafana.
+    assert_eq!(
+        links(ALICE).await,
+        [(UpstreamKind::Kiali, "https://kiali.example.com/".to_owned())]
+    );
 }

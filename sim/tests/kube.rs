@@ -940,3 +940,50 @@ async fn discovery_finds_the_served_groups() {
         assert!(found.iter().any(|f| f == want), "{want} in {found:?}");
     }
 }
+
+#[tokio::test]
+async fn operator_crds_are_served_only_once_installed() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let (_mesh, cluster, client) = demo();
+    let gvk = GroupVersionKind::gvk("sailoperator.io", "v1", "Istio");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "istios");
+    let istios: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    // Not installed: discovery does not list it, and its paths are 404.
+    let resources = client.list_api_group_resources("sailoperator.io/v1").await;
+    assert_eq!(api_code(resources).0, 404);
+    assert_eq!(api_code(istios.list(&ListParams::default()).await).0, 404);
+
+    assert!(cluster.install_crd("sailoperator.io", "istios"));
+    assert!(!cluster.install_crd("example.com", "widgets"));
+    let resources = client
+        .list_api_group_resources("sailoperator.io/v1")
+        .await
+        .expect("served once installed");
+    assert!(
+        resources
+            .resources
+            .iter()
+            .any(|r| r.name == "istios" && !r.namespaced)
+    );
+    let groups = client.list_api_groups().await.expect("groups");
+    assert!(groups.groups.iter().any(|g| g.name == "sailoperator.io"));
+    // A cluster-scoped custom resource round trip.
+    let obj: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "sailoperator.io/v1",
+        "kind": "Istio",
+        "metadata": {"name": "default"},
+        "spec": {"namespace": "istio-system"},
+    }))
+    .expect("object");
+    istios
+        .create(&PostParams::default(), &obj)
+        .await
+        .expect("create");
+    let got = istios.get("default").await.expect("get");
+    assert_eq!(got.data["spec"]["namespace"], "istio-system");
+    // IstioOperator stays unserved: only what was installed is.
+    let iop = client
+        .list_api_group_resources("install.istio.io/v1alpha1")
+        .await;
+    assert_eq!(api_code(iop).0, 404);
+}

@@ -3,7 +3,9 @@
 //! enable time gets `istio-injection=enabled`, unless it already carries
 //! `istio-injection` (either value) or `istio.io/rev`. A watch on namespaces
 //! (kube-runtime), not a poll; the watch restarts with backoff on errors,
-//! and labelling is idempotent (a labelled namespace is left alone).
+//! and labelling is idempotent (a labelled namespace is left alone). The
+//! label comes with the [`AUTO_INJECTED_ANNOTATION`] so that disabling the
+//! mesh can take back exactly these labels.
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +18,7 @@ use kube::runtime::watcher::{self, Event};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use super::{INJECTION_LABEL, REVISION_LABEL, mesh, settings};
+use super::{AUTO_INJECTED_ANNOTATION, INJECTION_LABEL, REVISION_LABEL, mesh, settings};
 use crate::error::Result;
 
 /// How long the mesh state and settings read for a decision are reused.
@@ -81,6 +83,7 @@ pub async fn reconcile(client: &kube::Client, policy: &Policy, ns: &Namespace) -
     let patch = json!({"metadata": {
         "resourceVersion": ns.metadata.resource_version,
         "labels": {INJECTION_LABEL: "enabled"},
+        "annotations": {AUTO_INJECTED_ANNOTATION: Timestamp::now().to_string()},
     }});
     match Api::<Namespace>::all(client.clone())
         .patch(name, &PatchParams::default(), &Patch::Merge(&patch))

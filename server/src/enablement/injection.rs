@@ -19,8 +19,8 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams}
 use serde_json::{Map, Value, json};
 
 use super::{
-    INJECT_ANNOTATION, INJECTION_LABEL, ISTIO_SYSTEM, PROXY_CONTAINER, RESTARTED_AT,
-    REVISION_LABEL, kube_error,
+    AUTO_INJECTED_ANNOTATION, INJECT_ANNOTATION, INJECTION_LABEL, ISTIO_SYSTEM, PROXY_CONTAINER,
+    RESTARTED_AT, REVISION_LABEL, kube_error,
 };
 use crate::error::{Error, Result};
 
@@ -154,7 +154,13 @@ pub async fn set_namespace_injection(
         let target = format!("namespace/{ns}");
         let field = "metadata.labels".to_owned();
         let state = if enabled { "on" } else { "off" };
-        if labels.is_empty() {
+        // An explicit choice replaces auto-injection's: drop its mark.
+        let auto_marked = current
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(AUTO_INJECTED_ANNOTATION));
+        if labels.is_empty() && !auto_marked {
             return Ok(InjectionChange {
                 target,
                 field,
@@ -168,10 +174,13 @@ pub async fn set_namespace_injection(
                 after,
             });
         }
-        let patch = json!({"metadata": {
+        let mut patch = json!({"metadata": {
             "resourceVersion": current.metadata.resource_version,
             "labels": labels,
         }});
+        if auto_marked {
+            patch["metadata"]["annotations"] = json!({AUTO_INJECTED_ANNOTATION: null});
+        }
         let result = api
             .patch(ns, &patch_params(dry_run), &Patch::Merge(&patch))
             .await

@@ -16,14 +16,18 @@ use app::types::{
     IngressKind, MeshChange, MeshSettings, MeshStatus,
 };
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectMeta, PostParams,
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams,
+    PostParams,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ISTIO_SYSTEM, MANAGED_BY_LABEL, MANAGED_BY_VALUE, kube_error, settings};
+use super::{
+    AUTO_INJECTED_ANNOTATION, INJECTION_LABEL, ISTIO_SYSTEM, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+    kube_error, settings,
+};
 use crate::error::{Error, Result};
 
 /// ConfigMap recording what enabling created.
@@ -361,35 +365,31 @@ pub fn gateway_objects(s: &MeshSettings) -> [Value; 2] {
 }
 
 /// What the control plane is, found by discovery and in `istio-system`.
+/// The `ObjectRef` is the control-plane resource meshdeck writes, if any.
 async fn detect_control_plane(
     client: &kube::Client,
     state: &MeshState,
 ) -> Result<(ControlPlane, Option<ObjectRef>)> {
-    let ours = |r: &ObjectRef| state.created.iter().any(|c| c == r);
     let version = istiod_version(client).await?;
     if served(client, "sailoperator.io/v1", "istios").await? {
-        let r = sail_ref();
-        return Ok((
-            ControlPlane {
-                kind: ControlPlaneKind::SailIstio,
-                resource: Some(r.name.clone()),
-                version,
-                managed_by_meshdeck: ours(&r),
-            },
-            Some(r),
-        ));
+        return operator_plane(
+            client,
+            state,
+            ControlPlaneKind::SailIstio,
+            sail_ref(),
+            version,
+        )
+        .await;
     }
     if served(client, "install.istio.io/v1alpha1", "istiooperators").await? {
-        let r = operator_ref();
-        return Ok((
-            ControlPlane {
-                kind: ControlPlaneKind::IstioOperator,
-                resource: Some(format!("{ISTIO_SYSTEM}/{}", r.name)),
-                version,
-                managed_by_meshdeck: ours(&r),
-            },
-            Some(r),
-        ));
+        return operator_plane(
+            client,
+            state,
+            ControlPlaneKind::IstioOperator,
+            operator_ref(),
+            version,
+        )
+        .await;
     }
     let kind = if version.is_some() {
         ControlPlaneKind::ExistingIstiod
@@ -407,6 +407,55 @@ async fn detect_control_plane(
             managed_by_meshdeck: false,
         },
         None,
+    ))
+}
+
+/// Where an operator API is served: meshdeck writes its own resource `r`,
+/// unless a resource of that kind that someone else wrote already exists.
+/// Then meshdeck leaves the control plane to it and writes none (a second
+/// `Istio` would be a second control plane).
+async fn operator_plane(
+    client: &kube::Client,
+    state: &MeshState,
+    kind: ControlPlaneKind,
+    r: ObjectRef,
+    version: Option<String>,
+) -> Result<(ControlPlane, Option<ObjectRef>)> {
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &r.api_resource());
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| kube_error(&format!("list {}", r.plural), e))?;
+    let named = |meta: &ObjectMeta| {
+        let name = meta.name.clone().unwrap_or_default();
+        match &meta.namespace {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name,
+        }
+    };
+    if let Some(foreign) = list.items.iter().find(|o| !is_managed(&o.metadata)) {
+        return Ok((
+            ControlPlane {
+                kind,
+                resource: Some(named(&foreign.metadata)),
+                version,
+                managed_by_meshdeck: false,
+            },
+            None,
+        ));
+    }
+    let resource = match &r.namespace {
+        Some(ns) => format!("{ns}/{}", r.name),
+        None => r.name.clone(),
+    };
+    Ok((
+        ControlPlane {
+            kind,
+            resource: Some(resource),
+            version,
+            managed_by_meshdeck: state.created.contains(&r),
+        },
+        Some(r),
     ))
 }
 
@@ -613,6 +662,7 @@ pub async fn enable(client: &kube::Client, namespace: &str, dry_run: bool) -> Re
             "no control plane: neither the Sail operator (sailoperator.io/v1 istios) nor IstioOperator is served, and there is no istiod in istio-system; install one of them first".into(),
         ));
     }
+    let writes_control_plane = cp_ref.is_some();
     // The plan: every object with its body, checked before any write.
     let mut plan: Vec<(ObjectRef, Value)> = Vec::new();
     match (&control_plane.kind, cp_ref) {
@@ -645,10 +695,20 @@ pub async fn enable(client: &kube::Client, namespace: &str, dry_run: bool) -> Re
         apply(client, r, body, current.as_ref(), true).await?;
     }
     let mut steps: Vec<String> = Vec::new();
-    if control_plane.kind == ControlPlaneKind::ExistingIstiod {
+    if !writes_control_plane {
+        let what = match control_plane.kind {
+            ControlPlaneKind::SailIstio => "Istio resource",
+            ControlPlaneKind::IstioOperator => "IstioOperator",
+            _ => "istiod",
+        };
+        let detail = match (&control_plane.kind, &control_plane.resource) {
+            (ControlPlaneKind::ExistingIstiod, _) | (_, None) => {
+                control_plane.version.clone().unwrap_or_default()
+            }
+            (_, Some(name)) => name.clone(),
+        };
         steps.push(format!(
-            "use the existing istiod ({}); meshdeck manages only what it creates",
-            control_plane.version.clone().unwrap_or_default()
+            "use the existing {what} ({detail}); meshdeck manages only what it creates"
         ));
     }
     for ((r, _), current) in plan.iter().zip(&existing) {
@@ -728,7 +788,75 @@ async fn rollback(client: &kube::Client, done: &[ObjectRef]) {
     }
 }
 
-/// Disables the mesh: removes exactly what enabling created.
+/// Namespaces whose injection label auto-injection set and nobody changed
+/// since: marked with [`AUTO_INJECTED_ANNOTATION`], label still `enabled`.
+async fn auto_labelled(client: &kube::Client) -> Result<Vec<String>> {
+    let list = Api::<Namespace>::all(client.clone())
+        .list(&ListParams::default().labels(&format!("{INJECTION_LABEL}=enabled")))
+        .await
+        .map_err(|e| kube_error("list namespaces with injection", e))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter(|ns| {
+            ns.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(AUTO_INJECTED_ANNOTATION))
+        })
+        .filter_map(|ns| ns.metadata.name)
+        .collect())
+}
+
+/// Removes the auto-injection label and its mark from namespace `ns`, if
+/// they are still as auto-injection left them (re-read on a conflict).
+async fn unlabel(client: &kube::Client, ns: &str, dry_run: bool) -> Result<()> {
+    let api = Api::<Namespace>::all(client.clone());
+    let params = if dry_run {
+        PatchParams::default().dry_run()
+    } else {
+        PatchParams::default()
+    };
+    for _ in 0..3 {
+        let Some(current) = api
+            .get_opt(ns)
+            .await
+            .map_err(|e| kube_error(&format!("get namespace {ns:?}"), e))?
+        else {
+            return Ok(());
+        };
+        let meta = &current.metadata;
+        let marked = meta
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(AUTO_INJECTED_ANNOTATION));
+        let labelled = meta
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(INJECTION_LABEL))
+            .is_some_and(|v| v == "enabled");
+        if !marked || !labelled {
+            return Ok(());
+        }
+        let patch = json!({"metadata": {
+            "resourceVersion": meta.resource_version,
+            "labels": {INJECTION_LABEL: null},
+            "annotations": {AUTO_INJECTED_ANNOTATION: null},
+        }});
+        match api.patch(ns, &params, &Patch::Merge(&patch)).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => continue,
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(e) => return Err(kube_error(&format!("unlabel namespace {ns:?}"), e)),
+        }
+    }
+    Err(Error::Conflict(format!(
+        "namespace {ns} kept changing while meshdeck removed its injection label; try again"
+    )))
+}
+
+/// Disables the mesh: removes exactly what enabling created, including the
+/// injection labels auto-injection put on new namespaces.
 pub async fn disable(client: &kube::Client, namespace: &str, dry_run: bool) -> Result<MeshChange> {
     let (state, state_rv) = load_state(client, namespace).await?;
     let mut steps = Vec::new();
@@ -743,7 +871,13 @@ pub async fn disable(client: &kube::Client, namespace: &str, dry_run: bool) -> R
             None => steps.push(format!("{} is already gone", r.describe())),
         }
     }
-    if !state.enabled && state.created.is_empty() {
+    let auto = auto_labelled(client).await?;
+    for ns in &auto {
+        steps.push(format!(
+            "remove {INJECTION_LABEL}=enabled from namespace {ns} (set automatically while the mesh was enabled; running pods keep their sidecars until restarted)"
+        ));
+    }
+    if !state.enabled && state.created.is_empty() && auto.is_empty() {
         steps.push("the mesh is not enabled through meshdeck; nothing to do".into());
         let status = status_of(client, &state).await?;
         return Ok(MeshChange {
@@ -755,6 +889,9 @@ pub async fn disable(client: &kube::Client, namespace: &str, dry_run: bool) -> R
     steps.push(format!("record the state in {namespace}/{STATE_CONFIGMAP}"));
     for r in &remove {
         delete(client, r, true).await?;
+    }
+    for ns in &auto {
+        unlabel(client, ns, true).await?;
     }
     if dry_run {
         let status = status_of(client, &state).await?;
@@ -772,6 +909,11 @@ pub async fn disable(client: &kube::Client, namespace: &str, dry_run: bool) -> R
     for r in &remove {
         if let Err(err) = delete(client, r, false).await {
             failed.push(format!("{}: {err}", r.describe()));
+        }
+    }
+    for ns in &auto {
+        if let Err(err) = unlabel(client, ns, false).await {
+            failed.push(format!("the injection label of namespace {ns}: {err}"));
         }
     }
     if !failed.is_empty() {

@@ -25,6 +25,10 @@ pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 pub const PROXY_CONTAINER: &str = "istio-proxy";
 /// Istio's control-plane namespace.
 pub const ISTIO_SYSTEM: &str = "istio-system";
+/// Namespace annotation marking an injection label meshdeck's auto-injection
+/// set (value: when); disabling the mesh removes such labels, and an
+/// explicit switch of the namespace drops the mark.
+pub const AUTO_INJECTED_ANNOTATION: &str = "meshdeck.io/auto-injected";
 /// Label meshdeck puts on everything it creates.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Value of [`MANAGED_BY_LABEL`] on meshdeck's objects.

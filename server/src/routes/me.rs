@@ -1,5 +1,6 @@
 //! `GET /api/me`: who the caller is, their role, the namespaces and
-//! projects they may see and the features they may use.
+//! projects they may see, the features they may use and the tool links
+//! they may open (URLs saved in the mesh settings win over the flags).
 
 use app::types::{Me, VisibleNamespace};
 use axum::extract::State;
@@ -10,6 +11,7 @@ use crate::access::AccessScope;
 use crate::auth::projects::group_projects;
 use crate::error::Result;
 use crate::state::AppState;
+use crate::upstream::tool_links;
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
@@ -20,12 +22,15 @@ pub fn router() -> Router<AppState> {
 async fn me_get(State(state): State<AppState>, scope: AccessScope) -> Result<Json<Me>> {
     let all = state.auth().namespaces().await?;
     let visible: Vec<_> = all.iter().filter(|ns| scope.can_see(&ns.name)).collect();
-    let links = state
-        .upstreams()
-        .links()
-        .into_iter()
-        .filter(|link| scope.may_see_tool(link.kind))
-        .collect();
+    // Without readable settings (no cluster), the configured URLs alone.
+    let saved = crate::enablement::settings::current(&state).await.ok();
+    let links = tool_links(
+        state.upstreams().links(),
+        saved.as_deref().map(|s| &s.tool_urls),
+    )
+    .into_iter()
+    .filter(|link| scope.may_see_tool(link.kind))
+    .collect();
     Ok(Json(Me {
         namespaces: visible
             .iter()

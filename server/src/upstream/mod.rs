@@ -9,7 +9,7 @@ pub mod prometheus;
 
 use std::time::Duration;
 
-use app::types::{ToolLink, UpstreamKind, UpstreamStatus};
+use app::types::{ToolLink, ToolUrls, UpstreamKind, UpstreamStatus};
 
 use self::http::HttpUpstream;
 use self::jaeger::JaegerClient;
@@ -98,6 +98,37 @@ impl Upstreams {
             })
             .collect()
     }
+}
+
+/// The links browsers get: per tool, the URL saved in the mesh settings
+/// (where people open the tool) when one is saved, else the URL meshdeck
+/// itself reaches it at. Kiali, Jaeger, Grafana, Prometheus in that order.
+pub fn tool_links(configured: Vec<ToolLink>, saved: Option<&ToolUrls>) -> Vec<ToolLink> {
+    [
+        UpstreamKind::Kiali,
+        UpstreamKind::Jaeger,
+        UpstreamKind::Grafana,
+        UpstreamKind::Prometheus,
+    ]
+    .into_iter()
+    .filter_map(|kind| {
+        let saved = saved
+            .map(|urls| match kind {
+                UpstreamKind::Kiali => urls.kiali.trim(),
+                UpstreamKind::Jaeger => urls.jaeger.trim(),
+                UpstreamKind::Grafana => urls.grafana.trim(),
+                _ => urls.prometheus.trim(),
+            })
+            .filter(|url| !url.is_empty());
+        match saved {
+            Some(url) => Some(ToolLink {
+                kind,
+                url: url.to_owned(),
+            }),
+            None => configured.iter().find(|l| l.kind == kind).cloned(),
+        }
+    })
+    .collect()
 }
 
 fn prometheus_auth(args: &UpstreamArgs) -> Option<http::UpstreamAuth> {
@@ -192,4 +223,39 @@ async fn probe_kiali(up: &HttpUpstream) -> Result<Probe> {
         version,
         detail: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(kind: UpstreamKind, url: &str) -> ToolLink {
+        ToolLink {
+            kind,
+            url: url.into(),
+        }
+    }
+
+    #[test]
+    fn saved_urls_win_per_tool_and_blank_ones_fall_back() {
+        let configured = vec![
+            link(UpstreamKind::Jaeger, "http://jaeger.svc:16686/"),
+            link(UpstreamKind::Prometheus, "http://prometheus.svc:9090/"),
+        ];
+        assert_eq!(tool_links(configured.clone(), None), configured);
+        let saved = ToolUrls {
+            prometheus: "https://prom.example.com".into(),
+            jaeger: "   ".into(),
+            grafana: String::new(),
+            kiali: " https://kiali.example.com ".into(),
+        };
+        assert_eq!(
+            tool_links(configured, Some(&saved)),
+            [
+                link(UpstreamKind::Kiali, "https://kiali.example.com"),
+                link(UpstreamKind::Jaeger, "http://jaeger.svc:16686/"),
+                link(UpstreamKind::Prometheus, "https://prom.example.com"),
+            ]
+        );
+    }
 }

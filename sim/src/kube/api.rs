@@ -16,7 +16,7 @@ use super::Shared;
 use super::auth;
 use super::error::{ApiError, ApiResult, Reason};
 use super::meta;
-use super::resources::{self, Handling, RESOURCES, ResourceType};
+use super::resources::{self, Handling, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::Preconditions;
 use super::watch::{self, WatchParams};
@@ -92,8 +92,8 @@ fn group_doc(name: &str, versions: &[&str]) -> Value {
     })
 }
 
-async fn group_list() -> Response {
-    let groups: Vec<Value> = resources::groups()
+async fn group_list(State(shared): State<Arc<Shared>>) -> Response {
+    let groups: Vec<Value> = resources::groups(&shared.installed_crds())
         .iter()
         .map(|(g, vs)| group_doc(g, vs))
         .collect();
@@ -103,12 +103,13 @@ async fn group_list() -> Response {
     )
 }
 
-fn resource_list(group: &str, version: &str) -> ApiResult<Value> {
+fn resource_list(
+    group: &str,
+    version: &str,
+    installed: &[&'static ResourceType],
+) -> ApiResult<Value> {
     let mut list = Vec::new();
-    for r in RESOURCES
-        .iter()
-        .filter(|r| r.group == group && r.version == version)
-    {
+    for r in resources::served(installed).filter(|r| r.group == group && r.version == version) {
         let mut entry = json!({
             "name": r.plural,
             "singularName": r.singular,
@@ -240,7 +241,7 @@ fn handle(
         .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
     let target = match parse_path(uri.path())? {
         Parsed::GroupDoc(group) => {
-            let versions = resources::groups()
+            let versions = resources::groups(&shared.installed_crds())
                 .into_iter()
                 .find(|(g, _)| *g == group)
                 .map(|(_, vs)| vs)
@@ -251,9 +252,14 @@ fn handle(
             return Ok(ok(StatusCode::OK, doc));
         }
         Parsed::ResourceList(group, version) => {
-            return Ok(ok(StatusCode::OK, resource_list(group, version)?));
+            let installed = shared.installed_crds();
+            return Ok(ok(
+                StatusCode::OK,
+                resource_list(group, version, &installed)?,
+            ));
         }
-        Parsed::Resource(t) => t,
+        Parsed::Resource(t) if shared.serves(t.rt) => t,
+        Parsed::Resource(_) => return Err(not_served()),
     };
     let rt = target.rt;
     let dry_run = params.get("dryRun").is_some_and(|v| v == "All");

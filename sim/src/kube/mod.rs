@@ -51,6 +51,8 @@ pub const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
 pub struct Shared {
     store: Mutex<Store>,
     bookmark_ms: AtomicU64,
+    /// Optional CRDs installed (see [`resources::OPTIONAL_CRDS`]).
+    crds: Mutex<Vec<&'static ResourceType>>,
 }
 
 impl Shared {
@@ -58,6 +60,16 @@ impl Shared {
     /// the store consistent before anything that could panic.
     pub fn lock(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The optional CRDs installed in this cluster.
+    pub fn installed_crds(&self) -> Vec<&'static ResourceType> {
+        self.crds.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether requests for `rt` are served (built in, or an installed CRD).
+    pub fn serves(&self, rt: &ResourceType) -> bool {
+        !resources::is_optional(rt) || self.installed_crds().contains(&rt)
     }
 
     /// Interval between BOOKMARK events.
@@ -85,6 +97,7 @@ impl InMemoryCluster {
             shared: Arc::new(Shared {
                 store: Mutex::new(Store::new()),
                 bookmark_ms: AtomicU64::new(DEFAULT_BOOKMARK_INTERVAL.as_millis() as u64),
+                crds: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -118,6 +131,24 @@ impl InMemoryCluster {
         self.shared
             .bookmark_ms
             .store(every.as_millis().max(1) as u64, Ordering::Relaxed);
+    }
+
+    /// Installs one of the [`resources::OPTIONAL_CRDS`] (e.g.
+    /// `sailoperator.io`, `istios`), as an operator's chart would: from now
+    /// on discovery lists it and its objects are served. `false` when no
+    /// such optional CRD exists.
+    pub fn install_crd(&self, group: &str, plural: &str) -> bool {
+        let Some(rt) = resources::OPTIONAL_CRDS
+            .iter()
+            .find(|r| r.group == group && r.plural == plural)
+        else {
+            return false;
+        };
+        let mut crds = self.shared.crds.lock().unwrap_or_else(|e| e.into_inner());
+        if !crds.contains(&rt) {
+            crds.push(rt);
+        }
+        true
     }
 
     /// Lets TokenReview accept `token` as `username` in `groups`.

@@ -332,25 +332,70 @@ pub const RESOURCES: &[ResourceType] = &[
     },
 ];
 
-/// The resource type served at `group/version/plural`.
+/// Sail operator group name.
+pub const SAIL_OPERATOR: &str = "sailoperator.io";
+/// istioctl operator API group name.
+pub const ISTIO_INSTALL: &str = "install.istio.io";
+
+/// Custom resources an operator brings: served only once
+/// [`InMemoryCluster::install_crd`](super::InMemoryCluster::install_crd)
+/// installed them, as a real cluster serves them only with their CRD.
+pub const OPTIONAL_CRDS: &[ResourceType] = &[
+    stored(
+        SAIL_OPERATOR,
+        "v1",
+        "istios",
+        "istio",
+        "Istio",
+        false,
+        true,
+        &[],
+    ),
+    stored(
+        ISTIO_INSTALL,
+        "v1alpha1",
+        "istiooperators",
+        "istiooperator",
+        "IstioOperator",
+        true,
+        true,
+        &["iop", "io"],
+    ),
+];
+
+/// Every type this server knows: the built-in table, then the optional CRDs.
+fn known() -> impl Iterator<Item = &'static ResourceType> {
+    RESOURCES.iter().chain(OPTIONAL_CRDS)
+}
+
+/// Whether `rt` is one of the [`OPTIONAL_CRDS`].
+pub fn is_optional(rt: &ResourceType) -> bool {
+    OPTIONAL_CRDS.contains(rt)
+}
+
+/// The resource type known at `group/version/plural` (an optional CRD is
+/// served only when installed: see [`is_optional`]).
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
-    RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.plural == plural)
+    known().find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// The resource type with this `apiVersion` and `kind`.
 pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
-    RESOURCES
-        .iter()
-        .find(|r| r.kind == kind && r.api_version() == api_version)
+    known().find(|r| r.kind == kind && r.api_version() == api_version)
 }
 
-/// The distinct API groups (without the core group), in table order, each
-/// with its versions.
-pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
+/// The served types: the built-in table plus the `installed` optional CRDs.
+pub fn served<'a>(
+    installed: &'a [&'static ResourceType],
+) -> impl Iterator<Item = &'static ResourceType> + 'a {
+    RESOURCES.iter().chain(installed.iter().copied())
+}
+
+/// The distinct API groups (without the core group) of the served types,
+/// in table order, each with its versions.
+pub fn groups(installed: &[&'static ResourceType]) -> Vec<(&'static str, Vec<&'static str>)> {
     let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+    for r in served(installed).filter(|r| !r.group.is_empty()) {
         match out.iter_mut().find(|(g, _)| *g == r.group) {
             Some((_, versions)) => {
                 if !versions.contains(&r.version) {
@@ -369,8 +414,9 @@ mod tests {
 
     #[test]
     fn table_has_no_duplicates() {
-        for (i, a) in RESOURCES.iter().enumerate() {
-            for b in &RESOURCES[i + 1..] {
+        let all: Vec<&ResourceType> = known().collect();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
                 assert!(
                     !(a.group == b.group && a.version == b.version && a.plural == b.plural),
                     "{} twice",
@@ -389,5 +435,29 @@ mod tests {
         assert_eq!(n.qualified(), "namespaces");
         assert_eq!(n.api_version(), "v1");
         assert_eq!(n.list_kind(), "NamespaceList");
+    }
+}
+
+#[cfg(test)]
+mod optional_tests {
+    use super::*;
+
+    #[test]
+    fn optional_crds_are_known_but_not_in_the_built_in_groups() {
+        let sail = find(SAIL_OPERATOR, "v1", "istios").expect("istios");
+        assert!(is_optional(sail));
+        assert!(!sail.namespaced);
+        assert_eq!(sail.qualified(), "istios.sailoperator.io");
+        let iop = by_kind("install.istio.io/v1alpha1", "IstioOperator").expect("iop");
+        assert!(is_optional(iop) && iop.namespaced);
+        assert!(!is_optional(
+            find(APPS, "v1", "deployments").expect("deployments")
+        ));
+        assert!(groups(&[]).iter().all(|(g, _)| *g != SAIL_OPERATOR));
+        let with = groups(&[sail]);
+        assert!(
+            with.iter()
+                .any(|(g, v)| *g == SAIL_OPERATOR && v == &["v1"])
+        );
     }
 }
