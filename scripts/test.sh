@@ -21,6 +21,26 @@ cargo test 2>&1 | tee -a "$log"
 
 scripts/build.sh
 
+# The tests marked `#[ignore = "needs cluster"]`, against the demo's
+# in-memory Kubernetes API over HTTP: a stand-in that checks they work from
+# a kubeconfig; a real cluster (README, "Live-cluster tests") adds real RBAC.
+echo "[test] live-cluster tests against the demo's Kubernetes API"
+kube_dir=$(mktemp -d)
+"$target_dir/release/meshdeck" demo --bind 127.0.0.1:0 --history-minutes 0 \
+  --kube-api-bind 127.0.0.1:0 --write-kubeconfig "$kube_dir/kubeconfig" >"$kube_dir/demo.log" 2>&1 &
+demo_pid=$!
+trap 'kill "$demo_pid" 2>/dev/null || true; rm -rf "$log" "$kube_dir"' EXIT
+for _ in $(seq 1 120); do
+  [ -s "$kube_dir/kubeconfig" ] && break
+  kill -0 "$demo_pid" 2>/dev/null || { cat "$kube_dir/demo.log"; exit 1; }
+  sleep 0.5
+done
+[ -s "$kube_dir/kubeconfig" ] || { echo "the demo's Kubernetes API did not come up"; cat "$kube_dir/demo.log"; exit 1; }
+KUBECONFIG="$kube_dir/kubeconfig" MESHDECK_TEST_TOKEN=demo-token-alice \
+  cargo test -p meshdeck --test live_cluster --test live_enablement -- --ignored --test-threads=1 2>&1 | tee -a "$log"
+kill "$demo_pid"
+wait "$demo_pid" || true
+
 echo "[test] Playwright end-to-end suite"
 (cd end2end && MESHDECK_BIN="$target_dir/release/meshdeck" npx playwright test) 2>&1 | tee -a "$log"
 

@@ -234,6 +234,19 @@ pub struct ServeArgs {
     pub access: AccessArgs,
 }
 
+/// A socket address on a loopback interface.
+fn loopback_addr(text: &str) -> std::result::Result<SocketAddr, String> {
+    let addr: SocketAddr = text
+        .parse()
+        .map_err(|e| format!("{text:?} is not an address like 127.0.0.1:8443: {e}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{addr} is not a loopback address; the demo's Kubernetes API has no authentication"
+        ));
+    }
+    Ok(addr)
+}
+
 /// `meshdeck demo`.
 #[derive(Clone, Debug, Args)]
 pub struct DemoArgs {
@@ -247,6 +260,19 @@ pub struct DemoArgs {
     /// Seconds between Prometheus scrapes of the simulated mesh.
     #[arg(long, env = "MESHDECK_DEMO_SCRAPE_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=60))]
     pub scrape_interval: u32,
+    /// Also serve the demo's in-memory Kubernetes API on this address, for
+    /// kubectl and the live-cluster tests. Plain HTTP without authentication,
+    /// so loopback addresses only.
+    #[arg(long, env = "MESHDECK_DEMO_KUBE_API_BIND", value_parser = loopback_addr)]
+    pub kube_api_bind: Option<SocketAddr>,
+    /// With `--kube-api-bind`: write a kubeconfig for that API (the owner's
+    /// demo token as the user) to this file.
+    #[arg(
+        long,
+        env = "MESHDECK_DEMO_WRITE_KUBECONFIG",
+        requires = "kube_api_bind"
+    )]
+    pub write_kubeconfig: Option<PathBuf>,
     #[command(flatten)]
     /// Identity and roles.
     pub access: AccessArgs,
@@ -255,6 +281,29 @@ pub struct DemoArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_kube_api_binds_to_loopback_only() {
+        let cli = Cli::try_parse_from([
+            "meshdeck",
+            "demo",
+            "--kube-api-bind",
+            "127.0.0.1:18443",
+            "--write-kubeconfig",
+            "/tmp/k",
+        ])
+        .unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("expected demo");
+        };
+        assert_eq!(args.kube_api_bind, Some("127.0.0.1:18443".parse().unwrap()));
+        let err = Cli::try_parse_from(["meshdeck", "demo", "--kube-api-bind", "0.0.0.0:18443"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a loopback address"), "{err}");
+        // A kubeconfig needs the API it describes.
+        assert!(Cli::try_parse_from(["meshdeck", "demo", "--write-kubeconfig", "/tmp/k"]).is_err());
+    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -85,7 +85,16 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
                 .with_settings_namespace(args.access.namespace.clone());
             let watch =
                 autoinject::spawn(environment.cluster.client(), args.access.namespace.clone());
-            let served = listen(&args.http, state).await;
+            let served = match serve_kube_api(&args, &environment).await {
+                Ok(kube_api) => {
+                    let served = listen(&args.http, state).await;
+                    if let Some(task) = kube_api {
+                        task.abort();
+                    }
+                    served
+                }
+                Err(err) => Err(err),
+            };
             watch.abort();
             served
         }
@@ -94,6 +103,73 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     // The children stop whether serving ended by a signal or by an error.
     environment.stop().await;
     served
+}
+
+/// With `--kube-api-bind`: serves the demo cluster's Kubernetes API there
+/// and writes the kubeconfig asked for.
+async fn serve_kube_api(
+    args: &DemoArgs,
+    environment: &DemoEnvironment,
+) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(bind) = args.kube_api_bind else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(bind).await.map_err(|e| Error::Internal {
+        context: format!("cannot listen on {bind} for the demo's Kubernetes API"),
+        source: Some(Box::new(e)),
+    })?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal {
+        context: "reading the Kubernetes API's address".into(),
+        source: Some(Box::new(e)),
+    })?;
+    if let Some(path) = &args.write_kubeconfig {
+        let token = environment
+            .mesh
+            .users
+            .iter()
+            .find(|u| u.role == meshdeck_sim::model::DemoRole::Owner)
+            .map(|u| u.token.clone())
+            .unwrap_or_default();
+        std::fs::write(path, demo_kubeconfig(&format!("http://{addr}"), &token)).map_err(|e| {
+            Error::Internal {
+                context: format!("writing the kubeconfig {}", path.display()),
+                source: Some(Box::new(e)),
+            }
+        })?;
+    }
+    let router = environment.cluster.router();
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(%err, "the demo's Kubernetes API stopped");
+        }
+    });
+    tracing::info!(%addr, "the demo's Kubernetes API is listening");
+    println!("demo Kubernetes API: kubectl --server http://{addr} get namespaces");
+    Ok(Some(task))
+}
+
+/// A kubeconfig for the demo's Kubernetes API at `server` as `token`.
+pub fn demo_kubeconfig(server: &str, token: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: meshdeck-demo
+  cluster:
+    server: {server}
+users:
+- name: meshdeck-demo-owner
+  user:
+    token: {token}
+contexts:
+- name: meshdeck-demo
+  context:
+    cluster: meshdeck-demo
+    user: meshdeck-demo-owner
+    namespace: default
+current-context: meshdeck-demo
+"
+    )
 }
 
 async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {

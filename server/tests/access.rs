@@ -227,7 +227,7 @@ async fn each_identity_sees_exactly_its_namespaces_and_features() {
     let alice = me(body);
     assert_eq!(alice.role, Role::Member);
     assert!(!alice.all_namespaces);
-    assert_eq!(alice.groups, ["shop-devs"]);
+    assert_eq!(alice.groups, ["shop-devs", "system:authenticated"]);
     assert_eq!(names(&alice), ["bookinfo"]);
     assert_eq!(alice.projects.len(), 1);
     assert_eq!(alice.projects[0].id, "p-shop");

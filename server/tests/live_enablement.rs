@@ -201,9 +201,10 @@ async fn the_watch_labels_a_namespace_created_after_enable() {
     create_namespace(&client, &pinned, json!({"istio.io/rev": "canary"})).await;
     let mut labelled = false;
     for _ in 0..60 {
-        let labels = namespace_maps(&client, &fresh).await.0;
+        let (labels, annotations) = namespace_maps(&client, &fresh).await;
         if labels.get("istio-injection").map(String::as_str) == Some("enabled") {
-            labelled = true;
+            // Marked, so that disabling the mesh takes exactly this back.
+            labelled = annotations.contains_key("meshdeck.io/auto-injected");
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -213,6 +214,6 @@ async fn the_watch_labels_a_namespace_created_after_enable() {
     for ns in [&fresh, &pinned, &settings_ns] {
         delete_namespace(&client, ns).await;
     }
-    assert!(labelled, "{fresh} was not labelled within 30 s");
+    assert!(labelled, "{fresh} was not labelled and marked within 30 s");
     assert!(!pinned_labels.contains_key("istio-injection"));
 }

@@ -12,8 +12,12 @@ use super::store::Store;
 /// The group that may do anything, as in Kubernetes.
 pub const MASTERS_GROUP: &str = "system:masters";
 
+/// The group a real API server adds to every authenticated user.
+pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
+
 /// Answers a TokenReview: the request echoed with `status` filled in. An
-/// unknown token is `authenticated: false`, not an error.
+/// unknown token is `authenticated: false`, not an error. Like a real API
+/// server, every authenticated user is also in `system:authenticated`.
 pub fn token_review(store: &Store, mut review: Value) -> ApiResult<Value> {
     if !review.is_object() {
         return Err(ApiError::bad_request("a TokenReview must be a JSON object"));
@@ -25,9 +29,13 @@ pub fn token_review(store: &Store, mut review: Value) -> ApiResult<Value> {
     let audiences = review.pointer("/spec/audiences").cloned();
     let status = match store.users.get(token) {
         Some(user) if !token.is_empty() => {
+            let mut groups = user.groups.clone();
+            if !groups.iter().any(|g| g == AUTHENTICATED_GROUP) {
+                groups.push(AUTHENTICATED_GROUP.to_owned());
+            }
             let mut s = json!({
                 "authenticated": true,
-                "user": { "username": user.username, "groups": user.groups },
+                "user": { "username": user.username, "groups": groups },
             });
             if let Some(a) = audiences {
                 s["audiences"] = a;
