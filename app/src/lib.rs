@@ -42,6 +42,7 @@ mod ui {
     pub fn App() -> impl IntoView {
         let status = LocalResource::new(crate::api::status);
         let me = LocalResource::new(crate::api::me_if_signed_in);
+        provide_context(crate::components::layout::MeResource(me));
         view! {
             <Router>
                 <Shell status=status me=me>

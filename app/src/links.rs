@@ -7,8 +7,8 @@ use crate::types::UpstreamKind;
 /// What the user is looking at.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LinkContext {
-    /// A namespace in view.
-    pub namespace: Option<String>,
+    /// The namespaces in view (the graph shows several).
+    pub namespaces: Vec<String>,
     /// A tracing service name (`<app>.<namespace>`) in view.
     pub service: Option<String>,
     /// A range like `1h` in view.
@@ -26,30 +26,45 @@ impl LinkContext {
                 .filter(|v| !v.is_empty())
         };
         let mut ctx = LinkContext {
-            namespace: get("namespace"),
+            namespaces: get("namespace").into_iter().collect(),
             service: None,
             range: get("range"),
         };
         match path {
             "/traces" => {
                 ctx.service = get("service");
-                if ctx.namespace.is_none() {
-                    ctx.namespace = ctx
+                if ctx.namespaces.is_empty() {
+                    ctx.namespaces = ctx
                         .service
                         .as_deref()
                         .and_then(|s| s.rsplit_once('.'))
-                        .map(|(_, ns)| ns.to_owned());
+                        .map(|(_, ns)| ns.to_owned())
+                        .into_iter()
+                        .collect();
                 }
             }
             "/metrics" if get("scope").as_deref() == Some("service") => {
-                ctx.service = match (get("name"), &ctx.namespace) {
+                ctx.service = match (get("name"), ctx.namespaces.first()) {
                     (Some(name), Some(ns)) => Some(format!("{name}.{ns}")),
                     _ => None,
                 };
             }
-            "/graph" if ctx.namespace.is_none() => {
-                ctx.namespace =
-                    get("namespaces").and_then(|n| n.split(',').next().map(str::to_owned));
+            "/graph" => {
+                // Kiali takes the same comma-separated list; its duration
+                // is the graph's window.
+                if ctx.namespaces.is_empty() {
+                    ctx.namespaces = get("namespaces")
+                        .map(|list| {
+                            list.split(',')
+                                .filter(|n| !n.is_empty())
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                }
+                if ctx.range.is_none() {
+                    ctx.range = get("window");
+                }
             }
             _ => {}
         }
@@ -80,8 +95,11 @@ pub fn tool_url(kind: UpstreamKind, base: &str, ctx: &LinkContext) -> String {
         UpstreamKind::Kiali => {
             let mut url = format!("{base}console/graph/namespaces/");
             let mut params = Vec::new();
-            if let Some(ns) = &ctx.namespace {
-                params.push(format!("namespaces={}", encode_component(ns)));
+            if !ctx.namespaces.is_empty() {
+                params.push(format!(
+                    "namespaces={}",
+                    encode_component(&ctx.namespaces.join(","))
+                ));
             }
             if let Some(s) = ctx.range.as_deref().and_then(seconds) {
                 params.push(format!("duration={s}"));
@@ -104,11 +122,16 @@ pub fn tool_url(kind: UpstreamKind, base: &str, ctx: &LinkContext) -> String {
             None => format!("{base}search"),
         },
         UpstreamKind::Prometheus => {
-            let selector = match &ctx.namespace {
-                Some(ns) => {
+            // Namespace names are DNS labels: nothing to escape.
+            let selector = match ctx.namespaces.as_slice() {
+                [] => "istio_requests_total".to_owned(),
+                [ns] => {
                     format!("istio_requests_total{{destination_service_namespace=\"{ns}\"}}")
                 }
-                None => "istio_requests_total".to_owned(),
+                many => format!(
+                    "istio_requests_total{{destination_service_namespace=~\"{}\"}}",
+                    many.join("|")
+                ),
             };
             let expr = format!("sum(rate({selector}[1m])) by (destination_service)");
             let range = ctx.range.clone().unwrap_or_else(|| "1h".into());
@@ -120,7 +143,7 @@ pub fn tool_url(kind: UpstreamKind, base: &str, ctx: &LinkContext) -> String {
         }
         UpstreamKind::Grafana => {
             let mut url = format!("{base}dashboards?query=Istio");
-            if let Some(ns) = &ctx.namespace {
+            for ns in &ctx.namespaces {
                 url.push_str(&format!("&var-namespace={}", encode_component(ns)));
             }
             url
@@ -142,7 +165,7 @@ mod tests {
     #[test]
     fn context_comes_from_the_page() {
         let ctx = LinkContext::from_page("/traces", &pairs(&[("service", "reviews.bookinfo")]));
-        assert_eq!(ctx.namespace.as_deref(), Some("bookinfo"));
+        assert_eq!(ctx.namespaces, ["bookinfo"]);
         assert_eq!(ctx.service.as_deref(), Some("reviews.bookinfo"));
         let ctx = LinkContext::from_page(
             "/metrics",
@@ -156,12 +179,24 @@ mod tests {
         assert_eq!(ctx.service.as_deref(), Some("ledger.payments"));
         assert_eq!(ctx.range.as_deref(), Some("6h"));
         assert_eq!(LinkContext::from_page("/", &[]), LinkContext::default());
+        let ctx = LinkContext::from_page(
+            "/graph",
+            &pairs(&[("namespaces", "bookinfo,payments"), ("window", "30m")]),
+        );
+        assert_eq!(
+            tool_url(UpstreamKind::Kiali, "http://kiali/", &ctx),
+            "http://kiali/console/graph/namespaces/?namespaces=bookinfo%2Cpayments&duration=1800"
+        );
+        assert!(
+            tool_url(UpstreamKind::Prometheus, "http://prom/", &ctx)
+                .contains("destination_service_namespace%3D~%22bookinfo%7Cpayments%22")
+        );
     }
 
     #[test]
     fn links_carry_the_context() {
         let ctx = LinkContext {
-            namespace: Some("bookinfo".into()),
+            namespaces: vec!["bookinfo".into()],
             service: Some("reviews.bookinfo".into()),
             range: Some("6h".into()),
         };

@@ -37,6 +37,30 @@ test('an owner sees the settings form and a live preflight', async ({ page, cons
   consoleErrors.length = 0;
 });
 
+test('a tool URL saved in the settings becomes the top-bar link', async ({ page }) => {
+  await page.goto('/settings');
+  const tools = page.getByRole('list', { name: 'External tools' });
+  await expect(tools.getByRole('link', { name: /Jaeger/ })).toBeVisible();
+  await expect(tools.getByRole('link', { name: /Kiali/ })).toHaveCount(0);
+  const kiali = page.getByRole('textbox', { name: 'Kiali URL' });
+  await kiali.fill('https://kiali.example.com/');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved to' })).toBeVisible();
+  // On the graph page the link opens Kiali's graph of the same namespaces.
+  await expect(tools.getByRole('link', { name: /Kiali/ })).toHaveAttribute('href', /^https:\/\/kiali\.example\.com\//);
+  await page.goto('/graph?namespaces=bookinfo');
+  await expect(tools.getByRole('link', { name: /Kiali/ })).toHaveAttribute(
+    'href',
+    /^https:\/\/kiali\.example\.com\/console\/graph\/namespaces\/\?namespaces=bookinfo/,
+  );
+  // Emptied again: no Kiali link (meshdeck was started without one).
+  await page.goto('/settings');
+  await kiali.fill('');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved to' })).toBeVisible();
+  await expect(tools.getByRole('link', { name: /Kiali/ })).toHaveCount(0);
+});
+
 test('an owner enables and disables the mesh with a preview of the steps', async ({ page }) => {
   await page.goto('/settings');
   const mesh = page.getByRole('region', { name: 'Mesh for the cluster' });

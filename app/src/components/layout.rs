@@ -10,6 +10,11 @@ use crate::nav::{NAV, NavItem, unavailable_note, unavailable_reason};
 use crate::session::{self, LOGIN_PATH};
 use crate::types::{AuthMode, DemoIdentity, Features, Me, RunMode, Status, ToolLink};
 
+/// The caller's `/api/me`, in context so that a page can load it again
+/// after a change that alters it (saved tool URLs change the links).
+#[derive(Clone, Copy)]
+pub struct MeResource(pub LocalResource<Result<Option<Me>, ApiError>>);
+
 /// The frame around every page.
 #[component]
 pub fn Shell(

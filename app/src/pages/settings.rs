@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError};
-use crate::components::layout::PageHeader;
+use crate::components::layout::{MeResource, PageHeader};
 use crate::components::state::loaded;
 use crate::nav::SETTINGS;
 use crate::settings_form::{
@@ -134,6 +134,7 @@ fn SettingsForm(doc: SettingsDocument, reload: Callback<()>) -> impl IntoView {
         async move { api::preflight(&plan).await }
     });
     let dirty = move || settings.with(|s| saved.with(|v| s != v));
+    let me_resource = use_context::<MeResource>();
     let save = move |_| {
         let update = SettingsUpdate {
             settings: settings.get_untracked(),
@@ -147,6 +148,10 @@ fn SettingsForm(doc: SettingsDocument, reload: Callback<()>) -> impl IntoView {
                     resource_version.set(doc.resource_version);
                     saved.set(doc.settings);
                     message.set(Some(Ok(format!("Saved to {}.", doc.stored_in))));
+                    // The top bar's links follow the saved tool URLs.
+                    if let Some(MeResource(me)) = me_resource {
+                        me.refetch();
+                    }
                 }
                 Err(err) => message.set(Some(Err(err))),
             }
@@ -182,7 +187,11 @@ fn SettingsForm(doc: SettingsDocument, reload: Callback<()>) -> impl IntoView {
                     </section>
                     <section class="card" aria-labelledby="tools-heading">
                         <h2 id="tools-heading">"Tool URLs"</h2>
-                        <p class="hint">"Linked from the console's top bar; leave empty to hide a link."</p>
+                        <p class="hint">
+                            "Where people open each tool, linked from the top bar. Empty: the URL meshdeck itself reaches the tool at (its "
+                            <code>"--prometheus-url"</code>
+                            " and similar flags), if any."
+                        </p>
                         <div class="field-row">
                             {text_field(settings, "Prometheus URL", "", |s| s.tool_urls.prometheus.clone(), |s, v| s.tool_urls.prometheus = v)}
                             {text_field(settings, "Jaeger URL", "", |s| s.tool_urls.jaeger.clone(), |s, v| s.tool_urls.jaeger = v)}
