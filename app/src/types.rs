@@ -1114,6 +1114,10 @@ pub struct NamespaceInjection {
     pub injection_label: Option<String>,
     /// Value of the `istio.io/rev` label, if set.
     pub revision: Option<String>,
+    /// The injection label was set by meshdeck's auto-injection (disabling
+    /// the mesh takes it back) rather than chosen explicitly.
+    #[serde(default)]
+    pub auto_injected: bool,
     /// Its workloads, by kind then name.
     pub workloads: Vec<WorkloadInjection>,
 }

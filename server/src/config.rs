@@ -260,6 +260,12 @@ pub struct DemoArgs {
     /// Seconds between Prometheus scrapes of the simulated mesh.
     #[arg(long, env = "MESHDECK_DEMO_SCRAPE_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=60))]
     pub scrape_interval: u32,
+    /// Simulate a synthetic mesh of this many services (25 per namespace,
+    /// four namespaces per project) instead of the demo application, to
+    /// see meshdeck at scale. Live metrics only: no history is backfilled
+    /// (an hour of a 1,000-service mesh is gigabytes of OpenMetrics).
+    #[arg(long, env = "MESHDECK_DEMO_SYNTHETIC_SERVICES", value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub synthetic_services: Option<u32>,
     /// Also serve the demo's in-memory Kubernetes API on this address, for
     /// kubectl and the live-cluster tests. Plain HTTP without authentication,
     /// so loopback addresses only.

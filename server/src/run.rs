@@ -62,11 +62,21 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 
 /// `meshdeck demo`: the built-in simulated mesh.
 pub async fn demo(args: DemoArgs) -> Result<()> {
+    let (mesh, history_s) = match args.synthetic_services {
+        Some(n) => {
+            tracing::info!(
+                services = n,
+                "synthetic mesh: live metrics only, no history backfilled"
+            );
+            (meshdeck_sim::scenario::synthetic(n as usize, 7), 0)
+        }
+        None => (meshdeck_sim::scenario::demo(), args.history_minutes * 60),
+    };
     let options = DemoOptions {
-        history_s: args.history_minutes * 60,
+        history_s,
         scrape_interval_s: args.scrape_interval,
     };
-    let environment = DemoEnvironment::start(meshdeck_sim::scenario::demo(), &options).await?;
+    let environment = DemoEnvironment::start(mesh, &options).await?;
     let upstream_args = UpstreamArgs {
         prometheus_url: environment.prometheus.url().parse().ok(),
         jaeger_url: environment.simulator_url.parse().ok(),

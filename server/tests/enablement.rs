@@ -992,8 +992,18 @@ async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
             .1
             .contains_key(AUTO_MARK)
     );
+    let auto = |list: &NamespaceList, name: &str| {
+        list.namespaces
+            .iter()
+            .find(|n| n.name == name)
+            .map(|n| n.auto_injected)
+    };
+    let listed = namespaces(&h, ADMIN).await;
+    assert_eq!(auto(&listed, "team-kept"), Some(true));
+    assert_eq!(auto(&listed, "team-off"), Some(false));
     let change = switch_namespace(&h, "team-kept", true, false).await;
     assert!(change.changed);
+    assert_eq!(auto(&namespaces(&h, ADMIN).await, "team-kept"), Some(false));
     assert!(
         !namespace_meta(&h, "team-kept")
             .await

@@ -241,6 +241,14 @@ fn NamespaceCard(ns: NamespaceInjection, ask: Callback<Action>) -> impl IntoView
                 <h2 id=heading>{ns.name.clone()}</h2>
                 <span class=badge_class>{badge_text}</span>
                 <code class="ns-label">{injection_detail(&ns)}</code>
+                {ns.auto_injected.then(|| view! {
+                    <span
+                        class="badge badge-muted"
+                        title="Labelled by meshdeck's auto-injection when the namespace was created; disabling the mesh removes the label. Switching injection here makes it your explicit choice."
+                    >
+                        "set automatically"
+                    </span>
+                })}
                 <span class="muted">{format!("project {} · {count}", ns.project)}</span>
                 <button type="button" class="ns-action" aria-label=aria on:click=move |_| ask.run(action.clone())>
                     {button_label}

@@ -386,6 +386,11 @@ pub async fn list_namespaces(
             injection: namespace_injects(&labels),
             injection_label: labels.get(INJECTION_LABEL).cloned(),
             revision: labels.get(REVISION_LABEL).cloned(),
+            auto_injected: ns
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(AUTO_INJECTED_ANNOTATION)),
             workloads: rows,
         });
     }
