@@ -19,6 +19,20 @@ pub const ROW_GAP: f64 = 70.0;
 pub const BAND_GAP: f64 = 56.0;
 /// Margin around everything.
 pub const MARGIN: f64 = 60.0;
+/// Horizontal distance between the sub-columns of a wrapped layer.
+pub const SUB_GAP: f64 = 130.0;
+/// Horizontal gap between columns of bands.
+pub const COLUMN_GAP: f64 = 140.0;
+/// Fewest rows a wrapped layer keeps.
+const MIN_ROWS: usize = 8;
+/// Most columns of bands.
+const MAX_COLUMNS: usize = 12;
+/// Drawings at least this wide for their height stay as laid out.
+const KEEP_ASPECT: f64 = 0.5;
+/// Drawings at most this tall stay as laid out.
+const KEEP_HEIGHT: f64 = 1500.0;
+/// Width over height a rearranged drawing aims for (a wide pane).
+const TARGET_ASPECT: f64 = 1.6;
 /// Barycenter sweeps (down and up count as one).
 const SWEEPS: usize = 4;
 
@@ -29,14 +43,31 @@ pub struct Layout {
     pub positions: Vec<(f64, f64)>,
     /// Layer of each node.
     pub layers: Vec<usize>,
-    /// Namespace bands: (namespace, top, bottom).
-    pub bands: Vec<(String, f64, f64)>,
+    /// Namespace bands, where their nodes are.
+    pub bands: Vec<Band>,
     /// Width and height of the drawing.
     pub size: (f64, f64),
 }
 
+/// A namespace's band: the rectangle its nodes are in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// The namespace.
+    pub name: String,
+    /// Left edge.
+    pub left: f64,
+    /// Right edge.
+    pub right: f64,
+    /// Top edge.
+    pub top: f64,
+    /// Bottom edge.
+    pub bottom: f64,
+}
+
 /// Lays out `nodes` (grouped into bands by `group`) with `edges` as index
-/// pairs: callers left of callees, namespaces in horizontal bands.
+/// pairs: callers left of callees, namespaces in horizontal bands; a
+/// drawing that would be very tall wraps crowded layers into sub-columns
+/// and puts the bands into several columns (see [`choose_arrangement`]).
 pub fn layout(groups: &[String], edges: &[(usize, usize)]) -> Layout {
     let n = groups.len();
     if n == 0 {
@@ -141,34 +172,186 @@ pub fn layout(groups: &[String], edges: &[(usize, usize)]) -> Layout {
             }
         }
     }
-    // Coordinates: bands stacked, each as tall as its fullest layer; a
-    // layer's nodes centred in their band.
+    let (cap, columns) = choose_arrangement(&cells, layers);
+    place(&cells, layers, &bands, cap, columns, layer)
+}
+
+/// Sub-columns a cell of `len` nodes takes with at most `cap` rows, and the
+/// rows it then uses (spread evenly over the sub-columns).
+fn wrap(len: usize, cap: usize) -> (usize, usize) {
+    if len == 0 {
+        return (1, 0);
+    }
+    let subs = len.div_ceil(cap.max(1));
+    (subs, len.div_ceil(subs))
+}
+
+/// The geometry of one arrangement: per layer its sub-columns and the x of
+/// the first (relative to a column's left edge), a column's width, and
+/// per band its height.
+struct Geometry {
+    subs: Vec<usize>,
+    layer_x: Vec<f64>,
+    width: f64,
+    heights: Vec<f64>,
+}
+
+fn geometry(cells: &[Vec<Vec<usize>>], layers: usize, cap: usize) -> Geometry {
+    let subs: Vec<usize> = (0..layers)
+        .map(|l| {
+            cells
+                .iter()
+                .map(|band| wrap(band[l].len(), cap).0)
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
+    let mut layer_x = Vec::with_capacity(layers);
+    let mut x = 60.0;
+    for &sub in &subs {
+        layer_x.push(x);
+        x += LAYER_GAP + (sub - 1) as f64 * SUB_GAP;
+    }
+    let width = x - LAYER_GAP + 60.0;
+    let heights = cells
+        .iter()
+        .map(|band| {
+            let rows = band
+                .iter()
+                .map(|cell| wrap(cell.len(), cap).1)
+                .max()
+                .unwrap_or(1)
+                .max(1);
+            rows as f64 * ROW_GAP
+        })
+        .collect();
+    Geometry {
+        subs,
+        layer_x,
+        width,
+        heights,
+    }
+}
+
+/// Bands split into `columns` runs of about equal height, in band order.
+fn pack(heights: &[f64], columns: usize) -> Vec<usize> {
+    let total: f64 = heights.iter().map(|h| h + BAND_GAP).sum();
+    let target = total / columns.max(1) as f64;
+    let mut column_of = Vec::with_capacity(heights.len());
+    let (mut column, mut filled) = (0, 0.0);
+    for h in heights {
+        if filled > 0.0 && filled + h / 2.0 > target && column + 1 < columns {
+            column += 1;
+            filled = 0.0;
+        }
+        column_of.push(column);
+        filled += h + BAND_GAP;
+    }
+    column_of
+}
+
+/// Width and height of the drawing for an arrangement.
+fn extent(g: &Geometry, column_of: &[usize]) -> (f64, f64) {
+    let columns = column_of.iter().max().map_or(1, |c| c + 1);
+    let mut tall = vec![0.0f64; columns];
+    for (h, c) in g.heights.iter().zip(column_of) {
+        tall[*c] += h + BAND_GAP;
+    }
+    let height = tall.iter().copied().fold(0.0, f64::max) - BAND_GAP;
+    let width = columns as f64 * g.width + (columns - 1) as f64 * COLUMN_GAP;
+    (width + 2.0 * MARGIN, height + 2.0 * MARGIN)
+}
+
+/// How many rows a layer keeps before it wraps into sub-columns, and into
+/// how many columns the bands go. A drawing that is not much taller than
+/// wide, or not tall at all, stays as it is (one column, no wrapping); a
+/// tall one (many namespaces, or crowded layers) is rearranged towards the
+/// pane's shape,
+/// preferring less wrapping and fewer columns among near-equal shapes.
+fn choose_arrangement(cells: &[Vec<Vec<usize>>], layers: usize) -> (usize, usize) {
+    let fullest = cells
+        .iter()
+        .flat_map(|band| band.iter().map(Vec::len))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let plain = geometry(cells, layers, fullest);
+    let (w, h) = extent(&plain, &vec![0; cells.len()]);
+    // Fitted into the pane (about 1100 x 760), such a drawing keeps its
+    // nodes and labels readable; only a much taller one is rearranged.
+    if w / h >= KEEP_ASPECT || h <= KEEP_HEIGHT {
+        return (fullest, 1);
+    }
+    let mut caps = vec![fullest];
+    let mut cap = fullest;
+    while cap > MIN_ROWS {
+        cap = (cap * 4 / 5).max(MIN_ROWS);
+        caps.push(cap);
+    }
+    let error = |(w, h): (f64, f64)| ((w / h) / TARGET_ASPECT).ln().abs();
+    let mut best = (f64::MAX, fullest, 1);
+    for &cap in &caps {
+        let g = geometry(cells, layers, cap);
+        for columns in 1..=cells.len().min(MAX_COLUMNS) {
+            let e = error(extent(&g, &pack(&g.heights, columns)));
+            // A clearly better shape wins; otherwise the first (least
+            // rearranged) one found stays.
+            if e < best.0 - 0.05 {
+                best = (e, cap, columns);
+            }
+        }
+    }
+    (best.1, best.2)
+}
+
+/// Coordinates: bands stacked in columns, each band as tall as its fullest
+/// (wrapped) layer; a layer's nodes centred in their band.
+fn place(
+    cells: &[Vec<Vec<usize>>],
+    layers: usize,
+    bands: &[&str],
+    cap: usize,
+    columns: usize,
+    layer: Vec<usize>,
+) -> Layout {
+    let n = layer.len();
+    let g = geometry(cells, layers, cap);
+    let column_of = pack(&g.heights, columns);
     let mut positions = vec![(0.0, 0.0); n];
-    let mut top = MARGIN;
     let mut band_rects = Vec::with_capacity(bands.len());
+    let mut tops = vec![MARGIN; columns.max(1)];
     for (b, name) in bands.iter().enumerate() {
-        let rows = cells[b].iter().map(Vec::len).max().unwrap_or(1).max(1);
-        let height = rows as f64 * ROW_GAP;
+        let column = column_of[b];
+        let left = MARGIN + column as f64 * (g.width + COLUMN_GAP);
+        let top = tops[column];
+        let height = g.heights[b];
         for (l, cell) in cells[b].iter().enumerate() {
-            let offset = (rows - cell.len()) as f64 * ROW_GAP / 2.0;
+            let (subs, rows) = wrap(cell.len(), cap);
+            // Sub-columns of a wrapped layer centred on its span.
+            let spare = (g.subs[l] - subs) as f64 * SUB_GAP / 2.0;
+            let offset = (height / ROW_GAP - rows as f64) * ROW_GAP / 2.0;
             for (k, i) in cell.iter().enumerate() {
+                let (sub, row) = (k / rows.max(1), k % rows.max(1));
                 positions[*i] = (
-                    MARGIN + 60.0 + l as f64 * LAYER_GAP,
-                    top + offset + (k as f64 + 0.5) * ROW_GAP,
+                    left + g.layer_x[l] + spare + sub as f64 * SUB_GAP,
+                    top + offset + (row as f64 + 0.5) * ROW_GAP,
                 );
             }
         }
-        band_rects.push(((*name).to_owned(), top, top + height));
-        top += height + BAND_GAP;
+        band_rects.push(Band {
+            name: (*name).to_owned(),
+            left,
+            right: left + g.width,
+            top,
+            bottom: top + height,
+        });
+        tops[column] = top + height + BAND_GAP;
     }
     Layout {
         positions,
         layers: layer,
         bands: band_rects,
-        size: (
-            2.0 * MARGIN + 120.0 + (layers - 1) as f64 * LAYER_GAP,
-            top - BAND_GAP + MARGIN,
-        ),
+        size: extent(&g, &column_of),
     }
 }
 
@@ -877,11 +1060,10 @@ mod tests {
         let groups: Vec<String> = ["a", "b", "a", "b"].map(String::from).to_vec();
         let l = layout(&groups, &[(0, 1), (2, 3)]);
         assert_eq!(l.bands.len(), 2);
-        let (_, a_top, a_bottom) = &l.bands[0];
-        let (_, b_top, _) = &l.bands[1];
-        assert!(a_bottom < b_top);
+        let (a, b) = (&l.bands[0], &l.bands[1]);
+        assert!(a.bottom < b.top);
         for i in [0, 2] {
-            assert!(l.positions[i].1 > *a_top && l.positions[i].1 < *a_bottom);
+            assert!(l.positions[i].1 > a.top && l.positions[i].1 < a.bottom);
         }
     }
 
@@ -891,6 +1073,71 @@ mod tests {
         let groups = vec!["a".to_string(); 4];
         let l = layout(&groups, &[(0, 3), (1, 2)]);
         assert!(l.positions[3].1 < l.positions[2].1);
+    }
+
+    /// Many namespaces of crowded layers, like a synthetic mesh.
+    fn tall_mesh(namespaces: usize, per: usize) -> (Vec<String>, Vec<(usize, usize)>) {
+        let n = namespaces * per;
+        let groups = (0..n).map(|i| format!("ns{:02}", i / per)).collect();
+        // Each namespace: one caller fanning out to the rest of its band.
+        let edges = (0..n)
+            .filter(|i| i % per != 0)
+            .map(|i| (i - i % per, i))
+            .collect();
+        (groups, edges)
+    }
+
+    #[test]
+    fn tall_drawings_are_rearranged_towards_the_pane_shape() {
+        let (groups, edges) = tall_mesh(40, 25);
+        let l = layout(&groups, &edges);
+        let (w, h) = l.size;
+        // Stacked, this would be 40 bands of 24 rows: over 60 times taller
+        // than wide.
+        assert!((0.8..=3.2).contains(&(w / h)), "{w} x {h}");
+        // Everything inside the drawing, each node inside its band, and no
+        // two bands overlapping.
+        for (i, (x, y)) in l.positions.iter().enumerate() {
+            assert!(*x > 0.0 && *x < w && *y > 0.0 && *y < h);
+            let band = l.bands.iter().find(|b| b.name == groups[i]).unwrap();
+            assert!(band.left <= *x && *x <= band.right, "{i}");
+            assert!(band.top <= *y && *y <= band.bottom, "{i}");
+        }
+        for (k, a) in l.bands.iter().enumerate() {
+            for b in &l.bands[k + 1..] {
+                let apart = a.right <= b.left
+                    || b.right <= a.left
+                    || a.bottom <= b.top
+                    || b.bottom <= a.top;
+                assert!(apart, "{} and {} overlap", a.name, b.name);
+            }
+        }
+        // No two nodes on the same spot.
+        let mut spots: Vec<(i64, i64)> = l
+            .positions
+            .iter()
+            .map(|(x, y)| (*x as i64, *y as i64))
+            .collect();
+        spots.sort_unstable();
+        spots.dedup();
+        assert_eq!(spots.len(), l.positions.len());
+        // Callers still left of their callees.
+        for (s, t) in &edges {
+            assert!(l.positions[*s].0 < l.positions[*t].0);
+        }
+    }
+
+    #[test]
+    fn drawings_of_a_reasonable_shape_stay_as_they_are() {
+        let (groups, edges) = tall_mesh(2, 4);
+        let l = layout(&groups, &edges);
+        assert_eq!(l.bands.len(), 2);
+        // One column: both bands span the same x range, stacked.
+        assert_eq!(l.bands[0].left, l.bands[1].left);
+        assert!(l.bands[0].bottom < l.bands[1].top);
+        // No wrapping: every callee in the one layer after its caller.
+        let xs: HashSet<i64> = l.positions.iter().map(|(x, _)| *x as i64).collect();
+        assert_eq!(xs.len(), 2);
     }
 
     #[test]

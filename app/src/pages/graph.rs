@@ -28,6 +28,11 @@ const WINDOWS: [&str; 9] = ["1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "
 /// Above this many visible nodes the graph is drawn in bulk (paths per
 /// health class, no per-node elements or labels).
 pub const BIG_NODES: usize = 400;
+/// Big graphs show names once zoomed in to at least this many screen
+/// pixels per drawing unit (rows are then 14 px or more apart)...
+const BULK_LABEL_SCALE: f64 = 0.2;
+/// ...for at most this many nodes in view.
+const BULK_LABELS: usize = 400;
 /// A small padlock centred on the origin (mTLS edges).
 const LOCK: &str = "M -4.5 -0.5 h 9 v 7 h -9 z M -2.8 -0.5 v -2.6 a 2.8 2.8 0 0 1 5.6 0 v 2.6";
 /// Node radius in drawing units.
@@ -518,7 +523,15 @@ fn GraphArea(
             }
         });
     };
-    let summary = move || view_model.with(|(_, n, e, _)| format!("{n} nodes, {e} edges"));
+    let summary = move || {
+        view_model.with(|(_, n, e, _)| {
+            if *n > BIG_NODES {
+                format!("{n} nodes, {e} edges · zoom in (wheel or +) for names; click a dot for its traffic")
+            } else {
+                format!("{n} nodes, {e} edges")
+            }
+        })
+    };
     view! {
         {(!warnings.is_empty()).then(|| view! {
             <div class="state state-warning" role="alert">
@@ -562,7 +575,7 @@ fn GraphArea(
                     {move || {
                         let vm = view_model.with(|v| v.3.clone());
                         let u = url.get();
-                        draw(&vm, &u, selection, hovered)
+                        draw(&vm, &u, selection, hovered, viewbox)
                     }}
                 </svg>
                 <Legend />
@@ -586,6 +599,7 @@ fn draw(
     u: &GraphUrl,
     selection: RwSignal<Option<Selection>>,
     hovered: RwSignal<Option<usize>>,
+    viewbox: RwSignal<(f64, f64, f64, f64)>,
 ) -> AnyView {
     let g = &vm.graph;
     let pos = &vm.layout.positions;
@@ -600,7 +614,7 @@ fn draw(
         .map(|e| (vm.index[&e.source], vm.index[&e.target]))
         .collect();
     if g.nodes.len() > BIG_NODES {
-        return draw_bulk(vm, &edge_ends, boxes).into_any();
+        return draw_bulk(vm, &edge_ends, boxes, viewbox).into_any();
     }
     let mode = EdgeLabel::parse(&u.labels);
     let lock = u.lock == "1";
@@ -733,18 +747,18 @@ fn shape(kind: NodeKind) -> AnyView {
 }
 
 fn namespace_boxes(vm: &View) -> Vec<AnyView> {
-    let w = vm.layout.size.0;
     let mut out: Vec<AnyView> = vm
         .layout
         .bands
         .iter()
-        .filter(|(ns, _, _)| ns != "unknown")
-        .map(|(ns, top, bottom)| {
-            let (y, h) = (top - 22.0, bottom - top + 34.0);
+        .filter(|b| b.name != "unknown")
+        .map(|b| {
+            let (x, w) = (b.left - 46.0, b.right - b.left + 92.0);
+            let (y, h) = (b.top - 22.0, b.bottom - b.top + 34.0);
             view! {
                 <g class="ns-box">
-                    <rect x="14" y=format!("{y:.1}") width=format!("{:.1}", w - 28.0) height=format!("{h:.1}") rx="10" />
-                    <text x="26" y=format!("{:.1}", y + 16.0)>{ns.clone()}</text>
+                    <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{w:.1}") height=format!("{h:.1}") rx="10" />
+                    <text x=format!("{:.1}", x + 12.0) y=format!("{:.1}", y + 16.0)>{b.name.clone()}</text>
                 </g>
             }
             .into_any()
@@ -781,11 +795,13 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
     out
 }
 
-/// Big graphs: one path per edge class and per node health, no labels.
+/// Big graphs: one path per edge class and per node health; names only for
+/// the nodes in view once zoomed in far enough to read them.
 fn draw_bulk(
     vm: &View,
     edge_ends: &[(usize, usize)],
     boxes: Vec<AnyView>,
+    viewbox: RwSignal<(f64, f64, f64, f64)>,
 ) -> impl IntoView + use<> {
     use std::fmt::Write;
     let pos = &vm.layout.positions;
@@ -798,7 +814,7 @@ fn draw_bulk(
     let mut node_paths: HashMap<&'static str, String> = HashMap::new();
     for (n, (x, y)) in vm.graph.nodes.iter().zip(pos) {
         let d = node_paths.entry(health_class(n.health)).or_default();
-        let r = R * 0.6;
+        let r = R * 0.8;
         let _ = write!(
             d,
             "M{:.0} {y:.0}a{r} {r} 0 1 0 {:.0} 0a{r} {r} 0 1 0 {:.0} 0",
@@ -811,6 +827,42 @@ fn draw_bulk(
     edge_paths.sort();
     let mut node_paths: Vec<_> = node_paths.into_iter().collect();
     node_paths.sort();
+    let positions = vm.layout.positions.clone();
+    let names: Vec<String> = vm.graph.nodes.iter().map(|n| n.name.clone()).collect();
+    let labels = move || {
+        let (x, y, w, h) = viewbox.get();
+        // Screen pixels per drawing unit, from the pane's width.
+        let pane = web_sys::window()
+            .and_then(|win| win.document())
+            .and_then(|doc| doc.query_selector(".graph-svg").ok().flatten())
+            .map_or(1100.0, |el| f64::from(el.client_width()).max(1.0));
+        let scale = pane / w.max(1.0);
+        if scale < BULK_LABEL_SCALE {
+            return None;
+        }
+        // About 11 px on screen, beside the dot, whatever the zoom.
+        let font = (11.0 / scale).min(14.0);
+        let inside = |(px, py): &(f64, f64)| *px >= x && *px <= x + w && *py >= y && *py <= y + h;
+        let shown = positions
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| inside(p))
+            .take(BULK_LABELS)
+            .map(|(i, (px, py))| {
+                view! {
+                    <text
+                        class="bulk-label"
+                        x=format!("{:.1}", px + R * 0.8 + 3.0 / scale)
+                        y=format!("{:.1}", py + font * 0.35)
+                        font-size=format!("{font:.1}")
+                    >
+                        {names[i].clone()}
+                    </text>
+                }
+            })
+            .collect_view();
+        Some(view! { <g class="bulk-labels">{shown}</g> })
+    };
     view! {
         <g class="boxes">{boxes}</g>
         <g class="edges bulk">
@@ -819,6 +871,7 @@ fn draw_bulk(
         <g class="nodes bulk">
             {node_paths.into_iter().map(|(c, d)| view! { <path class=format!("bulk-nodes {c}") d=d /> }).collect_view()}
         </g>
+        {labels}
     }
 }
 
