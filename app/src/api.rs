@@ -334,7 +334,7 @@ pub async fn set_namespace_injection(
 ) -> Result<InjectionChange, ApiError> {
     let path = format!(
         "/api/namespaces/{}/injection{}",
-        crate::session::percent_encode(ns),
+        crate::format::encode_component(ns),
         dry_run_suffix(dry_run)
     );
     send_json(Send::Post, &path, &InjectionRequest { enabled }).await
@@ -350,9 +350,9 @@ pub async fn set_workload_injection(
 ) -> Result<InjectionChange, ApiError> {
     let path = format!(
         "/api/namespaces/{}/workloads/{}/{}/injection{}",
-        crate::session::percent_encode(ns),
+        crate::format::encode_component(ns),
         kind.plural(),
-        crate::session::percent_encode(name),
+        crate::format::encode_component(name),
         dry_run_suffix(dry_run)
     );
     send_json(Send::Post, &path, &InjectionRequest { enabled }).await

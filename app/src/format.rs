@@ -172,13 +172,23 @@ mod tests {
 
 /// Percent-encodes a query-string component (RFC 3986 unreserved kept).
 pub fn encode_component(value: &str) -> String {
+    encode(value, b"")
+}
+
+/// Like [`encode_component`], keeping `/`: for a path carried in a query
+/// value (`/login?next=/metrics`), readable and still unambiguous.
+pub fn encode_path(value: &str) -> String {
+    encode(value, b"/")
+}
+
+/// Percent-encodes every byte but the unreserved characters and `keep`.
+fn encode(value: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
     }
     out

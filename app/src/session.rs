@@ -17,7 +17,7 @@ pub fn login_href(here: &str) -> String {
     if next == "/" {
         LOGIN_PATH.to_owned()
     } else {
-        format!("{LOGIN_PATH}?next={}", percent_encode(&next))
+        format!("{LOGIN_PATH}?next={}", crate::format::encode_path(&next))
     }
 }
 
@@ -38,19 +38,6 @@ pub fn safe_next(next: Option<&str>) -> String {
     } else {
         "/".to_owned()
     }
-}
-
-/// Percent-encodes everything but unreserved characters and `/`.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The identity used in demo mode until the user picks one: the first
