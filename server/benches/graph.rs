@@ -1,10 +1,12 @@
 //! Graph benchmark (prints figures; `harness = false`):
-//! `cargo bench -p meshdeck --bench graph`.
+//! `cargo bench -p meshdeck --bench graph [-- build]` (`build`: only the
+//! pure pipeline, per stage, without the API runs).
 //!
 //! For synthetic meshes of about 100, 1,000 and 5,000 graph nodes
 //! (versioned app graph with service nodes, every namespace):
 //! - server processing: the pure pipeline ([`build`]) on pre-fetched
-//!   vectors, plus JSON serialisation, median of several runs;
+//!   vectors, plus JSON serialisation, median of several runs; then the
+//!   median of each stage ([`Stage`]) and of the serialisation;
 //! - total API time (`GET /api/graph` through the router) against a stub
 //!   Prometheus serving those vectors, versus the time of the four queries
 //!   alone (HTTP and Prometheus JSON decoding, which the stub makes nearly
@@ -28,7 +30,7 @@ use meshdeck_server::config::UpstreamArgs;
 use meshdeck_server::graph::decorators::PodWorkload;
 use meshdeck_server::graph::queries::NODE_LABELS;
 use meshdeck_server::graph::traffic::BuildOptions;
-use meshdeck_server::graph::{Fetched, GraphRequest, build};
+use meshdeck_server::graph::{Fetched, GraphRequest, Stage, build_observed};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::upstream::prometheus::Sample;
@@ -219,10 +221,12 @@ async fn stub_prometheus(fetched: &Fetched) -> String {
 }
 
 fn main() {
+    let build_only = std::env::args().any(|a| a == "build");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    let mut stage_rows = Vec::new();
     println!(
         "{:>8} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>7} {:>10}",
         "services",
@@ -252,17 +256,55 @@ fn main() {
         let scope = AccessScope::owner("admin");
         let mut build_times = Vec::new();
         let mut json_times = Vec::new();
+        // Per stage, then the serialisation: one list of runs each.
+        let mut stage_times = vec![Vec::new(); Stage::ALL.len() + 1];
         let mut graph = None;
         for _ in 0..RUNS {
             let t = Instant::now();
-            let g = build(&fetched, &request, |ns| scope.can_see(ns));
+            let mut last = t;
+            let mut stage = 0;
+            let g = build_observed(
+                &fetched,
+                &request,
+                |ns| scope.can_see(ns),
+                |_| {
+                    let now = Instant::now();
+                    stage_times[stage].push(now - last);
+                    (last, stage) = (now, stage + 1);
+                },
+            );
             build_times.push(t.elapsed());
             let t = Instant::now();
             let body = serde_json::to_vec(&g).unwrap();
             json_times.push(t.elapsed());
+            stage_times[Stage::ALL.len()].push(t.elapsed());
             graph = Some((g, body.len()));
         }
         let (graph, size) = graph.unwrap();
+        stage_rows.push((
+            services,
+            graph.nodes.len(),
+            fetched.requests.len()
+                + fetched.tcp.len()
+                + fetched.buckets.len()
+                + fetched.security.len(),
+            stage_times.into_iter().map(median).collect::<Vec<_>>(),
+        ));
+        if build_only {
+            println!(
+                "{:>8} {:>7} {:>7} {:>10.1} {:>10.1} {:>11} {:>11} {:>7} {:>10}",
+                services,
+                graph.nodes.len(),
+                graph.edges.len(),
+                ms(median(build_times)),
+                ms(median(json_times)),
+                "-",
+                "-",
+                "-",
+                size / 1024
+            );
+            continue;
+        }
 
         // Through the HTTP API against the stub.
         let (api, queries) = runtime.block_on(async {
@@ -330,5 +372,18 @@ fn main() {
             ms(api) / ms(queries).max(1e-9),
             size / 1024
         );
+    }
+    println!("\nmedian ms per stage ({RUNS} runs; samples: all four vectors)");
+    print!("{:>8} {:>7} {:>8}", "services", "nodes", "samples");
+    for stage in Stage::ALL {
+        print!(" {:>8}", stage.name());
+    }
+    println!(" {:>8}", "json");
+    for (services, nodes, samples, times) in stage_rows {
+        print!("{services:>8} {nodes:>7} {samples:>8}");
+        for t in times {
+            print!(" {:>8.2}", ms(t));
+        }
+        println!();
     }
 }
