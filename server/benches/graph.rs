@@ -1,6 +1,9 @@
 //! Graph benchmark (prints figures; `harness = false`):
-//! `cargo bench -p meshdeck --bench graph [-- build]` (`build`: only the
-//! pure pipeline, per stage, without the API runs).
+//! `cargo bench -p meshdeck --bench graph [-- build|digest]` (`build`: only
+//! the pure pipeline, per stage, without the API runs; `digest`: instead of
+//! timing, a SHA-256 of the JSON of every graph type, with and without
+//! service nodes, for the owner and for a member seeing half the
+//! namespaces, so that an optimisation can show it changed no output).
 //!
 //! For synthetic meshes of about 100, 1,000 and 5,000 graph nodes
 //! (versioned app graph with service nodes, every namespace):
@@ -220,8 +223,56 @@ async fn stub_prometheus(fetched: &Fetched) -> String {
     format!("http://{addr}")
 }
 
+/// Prints the digests of `digest` mode for one mesh.
+fn print_digests(services: usize, mesh: &Mesh, fetched: &Fetched) {
+    use sha2::{Digest, Sha256};
+    let namespaces: Vec<String> = mesh.namespaces.iter().map(|n| n.name.clone()).collect();
+    let half: Vec<&String> = namespaces.iter().step_by(2).collect();
+    for graph_type in [
+        app::types::GraphType::App,
+        app::types::GraphType::VersionedApp,
+        app::types::GraphType::Workload,
+        app::types::GraphType::Service,
+    ] {
+        for inject_service_nodes in [true, false] {
+            let request = GraphRequest {
+                namespaces: namespaces.clone(),
+                options: BuildOptions {
+                    graph_type,
+                    inject_service_nodes,
+                },
+                window_s: WINDOW_S,
+                query_time: 1_700_000_600.0,
+            };
+            let owner = build_observed(fetched, &request, |_| true, |_| {});
+            let member = build_observed(
+                fetched,
+                &request,
+                |ns| half.iter().any(|h| *h == ns),
+                |_| {},
+            );
+            let digest = |g| {
+                let json = serde_json::to_vec(g).unwrap();
+                let hash = Sha256::digest(&json);
+                hash[..8]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            };
+            println!(
+                "{services:>5} {:<13} inject={:<5} owner {} member {}",
+                graph_type.as_str(),
+                inject_service_nodes,
+                digest(&owner),
+                digest(&member)
+            );
+        }
+    }
+}
+
 fn main() {
     let build_only = std::env::args().any(|a| a == "build");
+    let digest_only = std::env::args().any(|a| a == "digest");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -243,6 +294,10 @@ fn main() {
         let mut mesh = scenario::synthetic(services, 7);
         mesh.variation = Variation::NONE;
         let fetched = vectors(&mesh);
+        if digest_only {
+            print_digests(services, &mesh, &fetched);
+            continue;
+        }
         let namespaces: Vec<String> = mesh.namespaces.iter().map(|n| n.name.clone()).collect();
         let request = GraphRequest {
             namespaces: namespaces.clone(),
@@ -372,6 +427,9 @@ fn main() {
             ms(api) / ms(queries).max(1e-9),
             size / 1024
         );
+    }
+    if digest_only {
+        return;
     }
     println!("\nmedian ms per stage ({RUNS} runs; samples: all four vectors)");
     print!("{:>8} {:>7} {:>8}", "services", "nodes", "samples");
