@@ -45,7 +45,17 @@ use meshdeck_sim::scenario;
 use tower::ServiceExt;
 
 const WINDOW_S: f64 = 600.0;
+/// Runs of the pure pipeline per mesh (`MESHDECK_BENCH_RUNS` overrides, e.g.
+/// for a profiler).
 const RUNS: usize = 7;
+
+fn runs() -> usize {
+    std::env::var("MESHDECK_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|r| *r > 0)
+        .unwrap_or(RUNS)
+}
 
 type Labels = BTreeMap<String, String>;
 
@@ -314,7 +324,7 @@ fn main() {
         // Per stage, then the serialisation: one list of runs each.
         let mut stage_times = vec![Vec::new(); Stage::ALL.len() + 1];
         let mut graph = None;
-        for _ in 0..RUNS {
+        for _ in 0..runs() {
             let t = Instant::now();
             let mut last = t;
             let mut stage = 0;
@@ -431,7 +441,10 @@ fn main() {
     if digest_only {
         return;
     }
-    println!("\nmedian ms per stage ({RUNS} runs; samples: all four vectors)");
+    println!(
+        "\nmedian ms per stage ({} runs; samples: all four vectors)",
+        runs()
+    );
     print!("{:>8} {:>7} {:>8}", "services", "nodes", "samples");
     for stage in Stage::ALL {
         print!(" {:>8}", stage.name());
