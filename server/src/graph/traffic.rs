@@ -59,9 +59,46 @@ pub struct TrafficMap {
     pub edges: Vec<Edge>,
     node_index: HashMap<String, usize>,
     edge_index: HashMap<(usize, usize, EdgeProtocol), usize>,
-    /// Paths by the samples' node labels: bucket and code series repeat
-    /// the same ends many times, and resolving them allocates ids.
-    path_cache: HashMap<(String, EdgeProtocol), Vec<usize>>,
+    /// Paths by the samples' node labels and protocol ([`write_path_key`]):
+    /// bucket and code series repeat the same ends many times, and
+    /// resolving them allocates ids.
+    path_cache: HashMap<Box<str>, Path>,
+    /// The key being looked up, reused so that a hit allocates nothing.
+    key_buffer: String,
+}
+
+/// The edges one sample's traffic runs along, in call order: caller ->
+/// service -> workload at most, so two edges (a copy, not an allocation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Path {
+    edges: [usize; 2],
+    len: usize,
+}
+
+impl Path {
+    fn push(&mut self, edge: usize) {
+        self.edges[self.len] = edge;
+        self.len += 1;
+    }
+
+    /// The edge indices.
+    pub fn edges(&self) -> &[usize] {
+        &self.edges[..self.len]
+    }
+
+    /// Whether the path has no edge.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl IntoIterator for Path {
+    type Item = usize;
+    type IntoIter = std::iter::Take<std::array::IntoIter<usize, 2>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.edges.into_iter().take(self.len)
+    }
 }
 
 /// The labels that decide a sample's path (see [`crate::graph::queries::NODE_LABELS`]).
@@ -79,13 +116,30 @@ const PATH_LABELS: [&str; 11] = [
     "destination_canonical_revision",
 ];
 
-fn path_key(sample: &Sample) -> String {
-    let mut key = String::with_capacity(256);
-    for l in PATH_LABELS {
-        key.push_str(label(sample, l));
+/// Writes the path cache key of `sample` and `protocol` into `key`: the
+/// values of [`PATH_LABELS`] (a missing label counts as empty, as in
+/// [`source_of`] and [`targets_of`]), each ended by a byte that no label
+/// value contains.
+fn write_path_key(key: &mut String, sample: &Sample, protocol: EdgeProtocol) {
+    key.clear();
+    key.push(match protocol {
+        EdgeProtocol::Http => 'h',
+        EdgeProtocol::Grpc => 'g',
+        EdgeProtocol::Tcp => 't',
+    });
+    // One walk over the labels instead of a lookup per label: every label
+    // string is a separate allocation, and memory, not comparing, is what
+    // a lookup costs.
+    let mut values = [""; PATH_LABELS.len()];
+    for (name, value) in &sample.labels {
+        if let Some(i) = PATH_LABELS.iter().position(|l| *l == name) {
+            values[i] = value;
+        }
+    }
+    for value in values {
+        key.push_str(value);
         key.push('\u{1}');
     }
-    key
 }
 
 /// What a node is, before it exists.
@@ -252,11 +306,20 @@ pub fn protocol_of(sample: &Sample) -> EdgeProtocol {
 /// The code a request sample counts under: the HTTP status, or `grpc:N`
 /// for gRPC calls that carry a status.
 pub fn code_of(sample: &Sample) -> String {
+    let mut code = String::new();
+    write_code(&mut code, sample, protocol_of(sample));
+    code
+}
+
+/// [`code_of`] into a reused buffer, `protocol` being the sample's.
+fn write_code(code: &mut String, sample: &Sample, protocol: EdgeProtocol) {
+    code.clear();
     let grpc = label(sample, "grpc_response_status");
-    if protocol_of(sample) == EdgeProtocol::Grpc && !grpc.is_empty() {
-        format!("grpc:{grpc}")
+    if protocol == EdgeProtocol::Grpc && !grpc.is_empty() {
+        code.push_str("grpc:");
+        code.push_str(grpc);
     } else {
-        label(sample, "response_code").to_owned()
+        code.push_str(label(sample, "response_code"));
     }
 }
 
@@ -340,6 +403,28 @@ impl TrafficMap {
         i
     }
 
+    /// The cached path of `sample` and `protocol`, or `resolve`'s answer
+    /// (then cached).
+    fn cached_path(
+        &mut self,
+        sample: &Sample,
+        protocol: EdgeProtocol,
+        resolve: impl FnOnce(&mut Self) -> Path,
+    ) -> Path {
+        let mut key = std::mem::take(&mut self.key_buffer);
+        write_path_key(&mut key, sample, protocol);
+        let path = match self.path_cache.get(key.as_str()) {
+            Some(path) => *path,
+            None => {
+                let path = resolve(self);
+                self.path_cache.insert(key.as_str().into(), path);
+                path
+            }
+        };
+        self.key_buffer = key;
+        path
+    }
+
     /// The edges a sample's traffic runs along, as indices (added if new):
     /// caller to service to workload, or caller to workload.
     pub fn path_of(
@@ -347,14 +432,10 @@ impl TrafficMap {
         sample: &Sample,
         options: BuildOptions,
         protocol: EdgeProtocol,
-    ) -> Vec<usize> {
-        let key = (path_key(sample), protocol);
-        if let Some(path) = self.path_cache.get(&key) {
-            return path.clone();
-        }
-        let path = self.resolve_path(sample, options, protocol);
-        self.path_cache.insert(key, path.clone());
-        path
+    ) -> Path {
+        self.cached_path(sample, protocol, |map| {
+            map.resolve_path(sample, options, protocol)
+        })
     }
 
     fn resolve_path(
@@ -362,10 +443,10 @@ impl TrafficMap {
         sample: &Sample,
         options: BuildOptions,
         protocol: EdgeProtocol,
-    ) -> Vec<usize> {
+    ) -> Path {
         let source = self.node(source_of(sample, options.graph_type));
         let mut from = source;
-        let mut path = Vec::with_capacity(2);
+        let mut path = Path::default();
         for target in targets_of(sample, options) {
             let to = self.node(target);
             path.push(self.edge(from, to, protocol));
@@ -376,16 +457,23 @@ impl TrafficMap {
 
     /// Adds HTTP/gRPC request rates (the requests vector).
     pub fn add_requests(&mut self, samples: &[Sample], options: BuildOptions) {
+        let mut code = String::new();
         for s in samples.iter().filter(|s| s.value.is_finite()) {
             let protocol = match protocol_of(s) {
                 EdgeProtocol::Tcp => continue,
                 p => p,
             };
-            let code = code_of(s);
+            write_code(&mut code, s, protocol);
             for e in self.path_of(s, options, protocol) {
                 let edge = &mut self.edges[e];
                 edge.wire.rps += s.value;
-                *edge.codes.entry(code.clone()).or_default() += s.value;
+                // Most samples add to a code the edge has already seen.
+                match edge.codes.get_mut(code.as_str()) {
+                    Some(rate) => *rate += s.value,
+                    None => {
+                        edge.codes.insert(code.clone(), 0.0 + s.value);
+                    }
+                }
             }
         }
     }
@@ -407,26 +495,17 @@ impl TrafficMap {
         sample: &Sample,
         options: BuildOptions,
         protocol: EdgeProtocol,
-    ) -> Vec<usize> {
-        let key = (path_key(sample), protocol);
-        if let Some(path) = self.path_cache.get(&key) {
-            return path.clone();
-        }
-        let path = self.find_path(sample, options, protocol);
-        self.path_cache.insert(key, path.clone());
-        path
+    ) -> Path {
+        self.cached_path(sample, protocol, |map| {
+            map.find_path(sample, options, protocol)
+        })
     }
 
-    fn find_path(
-        &self,
-        sample: &Sample,
-        options: BuildOptions,
-        protocol: EdgeProtocol,
-    ) -> Vec<usize> {
+    fn find_path(&self, sample: &Sample, options: BuildOptions, protocol: EdgeProtocol) -> Path {
+        let mut path = Path::default();
         let Some(mut from) = self.node_by_id(&source_of(sample, options.graph_type).id) else {
-            return Vec::new();
+            return path;
         };
-        let mut path = Vec::with_capacity(2);
         for target in targets_of(sample, options) {
             let Some(to) = self.node_by_id(&target.id) else {
                 return path;
