@@ -95,7 +95,9 @@ pub fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
 /// 1. Response time: bucket rates summed per edge (every edge on a
 ///    sample's path), then the p95 of each HTTP/gRPC edge.
 pub fn response_time(map: &mut TrafficMap, samples: &[Sample], options: BuildOptions) {
-    let mut per_edge: HashMap<usize, BTreeMap<u64, (f64, f64)>> = HashMap::new();
+    // Bucket rates per edge index, in first-seen order: an edge has a
+    // dozen or two bounds, so a linear search beats a map.
+    let mut per_edge: Vec<Vec<(f64, f64)>> = vec![Vec::new(); map.edges.len()];
     for s in samples.iter().filter(|s| s.value.is_finite()) {
         let Some(le) = s.labels.get("le").and_then(|l| l.parse::<f64>().ok()) else {
             continue;
@@ -105,18 +107,22 @@ pub fn response_time(map: &mut TrafficMap, samples: &[Sample], options: BuildOpt
             path = map.existing_path(s, options, EdgeProtocol::Grpc);
         }
         for e in path {
-            let slot = per_edge
-                .entry(e)
-                .or_default()
-                .entry(le.to_bits())
-                .or_insert((le, 0.0));
-            slot.1 += s.value;
+            let buckets = &mut per_edge[e];
+            // Bounds are told apart by their bits, so "1" and "1.0" are one.
+            match buckets.iter_mut().find(|b| b.0.to_bits() == le.to_bits()) {
+                Some(slot) => slot.1 += s.value,
+                None => buckets.push((le, 0.0 + s.value)),
+            }
         }
     }
-    for (e, buckets) in per_edge {
+    for (e, mut buckets) in per_edge.into_iter().enumerate() {
+        if buckets.is_empty() {
+            continue;
+        }
+        buckets.sort_unstable_by_key(|b| b.0.to_bits());
         let edge = &mut map.edges[e];
-        edge.buckets = buckets.into_values().collect();
-        edge.wire.p95_ms = quantile(QUANTILE, &edge.buckets);
+        edge.wire.p95_ms = quantile(QUANTILE, &buckets);
+        edge.buckets = buckets;
     }
 }
 
@@ -309,48 +315,69 @@ pub fn health(map: &mut TrafficMap) {
 /// 7. Boxes: one per namespace, and in the versioned app graph one per app
 ///    with more than one member (its versions and its service).
 pub fn boxes(map: &mut TrafficMap, graph_type: GraphType) -> Vec<GraphBox> {
-    let mut out: BTreeMap<String, GraphBox> = BTreeMap::new();
-    let mut app_members: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    // First the groups, borrowing the nodes' strings: a namespace index per
+    // node, and app members by (namespace, app) in sorted order.
+    let mut namespaces: Vec<&str> = Vec::new();
+    let mut namespace_index: HashMap<&str, usize> = HashMap::new();
+    let mut node_namespace: Vec<Option<usize>> = Vec::with_capacity(map.nodes.len());
+    let mut app_members: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for (i, n) in map.nodes.iter().enumerate() {
         let w = &n.wire;
         if w.kind == NodeKind::Unknown {
+            node_namespace.push(None);
             continue;
         }
-        let id = format!("box:ns:{}", w.namespace);
-        out.entry(id.clone()).or_insert_with(|| GraphBox {
-            id,
-            kind: BoxKind::Namespace,
-            label: w.namespace.clone(),
-            namespace: w.namespace.clone(),
-            parent: None,
+        let ns = *namespace_index.entry(&w.namespace).or_insert_with(|| {
+            namespaces.push(&w.namespace);
+            namespaces.len() - 1
         });
+        node_namespace.push(Some(ns));
         if graph_type == GraphType::VersionedApp && !w.inaccessible {
             let app = match (w.kind, &w.app) {
-                (NodeKind::App, Some(app)) => Some(app.clone()),
-                (NodeKind::Service, _) => Some(w.name.clone()),
+                (NodeKind::App, Some(app)) => Some(app.as_str()),
+                (NodeKind::Service, _) => Some(w.name.as_str()),
                 _ => None,
             };
             if let Some(app) = app {
                 app_members
-                    .entry((w.namespace.clone(), app))
+                    .entry((w.namespace.as_str(), app))
                     .or_default()
                     .push(i);
             }
         }
     }
-    for n in &mut map.nodes {
-        if n.wire.kind != NodeKind::Unknown {
-            n.wire.parent = Some(format!("box:ns:{}", n.wire.namespace));
+    let namespace_ids: Vec<String> = namespaces.iter().map(|ns| format!("box:ns:{ns}")).collect();
+    let mut out: BTreeMap<String, GraphBox> = namespaces
+        .iter()
+        .zip(&namespace_ids)
+        .map(|(ns, id)| {
+            let b = GraphBox {
+                id: id.clone(),
+                kind: BoxKind::Namespace,
+                label: (*ns).to_owned(),
+                namespace: (*ns).to_owned(),
+                parent: None,
+            };
+            (id.clone(), b)
+        })
+        .collect();
+    // App boxes: an app with more than one member, one of them a version.
+    let app_boxes: Vec<(String, String, Vec<usize>)> = app_members
+        .into_iter()
+        .filter(|(_, members)| {
+            members.len() >= 2
+                && members
+                    .iter()
+                    .any(|i| map.nodes[*i].wire.kind == NodeKind::App)
+        })
+        .map(|((ns, app), members)| (ns.to_owned(), app.to_owned(), members))
+        .collect();
+    for (n, ns) in map.nodes.iter_mut().zip(node_namespace) {
+        if let Some(ns) = ns {
+            n.wire.parent = Some(namespace_ids[ns].clone());
         }
     }
-    for ((ns, app), members) in app_members {
-        let versions = members
-            .iter()
-            .filter(|i| map.nodes[**i].wire.kind == NodeKind::App)
-            .count();
-        if members.len() < 2 || versions == 0 {
-            continue;
-        }
+    for (ns, app, members) in app_boxes {
         let id = format!("box:app:{ns}:{app}");
         for i in members {
             map.nodes[i].wire.parent = Some(id.clone());
