@@ -475,26 +475,32 @@ pub fn build_observed(
 }
 
 fn to_wire(
-    map: TrafficMap,
+    mut map: TrafficMap,
     boxes: Vec<app::types::GraphBox>,
     fetched: &Fetched,
     request: &GraphRequest,
 ) -> Graph {
-    let ids: Vec<String> = map.nodes.iter().map(|n| n.wire.id.clone()).collect();
-    let mut edges: Vec<_> = map
-        .edges
+    let nodes = std::mem::take(&mut map.nodes);
+    let mut edges: Vec<_> = std::mem::take(&mut map.edges)
         .into_iter()
         .map(|e| {
             let mut w = e.wire;
-            w.source = ids[e.source].clone();
-            w.target = ids[e.target].clone();
-            w.id = format!("{}->{}/{}", w.source, w.target, protocol_key(w.protocol));
+            let (source, target) = (&nodes[e.source].wire.id, &nodes[e.target].wire.id);
+            let protocol = protocol_key(w.protocol);
+            // `source->target/protocol`, without the formatting machinery.
+            let mut id = String::with_capacity(source.len() + target.len() + protocol.len() + 3);
+            for part in [source.as_str(), "->", target, "/", protocol] {
+                id.push_str(part);
+            }
+            (w.id, w.source, w.target) = (id, source.clone(), target.clone());
             w
         })
         .collect();
     edges.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut nodes: Vec<GraphNode> = map.nodes.into_iter().map(|n| n.wire).collect();
-    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut nodes: Vec<GraphNode> = nodes.into_iter().map(|n| n.wire).collect();
+    // Ids are unique (the map is keyed by them), so an unstable sort gives
+    // the same order.
+    nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Graph {
         graph_type: request.options.graph_type,
         namespaces: request.namespaces.clone(),
