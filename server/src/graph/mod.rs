@@ -41,7 +41,7 @@ pub struct GraphLimits {
 impl Default for GraphLimits {
     fn default() -> Self {
         GraphLimits {
-            max_namespaces: 20,
+            max_namespaces: crate::config::DEFAULT_GRAPH_MAX_NAMESPACES as usize,
             cache_ttl: Duration::from_secs(10),
         }
     }
@@ -140,7 +140,7 @@ pub fn resolve(
     }
     if namespaces.len() > limits.max_namespaces {
         return Err(Error::BadRequest(format!(
-            "{} namespaces asked for; one graph covers at most {}",
+            "{} namespaces asked for; one graph covers at most {} (--graph-max-namespaces)",
             namespaces.len(),
             limits.max_namespaces
         )));
