@@ -3,11 +3,11 @@
 //! marks nodes before the sidecar decorator (which skips inaccessible ones),
 //! and rates come before health and shares, which divide by them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use app::types::{BoxKind, CodeRate, EdgeProtocol, GraphBox, GraphHealth, GraphType, NodeKind};
 
-use super::traffic::{BuildOptions, TrafficMap, protocol_of, workload_node};
+use super::traffic::{BuildOptions, NodeName, TrafficMap, protocol_of};
 use crate::upstream::prometheus::Sample;
 
 /// The quantile the edges show.
@@ -183,28 +183,35 @@ pub fn sidecars(
         if node.wire.inaccessible || node.workloads.is_empty() {
             continue;
         }
-        let answers: Vec<bool> = node
-            .workloads
-            .iter()
-            .filter_map(|(ns, wl)| by_workload.get(&(ns.as_str(), wl.as_str())).copied())
-            .collect();
-        if !answers.is_empty() {
-            node.wire.sidecar = Some(answers.iter().all(|s| *s));
+        // Known when any of its workloads is; yes when all known ones are.
+        let (mut known, mut all) = (false, true);
+        for (ns, wl) in &node.workloads {
+            if let Some(sidecar) = by_workload.get(&(ns.as_str(), wl.as_str())) {
+                known = true;
+                all &= *sidecar;
+            }
+        }
+        if known {
+            node.wire.sidecar = Some(all);
         }
     }
     if options.graph_type == GraphType::Service {
         return;
     }
-    for p in pods.iter().filter(|p| namespaces.contains(&p.namespace)) {
-        let spec = workload_node(
-            options.graph_type,
-            &p.namespace,
-            &p.workload,
-            p.app.as_deref(),
-            p.version.as_deref(),
-        );
-        if map.node_by_id(&spec.id).is_none() {
-            map.add_idle_node(spec);
+    let requested: HashSet<&str> = namespaces.iter().map(String::as_str).collect();
+    for p in pods
+        .iter()
+        .filter(|p| requested.contains(p.namespace.as_str()))
+    {
+        let name = NodeName::Workload {
+            graph_type: options.graph_type,
+            namespace: &p.namespace,
+            workload: &p.workload,
+            app: p.app.as_deref(),
+            version: p.version.as_deref(),
+        };
+        if map.node_by_name(&name).is_none() {
+            map.add_idle_node(name.spec());
             if let Some(n) = map.nodes.last_mut() {
                 n.wire.sidecar = by_workload
                     .get(&(p.namespace.as_str(), p.workload.as_str()))

@@ -65,6 +65,8 @@ pub struct TrafficMap {
     path_cache: HashMap<Box<str>, Path>,
     /// The key being looked up, reused so that a hit allocates nothing.
     key_buffer: String,
+    /// Likewise for node ids.
+    id_buffer: String,
 }
 
 /// The edges one sample's traffic runs along, in call order: caller ->
@@ -252,18 +254,121 @@ fn unknown_node() -> NodeSpec {
     }
 }
 
+/// A node as a sample's labels name it, borrowing them: enough to find
+/// the node by id ([`NodeName::write_id`]); the owned [`NodeSpec`] is built
+/// only for a node that is new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeName<'a> {
+    /// A workload, as [`workload_node`] makes it.
+    Workload {
+        /// What nodes stand for.
+        graph_type: GraphType,
+        /// Namespace.
+        namespace: &'a str,
+        /// Workload.
+        workload: &'a str,
+        /// App, if known.
+        app: Option<&'a str>,
+        /// Version, if known.
+        version: Option<&'a str>,
+    },
+    /// A service, as [`service_node`] makes it.
+    Service {
+        /// Namespace.
+        namespace: &'a str,
+        /// Service name.
+        name: &'a str,
+        /// Host (`destination_service`).
+        host: &'a str,
+    },
+    /// The unknown node.
+    Unknown,
+}
+
+impl NodeName<'_> {
+    /// Writes the node's id (the [`NodeSpec::id`] of [`NodeName::spec`])
+    /// into `id`.
+    pub fn write_id(&self, id: &mut String) {
+        id.clear();
+        let parts: &[&str] = match *self {
+            NodeName::Workload {
+                graph_type,
+                namespace,
+                workload,
+                app,
+                version,
+            } => match (graph_type, app) {
+                (GraphType::Workload, _) | (_, None) => &["wl:", namespace, ":", workload],
+                (GraphType::App, Some(app)) => &["app:", namespace, ":", app],
+                (GraphType::VersionedApp, Some(app)) => &[
+                    "vapp:",
+                    namespace,
+                    ":",
+                    app,
+                    ":",
+                    version.unwrap_or(UNKNOWN),
+                ],
+                (GraphType::Service, Some(app)) => &["svc:", namespace, ":", app],
+            },
+            NodeName::Service {
+                namespace, name, ..
+            } => &["svc:", namespace, ":", name],
+            NodeName::Unknown => &[UNKNOWN_ID],
+        };
+        for part in parts {
+            id.push_str(part);
+        }
+    }
+
+    /// The node to add.
+    pub fn spec(&self) -> NodeSpec {
+        match *self {
+            NodeName::Workload {
+                graph_type,
+                namespace,
+                workload,
+                app,
+                version,
+            } => workload_node(graph_type, namespace, workload, app, version),
+            NodeName::Service {
+                namespace,
+                name,
+                host,
+            } => service_node(namespace, name, host),
+            NodeName::Unknown => unknown_node(),
+        }
+    }
+
+    /// `(namespace, workload)` it stands for (the spec's), if any.
+    pub fn workload(&self) -> Option<(&str, &str)> {
+        match *self {
+            NodeName::Workload {
+                namespace,
+                workload,
+                ..
+            } => Some((namespace, workload)),
+            _ => None,
+        }
+    }
+}
+
 /// The calling node of a sample.
 pub fn source_of(sample: &Sample, graph_type: GraphType) -> NodeSpec {
+    source_name(sample, graph_type).spec()
+}
+
+/// [`source_of`], borrowed.
+pub fn source_name(sample: &Sample, graph_type: GraphType) -> NodeName<'_> {
     let ns = label(sample, "source_workload_namespace");
     match known(label(sample, "source_workload")) {
-        Some(wl) if known(ns).is_some() => workload_node(
+        Some(wl) if known(ns).is_some() => NodeName::Workload {
             graph_type,
-            ns,
-            wl,
-            known(label(sample, "source_canonical_service")),
-            known(label(sample, "source_canonical_revision")),
-        ),
-        _ => unknown_node(),
+            namespace: ns,
+            workload: wl,
+            app: known(label(sample, "source_canonical_service")),
+            version: known(label(sample, "source_canonical_revision")),
+        },
+        _ => NodeName::Unknown,
     }
 }
 
@@ -271,26 +376,34 @@ pub fn source_of(sample: &Sample, graph_type: GraphType) -> NodeSpec {
 /// the graph type is `service`, the workload is unknown, or service nodes
 /// are not wanted) the workload behind it; or just the workload.
 pub fn targets_of(sample: &Sample, options: BuildOptions) -> Vec<NodeSpec> {
-    let service = service_node(
-        label(sample, "destination_service_namespace"),
-        label(sample, "destination_service_name"),
-        label(sample, "destination_service"),
-    );
+    let (names, len) = target_names(sample, options);
+    names[..len].iter().map(NodeName::spec).collect()
+}
+
+/// [`targets_of`], borrowed: the first `len` names.
+pub fn target_names(sample: &Sample, options: BuildOptions) -> ([NodeName<'_>; 2], usize) {
+    let service = NodeName::Service {
+        namespace: label(sample, "destination_service_namespace"),
+        name: label(sample, "destination_service_name"),
+        host: label(sample, "destination_service"),
+    };
     let ns = label(sample, "destination_workload_namespace");
     let workload = match (known(label(sample, "destination_workload")), known(ns)) {
-        (Some(wl), Some(ns)) if options.graph_type != GraphType::Service => Some(workload_node(
-            options.graph_type,
-            ns,
-            wl,
-            known(label(sample, "destination_canonical_service")),
-            known(label(sample, "destination_canonical_revision")),
-        )),
+        (Some(wl), Some(ns)) if options.graph_type != GraphType::Service => {
+            Some(NodeName::Workload {
+                graph_type: options.graph_type,
+                namespace: ns,
+                workload: wl,
+                app: known(label(sample, "destination_canonical_service")),
+                version: known(label(sample, "destination_canonical_revision")),
+            })
+        }
         _ => None,
     };
     match workload {
-        None => vec![service],
-        Some(w) if options.inject_service_nodes => vec![service, w],
-        Some(w) => vec![w],
+        None => ([service, NodeName::Unknown], 1),
+        Some(w) if options.inject_service_nodes => ([service, w], 2),
+        Some(w) => ([w, NodeName::Unknown], 1),
     }
 }
 
@@ -364,9 +477,45 @@ impl TrafficMap {
         i
     }
 
+    /// The index of node `name`, added if new; builds the [`NodeSpec`]
+    /// only then.
+    pub fn node_named(&mut self, name: &NodeName) -> usize {
+        let mut id = std::mem::take(&mut self.id_buffer);
+        name.write_id(&mut id);
+        let i = match self.node_index.get(id.as_str()) {
+            Some(i) => {
+                let i = *i;
+                if let Some((ns, wl)) = name.workload() {
+                    // A node stands for few workloads: a scan, no allocation.
+                    let workloads = &mut self.nodes[i].workloads;
+                    if !workloads.iter().any(|(n, w)| n == ns && w == wl) {
+                        workloads.insert((ns.to_owned(), wl.to_owned()));
+                    }
+                }
+                i
+            }
+            None => {
+                let spec = name.spec();
+                debug_assert_eq!(spec.id, id, "NodeName::write_id and spec disagree");
+                self.node(spec)
+            }
+        };
+        self.id_buffer = id;
+        i
+    }
+
     /// The index of a node by id.
     pub fn node_by_id(&self, id: &str) -> Option<usize> {
         self.node_index.get(id).copied()
+    }
+
+    /// The index of node `name`, if it exists.
+    pub fn node_by_name(&mut self, name: &NodeName) -> Option<usize> {
+        let mut id = std::mem::take(&mut self.id_buffer);
+        name.write_id(&mut id);
+        let i = self.node_index.get(id.as_str()).copied();
+        self.id_buffer = id;
+        i
     }
 
     /// The index of the edge `source -> target` of `protocol`, added if new.
@@ -444,11 +593,11 @@ impl TrafficMap {
         options: BuildOptions,
         protocol: EdgeProtocol,
     ) -> Path {
-        let source = self.node(source_of(sample, options.graph_type));
-        let mut from = source;
+        let mut from = self.node_named(&source_name(sample, options.graph_type));
         let mut path = Path::default();
-        for target in targets_of(sample, options) {
-            let to = self.node(target);
+        let (targets, len) = target_names(sample, options);
+        for target in &targets[..len] {
+            let to = self.node_named(target);
             path.push(self.edge(from, to, protocol));
             from = to;
         }
@@ -457,6 +606,8 @@ impl TrafficMap {
 
     /// Adds HTTP/gRPC request rates (the requests vector).
     pub fn add_requests(&mut self, samples: &[Sample], options: BuildOptions) {
+        // At most one new path per sample: no rehashing of long keys.
+        self.path_cache.reserve(samples.len());
         let mut code = String::new();
         for s in samples.iter().filter(|s| s.value.is_finite()) {
             let protocol = match protocol_of(s) {
@@ -480,6 +631,7 @@ impl TrafficMap {
 
     /// Adds TCP byte rates (the TCP vector).
     pub fn add_tcp(&mut self, samples: &[Sample], options: BuildOptions) {
+        self.path_cache.reserve(samples.len());
         for s in samples.iter().filter(|s| s.value.is_finite()) {
             for e in self.path_of(s, options, EdgeProtocol::Tcp) {
                 let edge = &mut self.edges[e];
@@ -501,13 +653,19 @@ impl TrafficMap {
         })
     }
 
-    fn find_path(&self, sample: &Sample, options: BuildOptions, protocol: EdgeProtocol) -> Path {
+    fn find_path(
+        &mut self,
+        sample: &Sample,
+        options: BuildOptions,
+        protocol: EdgeProtocol,
+    ) -> Path {
         let mut path = Path::default();
-        let Some(mut from) = self.node_by_id(&source_of(sample, options.graph_type).id) else {
+        let Some(mut from) = self.node_by_name(&source_name(sample, options.graph_type)) else {
             return path;
         };
-        for target in targets_of(sample, options) {
-            let Some(to) = self.node_by_id(&target.id) else {
+        let (targets, len) = target_names(sample, options);
+        for target in &targets[..len] {
+            let Some(to) = self.node_by_name(target) else {
                 return path;
             };
             if let Some(e) = self.edge_index.get(&(from, to, protocol)) {
