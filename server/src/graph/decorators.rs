@@ -99,13 +99,16 @@ pub fn response_time(map: &mut TrafficMap, samples: &[Sample], options: BuildOpt
     // dozen or two bounds, so a linear search beats a map.
     let mut per_edge: Vec<Vec<(f64, f64)>> = vec![Vec::new(); map.edges.len()];
     for s in samples.iter().filter(|s| s.value.is_finite()) {
-        let Some(le) = s.labels.get("le").and_then(|l| l.parse::<f64>().ok()) else {
+        // Buckets carry no protocol: HTTP edges, else gRPC ones.
+        let (path, le) = map.first_existing_path(
+            s,
+            options,
+            &[EdgeProtocol::Http, EdgeProtocol::Grpc],
+            Some("le"),
+        );
+        let Some(le) = le.and_then(|l| l.parse::<f64>().ok()) else {
             continue;
         };
-        let mut path = map.existing_path(s, options, EdgeProtocol::Http);
-        if path.is_empty() {
-            path = map.existing_path(s, options, EdgeProtocol::Grpc);
-        }
         for e in path {
             let buckets = &mut per_edge[e];
             // Bounds are told apart by their bits, so "1" and "1.0" are one.

@@ -121,26 +121,47 @@ const PATH_LABELS: [&str; 11] = [
 /// Writes the path cache key of `sample` and `protocol` into `key`: the
 /// values of [`PATH_LABELS`] (a missing label counts as empty, as in
 /// [`source_of`] and [`targets_of`]), each ended by a byte that no label
-/// value contains.
-fn write_path_key(key: &mut String, sample: &Sample, protocol: EdgeProtocol) {
+/// value contains, then the protocol ([`set_key_protocol`]). Returns the
+/// value of label `extra`, found on the way.
+fn write_path_key<'s>(
+    key: &mut String,
+    sample: &'s Sample,
+    protocol: EdgeProtocol,
+    extra: Option<&str>,
+) -> Option<&'s str> {
     key.clear();
-    key.push(match protocol {
-        EdgeProtocol::Http => 'h',
-        EdgeProtocol::Grpc => 'g',
-        EdgeProtocol::Tcp => 't',
-    });
     // One walk over the labels instead of a lookup per label: every label
     // string is a separate allocation, and memory, not comparing, is what
     // a lookup costs.
     let mut values = [""; PATH_LABELS.len()];
+    let mut extra_value = None;
     for (name, value) in &sample.labels {
         if let Some(i) = PATH_LABELS.iter().position(|l| *l == name) {
             values[i] = value;
+        } else if extra == Some(name.as_str()) {
+            extra_value = Some(value.as_str());
         }
     }
     for value in values {
         key.push_str(value);
         key.push('\u{1}');
+    }
+    key.push(protocol_char(protocol));
+    extra_value
+}
+
+/// Turns a key of [`write_path_key`] into the same sample's key for
+/// `protocol`.
+fn set_key_protocol(key: &mut String, protocol: EdgeProtocol) {
+    key.pop();
+    key.push(protocol_char(protocol));
+}
+
+fn protocol_char(protocol: EdgeProtocol) -> char {
+    match protocol {
+        EdgeProtocol::Http => 'h',
+        EdgeProtocol::Grpc => 'g',
+        EdgeProtocol::Tcp => 't',
     }
 }
 
@@ -554,24 +575,15 @@ impl TrafficMap {
 
     /// The cached path of `sample` and `protocol`, or `resolve`'s answer
     /// (then cached).
-    fn cached_path(
-        &mut self,
-        sample: &Sample,
-        protocol: EdgeProtocol,
-        resolve: impl FnOnce(&mut Self) -> Path,
-    ) -> Path {
-        let mut key = std::mem::take(&mut self.key_buffer);
-        write_path_key(&mut key, sample, protocol);
-        let path = match self.path_cache.get(key.as_str()) {
+    fn cached_path(&mut self, key: &str, resolve: impl FnOnce(&mut Self) -> Path) -> Path {
+        match self.path_cache.get(key) {
             Some(path) => *path,
             None => {
                 let path = resolve(self);
-                self.path_cache.insert(key.as_str().into(), path);
+                self.path_cache.insert(key.into(), path);
                 path
             }
-        };
-        self.key_buffer = key;
-        path
+        }
     }
 
     /// The edges a sample's traffic runs along, as indices (added if new):
@@ -582,9 +594,11 @@ impl TrafficMap {
         options: BuildOptions,
         protocol: EdgeProtocol,
     ) -> Path {
-        self.cached_path(sample, protocol, |map| {
-            map.resolve_path(sample, options, protocol)
-        })
+        let mut key = std::mem::take(&mut self.key_buffer);
+        write_path_key(&mut key, sample, protocol, None);
+        let path = self.cached_path(&key, |map| map.resolve_path(sample, options, protocol));
+        self.key_buffer = key;
+        path
     }
 
     fn resolve_path(
@@ -648,9 +662,35 @@ impl TrafficMap {
         options: BuildOptions,
         protocol: EdgeProtocol,
     ) -> Path {
-        self.cached_path(sample, protocol, |map| {
-            map.find_path(sample, options, protocol)
-        })
+        self.first_existing_path(sample, options, &[protocol], None)
+            .0
+    }
+
+    /// [`TrafficMap::existing_path`] for the first of `protocols` that has
+    /// one (empty if none does), and the value of the sample's label
+    /// `label`, read in the same walk over its labels.
+    pub fn first_existing_path<'s>(
+        &mut self,
+        sample: &'s Sample,
+        options: BuildOptions,
+        protocols: &[EdgeProtocol],
+        label: Option<&str>,
+    ) -> (Path, Option<&'s str>) {
+        let mut key = std::mem::take(&mut self.key_buffer);
+        let (mut path, mut value) = (Path::default(), None);
+        for (i, protocol) in protocols.iter().copied().enumerate() {
+            if i == 0 {
+                value = write_path_key(&mut key, sample, protocol, label);
+            } else {
+                set_key_protocol(&mut key, protocol);
+            }
+            path = self.cached_path(&key, |map| map.find_path(sample, options, protocol));
+            if !path.is_empty() {
+                break;
+            }
+        }
+        self.key_buffer = key;
+        (path, value)
     }
 
     fn find_path(
