@@ -573,8 +573,8 @@ impl TrafficMap {
         i
     }
 
-    /// The cached path of `sample` and `protocol`, or `resolve`'s answer
-    /// (then cached).
+    /// The path cached under `key` (see [`write_path_key`]), or
+    /// `resolve`'s answer, then cached.
     fn cached_path(&mut self, key: &str, resolve: impl FnOnce(&mut Self) -> Path) -> Path {
         match self.path_cache.get(key) {
             Some(path) => *path,
