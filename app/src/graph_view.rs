@@ -541,6 +541,35 @@ pub fn node_name(node: &GraphNode) -> String {
     }
 }
 
+/// What the console says instead of the details of a node outside the
+/// caller's namespaces: the server leaves them out, so they are not
+/// "unknown" but withheld.
+pub const NOT_VISIBLE: &str = "not visible to you";
+
+/// A node's kind and health for the side panel: `app · degraded`; for a
+/// node outside the caller's namespaces, `service · not visible to you`
+/// (the server reports no health for it, which is not "no traffic").
+pub fn node_status(node: &GraphNode) -> String {
+    let health = if node.inaccessible {
+        NOT_VISIBLE
+    } else {
+        node.health.label()
+    };
+    format!("{} · {health}", node.kind.label())
+}
+
+/// Whether a node's pods carry the sidecar, for the side panel: `yes`,
+/// `no`, [`NOT_VISIBLE`] outside the caller's namespaces, and `–` when
+/// nobody knows (not a workload, or the cluster could not be asked).
+pub fn sidecar_text(node: &GraphNode) -> &'static str {
+    match node.sidecar {
+        _ if node.inaccessible => NOT_VISIBLE,
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "–",
+    }
+}
+
 /// A short name of a node for edge names and tables.
 pub fn short_name(node: &GraphNode) -> String {
     match node.kind {
@@ -1223,6 +1252,7 @@ mod tests {
             GraphHealth::Degraded,
         );
         assert_eq!(node_name(&n), "app reviews v3 (bookinfo), degraded");
+        assert_eq!(node_status(&n), "app · degraded");
         n.inaccessible = true;
         assert_eq!(node_name(&n), "app reviews v3 (bookinfo), inaccessible");
         let e = edge("a", "b", 12.345, 87.6);
@@ -1231,6 +1261,26 @@ mod tests {
         assert_eq!(edge_label(&e, EdgeLabel::None), "");
         assert_eq!(bytes_rate(4800.0), "4.8 kB/s");
         assert_eq!(EdgeLabel::parse("share"), EdgeLabel::Share);
+    }
+
+    #[test]
+    fn far_nodes_are_not_visible_rather_than_unknown() {
+        let mut n = node(
+            "payments-api",
+            "payments",
+            NodeKind::Service,
+            GraphHealth::Healthy,
+        );
+        assert_eq!(sidecar_text(&n), "yes");
+        n.sidecar = Some(false);
+        assert_eq!(sidecar_text(&n), "no");
+        n.sidecar = None;
+        assert_eq!(sidecar_text(&n), "–");
+        // What the server sends for a node outside the caller's namespaces.
+        n.inaccessible = true;
+        n.health = GraphHealth::NoTraffic;
+        assert_eq!(sidecar_text(&n), "not visible to you");
+        assert_eq!(node_status(&n), "service · not visible to you");
     }
 
     #[test]

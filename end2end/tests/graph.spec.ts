@@ -106,5 +106,11 @@ test('a member sees far nodes as inaccessible and cannot pick other namespaces',
   await expect(namespaces.getByRole('checkbox')).toHaveCount(1);
   await expect(namespaces.getByRole('checkbox', { name: 'bookinfo' })).toBeChecked();
   const graph = page.getByRole('group', { name: 'Service graph' });
-  await expect(graph.getByRole('button', { name: 'service payments-api (payments), inaccessible' })).toHaveCount(1);
+  const far = graph.getByRole('button', { name: 'service payments-api (payments), inaccessible' });
+  await expect(far).toHaveCount(1);
+  // Its details are withheld, which the panel says (not "unknown", no error).
+  await far.click();
+  const panel = page.getByRole('complementary', { name: 'Details' });
+  await expect(panel).toContainText('service · not visible to you');
+  await expect(panel.getByRole('alert')).toHaveCount(0);
 });

@@ -1,10 +1,15 @@
 //! Graph benchmark (prints figures; `harness = false`):
-//! `cargo bench -p meshdeck --bench graph`.
+//! `cargo bench -p meshdeck --bench graph [-- build|digest]` (`build`: only
+//! the pure pipeline, per stage, without the API runs; `digest`: instead of
+//! timing, a SHA-256 of the JSON of every graph type, with and without
+//! service nodes, for the owner and for a member seeing half the
+//! namespaces, so that an optimisation can show it changed no output).
 //!
 //! For synthetic meshes of about 100, 1,000 and 5,000 graph nodes
 //! (versioned app graph with service nodes, every namespace):
 //! - server processing: the pure pipeline ([`build`]) on pre-fetched
-//!   vectors, plus JSON serialisation, median of several runs;
+//!   vectors, plus JSON serialisation, median of several runs; then the
+//!   median of each stage ([`Stage`]) and of the serialisation;
 //! - total API time (`GET /api/graph` through the router) against a stub
 //!   Prometheus serving those vectors, versus the time of the four queries
 //!   alone (HTTP and Prometheus JSON decoding, which the stub makes nearly
@@ -28,7 +33,7 @@ use meshdeck_server::config::UpstreamArgs;
 use meshdeck_server::graph::decorators::PodWorkload;
 use meshdeck_server::graph::queries::NODE_LABELS;
 use meshdeck_server::graph::traffic::BuildOptions;
-use meshdeck_server::graph::{Fetched, GraphRequest, build};
+use meshdeck_server::graph::{Fetched, GraphRequest, Stage, build_observed};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::upstream::prometheus::Sample;
@@ -40,7 +45,17 @@ use meshdeck_sim::scenario;
 use tower::ServiceExt;
 
 const WINDOW_S: f64 = 600.0;
+/// Runs of the pure pipeline per mesh (`MESHDECK_BENCH_RUNS` overrides, e.g.
+/// for a profiler).
 const RUNS: usize = 7;
+
+fn runs() -> usize {
+    std::env::var("MESHDECK_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|r| *r > 0)
+        .unwrap_or(RUNS)
+}
 
 type Labels = BTreeMap<String, String>;
 
@@ -218,11 +233,61 @@ async fn stub_prometheus(fetched: &Fetched) -> String {
     format!("http://{addr}")
 }
 
+/// Prints the digests of `digest` mode for one mesh.
+fn print_digests(services: usize, mesh: &Mesh, fetched: &Fetched) {
+    use sha2::{Digest, Sha256};
+    let namespaces: Vec<String> = mesh.namespaces.iter().map(|n| n.name.clone()).collect();
+    let half: Vec<&String> = namespaces.iter().step_by(2).collect();
+    for graph_type in [
+        app::types::GraphType::App,
+        app::types::GraphType::VersionedApp,
+        app::types::GraphType::Workload,
+        app::types::GraphType::Service,
+    ] {
+        for inject_service_nodes in [true, false] {
+            let request = GraphRequest {
+                namespaces: namespaces.clone(),
+                options: BuildOptions {
+                    graph_type,
+                    inject_service_nodes,
+                },
+                window_s: WINDOW_S,
+                query_time: 1_700_000_600.0,
+            };
+            let owner = build_observed(fetched, &request, |_| true, |_| {});
+            let member = build_observed(
+                fetched,
+                &request,
+                |ns| half.iter().any(|h| *h == ns),
+                |_| {},
+            );
+            let digest = |g| {
+                let json = serde_json::to_vec(g).unwrap();
+                let hash = Sha256::digest(&json);
+                hash[..8]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            };
+            println!(
+                "{services:>5} {:<13} inject={:<5} owner {} member {}",
+                graph_type.as_str(),
+                inject_service_nodes,
+                digest(&owner),
+                digest(&member)
+            );
+        }
+    }
+}
+
 fn main() {
+    let build_only = std::env::args().any(|a| a == "build");
+    let digest_only = std::env::args().any(|a| a == "digest");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    let mut stage_rows = Vec::new();
     println!(
         "{:>8} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>7} {:>10}",
         "services",
@@ -239,6 +304,10 @@ fn main() {
         let mut mesh = scenario::synthetic(services, 7);
         mesh.variation = Variation::NONE;
         let fetched = vectors(&mesh);
+        if digest_only {
+            print_digests(services, &mesh, &fetched);
+            continue;
+        }
         let namespaces: Vec<String> = mesh.namespaces.iter().map(|n| n.name.clone()).collect();
         let request = GraphRequest {
             namespaces: namespaces.clone(),
@@ -252,17 +321,58 @@ fn main() {
         let scope = AccessScope::owner("admin");
         let mut build_times = Vec::new();
         let mut json_times = Vec::new();
+        // Per stage, then the serialisation: one list of runs each.
+        let mut stage_times = vec![Vec::new(); Stage::ALL.len() + 1];
         let mut graph = None;
-        for _ in 0..RUNS {
+        for _ in 0..runs() {
             let t = Instant::now();
-            let g = build(&fetched, &request, |ns| scope.can_see(ns));
+            let mut last = t;
+            let mut stage = 0;
+            let g = build_observed(
+                &fetched,
+                &request,
+                |ns| scope.can_see(ns),
+                |_| {
+                    let now = Instant::now();
+                    stage_times[stage].push(now - last);
+                    (last, stage) = (now, stage + 1);
+                },
+            );
             build_times.push(t.elapsed());
             let t = Instant::now();
             let body = serde_json::to_vec(&g).unwrap();
             json_times.push(t.elapsed());
+            stage_times[Stage::ALL.len()].push(t.elapsed());
             graph = Some((g, body.len()));
         }
         let (graph, size) = graph.unwrap();
+        stage_rows.push((
+            services,
+            graph.nodes.len(),
+            format!(
+                "{}/{}/{}/{}",
+                fetched.requests.len(),
+                fetched.tcp.len(),
+                fetched.buckets.len(),
+                fetched.security.len()
+            ),
+            stage_times.into_iter().map(median).collect::<Vec<_>>(),
+        ));
+        if build_only {
+            println!(
+                "{:>8} {:>7} {:>7} {:>10.1} {:>10.1} {:>11} {:>11} {:>7} {:>10}",
+                services,
+                graph.nodes.len(),
+                graph.edges.len(),
+                ms(median(build_times)),
+                ms(median(json_times)),
+                "-",
+                "-",
+                "-",
+                size / 1024
+            );
+            continue;
+        }
 
         // Through the HTTP API against the stub.
         let (api, queries) = runtime.block_on(async {
@@ -330,5 +440,24 @@ fn main() {
             ms(api) / ms(queries).max(1e-9),
             size / 1024
         );
+    }
+    if digest_only {
+        return;
+    }
+    println!(
+        "\nmedian ms per stage ({} runs; samples of requests/tcp/buckets/security)",
+        runs()
+    );
+    print!("{:>8} {:>7} {:>24}", "services", "nodes", "samples");
+    for stage in Stage::ALL {
+        print!(" {:>8}", stage.name());
+    }
+    println!(" {:>8}", "json");
+    for (services, nodes, samples, times) in stage_rows {
+        print!("{services:>8} {nodes:>7} {samples:>24}");
+        for t in times {
+            print!(" {:>8.2}", ms(t));
+        }
+        println!();
     }
 }

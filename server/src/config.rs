@@ -62,6 +62,31 @@ pub struct HttpArgs {
     /// Limits and caching of metrics requests.
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    /// Limits of traffic graph requests.
+    #[command(flatten)]
+    pub graph: GraphArgs,
+}
+
+/// Limits of `/api/graph`.
+#[derive(Clone, Debug, Args)]
+pub struct GraphArgs {
+    /// Most namespaces one traffic graph request may cover (each adds to
+    /// every query's namespace matcher and to the graph's size).
+    #[arg(long, env = "MESHDECK_GRAPH_MAX_NAMESPACES", default_value_t = DEFAULT_GRAPH_MAX_NAMESPACES, value_parser = clap::value_parser!(u32).range(1..))]
+    pub graph_max_namespaces: u32,
+}
+
+/// The default of `--graph-max-namespaces`.
+pub const DEFAULT_GRAPH_MAX_NAMESPACES: u32 = 20;
+
+impl GraphArgs {
+    /// The limits these flags describe (caching keeps its default).
+    pub fn limits(&self) -> crate::graph::GraphLimits {
+        crate::graph::GraphLimits {
+            max_namespaces: self.graph_max_namespaces as usize,
+            ..crate::graph::GraphLimits::default()
+        }
+    }
 }
 
 /// Limits and caching of `/api/metrics`.
@@ -375,6 +400,32 @@ mod tests {
         assert!(
             Cli::try_parse_from(["meshdeck", "demo", "--metrics-max-range", "forever"]).is_err()
         );
+    }
+
+    #[test]
+    fn graph_max_namespaces_defaults_to_20_and_is_at_least_1() {
+        let limits = |extra: &[&str]| {
+            let cli = Cli::try_parse_from(["meshdeck", "serve"].iter().chain(extra))?;
+            let Command::Serve(args) = cli.command else {
+                panic!("expected serve");
+            };
+            Ok::<_, clap::Error>(args.http.graph.limits())
+        };
+        let default = limits(&[]).unwrap();
+        assert_eq!(default.max_namespaces, 20);
+        assert_eq!(
+            default.max_namespaces,
+            crate::graph::GraphLimits::default().max_namespaces
+        );
+        assert_eq!(
+            limits(&["--graph-max-namespaces", "3"])
+                .unwrap()
+                .max_namespaces,
+            3
+        );
+        for bad in ["0", "-1", "many"] {
+            assert!(limits(&["--graph-max-namespaces", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -183,7 +183,9 @@ current-context: meshdeck-demo
 }
 
 async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
-    let state = state.with_metrics_limits(http.metrics.limits());
+    let state = state
+        .with_metrics_limits(http.metrics.limits())
+        .with_graph_limits(http.graph.limits());
     let listener = TcpListener::bind(http.bind)
         .await
         .map_err(|e| Error::Internal {

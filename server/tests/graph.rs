@@ -410,6 +410,37 @@ async fn bad_input_is_400() {
 }
 
 #[tokio::test]
+async fn more_namespaces_than_configured_is_400_naming_the_limit() {
+    use clap::Parser;
+    use meshdeck_server::config::{Cli, Command};
+    let cli = Cli::try_parse_from(["meshdeck", "demo", "--graph-max-namespaces", "2"]).unwrap();
+    let Command::Demo(args) = cli.command else {
+        panic!("expected demo");
+    };
+    // Refused before any query: no Prometheus is needed.
+    let port = meshdeck_sim::prometheus::free_port().unwrap();
+    let state = state(&format!("http://127.0.0.1:{port}"), &common::quiet_demo())
+        .with_graph_limits(args.http.graph.limits());
+    let (status, body) = get(
+        state.clone(),
+        "/api/graph?namespaces=bookinfo,payments,shop",
+        "admin",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let error = serde_json::from_slice::<ErrorBody>(&body).unwrap().error;
+    assert_eq!(error.code, ErrorCode::BadRequest);
+    assert!(
+        error.message.contains("at most 2") && error.message.contains("--graph-max-namespaces"),
+        "{}",
+        error.message
+    );
+    // At the limit, the request gets past the check (and fails upstream).
+    let (status, _) = get(state, "/api/graph?namespaces=bookinfo,payments", "admin").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
 async fn prometheus_down_is_503() {
     let f = fixture().await;
     let port = meshdeck_sim::prometheus::free_port().unwrap();

@@ -20,7 +20,8 @@ use crate::graph_view::{
 };
 use crate::nav::GRAPH;
 use crate::types::{
-    BoxKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNodeDetail, GraphType, Me, NodeKind,
+    BoxKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, GraphNodeDetail, GraphType,
+    Me, NodeKind,
 };
 
 /// Windows offered (the server's list).
@@ -888,7 +889,7 @@ fn Legend() -> impl IntoView {
                 <li><span class="swatch healthy"></span>"Healthy"</li>
                 <li><span class="swatch degraded"></span>"Degraded (4xx ≥ 10 %)"</li>
                 <li><span class="swatch failure"></span>"Failure (5xx ≥ 10 % or 4xx ≥ 20 %)"</li>
-                <li><span class="swatch idle"></span>"No traffic / inaccessible"</li>
+                <li><span class="swatch idle"></span>"No traffic / details not visible to you"</li>
                 <li><span class="swatch tcp"></span>"TCP"</li>
                 <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="lock" d=LOCK /></svg>"mTLS (Security)"</li>
                 <li>"! no sidecar"</li>
@@ -916,8 +917,19 @@ fn SidePanel(
     view_model: Signal<std::sync::Arc<View>>,
     effective: Memo<GraphUrl>,
 ) -> impl IntoView {
+    // A node outside the caller's namespaces has no details to fetch (the
+    // server answers 403): the panel says so from the graph itself.
+    let far_node = move |id: &str| {
+        let vm = view_model.get();
+        vm.index
+            .get(id)
+            .map(|i| vm.graph.nodes[*i].clone())
+            .filter(|n| n.inaccessible)
+    };
     let detail = LocalResource::new(move || {
-        let sel = selection.get();
+        let sel = selection
+            .get()
+            .filter(|s| !matches!(s, Selection::Node(id) if far_node(id).is_some()));
         let q = effective.get().api_query();
         async move {
             match sel {
@@ -942,15 +954,18 @@ fn SidePanel(
                             None => view! { <p>"This edge is not in the current graph."</p> }.into_any(),
                         }
                     }
-                    Some(Selection::Node(_)) => view! {
-                        <Transition fallback=|| view! { <p class="state-loading">"Loading…"</p> }>
-                            {move || detail.get().flatten().map(|d| match d {
-                                Ok(d) => node_panel(d, view_model.get()).into_any(),
-                                Err(e) => view! { <p class="state-error" role="alert">{e.to_string()}</p> }.into_any(),
-                            })}
-                        </Transition>
-                    }
-                    .into_any(),
+                    Some(Selection::Node(id)) => match far_node(&id) {
+                        Some(n) => far_node_panel(n).into_any(),
+                        None => view! {
+                            <Transition fallback=|| view! { <p class="state-loading">"Loading…"</p> }>
+                                {move || detail.get().flatten().map(|d| match d {
+                                    Ok(d) => node_panel(d, view_model.get()).into_any(),
+                                    Err(e) => view! { <p class="state-error" role="alert">{e.to_string()}</p> }.into_any(),
+                                })}
+                            </Transition>
+                        }
+                        .into_any(),
+                    },
                     None => ().into_any(),
                 }}
             </aside>
@@ -986,6 +1001,21 @@ fn edge_panel(vm: &View, e: &GraphEdge) -> impl IntoView + use<> {
                 <tbody>{codes.into_iter().map(|c| view! { <tr><td>{c.code}</td><td class="num">{format!("{:.3}", c.rate)}</td></tr> }).collect_view()}</tbody>
             </table>
         })}
+    }
+}
+
+/// The panel of a node outside the caller's namespaces: what the graph
+/// shows of it, and that its details are withheld.
+fn far_node_panel(n: GraphNode) -> impl IntoView + use<> {
+    view! {
+        <h2>{short_name(&n)}</h2>
+        <p class="node-kind">{graph_view::node_status(&n)}</p>
+        <dl class="facts">
+            <dt>"Namespace"</dt><dd>{n.namespace.clone()}</dd>
+            <dt>"Health"</dt><dd>{graph_view::NOT_VISIBLE}</dd>
+            <dt>"Sidecar"</dt><dd>{graph_view::sidecar_text(&n)}</dd>
+        </dl>
+        <p>"This node is outside your namespaces: the graph shows its traffic with yours, not its details."</p>
     }
 }
 
@@ -1029,12 +1059,12 @@ fn node_panel(d: GraphNodeDetail, vm: std::sync::Arc<View>) -> impl IntoView {
     let outbound = table("Outbound", d.outbound, false, &peer);
     view! {
         <h2>{short_name(&n)}</h2>
-        <p class="node-kind">{format!("{} · {}", n.kind.label(), n.health.label())}{(!in_graph).then_some(" · hidden in the view")}</p>
+        <p class="node-kind">{graph_view::node_status(&n)}{(!in_graph).then_some(" · hidden in the view")}</p>
         <dl class="facts">
             <dt>"Inbound"</dt><dd>{format!("{:.2} rps", n.rps_in)}{(n.tcp_in > 0.0).then(|| format!(", {}", graph_view::bytes_rate(n.tcp_in)))}</dd>
             <dt>"Outbound"</dt><dd>{format!("{:.2} rps", n.rps_out)}{(n.tcp_out > 0.0).then(|| format!(", {}", graph_view::bytes_rate(n.tcp_out)))}</dd>
             <dt>"Errors in"</dt><dd>{format!("{:.2} %", n.error_pct)}</dd>
-            <dt>"Sidecar"</dt><dd>{match n.sidecar { Some(true) => "yes", Some(false) => "no", None => "–" }}</dd>
+            <dt>"Sidecar"</dt><dd>{graph_view::sidecar_text(&n)}</dd>
         </dl>
         <p class="links">
             {d.metrics_url.map(|u| view! { <a href=u>"Traffic metrics"</a> })}

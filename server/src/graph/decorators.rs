@@ -3,11 +3,11 @@
 //! marks nodes before the sidecar decorator (which skips inaccessible ones),
 //! and rates come before health and shares, which divide by them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use app::types::{BoxKind, CodeRate, EdgeProtocol, GraphBox, GraphHealth, GraphType, NodeKind};
 
-use super::traffic::{BuildOptions, TrafficMap, protocol_of, workload_node};
+use super::traffic::{BuildOptions, NodeName, TrafficMap, protocol_of};
 use crate::upstream::prometheus::Sample;
 
 /// The quantile the edges show.
@@ -95,28 +95,37 @@ pub fn quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
 /// 1. Response time: bucket rates summed per edge (every edge on a
 ///    sample's path), then the p95 of each HTTP/gRPC edge.
 pub fn response_time(map: &mut TrafficMap, samples: &[Sample], options: BuildOptions) {
-    let mut per_edge: HashMap<usize, BTreeMap<u64, (f64, f64)>> = HashMap::new();
+    // Bucket rates per edge index, in first-seen order: an edge has a
+    // dozen or two bounds, so a linear search beats a map.
+    let mut per_edge: Vec<Vec<(f64, f64)>> = vec![Vec::new(); map.edges.len()];
     for s in samples.iter().filter(|s| s.value.is_finite()) {
-        let Some(le) = s.labels.get("le").and_then(|l| l.parse::<f64>().ok()) else {
+        // Buckets carry no protocol: HTTP edges, else gRPC ones.
+        let (path, le) = map.first_existing_path(
+            s,
+            options,
+            &[EdgeProtocol::Http, EdgeProtocol::Grpc],
+            Some("le"),
+        );
+        let Some(le) = le.and_then(|l| l.parse::<f64>().ok()) else {
             continue;
         };
-        let mut path = map.existing_path(s, options, EdgeProtocol::Http);
-        if path.is_empty() {
-            path = map.existing_path(s, options, EdgeProtocol::Grpc);
-        }
         for e in path {
-            let slot = per_edge
-                .entry(e)
-                .or_default()
-                .entry(le.to_bits())
-                .or_insert((le, 0.0));
-            slot.1 += s.value;
+            let buckets = &mut per_edge[e];
+            // Bounds are told apart by their bits, so "1" and "1.0" are one.
+            match buckets.iter_mut().find(|b| b.0.to_bits() == le.to_bits()) {
+                Some(slot) => slot.1 += s.value,
+                None => buckets.push((le, 0.0 + s.value)),
+            }
         }
     }
-    for (e, buckets) in per_edge {
+    for (e, mut buckets) in per_edge.into_iter().enumerate() {
+        if buckets.is_empty() {
+            continue;
+        }
+        buckets.sort_unstable_by_key(|b| b.0.to_bits());
         let edge = &mut map.edges[e];
-        edge.buckets = buckets.into_values().collect();
-        edge.wire.p95_ms = quantile(QUANTILE, &edge.buckets);
+        edge.wire.p95_ms = quantile(QUANTILE, &buckets);
+        edge.buckets = buckets;
     }
 }
 
@@ -177,28 +186,35 @@ pub fn sidecars(
         if node.wire.inaccessible || node.workloads.is_empty() {
             continue;
         }
-        let answers: Vec<bool> = node
-            .workloads
-            .iter()
-            .filter_map(|(ns, wl)| by_workload.get(&(ns.as_str(), wl.as_str())).copied())
-            .collect();
-        if !answers.is_empty() {
-            node.wire.sidecar = Some(answers.iter().all(|s| *s));
+        // Known when any of its workloads is; yes when all known ones are.
+        let (mut known, mut all) = (false, true);
+        for (ns, wl) in &node.workloads {
+            if let Some(sidecar) = by_workload.get(&(ns.as_str(), wl.as_str())) {
+                known = true;
+                all &= *sidecar;
+            }
+        }
+        if known {
+            node.wire.sidecar = Some(all);
         }
     }
     if options.graph_type == GraphType::Service {
         return;
     }
-    for p in pods.iter().filter(|p| namespaces.contains(&p.namespace)) {
-        let spec = workload_node(
-            options.graph_type,
-            &p.namespace,
-            &p.workload,
-            p.app.as_deref(),
-            p.version.as_deref(),
-        );
-        if map.node_by_id(&spec.id).is_none() {
-            map.add_idle_node(spec);
+    let requested: HashSet<&str> = namespaces.iter().map(String::as_str).collect();
+    for p in pods
+        .iter()
+        .filter(|p| requested.contains(p.namespace.as_str()))
+    {
+        let name = NodeName::Workload {
+            graph_type: options.graph_type,
+            namespace: &p.namespace,
+            workload: &p.workload,
+            app: p.app.as_deref(),
+            version: p.version.as_deref(),
+        };
+        if map.node_by_name(&name).is_none() {
+            map.add_idle_node(name.spec());
             if let Some(n) = map.nodes.last_mut() {
                 n.wire.sidecar = by_workload
                     .get(&(p.namespace.as_str(), p.workload.as_str()))
@@ -309,48 +325,69 @@ pub fn health(map: &mut TrafficMap) {
 /// 7. Boxes: one per namespace, and in the versioned app graph one per app
 ///    with more than one member (its versions and its service).
 pub fn boxes(map: &mut TrafficMap, graph_type: GraphType) -> Vec<GraphBox> {
-    let mut out: BTreeMap<String, GraphBox> = BTreeMap::new();
-    let mut app_members: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    // First the groups, borrowing the nodes' strings: a namespace index per
+    // node, and app members by (namespace, app) in sorted order.
+    let mut namespaces: Vec<&str> = Vec::new();
+    let mut namespace_index: HashMap<&str, usize> = HashMap::new();
+    let mut node_namespace: Vec<Option<usize>> = Vec::with_capacity(map.nodes.len());
+    let mut app_members: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for (i, n) in map.nodes.iter().enumerate() {
         let w = &n.wire;
         if w.kind == NodeKind::Unknown {
+            node_namespace.push(None);
             continue;
         }
-        let id = format!("box:ns:{}", w.namespace);
-        out.entry(id.clone()).or_insert_with(|| GraphBox {
-            id,
-            kind: BoxKind::Namespace,
-            label: w.namespace.clone(),
-            namespace: w.namespace.clone(),
-            parent: None,
+        let ns = *namespace_index.entry(&w.namespace).or_insert_with(|| {
+            namespaces.push(&w.namespace);
+            namespaces.len() - 1
         });
+        node_namespace.push(Some(ns));
         if graph_type == GraphType::VersionedApp && !w.inaccessible {
             let app = match (w.kind, &w.app) {
-                (NodeKind::App, Some(app)) => Some(app.clone()),
-                (NodeKind::Service, _) => Some(w.name.clone()),
+                (NodeKind::App, Some(app)) => Some(app.as_str()),
+                (NodeKind::Service, _) => Some(w.name.as_str()),
                 _ => None,
             };
             if let Some(app) = app {
                 app_members
-                    .entry((w.namespace.clone(), app))
+                    .entry((w.namespace.as_str(), app))
                     .or_default()
                     .push(i);
             }
         }
     }
-    for n in &mut map.nodes {
-        if n.wire.kind != NodeKind::Unknown {
-            n.wire.parent = Some(format!("box:ns:{}", n.wire.namespace));
+    let namespace_ids: Vec<String> = namespaces.iter().map(|ns| format!("box:ns:{ns}")).collect();
+    let mut out: BTreeMap<String, GraphBox> = namespaces
+        .iter()
+        .zip(&namespace_ids)
+        .map(|(ns, id)| {
+            let b = GraphBox {
+                id: id.clone(),
+                kind: BoxKind::Namespace,
+                label: (*ns).to_owned(),
+                namespace: (*ns).to_owned(),
+                parent: None,
+            };
+            (id.clone(), b)
+        })
+        .collect();
+    // App boxes: an app with more than one member, one of them a version.
+    let app_boxes: Vec<(String, String, Vec<usize>)> = app_members
+        .into_iter()
+        .filter(|(_, members)| {
+            members.len() >= 2
+                && members
+                    .iter()
+                    .any(|i| map.nodes[*i].wire.kind == NodeKind::App)
+        })
+        .map(|((ns, app), members)| (ns.to_owned(), app.to_owned(), members))
+        .collect();
+    for (n, ns) in map.nodes.iter_mut().zip(node_namespace) {
+        if let Some(ns) = ns {
+            n.wire.parent = Some(namespace_ids[ns].clone());
         }
     }
-    for ((ns, app), members) in app_members {
-        let versions = members
-            .iter()
-            .filter(|i| map.nodes[**i].wire.kind == NodeKind::App)
-            .count();
-        if members.len() < 2 || versions == 0 {
-            continue;
-        }
+    for (ns, app, members) in app_boxes {
         let id = format!("box:app:{ns}:{app}");
         for i in members {
             map.nodes[i].wire.parent = Some(id.clone());

@@ -41,7 +41,7 @@ pub struct GraphLimits {
 impl Default for GraphLimits {
     fn default() -> Self {
         GraphLimits {
-            max_namespaces: 20,
+            max_namespaces: crate::config::DEFAULT_GRAPH_MAX_NAMESPACES as usize,
             cache_ttl: Duration::from_secs(10),
         }
     }
@@ -140,7 +140,7 @@ pub fn resolve(
     }
     if namespaces.len() > limits.max_namespaces {
         return Err(Error::BadRequest(format!(
-            "{} namespaces asked for; one graph covers at most {}",
+            "{} namespaces asked for; one graph covers at most {} (--graph-max-namespaces)",
             namespaces.len(),
             limits.max_namespaces
         )));
@@ -367,54 +367,140 @@ pub fn pod_workload(namespace: &str, pod: &Pod) -> PodWorkload {
     }
 }
 
+/// The stages of [`build`], in the order they run (for timing them, see
+/// [`build_observed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Traffic map from the requests vector.
+    Requests,
+    /// Traffic map from the TCP vector.
+    Tcp,
+    /// Decorator 1: response times.
+    ResponseTime,
+    /// Decorator 2: security.
+    Security,
+    /// Decorator 3: access.
+    Access,
+    /// Decorator 4: sidecars and idle workloads.
+    Sidecars,
+    /// Decorator 5: rates and shares.
+    Rates,
+    /// Decorator 6: health.
+    Health,
+    /// Decorator 7: boxes.
+    Boxes,
+    /// Conversion to the wire type.
+    Wire,
+}
+
+impl Stage {
+    /// Every stage, in order.
+    pub const ALL: [Stage; 10] = [
+        Stage::Requests,
+        Stage::Tcp,
+        Stage::ResponseTime,
+        Stage::Security,
+        Stage::Access,
+        Stage::Sidecars,
+        Stage::Rates,
+        Stage::Health,
+        Stage::Boxes,
+        Stage::Wire,
+    ];
+
+    /// Short name (benchmark columns).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Requests => "requests",
+            Stage::Tcp => "tcp",
+            Stage::ResponseTime => "p95",
+            Stage::Security => "mtls",
+            Stage::Access => "access",
+            Stage::Sidecars => "sidecars",
+            Stage::Rates => "rates",
+            Stage::Health => "health",
+            Stage::Boxes => "boxes",
+            Stage::Wire => "wire",
+        }
+    }
+}
+
 /// The pure pipeline: fetched vectors -> traffic map -> decorators -> wire.
 pub fn build(fetched: &Fetched, request: &GraphRequest, can_see: impl Fn(&str) -> bool) -> Graph {
+    build_observed(fetched, request, can_see, |_| {})
+}
+
+/// [`build`], calling `done` after each [`Stage`] (the benchmark times
+/// them; `build` passes a no-op).
+pub fn build_observed(
+    fetched: &Fetched,
+    request: &GraphRequest,
+    can_see: impl Fn(&str) -> bool,
+    mut done: impl FnMut(Stage),
+) -> Graph {
     let options = request.options;
     // The traffic map: nodes and edges from request and TCP rates.
     let mut map = TrafficMap::default();
     map.add_requests(&fetched.requests, options);
+    done(Stage::Requests);
     map.add_tcp(&fetched.tcp, options);
+    done(Stage::Tcp);
     // 1. Response times need the edges only.
     decorators::response_time(&mut map, &fetched.buckets, options);
+    done(Stage::ResponseTime);
     // 2. Security likewise.
     decorators::security(&mut map, &fetched.security, options);
+    done(Stage::Security);
     // 3. Access before sidecars: inaccessible nodes get no cluster details.
     decorators::access(&mut map, &can_see);
+    done(Stage::Access);
     // 4. Sidecars, and idle workloads as extra nodes (before rates, which
     //    mark them idle).
     if let Some(pods) = &fetched.pods {
         decorators::sidecars(&mut map, pods, &request.namespaces, options);
     }
+    done(Stage::Sidecars);
     // 5. Rates and shares: totals per node, before health divides by them.
     decorators::rates(&mut map);
+    done(Stage::Rates);
     // 6. Health from the error shares.
     decorators::health(&mut map);
+    done(Stage::Health);
     // 7. Boxes last: they group the final node set.
     let boxes = decorators::boxes(&mut map, options.graph_type);
-    to_wire(map, boxes, fetched, request)
+    done(Stage::Boxes);
+    let graph = to_wire(map, boxes, fetched, request);
+    done(Stage::Wire);
+    graph
 }
 
 fn to_wire(
-    map: TrafficMap,
+    mut map: TrafficMap,
     boxes: Vec<app::types::GraphBox>,
     fetched: &Fetched,
     request: &GraphRequest,
 ) -> Graph {
-    let ids: Vec<String> = map.nodes.iter().map(|n| n.wire.id.clone()).collect();
-    let mut edges: Vec<_> = map
-        .edges
+    let nodes = std::mem::take(&mut map.nodes);
+    let mut edges: Vec<_> = std::mem::take(&mut map.edges)
         .into_iter()
         .map(|e| {
             let mut w = e.wire;
-            w.source = ids[e.source].clone();
-            w.target = ids[e.target].clone();
-            w.id = format!("{}->{}/{}", w.source, w.target, protocol_key(w.protocol));
+            let (source, target) = (&nodes[e.source].wire.id, &nodes[e.target].wire.id);
+            let protocol = protocol_key(w.protocol);
+            // `source->target/protocol`, without the formatting machinery.
+            let mut id = String::with_capacity(source.len() + target.len() + protocol.len() + 3);
+            for part in [source.as_str(), "->", target, "/", protocol] {
+                id.push_str(part);
+            }
+            (w.id, w.source, w.target) = (id, source.clone(), target.clone());
             w
         })
         .collect();
     edges.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut nodes: Vec<GraphNode> = map.nodes.into_iter().map(|n| n.wire).collect();
-    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut nodes: Vec<GraphNode> = nodes.into_iter().map(|n| n.wire).collect();
+    // Ids are unique (the map is keyed by them), so an unstable sort gives
+    // the same order.
+    nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Graph {
         graph_type: request.options.graph_type,
         namespaces: request.namespaces.clone(),

@@ -59,9 +59,48 @@ pub struct TrafficMap {
     pub edges: Vec<Edge>,
     node_index: HashMap<String, usize>,
     edge_index: HashMap<(usize, usize, EdgeProtocol), usize>,
-    /// Paths by the samples' node labels: bucket and code series repeat
-    /// the same ends many times, and resolving them allocates ids.
-    path_cache: HashMap<(String, EdgeProtocol), Vec<usize>>,
+    /// Paths by the samples' node labels and protocol ([`write_path_key`]):
+    /// bucket and code series repeat the same ends many times, and
+    /// resolving them allocates ids.
+    path_cache: HashMap<Box<str>, Path>,
+    /// The key being looked up, reused so that a hit allocates nothing.
+    key_buffer: String,
+    /// Likewise for node ids.
+    id_buffer: String,
+}
+
+/// The edges one sample's traffic runs along, in call order: caller ->
+/// service -> workload at most, so two edges (a copy, not an allocation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Path {
+    edges: [usize; 2],
+    len: usize,
+}
+
+impl Path {
+    fn push(&mut self, edge: usize) {
+        self.edges[self.len] = edge;
+        self.len += 1;
+    }
+
+    /// The edge indices.
+    pub fn edges(&self) -> &[usize] {
+        &self.edges[..self.len]
+    }
+
+    /// Whether the path has no edge.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl IntoIterator for Path {
+    type Item = usize;
+    type IntoIter = std::iter::Take<std::array::IntoIter<usize, 2>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.edges.into_iter().take(self.len)
+    }
 }
 
 /// The labels that decide a sample's path (see [`crate::graph::queries::NODE_LABELS`]).
@@ -79,13 +118,51 @@ const PATH_LABELS: [&str; 11] = [
     "destination_canonical_revision",
 ];
 
-fn path_key(sample: &Sample) -> String {
-    let mut key = String::with_capacity(256);
-    for l in PATH_LABELS {
-        key.push_str(label(sample, l));
+/// Writes the path cache key of `sample` and `protocol` into `key`: the
+/// values of [`PATH_LABELS`] (a missing label counts as empty, as in
+/// [`source_of`] and [`targets_of`]), each ended by a byte that no label
+/// value contains, then the protocol ([`set_key_protocol`]). Returns the
+/// value of label `extra`, found on the way.
+fn write_path_key<'s>(
+    key: &mut String,
+    sample: &'s Sample,
+    protocol: EdgeProtocol,
+    extra: Option<&str>,
+) -> Option<&'s str> {
+    key.clear();
+    // One walk over the labels instead of a lookup per label: every label
+    // string is a separate allocation, and memory, not comparing, is what
+    // a lookup costs.
+    let mut values = [""; PATH_LABELS.len()];
+    let mut extra_value = None;
+    for (name, value) in &sample.labels {
+        if let Some(i) = PATH_LABELS.iter().position(|l| *l == name) {
+            values[i] = value;
+        } else if extra == Some(name.as_str()) {
+            extra_value = Some(value.as_str());
+        }
+    }
+    for value in values {
+        key.push_str(value);
         key.push('\u{1}');
     }
-    key
+    key.push(protocol_char(protocol));
+    extra_value
+}
+
+/// Turns a key of [`write_path_key`] into the same sample's key for
+/// `protocol`.
+fn set_key_protocol(key: &mut String, protocol: EdgeProtocol) {
+    key.pop();
+    key.push(protocol_char(protocol));
+}
+
+fn protocol_char(protocol: EdgeProtocol) -> char {
+    match protocol {
+        EdgeProtocol::Http => 'h',
+        EdgeProtocol::Grpc => 'g',
+        EdgeProtocol::Tcp => 't',
+    }
 }
 
 /// What a node is, before it exists.
@@ -198,18 +275,121 @@ fn unknown_node() -> NodeSpec {
     }
 }
 
+/// A node as a sample's labels name it, borrowing them: enough to find
+/// the node by id ([`NodeName::write_id`]); the owned [`NodeSpec`] is built
+/// only for a node that is new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeName<'a> {
+    /// A workload, as [`workload_node`] makes it.
+    Workload {
+        /// What nodes stand for.
+        graph_type: GraphType,
+        /// Namespace.
+        namespace: &'a str,
+        /// Workload.
+        workload: &'a str,
+        /// App, if known.
+        app: Option<&'a str>,
+        /// Version, if known.
+        version: Option<&'a str>,
+    },
+    /// A service, as [`service_node`] makes it.
+    Service {
+        /// Namespace.
+        namespace: &'a str,
+        /// Service name.
+        name: &'a str,
+        /// Host (`destination_service`).
+        host: &'a str,
+    },
+    /// The unknown node.
+    Unknown,
+}
+
+impl NodeName<'_> {
+    /// Writes the node's id (the [`NodeSpec::id`] of [`NodeName::spec`])
+    /// into `id`.
+    pub fn write_id(&self, id: &mut String) {
+        id.clear();
+        let parts: &[&str] = match *self {
+            NodeName::Workload {
+                graph_type,
+                namespace,
+                workload,
+                app,
+                version,
+            } => match (graph_type, app) {
+                (GraphType::Workload, _) | (_, None) => &["wl:", namespace, ":", workload],
+                (GraphType::App, Some(app)) => &["app:", namespace, ":", app],
+                (GraphType::VersionedApp, Some(app)) => &[
+                    "vapp:",
+                    namespace,
+                    ":",
+                    app,
+                    ":",
+                    version.unwrap_or(UNKNOWN),
+                ],
+                (GraphType::Service, Some(app)) => &["svc:", namespace, ":", app],
+            },
+            NodeName::Service {
+                namespace, name, ..
+            } => &["svc:", namespace, ":", name],
+            NodeName::Unknown => &[UNKNOWN_ID],
+        };
+        for part in parts {
+            id.push_str(part);
+        }
+    }
+
+    /// The node to add.
+    pub fn spec(&self) -> NodeSpec {
+        match *self {
+            NodeName::Workload {
+                graph_type,
+                namespace,
+                workload,
+                app,
+                version,
+            } => workload_node(graph_type, namespace, workload, app, version),
+            NodeName::Service {
+                namespace,
+                name,
+                host,
+            } => service_node(namespace, name, host),
+            NodeName::Unknown => unknown_node(),
+        }
+    }
+
+    /// `(namespace, workload)` it stands for (the spec's), if any.
+    pub fn workload(&self) -> Option<(&str, &str)> {
+        match *self {
+            NodeName::Workload {
+                namespace,
+                workload,
+                ..
+            } => Some((namespace, workload)),
+            _ => None,
+        }
+    }
+}
+
 /// The calling node of a sample.
 pub fn source_of(sample: &Sample, graph_type: GraphType) -> NodeSpec {
+    source_name(sample, graph_type).spec()
+}
+
+/// [`source_of`], borrowed.
+pub fn source_name(sample: &Sample, graph_type: GraphType) -> NodeName<'_> {
     let ns = label(sample, "source_workload_namespace");
     match known(label(sample, "source_workload")) {
-        Some(wl) if known(ns).is_some() => workload_node(
+        Some(wl) if known(ns).is_some() => NodeName::Workload {
             graph_type,
-            ns,
-            wl,
-            known(label(sample, "source_canonical_service")),
-            known(label(sample, "source_canonical_revision")),
-        ),
-        _ => unknown_node(),
+            namespace: ns,
+            workload: wl,
+            app: known(label(sample, "source_canonical_service")),
+            version: known(label(sample, "source_canonical_revision")),
+        },
+        _ => NodeName::Unknown,
     }
 }
 
@@ -217,26 +397,34 @@ pub fn source_of(sample: &Sample, graph_type: GraphType) -> NodeSpec {
 /// the graph type is `service`, the workload is unknown, or service nodes
 /// are not wanted) the workload behind it; or just the workload.
 pub fn targets_of(sample: &Sample, options: BuildOptions) -> Vec<NodeSpec> {
-    let service = service_node(
-        label(sample, "destination_service_namespace"),
-        label(sample, "destination_service_name"),
-        label(sample, "destination_service"),
-    );
+    let (names, len) = target_names(sample, options);
+    names[..len].iter().map(NodeName::spec).collect()
+}
+
+/// [`targets_of`], borrowed: the first `len` names.
+pub fn target_names(sample: &Sample, options: BuildOptions) -> ([NodeName<'_>; 2], usize) {
+    let service = NodeName::Service {
+        namespace: label(sample, "destination_service_namespace"),
+        name: label(sample, "destination_service_name"),
+        host: label(sample, "destination_service"),
+    };
     let ns = label(sample, "destination_workload_namespace");
     let workload = match (known(label(sample, "destination_workload")), known(ns)) {
-        (Some(wl), Some(ns)) if options.graph_type != GraphType::Service => Some(workload_node(
-            options.graph_type,
-            ns,
-            wl,
-            known(label(sample, "destination_canonical_service")),
-            known(label(sample, "destination_canonical_revision")),
-        )),
+        (Some(wl), Some(ns)) if options.graph_type != GraphType::Service => {
+            Some(NodeName::Workload {
+                graph_type: options.graph_type,
+                namespace: ns,
+                workload: wl,
+                app: known(label(sample, "destination_canonical_service")),
+                version: known(label(sample, "destination_canonical_revision")),
+            })
+        }
         _ => None,
     };
     match workload {
-        None => vec![service],
-        Some(w) if options.inject_service_nodes => vec![service, w],
-        Some(w) => vec![w],
+        None => ([service, NodeName::Unknown], 1),
+        Some(w) if options.inject_service_nodes => ([service, w], 2),
+        Some(w) => ([w, NodeName::Unknown], 1),
     }
 }
 
@@ -252,11 +440,20 @@ pub fn protocol_of(sample: &Sample) -> EdgeProtocol {
 /// The code a request sample counts under: the HTTP status, or `grpc:N`
 /// for gRPC calls that carry a status.
 pub fn code_of(sample: &Sample) -> String {
+    let mut code = String::new();
+    write_code(&mut code, sample, protocol_of(sample));
+    code
+}
+
+/// [`code_of`] into a reused buffer, `protocol` being the sample's.
+fn write_code(code: &mut String, sample: &Sample, protocol: EdgeProtocol) {
+    code.clear();
     let grpc = label(sample, "grpc_response_status");
-    if protocol_of(sample) == EdgeProtocol::Grpc && !grpc.is_empty() {
-        format!("grpc:{grpc}")
+    if protocol == EdgeProtocol::Grpc && !grpc.is_empty() {
+        code.push_str("grpc:");
+        code.push_str(grpc);
     } else {
-        label(sample, "response_code").to_owned()
+        code.push_str(label(sample, "response_code"));
     }
 }
 
@@ -301,9 +498,45 @@ impl TrafficMap {
         i
     }
 
+    /// The index of node `name`, added if new; builds the [`NodeSpec`]
+    /// only then.
+    pub fn node_named(&mut self, name: &NodeName) -> usize {
+        let mut id = std::mem::take(&mut self.id_buffer);
+        name.write_id(&mut id);
+        let i = match self.node_index.get(id.as_str()) {
+            Some(i) => {
+                let i = *i;
+                if let Some((ns, wl)) = name.workload() {
+                    // A node stands for few workloads: a scan, no allocation.
+                    let workloads = &mut self.nodes[i].workloads;
+                    if !workloads.iter().any(|(n, w)| n == ns && w == wl) {
+                        workloads.insert((ns.to_owned(), wl.to_owned()));
+                    }
+                }
+                i
+            }
+            None => {
+                let spec = name.spec();
+                debug_assert_eq!(spec.id, id, "NodeName::write_id and spec disagree");
+                self.node(spec)
+            }
+        };
+        self.id_buffer = id;
+        i
+    }
+
     /// The index of a node by id.
     pub fn node_by_id(&self, id: &str) -> Option<usize> {
         self.node_index.get(id).copied()
+    }
+
+    /// The index of node `name`, if it exists.
+    pub fn node_by_name(&mut self, name: &NodeName) -> Option<usize> {
+        let mut id = std::mem::take(&mut self.id_buffer);
+        name.write_id(&mut id);
+        let i = self.node_index.get(id.as_str()).copied();
+        self.id_buffer = id;
+        i
     }
 
     /// The index of the edge `source -> target` of `protocol`, added if new.
@@ -340,6 +573,19 @@ impl TrafficMap {
         i
     }
 
+    /// The path cached under `key` (see [`write_path_key`]), or
+    /// `resolve`'s answer, then cached.
+    fn cached_path(&mut self, key: &str, resolve: impl FnOnce(&mut Self) -> Path) -> Path {
+        match self.path_cache.get(key) {
+            Some(path) => *path,
+            None => {
+                let path = resolve(self);
+                self.path_cache.insert(key.into(), path);
+                path
+            }
+        }
+    }
+
     /// The edges a sample's traffic runs along, as indices (added if new):
     /// caller to service to workload, or caller to workload.
     pub fn path_of(
@@ -347,13 +593,11 @@ impl TrafficMap {
         sample: &Sample,
         options: BuildOptions,
         protocol: EdgeProtocol,
-    ) -> Vec<usize> {
-        let key = (path_key(sample), protocol);
-        if let Some(path) = self.path_cache.get(&key) {
-            return path.clone();
-        }
-        let path = self.resolve_path(sample, options, protocol);
-        self.path_cache.insert(key, path.clone());
+    ) -> Path {
+        let mut key = std::mem::take(&mut self.key_buffer);
+        write_path_key(&mut key, sample, protocol, None);
+        let path = self.cached_path(&key, |map| map.resolve_path(sample, options, protocol));
+        self.key_buffer = key;
         path
     }
 
@@ -362,12 +606,12 @@ impl TrafficMap {
         sample: &Sample,
         options: BuildOptions,
         protocol: EdgeProtocol,
-    ) -> Vec<usize> {
-        let source = self.node(source_of(sample, options.graph_type));
-        let mut from = source;
-        let mut path = Vec::with_capacity(2);
-        for target in targets_of(sample, options) {
-            let to = self.node(target);
+    ) -> Path {
+        let mut from = self.node_named(&source_name(sample, options.graph_type));
+        let mut path = Path::default();
+        let (targets, len) = target_names(sample, options);
+        for target in &targets[..len] {
+            let to = self.node_named(target);
             path.push(self.edge(from, to, protocol));
             from = to;
         }
@@ -376,22 +620,32 @@ impl TrafficMap {
 
     /// Adds HTTP/gRPC request rates (the requests vector).
     pub fn add_requests(&mut self, samples: &[Sample], options: BuildOptions) {
+        // At most one new path per sample: no rehashing of long keys.
+        self.path_cache.reserve(samples.len());
+        let mut code = String::new();
         for s in samples.iter().filter(|s| s.value.is_finite()) {
             let protocol = match protocol_of(s) {
                 EdgeProtocol::Tcp => continue,
                 p => p,
             };
-            let code = code_of(s);
+            write_code(&mut code, s, protocol);
             for e in self.path_of(s, options, protocol) {
                 let edge = &mut self.edges[e];
                 edge.wire.rps += s.value;
-                *edge.codes.entry(code.clone()).or_default() += s.value;
+                // Most samples add to a code the edge has already seen.
+                match edge.codes.get_mut(code.as_str()) {
+                    Some(rate) => *rate += s.value,
+                    None => {
+                        edge.codes.insert(code.clone(), 0.0 + s.value);
+                    }
+                }
             }
         }
     }
 
     /// Adds TCP byte rates (the TCP vector).
     pub fn add_tcp(&mut self, samples: &[Sample], options: BuildOptions) {
+        self.path_cache.reserve(samples.len());
         for s in samples.iter().filter(|s| s.value.is_finite()) {
             for e in self.path_of(s, options, EdgeProtocol::Tcp) {
                 let edge = &mut self.edges[e];
@@ -407,28 +661,51 @@ impl TrafficMap {
         sample: &Sample,
         options: BuildOptions,
         protocol: EdgeProtocol,
-    ) -> Vec<usize> {
-        let key = (path_key(sample), protocol);
-        if let Some(path) = self.path_cache.get(&key) {
-            return path.clone();
+    ) -> Path {
+        self.first_existing_path(sample, options, &[protocol], None)
+            .0
+    }
+
+    /// [`TrafficMap::existing_path`] for the first of `protocols` that has
+    /// one (empty if none does), and the value of the sample's label
+    /// `label`, read in the same walk over its labels.
+    pub fn first_existing_path<'s>(
+        &mut self,
+        sample: &'s Sample,
+        options: BuildOptions,
+        protocols: &[EdgeProtocol],
+        label: Option<&str>,
+    ) -> (Path, Option<&'s str>) {
+        let mut key = std::mem::take(&mut self.key_buffer);
+        let (mut path, mut value) = (Path::default(), None);
+        for (i, protocol) in protocols.iter().copied().enumerate() {
+            if i == 0 {
+                value = write_path_key(&mut key, sample, protocol, label);
+            } else {
+                set_key_protocol(&mut key, protocol);
+            }
+            path = self.cached_path(&key, |map| map.find_path(sample, options, protocol));
+            if !path.is_empty() {
+                break;
+            }
         }
-        let path = self.find_path(sample, options, protocol);
-        self.path_cache.insert(key, path.clone());
-        path
+        self.key_buffer = key;
+        (path, value)
     }
 
     fn find_path(
-        &self,
+        &mut self,
         sample: &Sample,
         options: BuildOptions,
         protocol: EdgeProtocol,
-    ) -> Vec<usize> {
-        let Some(mut from) = self.node_by_id(&source_of(sample, options.graph_type).id) else {
-            return Vec::new();
+    ) -> Path {
+        let mut path = Path::default();
+        let Some(mut from) = self.node_by_name(&source_name(sample, options.graph_type)) else {
+            return path;
         };
-        let mut path = Vec::with_capacity(2);
-        for target in targets_of(sample, options) {
-            let Some(to) = self.node_by_id(&target.id) else {
+        let (targets, len) = target_names(sample, options);
+        for target in &targets[..len] {
+            let Some(to) = self.node_by_name(target) else {
                 return path;
             };
             if let Some(e) = self.edge_index.get(&(from, to, protocol)) {
