@@ -26,7 +26,7 @@ pub enum Command {
     /// Serve the console for a real cluster.
     Serve(Box<ServeArgs>),
     /// Serve the console on the built-in simulated mesh (no cluster needed).
-    Demo(DemoArgs),
+    Demo(Box<DemoArgs>),
 }
 
 /// Log output format.

@@ -18,7 +18,7 @@ async fn main() -> std::process::ExitCode {
     }
     let outcome = match cli.command {
         Command::Serve(args) => meshdeck_server::run::serve(*args).await,
-        Command::Demo(args) => meshdeck_server::run::demo(args).await,
+        Command::Demo(args) => meshdeck_server::run::demo(*args).await,
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
