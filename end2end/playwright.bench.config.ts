@@ -6,6 +6,8 @@ import { defineConfig } from '@playwright/test';
 const port = Number(process.env.MESHDECK_E2E_PORT ?? 18090);
 const bin = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
 const services = Number(process.env.MESHDECK_BENCH_SERVICES ?? 500);
+// With a recorded graph answer the server's own mesh only serves the page.
+const serverServices = process.env.MESHDECK_BENCH_GRAPH_JSON ? 100 : services;
 const maxNamespaces = Math.ceil(services / 25) + 5;
 
 export default defineConfig({
@@ -35,7 +37,7 @@ export default defineConfig({
   },
   webServer: {
     command:
-      `${bin} demo --bind 127.0.0.1:${port} --static-dir ../dist --synthetic-services ${services} ` +
+      `${bin} demo --bind 127.0.0.1:${port} --static-dir ../dist --synthetic-services ${serverServices} ` +
       `--graph-max-namespaces ${maxNamespaces}`,
     url: `http://127.0.0.1:${port}/api/health`,
     cwd: '.',

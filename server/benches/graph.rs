@@ -16,6 +16,10 @@
 //!   free of evaluation time: a real Prometheus adds its own evaluation);
 //! - the response size.
 //!
+//! `MESHDECK_BENCH_WRITE_GRAPH=DIR` also writes each answer to
+//! `DIR/graph-<services>.json`, for the browser benchmark
+//! (`scripts/bench-graph-browser.sh`).
+//!
 //! The vectors are what Prometheus would answer: the simulator's counters
 //! after ten minutes of constant traffic, filtered by the queries' selectors
 //! and summed by their `by` labels, divided by the window.
@@ -346,6 +350,13 @@ fn main() {
             graph = Some((g, body.len()));
         }
         let (graph, size) = graph.unwrap();
+        // The answer itself, for the browser benchmark
+        // (end2end/bench/graph.bench.ts with MESHDECK_BENCH_GRAPH_JSON).
+        if let Ok(dir) = std::env::var("MESHDECK_BENCH_WRITE_GRAPH") {
+            let path = std::path::Path::new(&dir).join(format!("graph-{services}.json"));
+            std::fs::write(&path, serde_json::to_vec(&graph).unwrap()).unwrap();
+            println!("wrote {}", path.display());
+        }
         stage_rows.push((
             services,
             graph.nodes.len(),
