@@ -16,5 +16,5 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(500 1000)
 for n in "${sizes[@]}"; do
   (cd end2end && MESHDECK_BIN="${MESHDECK_BIN:-$target_dir/release/meshdeck}" MESHDECK_BENCH_SERVICES="$n" \
-    npx playwright test -c playwright.bench.config.ts) | grep -E '^\[bench\]|passed|failed|Error|expect'
+    npx playwright test -c playwright.bench.config.ts 2>&1) | grep -E '^\[bench\]|passed|failed|Error|expect'
 done

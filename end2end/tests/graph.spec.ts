@@ -97,6 +97,30 @@ test('graph type and toggles change the graph', async ({ page }) => {
   ).toHaveCount(1);
 });
 
+test('dragging pans the view and the wheel zooms it', async ({ page }) => {
+  await page.goto(DEMO);
+  const graph = page.getByRole('group', { name: 'Service graph' });
+  await expect(graph.getByRole('button', { name: /^app productpage v1 \(bookinfo\)/ })).toHaveCount(1);
+  const viewBox = async () => ((await graph.getAttribute('viewBox')) ?? '').split(' ').map(Number);
+  const [x0, y0, w0, h0] = await viewBox();
+  await graph.scrollIntoViewIfNeeded();
+  const box = (await graph.boundingBox())!;
+  // Drag from the top right corner 120 px left and 40 px down.
+  const [sx, sy] = [box.x + box.width - 10, box.y + 10];
+  await page.mouse.move(sx, sy);
+  await page.mouse.down();
+  await page.mouse.move(sx - 60, sy + 20, { steps: 4 });
+  await page.mouse.move(sx - 120, sy + 40, { steps: 4 });
+  await page.mouse.up();
+  const [x1, y1, w1, h1] = await viewBox();
+  // The content moved with the pointer: the view box moved the other way.
+  expect(x1).toBeGreaterThan(x0);
+  expect(y1).toBeLessThan(y0);
+  expect([w1, h1]).toEqual([w0, h0]);
+  await page.mouse.wheel(0, -240);
+  await expect.poll(async () => (await viewBox())[2]).toBeLessThan(w1);
+});
+
 test('a member sees far nodes as inaccessible and cannot pick other namespaces', async ({ page }) => {
   await page.goto('/');
   await page.getByRole('combobox', { name: 'Demo identity' }).selectOption('alice');

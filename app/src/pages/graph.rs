@@ -492,18 +492,35 @@ fn GraphArea(
             viewbox.get_untracked(),
         )));
     };
+    // While dragging, the drawing moves as a whole (a CSS transform the
+    // browser composites without redrawing thousands of paths); the view
+    // box takes the move when the button is released.
+    let shift = RwSignal::new((0.0f64, 0.0f64));
     let on_move = move |ev: web_sys::MouseEvent| {
-        let Some((x0, y0, (vx, vy, vw, vh))) = drag.get_value() else {
+        let Some((x0, y0, _)) = drag.get_value() else {
             return;
         };
-        let Some(rect) = rect_of(&ev) else { return };
-        let dx = (f64::from(ev.client_x()) - x0) * vw / rect.width().max(1.0);
-        let dy = (f64::from(ev.client_y()) - y0) * vh / rect.height().max(1.0);
+        let (dx, dy) = (f64::from(ev.client_x()) - x0, f64::from(ev.client_y()) - y0);
         if dx.abs() + dy.abs() > 0.5 {
+            shift.set((dx, dy));
+        }
+    };
+    let on_up = move |ev: web_sys::MouseEvent| {
+        let Some((_, _, (vx, vy, vw, vh))) = drag.get_value() else {
+            return;
+        };
+        drag.set_value(None);
+        let (dx, dy) = shift.get_untracked();
+        shift.set((0.0, 0.0));
+        let Some(rect) = rect_of(&ev) else { return };
+        let (dx, dy) = (
+            dx * vw / rect.width().max(1.0),
+            dy * vh / rect.height().max(1.0),
+        );
+        if dx.abs() + dy.abs() > 0.0 {
             viewbox.set((vx - dx, vy - dy, vw, vh));
         }
     };
-    let on_up = move |_| drag.set_value(None);
     let zoom = move |k: f64| {
         let (x, y, w, h) = viewbox.get_untracked();
         let (nw, nh) = (w * k, h * k);
@@ -548,12 +565,17 @@ fn GraphArea(
                     <button type="button" aria-label="Zoom out" on:click=move |_| zoom(1.25)>"−"</button>
                     <button type="button" on:click=move |_| fit()>"Fit"</button>
                 </div>
+                <div class="graph-viewport">
                 <svg
                     class="graph-svg"
                     style=move || {
                         // As tall as the drawing's shape asks at a typical width.
                         let (w, h) = view_model.with(|v| v.0);
-                        format!("height: {:.0}px", (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0))
+                        let (dx, dy) = shift.get();
+                        format!(
+                            "height: {:.0}px; transform: translate({dx:.0}px, {dy:.0}px)",
+                            (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0)
+                        )
                     }
                     role="group"
                     aria-label="Service graph"
@@ -579,6 +601,7 @@ fn GraphArea(
                         draw(&vm, &u, selection, hovered, viewbox)
                     }}
                 </svg>
+                </div>
                 <Legend />
             </section>
             <SidePanel selection=selection view_model=Signal::derive(move || view_model.with(|v| v.3.clone())) effective=effective />
@@ -765,7 +788,10 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
             .into_any()
         })
         .collect();
-    // App boxes (versioned app graph): around their members.
+    // App boxes (versioned app graph): around their members; on a big
+    // graph all in one path (thousands of elements slow every pan).
+    let bulk = vm.graph.nodes.len() > BIG_NODES;
+    let mut bulk_boxes = String::new();
     for b in vm.graph.boxes.iter().filter(|b| b.kind == BoxKind::App) {
         let members: Vec<(f64, f64)> = vm
             .graph
@@ -784,6 +810,19 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
         let (y0, y1) = members
             .iter()
             .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+        if bulk {
+            use std::fmt::Write;
+            let _ = write!(
+                bulk_boxes,
+                "M{:.0} {:.0}h{:.0}v{:.0}h{:.0}Z",
+                x0 - 20.0,
+                y0 - 20.0,
+                x1 - x0 + 40.0,
+                y1 - y0 + 40.0,
+                -(x1 - x0 + 40.0)
+            );
+            continue;
+        }
         out.push(
             view! {
                 <g class="app-box">
@@ -792,6 +831,9 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
             }
             .into_any(),
         );
+    }
+    if !bulk_boxes.is_empty() {
+        out.push(view! { <path class="app-boxes-bulk" d=bulk_boxes /> }.into_any());
     }
     out
 }
@@ -866,7 +908,7 @@ fn draw_bulk(
     };
     view! {
         <g class="boxes">{boxes}</g>
-        <g class="edges bulk">
+        <g class="edges bulk" shape-rendering="optimizeSpeed">
             {edge_paths.into_iter().map(|(c, d)| view! { <path class=format!("edge-line {c}") d=d /> }).collect_view()}
         </g>
         <g class="nodes bulk">
