@@ -5,6 +5,7 @@
 //! name), one path per health class for big ones.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -475,15 +476,41 @@ fn GraphArea(
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
             .map(|e| e.get_bounding_client_rect())
     };
+    // Wheel zoom, like the drag: a burst of wheel steps scales the drawing
+    // as one composited layer about the pointer; the view box takes the
+    // zoom once the wheel rests.
+    let burst = StoredValue::new(None::<(f64, f64, f64)>);
+    let burst_timer = StoredValue::new(None::<TimeoutHandle>);
+    let scale = RwSignal::new((1.0f64, 0.5f64, 0.5f64));
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
-        let Some(rect) = rect_of(&ev) else { return };
-        let (x, y, w, h) = viewbox.get_untracked();
-        let fx = (f64::from(ev.client_x()) - rect.left()) / rect.width().max(1.0);
-        let fy = (f64::from(ev.client_y()) - rect.top()) / rect.height().max(1.0);
-        let k = if ev.delta_y() > 0.0 { 1.15 } else { 1.0 / 1.15 };
-        let (nw, nh) = (w * k, h * k);
-        viewbox.set((x + (w - nw) * fx, y + (h - nh) * fy, nw, nh));
+        let step = if ev.delta_y() > 0.0 { 1.15 } else { 1.0 / 1.15 };
+        let (k, fx, fy) = match burst.get_value() {
+            Some((k, fx, fy)) => (k * step, fx, fy),
+            None => {
+                let Some(rect) = rect_of(&ev) else { return };
+                let fx = (f64::from(ev.client_x()) - rect.left()) / rect.width().max(1.0);
+                let fy = (f64::from(ev.client_y()) - rect.top()) / rect.height().max(1.0);
+                (step, fx.clamp(0.0, 1.0), fy.clamp(0.0, 1.0))
+            }
+        };
+        burst.set_value(Some((k, fx, fy)));
+        scale.set((1.0 / k, fx, fy));
+        if let Some(handle) = burst_timer.get_value() {
+            handle.clear();
+        }
+        let commit = move || {
+            burst_timer.set_value(None);
+            let Some((k, fx, fy)) = burst.get_value() else {
+                return;
+            };
+            burst.set_value(None);
+            let (x, y, w, h) = viewbox.get_untracked();
+            let (nw, nh) = (w * k, h * k);
+            viewbox.set((x + (w - nw) * fx, y + (h - nh) * fy, nw, nh));
+            scale.set((1.0, 0.5, 0.5));
+        };
+        burst_timer.set_value(set_timeout_with_handle(commit, Duration::from_millis(150)).ok());
     };
     let on_down = move |ev: web_sys::MouseEvent| {
         drag.set_value(Some((
@@ -572,9 +599,12 @@ fn GraphArea(
                         // As tall as the drawing's shape asks at a typical width.
                         let (w, h) = view_model.with(|v| v.0);
                         let (dx, dy) = shift.get();
+                        let (k, fx, fy) = scale.get();
                         format!(
-                            "height: {:.0}px; transform: translate({dx:.0}px, {dy:.0}px)",
-                            (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0)
+                            "height: {:.0}px; transform-origin: {:.1}% {:.1}%; transform: translate({dx:.0}px, {dy:.0}px) scale({k:.4})",
+                            (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0),
+                            fx * 100.0,
+                            fy * 100.0
                         )
                     }
                     role="group"
