@@ -25,7 +25,9 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, header};
+use tower_http::CompressionLevel;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -33,11 +35,17 @@ pub use crate::error::{Error, Result};
 pub use crate::state::AppState;
 
 /// The whole HTTP surface: API, UI, and the layers every response passes
-/// through (request spans, panic safety net, security headers).
+/// through (request spans, panic safety net, security headers). API answers
+/// are gzip'ed, at the fastest level, for clients that accept it (a
+/// 5,000-node graph's 3.9 MiB of JSON becomes about half a MiB); the UI's
+/// files are sent precompressed by [`spa`].
 pub fn router(state: AppState) -> Router {
     let csp = state.spa().csp().clone();
     Router::new()
-        .nest("/api", routes::api_router())
+        .nest(
+            "/api",
+            routes::api_router().layer(CompressionLayer::new().quality(CompressionLevel::Fastest)),
+        )
         .fallback(spa_fallback)
         .with_state(state)
         .layer(CatchPanicLayer::custom(panic_response))

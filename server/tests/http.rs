@@ -236,3 +236,35 @@ async fn an_unreachable_upstream_is_reported_not_fatal() {
     let text = serde_json::to_string(&report).unwrap();
     assert!(!text.contains("127.0.0.1:1"), "{text}");
 }
+
+#[tokio::test]
+async fn api_answers_are_gzipped_for_clients_that_accept_it() {
+    use std::io::Read;
+    let state = state_with(Upstreams::default(), &dist("gzip"));
+    let (_, plain_headers, plain) = call(state.clone(), Method::GET, "/api/status").await;
+    assert_eq!(plain_headers.get(header::CONTENT_ENCODING), None);
+    let response = router(state)
+        .oneshot(
+            Request::get("/api/status")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get(header::CONTENT_ENCODING).unwrap(),
+        "gzip"
+    );
+    let zipped = response.into_body().collect().await.unwrap().to_bytes();
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    // The same answer (the status is probed afresh: compare its shape).
+    let a: Status = serde_json::from_slice(&plain).unwrap();
+    let b: Status = serde_json::from_slice(&unzipped).unwrap();
+    assert_eq!(a.upstreams.len(), b.upstreams.len());
+    assert_eq!(a.mode, b.mode);
+}
