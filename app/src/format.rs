@@ -170,6 +170,39 @@ mod tests {
     }
 }
 
+/// Orders names as people count: digit runs by value, so `ns8` comes
+/// before `ns10`; otherwise by character.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a, b);
+    loop {
+        match (a.chars().next(), b.chars().next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.len() - a.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                let db = b.len() - b.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                let (na, nb) = (
+                    a[..da].trim_start_matches('0'),
+                    b[..db].trim_start_matches('0'),
+                );
+                let order = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                (a, b) = (&a[da..], &b[db..]);
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(&y);
+                }
+                (a, b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]);
+            }
+        }
+    }
+}
+
 /// Percent-encodes a query-string component (RFC 3986 unreserved kept).
 pub fn encode_component(value: &str) -> String {
     encode(value, b"")
@@ -258,5 +291,38 @@ mod rfc3339_tests {
             "2026-11-26T14:05:00.123456Z"
         );
         assert_eq!(super::rfc3339_from_us(0), "1970-01-01T00:00:00.000000Z");
+    }
+}
+
+#[cfg(test)]
+mod natural_tests {
+    use super::natural_cmp;
+
+    #[test]
+    fn digit_runs_compare_by_value() {
+        let mut names = vec![
+            "team2-ns10",
+            "team2-ns8",
+            "team10-ns1",
+            "team2-ns9",
+            "bookinfo",
+            "team2-ns08x",
+            "team1",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            [
+                "bookinfo",
+                "team1",
+                "team2-ns8",
+                "team2-ns08x",
+                "team2-ns9",
+                "team2-ns10",
+                "team10-ns1"
+            ]
+        );
+        assert_eq!(natural_cmp("a", "a"), std::cmp::Ordering::Equal);
+        assert_eq!(natural_cmp("é1", "é2"), std::cmp::Ordering::Less);
     }
 }

@@ -174,7 +174,8 @@ pub fn GraphPage() -> impl IntoView {
 
 #[component]
 fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> impl IntoView {
-    let visible_ns: Vec<String> = me.namespaces.iter().map(|n| n.name.clone()).collect();
+    let mut visible_ns: Vec<String> = me.namespaces.iter().map(|n| n.name.clone()).collect();
+    visible_ns.sort_by(|a, b| format::natural_cmp(a, b));
     // Without a choice in the URL: every visible namespace but the system ones.
     let defaults: Vec<String> = visible_ns
         .iter()
