@@ -3,6 +3,8 @@ import { defineConfig } from '@playwright/test';
 
 const port = Number(process.env.MESHDECK_E2E_PORT ?? 18080);
 const bin = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
+// The demo's in-memory Kubernetes API, for tests that act as kubectl would.
+export const kubePort = Number(process.env.MESHDECK_E2E_KUBE_PORT ?? 18443);
 
 export default defineConfig({
   testDir: './tests',
@@ -31,7 +33,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `${bin} demo --bind 127.0.0.1:${port} --static-dir ../dist`,
+    command: `${bin} demo --bind 127.0.0.1:${port} --static-dir ../dist --kube-api-bind 127.0.0.1:${kubePort}`,
     url: `http://127.0.0.1:${port}/api/health`,
     cwd: '.',
     reuseExistingServer: false,

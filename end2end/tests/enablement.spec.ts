@@ -2,6 +2,7 @@
 // Namespaces page with a dry-run preview before a switch is applied.
 import * as path from 'path';
 import { test, expect } from './fixtures';
+import { kubePort } from '../playwright.config';
 
 test('an owner sees the settings form and a live preflight', async ({ page, consoleErrors }) => {
   await page.goto('/settings');
@@ -61,7 +62,10 @@ test('a tool URL saved in the settings becomes the top-bar link', async ({ page 
   await expect(tools.getByRole('link', { name: /Kiali/ })).toHaveCount(0);
 });
 
-test('an owner enables and disables the mesh with a preview of the steps', async ({ page }) => {
+const KUBE = `http://127.0.0.1:${kubePort}`;
+const NEW_NS = 'e2e-new-team';
+
+test('an owner enables and disables the mesh with a preview of the steps', async ({ page, request }) => {
   await page.goto('/settings');
   const mesh = page.getByRole('region', { name: 'Mesh for the cluster' });
   await expect(mesh).toContainText('not enabled');
@@ -78,11 +82,31 @@ test('an owner enables and disables the mesh with a preview of the steps', async
   await expect(mesh.locator('.badge-ok')).toHaveText('enabled');
   await expect(mesh.locator('.result-note')).toContainText('Done:');
 
+  // A namespace created now (as kubectl would, through the demo's
+  // Kubernetes API) gets injection from meshdeck's watch, marked as such.
+  const created = await request.post(`${KUBE}/api/v1/namespaces`, {
+    data: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NEW_NS, labels: { team: 'e2e' } } },
+  });
+  expect(created.status()).toBe(201);
+  await page.goto('/namespaces');
+  const card = page.getByRole('region', { name: NEW_NS, exact: true });
+  await expect(card).toContainText('injection on');
+  await expect(card).toContainText('set automatically');
+
+  // Disabling lists that label among the steps and takes it back.
+  await page.goto('/settings');
   await mesh.getByRole('button', { name: 'Disable the mesh' }).click();
   const off = page.getByRole('dialog', { name: 'Disable the mesh' });
+  await expect(off).toContainText(`remove istio-injection=enabled from namespace ${NEW_NS}`);
   await off.getByRole('button', { name: 'Apply' }).click();
   await expect(off).toHaveCount(0);
   await expect(mesh).toContainText('not enabled');
+  await page.goto('/namespaces');
+  await expect(card).toContainText('injection off');
+  await expect(card).not.toContainText('set automatically');
+  const ns = await (await request.get(`${KUBE}/api/v1/namespaces/${NEW_NS}`)).json();
+  expect(ns.metadata.labels).toEqual({ team: 'e2e', 'kubernetes.io/metadata.name': NEW_NS });
+  expect((await request.delete(`${KUBE}/api/v1/namespaces/${NEW_NS}`)).ok()).toBe(true);
 });
 
 test('an owner enables injection for legacy after a dry-run preview', async ({ page, request }) => {
