@@ -98,6 +98,7 @@ test('an owner enables and disables the mesh with a preview of the steps', async
   await mesh.getByRole('button', { name: 'Disable the mesh' }).click();
   const off = page.getByRole('dialog', { name: 'Disable the mesh' });
   await expect(off).toContainText(`remove istio-injection=enabled from namespace ${NEW_NS}`);
+  await page.screenshot({ path: path.join('artifacts', 'settings-disable-preview.png') });
   await off.getByRole('button', { name: 'Apply' }).click();
   await expect(off).toHaveCount(0);
   await expect(mesh).toContainText('not enabled');
