@@ -2,6 +2,7 @@
 // demo mode on a synthetic mesh, Debian's Chromium. They print figures and
 // assert only that the page worked. Run through scripts/bench-graph-browser.sh.
 import { defineConfig } from '@playwright/test';
+import { launchOptions } from './playwright.config';
 
 const port = Number(process.env.MESHDECK_E2E_PORT ?? 18090);
 const bin = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
@@ -22,18 +23,7 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     viewport: { width: 1600, height: 1000 },
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    },
+    launchOptions,
   },
   webServer: {
     command:

@@ -6,6 +6,21 @@ const bin = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
 // The demo's in-memory Kubernetes API, for tests that act as kubectl would.
 export const kubePort = Number(process.env.MESHDECK_E2E_KUBE_PORT ?? 18443);
 
+/** Debian's Chromium; shared with the benchmarks' config. */
+export const launchOptions = {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  // Without the networking flags Chromium keeps trying the closed network.
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
+};
+
 export default defineConfig({
   testDir: './tests',
   outputDir: './test-results',
@@ -18,19 +33,7 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     screenshot: 'only-on-failure',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      // Without the networking flags Chromium keeps trying the closed network.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    },
+    launchOptions,
   },
   webServer: {
     command: `${bin} demo --bind 127.0.0.1:${port} --static-dir ../dist --kube-api-bind 127.0.0.1:${kubePort}`,
