@@ -88,6 +88,32 @@ test('the mesh dashboard shows panels with data, their PromQL and the services',
   await expect(page.getByRole('figure', { name: 'Outbound TCP bytes panel' }).getByRole('img', { name: /over time/ })).toBeVisible();
 });
 
+test('a dashboard refreshes itself at the chosen interval', async ({ page }) => {
+  // A fake clock: thirty seconds pass at once.
+  await page.clock.install();
+  let loads = 0;
+  page.on('request', (r) => {
+    if (r.url().includes('/api/dashboards/mesh')) loads++;
+  });
+  await page.goto('/prometheus?tab=mesh');
+  const volume = page.getByRole('figure', { name: 'Global request volume panel' });
+  await expect(volume.getByRole('img', { name: /over time/ })).toBeVisible();
+  // Off by default: time passing loads nothing.
+  const first = loads;
+  await page.clock.runFor(60_000);
+  expect(loads).toBe(first);
+  await page.getByLabel('Auto-refresh').selectOption('30s');
+  await expect(page).toHaveURL(/tab=mesh.*refresh=30s/);
+  await expect(volume.getByRole('img', { name: /over time/ })).toBeVisible();
+  const chosen = loads;
+  await page.clock.runFor(31_000);
+  await expect.poll(() => loads).toBe(chosen + 1);
+  // The choice stays when switching dashboards.
+  await page.getByRole('tab', { name: 'Service dashboard' }).click();
+  await expect(page).toHaveURL(/tab=service.*refresh=30s/);
+  await expect(page.getByLabel('Auto-refresh')).toHaveValue('30s');
+});
+
 test('a member has no Prometheus item and the API refuses them', async ({ page, consoleErrors }) => {
   await page.goto('/');
   await page.getByRole('combobox', { name: 'Demo identity' }).selectOption('alice');

@@ -2,8 +2,6 @@
 //! project, namespace, service or workload). Scope, range and auto-refresh
 //! live in the URL, so every view can be bookmarked and shared.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -12,6 +10,7 @@ use leptos_router::params::ParamsMap;
 use crate::api;
 use crate::components::chart::MetricChart;
 use crate::components::layout::PageHeader;
+use crate::components::refresh::AutoRefresh;
 use crate::components::state::loaded;
 use crate::components::top_list::TopTable;
 use crate::format;
@@ -21,13 +20,6 @@ use crate::types::{MetricsReport, MetricsScopeKind, MetricsTargets};
 /// Range presets offered as buttons.
 pub const PRESETS: [&str; 10] = [
     "5m", "15m", "30m", "1h", "3h", "6h", "12h", "1d", "2d", "7d",
-];
-/// Auto-refresh choices: (URL value, label, seconds).
-const REFRESH: [(&str, &str, u64); 4] = [
-    ("", "Off", 0),
-    ("30s", "30 s", 30),
-    ("1m", "1 min", 60),
-    ("5m", "5 min", 300),
 ];
 /// The range shown when the URL names none.
 const DEFAULT_RANGE: &str = "1h";
@@ -130,14 +122,6 @@ impl MetricsUrl {
             format!("{}?{qs}", METRICS.path)
         }
     }
-
-    /// Seconds between automatic refreshes, if on.
-    pub fn refresh_seconds(&self) -> Option<u64> {
-        REFRESH
-            .iter()
-            .find(|r| r.0 == self.refresh && r.2 > 0)
-            .map(|r| r.2)
-    }
 }
 
 /// The viewer's offset from UTC in seconds (from the browser).
@@ -160,23 +144,6 @@ pub fn MetricsPage() -> impl IntoView {
         async move { api::metrics(&q).await }
     });
 
-    // Auto-refresh: one interval at a time, replaced when the choice changes.
-    let interval = StoredValue::new(None::<IntervalHandle>);
-    Effect::new(move |_| {
-        if let Some(handle) = interval.get_value() {
-            handle.clear();
-        }
-        let next = url.get().refresh_seconds().and_then(|s| {
-            set_interval_with_handle(move || report.refetch(), Duration::from_secs(s)).ok()
-        });
-        interval.set_value(next);
-    });
-    on_cleanup(move || {
-        if let Some(handle) = interval.get_value() {
-            handle.clear();
-        }
-    });
-
     let offset_s = utc_offset_s();
     let link = Callback::new(move |(namespace, name): (String, String)| {
         let current = url.get_untracked();
@@ -196,19 +163,11 @@ pub fn MetricsPage() -> impl IntoView {
             {loaded("scopes", targets, move |t: MetricsTargets| view! { <ScopeControls targets=t url=url go=go /> })}
             <RangeControls url=url go=go offset_s=offset_s />
             <div class="control-row">
-                <label class="control">
-                    <span>"Auto-refresh"</span>
-                    <select
-                        aria-label="Auto-refresh"
-                        prop:value=move || url.get().refresh
-                        on:change=move |ev| go.run(MetricsUrl { refresh: event_target_value(&ev), ..url.get_untracked() })
-                    >
-                        {REFRESH.iter().map(|(v, label, _)| view! { <option value=*v>{*label}</option> }).collect_view()}
-                    </select>
-                </label>
-                <button type="button" on:click=move |_| report.refetch()>
-                    "Refresh now"
-                </button>
+                <AutoRefresh
+                    value=Signal::derive(move || url.get().refresh)
+                    on_change=Callback::new(move |refresh| go.run(MetricsUrl { refresh, ..url.get_untracked() }))
+                    refetch=Callback::new(move |_| report.refetch())
+                />
             </div>
         </section>
         {loaded("metrics", report, move |r: MetricsReport| view! { <Report report=r offset_s=offset_s link=link /> })}

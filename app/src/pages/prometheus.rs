@@ -14,6 +14,7 @@ use leptos_router::params::ParamsMap;
 use crate::api::{self, ApiError};
 use crate::components::layout::PageHeader;
 use crate::components::panel::{DashboardPanel, LineChart};
+use crate::components::refresh::AutoRefresh;
 use crate::components::state::loaded;
 use crate::format;
 use crate::nav::PROMETHEUS;
@@ -99,6 +100,8 @@ pub struct PrometheusUrl {
     pub name: String,
     /// Dashboard range preset, e.g. `1h`.
     pub range: String,
+    /// Dashboard auto-refresh (`30s`, `1m`, `5m`) or empty.
+    pub refresh: String,
 }
 
 impl PrometheusUrl {
@@ -110,6 +113,7 @@ impl PrometheusUrl {
             namespace: get("namespace"),
             name: get("name"),
             range: get("range"),
+            refresh: get("refresh"),
         }
     }
 
@@ -137,6 +141,7 @@ impl PrometheusUrl {
                 pairs.push(("name", self.name.clone()));
             }
             pairs.push(("range", self.range.clone()));
+            pairs.push(("refresh", self.refresh.clone()));
         }
         let qs = format::query_string(&pairs);
         if qs.is_empty() {
@@ -240,11 +245,14 @@ pub fn PrometheusPage() -> impl IntoView {
     let go = Callback::new(move |next: PrometheusUrl| {
         navigate(&next.page_url(), NavigateOptions::default())
     });
-    // A service is not a workload: switching tabs keeps only the range.
+    // A service is not a workload: switching tabs keeps only the range and
+    // the auto-refresh.
     let href = move |tab: Tab| {
+        let u = url.get();
         PrometheusUrl {
             tab: tab.as_str().to_owned(),
-            range: url.get().range,
+            range: u.range,
+            refresh: u.refresh,
             ..PrometheusUrl::default()
         }
         .page_url()
@@ -558,7 +566,11 @@ fn DashboardView(
                         })
                         .collect_view()}
                 </fieldset>
-                <button type="button" on:click=move |_| dashboard.refetch()>"Refresh now"</button>
+                <AutoRefresh
+                    value=Signal::derive(move || url.get().refresh)
+                    on_change=Callback::new(move |refresh| go.run(PrometheusUrl { refresh, ..url.get_untracked() }))
+                    refetch=Callback::new(move |_| dashboard.refetch())
+                />
             </div>
         </section>
         {loaded("dashboard", dashboard, move |d: Option<Dashboard>| match d {
@@ -684,7 +696,7 @@ fn ServiceTable(rows: Vec<ServiceRow>, queries: Vec<crate::types::PanelQuery>) -
                     tab: DashboardKind::Service.as_str().into(),
                     namespace: r.namespace.clone(),
                     name: r.service.clone(),
-                    range: String::new(),
+                    ..PrometheusUrl::default()
                 }
                 .page_url();
                 view! {
@@ -784,10 +796,11 @@ mod tests {
             namespace: "bookinfo".into(),
             name: "details".into(),
             range: "15m".into(),
+            refresh: "1m".into(),
         };
         assert_eq!(
             u.page_url(),
-            "/prometheus?tab=service&namespace=bookinfo&name=details&range=15m"
+            "/prometheus?tab=service&namespace=bookinfo&name=details&range=15m&refresh=1m"
         );
         assert_eq!(
             u.api_query(DashboardKind::Service).as_deref(),
@@ -797,7 +810,7 @@ mod tests {
             tab: "mesh".into(),
             ..u.clone()
         };
-        assert_eq!(mesh.page_url(), "/prometheus?tab=mesh&range=15m");
+        assert_eq!(mesh.page_url(), "/prometheus?tab=mesh&range=15m&refresh=1m");
         let console = PrometheusUrl {
             tab: "console".into(),
             ..u.clone()
