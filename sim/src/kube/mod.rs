@@ -69,7 +69,12 @@ impl Shared {
 
     /// Whether requests for `rt` are served (built in, or an installed CRD).
     pub fn serves(&self, rt: &ResourceType) -> bool {
-        !resources::is_optional(rt) || self.installed_crds().contains(&rt)
+        !resources::is_optional(rt)
+            || self
+                .crds
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&rt)
     }
 
     /// Interval between BOOKMARK events.
