@@ -21,6 +21,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null && command -v rustup >/dev/null ||
   fail "Rust (cargo + rustup) is required; install it with rustup (https://rustup.rs) and run again."
 
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding the $component component"
+    rustup component add "$component"
+  fi
+done
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
@@ -55,12 +62,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null ||
       fail "installing ${missing[*]} needs root: run 'apt-get install --no-install-recommends ${missing[*]}' as root, then run again."
+    sudo -n true 2>/dev/null ||
+      fail "installing ${missing[*]} needs root, and sudo asks for a password: run 'sudo apt-get install --no-install-recommends ${missing[*]}', then run again."
     SUDO=sudo
   fi
   say "installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Playwright needs Node.js 20 or newer; Debian 12's own nodejs is 18.
+NODE_MAJOR=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')
+[ "${NODE_MAJOR:-0}" -ge 20 ] 2>/dev/null ||
+  fail "Node.js $(node --version 2>/dev/null || echo '(none)') is too old: the end-to-end tests' Playwright needs Node.js 20 or newer (Debian 12 ships 18). Install Node.js 20+ (for example the nodejs package from NodeSource's Debian repository, or 'n'/'nvm'), then run again."
 
 # --- npm packages in end2end/ ------------------------------------------------------
 # Playwright's own browser download is never used: the tests drive Debian's Chromium.

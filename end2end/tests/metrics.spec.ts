@@ -68,3 +68,71 @@ test('a member sees only their namespaces, and 403 for another project', async (
   expect(consoleErrors.every((e) => e.includes('403'))).toBe(true);
   consoleErrors.length = 0;
 });
+
+test('a custom range goes into the URL and the API request', async ({ page }) => {
+  await page.goto('/metrics?range=1h');
+  const requests: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/api/metrics?')) requests.push(r.url());
+  });
+  const controls = page.getByRole('region', { name: 'Metrics controls' });
+  await controls.getByLabel('From', { exact: true }).fill('2026-01-02T10:00');
+  await controls.getByLabel('To', { exact: true }).fill('2026-01-02T09:00');
+  await controls.getByRole('button', { name: 'Apply' }).click();
+  await expect(controls.getByRole('alert')).toHaveText('The end must be after the start.');
+  await controls.getByLabel('To', { exact: true }).fill('2026-01-02T11:30');
+  await controls.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/start=\d+&end=\d+/);
+  const url = new URL(page.url());
+  const start = Number(url.searchParams.get('start'));
+  const end = Number(url.searchParams.get('end'));
+  // 90 minutes apart, whatever the browser's time zone.
+  expect(end - start).toBe(5400);
+  await expect.poll(() => requests.some((r) => r.includes(`start=${start}`) && r.includes(`end=${end}`))).toBe(true);
+  // No preset is pressed while a custom range is shown.
+  await expect(page.getByRole('group', { name: 'Time range' }).locator('[aria-pressed="true"]')).toHaveCount(0);
+});
+
+test('auto-refresh reloads the charts on the chosen interval', async ({ page }) => {
+  await page.clock.install();
+  let loads = 0;
+  page.on('request', (r) => {
+    if (r.url().includes('/api/metrics?')) loads++;
+  });
+  await page.goto('/metrics?range=15m');
+  const volume = page.getByRole('figure', { name: 'Request Volume chart' });
+  await expect(volume.getByRole('img', { name: /over time/ })).toBeVisible();
+  const first = loads;
+  await page.clock.runFor(120_000);
+  expect(loads).toBe(first);
+  await page.getByLabel('Auto-refresh').selectOption('1m');
+  await expect(page).toHaveURL(/refresh=1m/);
+  const chosen = loads;
+  await page.clock.runFor(61_000);
+  await expect.poll(() => loads).toBe(chosen + 1);
+});
+
+test('Prometheus down: the page says so and the rest of the console works', async ({ page, consoleErrors }) => {
+  // The server's answer when Prometheus does not respond (server/tests/metrics.rs checks it).
+  await page.route((url) => url.pathname === '/api/metrics', (route) =>
+    route.fulfill({
+      status: 503,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        error: { code: 'upstream_unavailable', message: 'Prometheus is unavailable: connection refused' },
+      }),
+    }),
+  );
+  await page.goto('/metrics');
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Prometheus is unavailable');
+  await expect(alert).toContainText('503');
+  await page.screenshot({ path: path.join('artifacts', 'metrics-prometheus-down.png'), fullPage: true });
+  // Controls and navigation still work.
+  await page.getByRole('group', { name: 'Time range' }).getByRole('button', { name: '6h' }).click();
+  await expect(page).toHaveURL(/range=6h/);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Traffic Graph' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Traffic Graph' })).toBeVisible();
+  expect(consoleErrors.every((e) => e.includes('503'))).toBe(true);
+  consoleErrors.length = 0;
+});
