@@ -434,4 +434,29 @@ mod tests {
             Cli::try_parse_from(["meshdeck", "serve", "--prometheus-url", "not a url"]).is_err()
         );
     }
+
+    #[test]
+    fn every_flag_is_also_an_environment_variable() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let mut checked = 0;
+        for command in std::iter::once(&cli).chain(cli.get_subcommands()) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" || arg.is_positional() {
+                    continue;
+                }
+                let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or_else(|| {
+                    panic!(
+                        "--{id} of `{}` has no environment variable",
+                        command.get_name()
+                    )
+                });
+                assert!(env.starts_with("MESHDECK_"), "--{id}: {env}");
+                checked += 1;
+            }
+        }
+        // serve and demo share most flags; both have well over a dozen.
+        assert!(checked > 30, "only {checked} flags seen");
+    }
 }
