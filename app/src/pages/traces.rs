@@ -484,13 +484,18 @@ fn Waterfall(trace: TraceDetail, offset_s: i64) -> impl IntoView {
                                 </button>
                             </div>
                             <div class="span-track">
+                                {
+                                    let (dur_class, dur_style) = duration_label_place(left, width);
+                                    view! {
                                 <div
                                     class="span-bar"
                                     style=format!("left: {left:.3}%; width: {width:.3}%; background: {}", if s.error { "#b91c1c" } else { colour })
                                 ></div>
-                                <span class="span-dur" style=format!("left: calc({:.3}% + 4px)", (left + width).min(92.0))>
+                                <span class=dur_class style=dur_style>
                                     {format::value(s.duration_us as f64 / 1e3, crate::types::Unit::Milliseconds)}
                                 </span>
+                                    }
+                                }
                             </div>
                         </div>
                     }
@@ -576,8 +581,48 @@ fn SpanDetails(span: SpanView, offset_s: i64) -> impl IntoView {
     }
 }
 
+/// Where a span's duration label goes on its track (percentages of the
+/// track): after the bar when there is room, else before it, else inside
+/// its end (a bar spanning the whole trace).
+fn duration_label_place(left: f64, width: f64) -> (&'static str, String) {
+    let end = left + width;
+    if end <= 85.0 {
+        ("span-dur", format!("left: calc({end:.3}% + 4px)"))
+    } else if left >= 15.0 {
+        (
+            "span-dur",
+            format!("right: calc({:.3}% + 4px)", 100.0 - left),
+        )
+    } else {
+        (
+            "span-dur inside",
+            format!("right: calc({:.3}% + 4px)", 100.0 - end),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn duration_labels_stay_on_the_track() {
+        use super::duration_label_place;
+        // Room after the bar.
+        assert_eq!(
+            duration_label_place(10.0, 30.0),
+            ("span-dur", "left: calc(40.000% + 4px)".into())
+        );
+        // A bar reaching the end with room before it: the label ends at its start.
+        assert_eq!(
+            duration_label_place(60.0, 40.0),
+            ("span-dur", "right: calc(40.000% + 4px)".into())
+        );
+        // The whole trace: inside the bar's end.
+        assert_eq!(
+            duration_label_place(0.0, 100.0),
+            ("span-dur inside", "right: calc(0.000% + 4px)".into())
+        );
+    }
+
     use super::*;
 
     #[test]
