@@ -399,6 +399,86 @@ async fn prometheus_down_is_a_503_naming_it() {
     );
 }
 
+/// The error body of a failed request, with its status.
+async fn error_of(state: &AppState, user: &str, uri: &str) -> (StatusCode, ErrorBody) {
+    let (status, body) = common::call(state, user, uri).await;
+    let body = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{uri}: {e}: {}", String::from_utf8_lossy(&body)));
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_member_asking_for_another_projects_namespace_gets_403() {
+    let f = fixture().await;
+    // alice is a member of p-shop (bookinfo); payments belongs to p-payments.
+    let with = state(&f.prometheus.url(), &f.mesh);
+    let without = common::state_without_prometheus(&f.mesh);
+    for state in [&with, &without] {
+        let (status, body) = error_of(
+            state,
+            "alice",
+            &format!(
+                "/api/metrics?scope=namespace&namespace=payments&{}",
+                window(f)
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body.error.code, ErrorCode::Forbidden);
+        assert!(
+            body.error.message.contains("payments"),
+            "{}",
+            body.error.message
+        );
+    }
+    // Her own namespace is fine.
+    let (status, _) = common::call(
+        &with,
+        "alice",
+        &format!(
+            "/api/metrics?scope=namespace&namespace=bookinfo&{}",
+            window(f)
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_input_is_400_even_without_prometheus() {
+    let state = common::state_without_prometheus(&common::quiet_demo());
+    for (uri, words) in [
+        ("/api/metrics?scope=galaxy", "unknown scope"),
+        ("/api/metrics?start=200&end=100", "must be after start"),
+        (
+            "/api/metrics?scope=service&namespace=bookinfo",
+            "needs a name",
+        ),
+    ] {
+        let (status, body) = error_of(&state, "admin", uri).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            body.error.message
+        );
+        assert_eq!(body.error.code, ErrorCode::BadRequest);
+        assert!(
+            body.error.message.contains(words),
+            "{uri}: {}",
+            body.error.message
+        );
+    }
+    // Good input then hears that Prometheus is missing.
+    let (status, body) = error_of(&state, "admin", "/api/metrics?range=15m").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body.error.message.contains("--prometheus-url"),
+        "{}",
+        body.error.message
+    );
+}
+
 #[tokio::test]
 async fn targets_list_what_the_caller_may_pick() {
     let f = fixture().await;
