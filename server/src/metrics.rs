@@ -384,9 +384,11 @@ pub async fn report(
     params: &MetricsParams,
     now: f64,
 ) -> Result<Arc<MetricsReport>> {
-    let prometheus = prometheus(state)?;
+    // Bad input (400) and forbidden scopes (403) are the caller's to fix,
+    // whether or not Prometheus is configured: check them first.
     let (start, end, step) = resolve_range(params, now, state.metrics_limits())?;
     let target = resolve_target(params, scope, state).await?;
+    let prometheus = prometheus(state)?;
     let window = step.max(MIN_WINDOW_S);
     let planned = plan(&target, end - start, window);
     // The key is everything the answer depends on: the exact queries (which

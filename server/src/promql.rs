@@ -9,6 +9,19 @@
 //! `W >= step` makes consecutive points cover the whole range, and
 //! `W >= 1m` keeps at least two samples in every window at scrape intervals
 //! up to 30 s. Top-10 lists use one window over the whole range.
+//!
+//! Request Duration deviates from Rancher's chart on purpose. Rancher groups
+//! the buckets `by (le, destination_service_name,
+//! destination_service_namespace)`, drawing one p50/p90/p99 line per
+//! service: a project with thirty services gets ninety lines, which no one
+//! can read at a glance. [`duration_quantile`] sums the buckets over the
+//! whole scope `by (le)`, so the chart has one line per quantile: the
+//! duration of the scope's requests taken together (busy services weigh
+//! more than idle ones; this is not the mean or the maximum of per-service
+//! quantiles). The per-service view stays available: [`top_p99`] groups
+//! `by (le, destination_service_namespace, destination_service_name)` as
+//! Rancher does and ranks the ten slowest services, and a service's own
+//! charts (service scope) are exactly Rancher's line for that service.
 
 use app::types::{Direction, MetricsScopeKind};
 
@@ -391,12 +404,52 @@ mod tests {
     fn top_lists_rank_services_over_the_range() {
         let s = target_selector(&target(MetricsScopeKind::Mesh));
         assert_eq!(
+            top_volume(&s, 3600.0),
+            r#"topk(10, sum by (destination_service_namespace, destination_service_name) (rate(istio_requests_total{reporter="destination"}[3600s])))"#
+        );
+        assert_eq!(
             top_p99(&s, 3600.0),
             r#"topk(10, histogram_quantile(0.99, sum by (le, destination_service_namespace, destination_service_name) (rate(istio_request_duration_milliseconds_bucket{reporter="destination"}[3600s]))))"#
         );
         assert_eq!(
             top_class(&s, '5', 3600.0),
             r#"topk(10, sum by (destination_service_namespace, destination_service_name) (rate(istio_requests_total{reporter="destination",response_code=~"5.*"}[3600s])) > 0)"#
+        );
+    }
+    #[test]
+    fn project_scope_covers_its_namespaces() {
+        let mut t = target(MetricsScopeKind::Project);
+        t.namespaces = Some(vec!["bookinfo".into(), "reviews-canary".into()]);
+        let s = target_selector(&t);
+        assert_eq!(
+            success_rate(&s, 60.0),
+            r#"sum(rate(istio_requests_total{reporter="destination",destination_service_namespace=~"bookinfo|reviews-canary",response_code!~"5.*"}[60s])) / sum(rate(istio_requests_total{reporter="destination",destination_service_namespace=~"bookinfo|reviews-canary"}[60s]))"#
+        );
+        assert_eq!(
+            duration_quantile(&s, 0.5, 120.0),
+            r#"histogram_quantile(0.5, sum(rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_service_namespace=~"bookinfo|reviews-canary"}[120s])) by (le))"#
+        );
+        assert_eq!(
+            top_class(&s, '4', 900.0),
+            r#"topk(10, sum by (destination_service_namespace, destination_service_name) (rate(istio_requests_total{reporter="destination",destination_service_namespace=~"bookinfo|reviews-canary",response_code=~"4.*"}[900s])) > 0)"#
+        );
+    }
+
+    #[test]
+    fn hostile_namespace_lists_are_regex_then_string_escaped() {
+        // Regex escaping first (metacharacters match only themselves), then
+        // string escaping (quote, backslash, newline stay inside the string).
+        let mut t = target(MetricsScopeKind::Mesh);
+        t.namespaces = Some(vec![
+            "a\"b".into(),
+            "c\\d".into(),
+            "e\nf".into(),
+            "g.*h".into(),
+            "h|i(j)[k]{2}^$+?".into(),
+        ]);
+        assert_eq!(
+            request_volume(&target_selector(&t), 60.0),
+            r#"sum(rate(istio_requests_total{reporter="destination",destination_service_namespace=~"a\"b|c\\\\d|e\nf|g\\.\\*h|h\\|i\\(j\\)\\[k\\]\\{2\\}\\^\\$\\+\\?"}[60s]))"#
         );
     }
 }

@@ -6,7 +6,9 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use app::types::{ChartKind, ErrorBody, ErrorCode, MetricsReport, TopKind};
 use common::{Fixture, state};
@@ -137,12 +139,46 @@ async fn mesh_charts_match_the_scenario() {
             ("payments", "ledger")
         ]
     );
+    // Top 10 by 5xx: HTTP services whose callers get 5xx, the worst first.
+    let mut server_errors: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    for edge in &f.mesh.edges {
+        let svc = &f.mesh.services[edge.service];
+        if svc.protocol == Protocol::Http && svc.external_host.is_none() && edge.errors.server > 0.0
+        {
+            *server_errors
+                .entry((
+                    f.mesh.namespaces[svc.namespace].name.as_str(),
+                    svc.name.as_str(),
+                ))
+                .or_default() += edge.rate * edge.errors.server;
+        }
+    }
+    let (worst, worst_rate) = server_errors
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .expect("the demo has services answering 5xx");
     let top5xx = report
         .top
         .iter()
         .find(|t| t.kind == TopKind::ServerErrors)
         .unwrap();
+    assert!(!top5xx.entries.is_empty(), "no 5xx list");
     assert!(top5xx.entries.iter().all(|e| e.value > 0.0));
+    assert!(
+        top5xx
+            .entries
+            .iter()
+            .all(|e| server_errors.contains_key(&(e.namespace.as_str(), e.service.as_str()))),
+        "{:?} vs {server_errors:?}",
+        top5xx.entries
+    );
+    let first = &top5xx.entries[0];
+    assert_eq!((first.namespace.as_str(), first.service.as_str()), *worst);
+    assert!(
+        close(first.value, *worst_rate, 0.1, 0.02),
+        "{} vs {worst_rate}",
+        first.value
+    );
 }
 
 /// histogram_quantile's rule: find the bucket where the cumulative share
@@ -272,6 +308,12 @@ async fn members_see_only_their_namespaces_numbers() {
             );
         }
     }
+    let volume_list = mesh_for_alice
+        .top
+        .iter()
+        .find(|t| t.kind == TopKind::Volume)
+        .unwrap();
+    assert!(!volume_list.entries.is_empty(), "bookinfo has traffic");
     assert!(
         mesh_for_alice
             .top
@@ -309,44 +351,69 @@ async fn members_see_only_their_namespaces_numbers() {
     assert_eq!(shop.namespaces, Some(vec!["bookinfo".to_string()]));
 }
 
-/// Prometheus' own count of range queries it has answered.
-async fn range_queries_served(prometheus: &PrometheusServer) -> f64 {
-    let text = reqwest::get(format!("{}/metrics", prometheus.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| {
-            l.starts_with("prometheus_http_requests_total{")
-                && l.contains("handler=\"/api/v1/query_range\"")
-        })
-        .and_then(|l| l.rsplit(' ').next())
-        .map_or(0.0, |v| v.parse().unwrap())
+/// A proxy in front of `prometheus` that counts the queries passing
+/// through it, so a test counts only its own queries even while other
+/// tests use the same Prometheus. Returns its URL and the counts of range
+/// and instant queries.
+async fn counting_proxy(
+    prometheus: &PrometheusServer,
+) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    use axum::body::Bytes;
+    use axum::response::IntoResponse;
+    let (range, instant) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (r, i, upstream) = (range.clone(), instant.clone(), prometheus.url());
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(
+        move |uri: http::Uri, headers: http::HeaderMap, body: Bytes| {
+            let (r, i, upstream, client) = (r.clone(), i.clone(), upstream.clone(), client.clone());
+            async move {
+                match uri.path() {
+                    "/api/v1/query_range" => r.fetch_add(1, Ordering::SeqCst),
+                    "/api/v1/query" => i.fetch_add(1, Ordering::SeqCst),
+                    _ => 0,
+                };
+                let mut request = client.post(format!("{upstream}{uri}")).body(body);
+                if let Some(t) = headers.get("content-type") {
+                    request = request.header("content-type", t.to_str().unwrap());
+                }
+                let answer = request.send().await.unwrap();
+                let status = http::StatusCode::from_u16(answer.status().as_u16()).unwrap();
+                (status, answer.bytes().await.unwrap()).into_response()
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, range, instant)
 }
 
 #[tokio::test]
 async fn identical_concurrent_requests_share_one_set_of_queries() {
     let f = fixture().await;
-    let state = state(&f.prometheus.url(), &f.mesh);
+    let (proxy, range, instant) = counting_proxy(&f.prometheus).await;
+    let state = state(&proxy, &f.mesh);
     let uri = format!(
         "/api/metrics?scope=namespace&namespace=payments&start={}&end={}&step=30",
         f.end - 600.0,
         f.end - 60.0
     );
-    let before = range_queries_served(&f.prometheus).await;
     let requests: Vec<_> = (0..6).map(|_| get(state.clone(), &uri)).collect();
-    for (status, _) in futures::future::join_all(requests).await {
-        assert_eq!(status, StatusCode::OK);
+    for (status, body) in futures::future::join_all(requests).await {
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     }
-    // One report is 7 range queries (4 charts + 3 quantiles); six identical
-    // requests would be 42 without coalescing. Other tests may run range
-    // queries at the same time, so allow for one other report.
-    let served = range_queries_served(&f.prometheus).await - before;
-    assert!(
-        (7.0..=14.0).contains(&served),
-        "{served} range queries for 6 identical requests"
+    // One report is 7 range queries (4 charts + 3 quantiles) and 4 instant
+    // ones (the top lists); six identical requests would be 42 and 24
+    // without coalescing. Only this test's queries pass the proxy.
+    assert_eq!(range.load(Ordering::SeqCst), 7, "range queries");
+    assert_eq!(instant.load(Ordering::SeqCst), 4, "instant queries");
+    // A seventh identical request within the cache time costs nothing.
+    let (status, _) = get(state.clone(), &uri).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        range.load(Ordering::SeqCst),
+        7,
+        "range queries after a cached answer"
     );
 }
 
@@ -394,6 +461,86 @@ async fn prometheus_down_is_a_503_naming_it() {
     assert_eq!(body.error.code, ErrorCode::UpstreamUnavailable);
     assert!(
         body.error.message.starts_with("Prometheus is unavailable"),
+        "{}",
+        body.error.message
+    );
+}
+
+/// The error body of a failed request, with its status.
+async fn error_of(state: &AppState, user: &str, uri: &str) -> (StatusCode, ErrorBody) {
+    let (status, body) = common::call(state, user, uri).await;
+    let body = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{uri}: {e}: {}", String::from_utf8_lossy(&body)));
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_member_asking_for_another_projects_namespace_gets_403() {
+    let f = fixture().await;
+    // alice is a member of p-shop (bookinfo); payments belongs to p-payments.
+    let with = state(&f.prometheus.url(), &f.mesh);
+    let without = common::state_without_prometheus(&f.mesh);
+    for state in [&with, &without] {
+        let (status, body) = error_of(
+            state,
+            "alice",
+            &format!(
+                "/api/metrics?scope=namespace&namespace=payments&{}",
+                window(f)
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body.error.code, ErrorCode::Forbidden);
+        assert!(
+            body.error.message.contains("payments"),
+            "{}",
+            body.error.message
+        );
+    }
+    // Her own namespace is fine.
+    let (status, _) = common::call(
+        &with,
+        "alice",
+        &format!(
+            "/api/metrics?scope=namespace&namespace=bookinfo&{}",
+            window(f)
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_input_is_400_even_without_prometheus() {
+    let state = common::state_without_prometheus(&common::quiet_demo());
+    for (uri, words) in [
+        ("/api/metrics?scope=galaxy", "unknown scope"),
+        ("/api/metrics?start=200&end=100", "must be after start"),
+        (
+            "/api/metrics?scope=service&namespace=bookinfo",
+            "needs a name",
+        ),
+    ] {
+        let (status, body) = error_of(&state, "admin", uri).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            body.error.message
+        );
+        assert_eq!(body.error.code, ErrorCode::BadRequest);
+        assert!(
+            body.error.message.contains(words),
+            "{uri}: {}",
+            body.error.message
+        );
+    }
+    // Good input then hears that Prometheus is missing.
+    let (status, body) = error_of(&state, "admin", "/api/metrics?range=15m").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body.error.message.contains("--prometheus-url"),
         "{}",
         body.error.message
     );

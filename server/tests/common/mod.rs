@@ -72,10 +72,22 @@ pub async fn start(name: &str) -> Fixture {
 /// Console state reading `prometheus_url`, with the in-memory cluster of
 /// `mesh` for identities and roles (demo tokens `demo-token-<user>`).
 pub fn state(prometheus_url: &str, mesh: &Mesh) -> AppState {
-    let args = UpstreamArgs {
-        prometheus_url: Some(prometheus_url.parse().unwrap()),
-        ..UpstreamArgs::default()
-    };
+    state_with(
+        UpstreamArgs {
+            prometheus_url: Some(prometheus_url.parse().unwrap()),
+            ..UpstreamArgs::default()
+        },
+        mesh,
+    )
+}
+
+/// Console state with no Prometheus configured, and the in-memory cluster
+/// of `mesh` for identities and roles.
+pub fn state_without_prometheus(mesh: &Mesh) -> AppState {
+    state_with(UpstreamArgs::default(), mesh)
+}
+
+fn state_with(args: UpstreamArgs, mesh: &Mesh) -> AppState {
     let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
     upstreams.kube = Some(InMemoryCluster::from_mesh(mesh).client());
     AppState::new(
