@@ -21,26 +21,40 @@ use meshdeck_sim::scenario;
 use meshdeck_sim::traces::TraceStore;
 use tower::ServiceExt;
 
-/// Serves a trace store with the last hour of the demo's traces; returns its URL.
-async fn jaeger() -> String {
+/// The simulator's Jaeger query API (both generations) over a store with
+/// the last hour of the demo's traces.
+fn jaeger_router() -> axum::Router {
     let mesh = Arc::new(scenario::demo());
     let now = meshdeck_sim::live::now_s();
     let store = TraceStore::new(5000, 1.0);
     store.fill_history(&mesh, now - 3600.0, now, 1.0);
-    let app = meshdeck_sim::traces::router(Arc::new(store), mesh);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    meshdeck_sim::traces::router(Arc::new(store), mesh)
+}
+
+/// Serves `app` on `listener`; returns its URL.
+fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }
 
+/// Serves the simulator's Jaeger; returns its URL.
+async fn jaeger() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve(listener, jaeger_router())
+}
+
 fn state(jaeger_url: &str, api: JaegerApiArg) -> AppState {
+    state_with_timeout(jaeger_url, api, Duration::from_secs(10))
+}
+
+fn state_with_timeout(jaeger_url: &str, api: JaegerApiArg, timeout: Duration) -> AppState {
     let args = UpstreamArgs {
         jaeger_url: Some(jaeger_url.parse().unwrap()),
         jaeger_api: api,
         ..UpstreamArgs::default()
     };
-    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
+    let mut upstreams = Upstreams::from_args(&args, timeout).unwrap();
     upstreams.kube = Some(InMemoryCluster::from_mesh(&scenario::demo()).client());
     AppState::new(
         RunMode::Demo,
@@ -352,4 +366,80 @@ async fn members_lose_traces_when_the_owner_closes_them() {
     }
     // The owner still sees them.
     let _: TraceServices = get_ok(&state, "admin", "/api/traces/services").await;
+}
+
+/// A Jaeger speaking only the v3 API (v1 paths are 404), answering 503 to
+/// everything while `up` is false.
+fn v3_only(up: Arc<std::sync::atomic::AtomicBool>) -> axum::Router {
+    use axum::response::IntoResponse;
+    let sim = jaeger_router();
+    axum::Router::new().fallback(move |request: Request<Body>| {
+        let (sim, up) = (sim.clone(), up.clone());
+        async move {
+            if !up.load(std::sync::atomic::Ordering::SeqCst) {
+                return (StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream").into_response();
+            }
+            if !request.uri().path().starts_with("/api/v3/") {
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            sim.oneshot(request).await.into_response()
+        }
+    })
+}
+
+async fn search_reviews(state: &AppState) -> (StatusCode, Vec<u8>) {
+    get(
+        state,
+        "admin",
+        "/api/traces?service=reviews.bookinfo&limit=5",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn api_detection_waits_for_a_definite_answer() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Jaeger's proxy answers 503 at first, then Jaeger comes up speaking v3.
+    let up = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = serve(listener, v3_only(up.clone()));
+    let state = state(&url, JaegerApiArg::Auto);
+    let (status, body) = search_reviews(&state).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let body: ErrorBody = serde_json::from_slice(&body).unwrap();
+    assert!(
+        body.error.message.starts_with("Jaeger is unavailable"),
+        "{}",
+        body.error.message
+    );
+    up.store(true, Ordering::SeqCst);
+    let found: TraceSearch = get_ok(
+        &state,
+        "admin",
+        "/api/traces?service=reviews.bookinfo&limit=5",
+    )
+    .await;
+    assert!(!found.traces.is_empty());
+
+    // Nothing listens at first (connection refused); later Jaeger is
+    // started on that port.
+    let port = meshdeck_sim::prometheus::free_port().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let state = self::state(&url, JaegerApiArg::Auto);
+    let (status, _) = search_reviews(&state).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    serve(listener, v3_only(Arc::new(AtomicBool::new(true))));
+    let found: TraceSearch = get_ok(
+        &state,
+        "admin",
+        "/api/traces?service=reviews.bookinfo&limit=5",
+    )
+    .await;
+    assert!(!found.traces.is_empty());
+    let id = &found.traces[0].trace_id;
+    let trace: TraceDetail = get_ok(&state, "admin", &format!("/api/traces/{id}")).await;
+    assert_eq!(trace.spans.len(), found.traces[0].span_count);
 }
