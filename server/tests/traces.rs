@@ -285,11 +285,6 @@ async fn bad_input_and_a_missing_jaeger_are_explained() {
             StatusCode::BAD_REQUEST,
             "not a trace id",
         ),
-        (
-            "/api/traces/0123456789abcdef0123456789abcdef",
-            StatusCode::NOT_FOUND,
-            "no trace",
-        ),
     ];
     for (uri, status, words) in cases {
         let (got, body) = error(&state, "admin", uri).await;
@@ -297,6 +292,23 @@ async fn bad_input_and_a_missing_jaeger_are_explained() {
         assert!(
             body.error.message.contains(words),
             "{uri}: {}",
+            body.error.message
+        );
+    }
+    // An unknown trace is 404 whichever API generation answers.
+    for api in [JaegerApiArg::V1, JaegerApiArg::V3, JaegerApiArg::Auto] {
+        let state = self::state(&url, api);
+        let (got, body) = error(
+            &state,
+            "admin",
+            "/api/traces/0123456789abcdef0123456789abcdef",
+        )
+        .await;
+        assert_eq!(got, StatusCode::NOT_FOUND, "{api:?}");
+        assert_eq!(body.error.code, ErrorCode::NotFound, "{api:?}");
+        assert!(
+            body.error.message.contains("no trace"),
+            "{api:?}: {}",
             body.error.message
         );
     }
@@ -366,6 +378,144 @@ async fn members_lose_traces_when_the_owner_closes_them() {
     }
     // The owner still sees them.
     let _: TraceServices = get_ok(&state, "admin", "/api/traces/services").await;
+}
+
+/// Whether `trace` has a span of `service` and `operation` lasting between
+/// `min_us` and `max_us` (Jaeger's span-level search semantics).
+fn has_span(trace: &TraceDetail, service: &str, operation: &str, min_us: i64, max_us: i64) -> bool {
+    trace.spans.iter().any(|s| {
+        s.service == service
+            && s.operation == operation
+            && (min_us..=max_us).contains(&s.duration_us)
+    })
+}
+
+#[tokio::test]
+async fn operation_and_duration_filters_hold_in_both_api_generations() {
+    let url = jaeger().await;
+    let service = "reviews.bookinfo";
+    // A fixed two-minute window ending now (the simulator only adds traces
+    // after it), small enough for every trace in it to fit the limit.
+    let now = meshdeck_sim::live::now_s().floor();
+    let window = format!("start={}&end={}", now - 120.0, now);
+    for api in [JaegerApiArg::V1, JaegerApiArg::V3] {
+        let state = state(&url, api);
+        let all: TraceSearch = get_ok(
+            &state,
+            "admin",
+            &format!("/api/traces?service={service}&limit=500&{window}"),
+        )
+        .await;
+        assert!(all.traces.len() > 20, "{api:?}: {}", all.traces.len());
+        let mut details = Vec::new();
+        for t in &all.traces {
+            let d: TraceDetail =
+                get_ok(&state, "admin", &format!("/api/traces/{}", t.trace_id)).await;
+            details.push(d);
+        }
+        // The filter values come from the unfiltered answer: the most
+        // common operation of the service, and the middle half of its
+        // spans' durations.
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for d in &details {
+            for s in d.spans.iter().filter(|s| s.service == service) {
+                *counts.entry(s.operation.as_str()).or_default() += 1;
+            }
+        }
+        let operation = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(op, _)| op.to_string())
+            .expect("spans of the service");
+        let mut durations: Vec<i64> = details
+            .iter()
+            .flat_map(|d| d.spans.iter())
+            .filter(|s| s.service == service && s.operation == operation)
+            .map(|s| s.duration_us)
+            .collect();
+        durations.sort_unstable();
+        let (min_us, max_us) = (
+            durations[durations.len() / 4],
+            durations[durations.len() * 3 / 4],
+        );
+        assert!(min_us < max_us, "{api:?}: {durations:?}");
+        let excluded: Vec<&str> = details
+            .iter()
+            .filter(|d| !has_span(d, service, &operation, min_us, max_us))
+            .map(|d| d.trace_id.as_str())
+            .collect();
+        assert!(!excluded.is_empty(), "{api:?}: the filter excludes nothing");
+
+        let filtered: TraceSearch = get_ok(
+            &state,
+            "admin",
+            &format!(
+                "/api/traces?service={service}&operation={}&minDuration={min_us}us&maxDuration={max_us}us&limit=500&{window}",
+                app::format::encode_component(&operation)
+            ),
+        )
+        .await;
+        assert!(!filtered.traces.is_empty(), "{api:?}");
+        for t in &filtered.traces {
+            assert!(
+                !excluded.contains(&t.trace_id.as_str()),
+                "{api:?}: {}",
+                t.trace_id
+            );
+            let d: TraceDetail =
+                get_ok(&state, "admin", &format!("/api/traces/{}", t.trace_id)).await;
+            assert!(
+                has_span(&d, service, &operation, min_us, max_us),
+                "{api:?}: {} has no {operation} span of {min_us}..={max_us}us",
+                t.trace_id
+            );
+        }
+        // Below the limit, every unfiltered trace that matches is found.
+        assert!(all.traces.len() < 500, "{api:?}: widen the limit");
+        assert_eq!(
+            filtered.traces.len(),
+            details.len() - excluded.len(),
+            "{api:?}"
+        );
+    }
+}
+
+/// A TCP server that accepts connections and never answers.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_jaeger_that_never_answers_is_a_503_within_the_timeout() {
+    let url = silent_server().await;
+    for api in [JaegerApiArg::V1, JaegerApiArg::V3, JaegerApiArg::Auto] {
+        let state = state_with_timeout(&url, api, Duration::from_millis(300));
+        for uri in [
+            "/api/traces?service=reviews.bookinfo",
+            "/api/traces/0123456789abcdef0123456789abcdef",
+            "/api/traces/services",
+        ] {
+            let started = std::time::Instant::now();
+            let (status, body) = error(&state, "admin", uri).await;
+            assert!(started.elapsed() < Duration::from_secs(5), "{api:?} {uri}");
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{api:?} {uri}");
+            assert_eq!(body.error.code, ErrorCode::UpstreamUnavailable);
+            assert!(
+                body.error.message.starts_with("Jaeger is unavailable")
+                    && body.error.message.contains("no answer within 300 ms"),
+                "{api:?} {uri}: {}",
+                body.error.message
+            );
+        }
+    }
 }
 
 /// A Jaeger speaking only the v3 API (v1 paths are 404), answering 503 to
