@@ -72,6 +72,16 @@ impl LinkContext {
     }
 }
 
+/// The console's Traces page searching `service` (`<app>.<namespace>`)
+/// over the last `range` (e.g. `1h`), when given.
+pub fn traces_page(service: &str, range: Option<&str>) -> String {
+    let query = crate::format::query_string(&[
+        ("service", service.to_owned()),
+        ("range", range.unwrap_or_default().to_owned()),
+    ]);
+    format!("{}?{query}", crate::nav::TRACES.path)
+}
+
 fn seconds(range: &str) -> Option<u64> {
     let split = range.find(|c: char| !c.is_ascii_digit())?;
     let n: u64 = range[..split].parse().ok()?;
@@ -146,6 +156,10 @@ pub fn tool_url(kind: UpstreamKind, base: &str, ctx: &LinkContext) -> String {
             for ns in &ctx.namespaces {
                 url.push_str(&format!("&var-namespace={}", encode_component(ns)));
             }
+            // Grafana's relative time: `now-6h`. Only well-formed ranges.
+            if let Some(range) = ctx.range.as_deref().filter(|r| seconds(r).is_some()) {
+                url.push_str(&format!("&from=now-{range}&to=now"));
+            }
             url
         }
         UpstreamKind::Kubernetes => base,
@@ -212,6 +226,10 @@ mod tests {
             "http://prom/graph?g0.expr=sum%28rate%28istio_requests_total%7Bdestination_service_namespace%3D%22bookinfo%22"
         ));
         assert_eq!(
+            tool_url(UpstreamKind::Grafana, "http://grafana/", &ctx),
+            "http://grafana/dashboards?query=Istio&var-namespace=bookinfo&from=now-6h&to=now"
+        );
+        assert_eq!(
             tool_url(
                 UpstreamKind::Grafana,
                 "http://grafana/",
@@ -219,5 +237,33 @@ mod tests {
             ),
             "http://grafana/dashboards?query=Istio"
         );
+        // A range that is not a duration is left out rather than passed on.
+        let odd = LinkContext {
+            range: Some("6h&x=1".into()),
+            ..LinkContext::default()
+        };
+        assert_eq!(
+            tool_url(UpstreamKind::Grafana, "http://grafana/", &odd),
+            "http://grafana/dashboards?query=Istio"
+        );
+        // The graph's window is the range of its page.
+        let graph = LinkContext::from_page("/graph", &pairs(&[("window", "30m")]));
+        assert!(
+            tool_url(UpstreamKind::Grafana, "http://grafana", &graph)
+                .ends_with("&from=now-30m&to=now")
+        );
+    }
+
+    #[test]
+    fn traces_page_links_carry_the_range() {
+        assert_eq!(
+            traces_page("reviews.bookinfo", Some("6h")),
+            "/traces?service=reviews.bookinfo&range=6h"
+        );
+        assert_eq!(
+            traces_page("reviews.bookinfo", None),
+            "/traces?service=reviews.bookinfo"
+        );
+        assert_eq!(traces_page("a b.c", Some("")), "/traces?service=a%20b.c");
     }
 }

@@ -1317,3 +1317,80 @@ async fn tool_urls_saved_in_the_settings_become_the_links() {
         [(UpstreamKind::Kiali, "https://kiali.example.com/".to_owned())]
     );
 }
+
+#[tokio::test]
+async fn members_get_kiali_and_jaeger_links_only_while_the_settings_admit_them() {
+    use app::types::{Me, MemberAccessMode, UpstreamKind};
+    let h = harness();
+    let kinds = |token: &'static str| {
+        let state = h.state.clone();
+        async move {
+            let (status, body) = call(&state, Method::GET, "/api/me", Some(token), None).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            parse::<Me>(body)
+                .links
+                .into_iter()
+                .map(|l| l.kind)
+                .collect::<Vec<_>>()
+        }
+    };
+    save(&h.state, |s| {
+        s.tool_urls.kiali = "https://kiali.example.com/".into();
+        s.tool_urls.jaeger = "https://jaeger.example.com/".into();
+        s.tool_urls.grafana = "https://grafana.example.com/".into();
+        s.tool_urls.prometheus = "https://prometheus.example.com/".into();
+    })
+    .await;
+    let all = [
+        UpstreamKind::Kiali,
+        UpstreamKind::Jaeger,
+        UpstreamKind::Grafana,
+        UpstreamKind::Prometheus,
+    ];
+    let member_tools = [UpstreamKind::Kiali, UpstreamKind::Jaeger];
+
+    // All members admitted (the default).
+    assert_eq!(kinds(ADMIN).await, all);
+    assert_eq!(kinds(ALICE).await, member_tools);
+    assert_eq!(kinds(BOB).await, member_tools);
+
+    // Owner only: members lose both; the owner keeps all four.
+    save(&h.state, |s| {
+        s.member_access.mode = MemberAccessMode::OwnerOnly
+    })
+    .await;
+    assert_eq!(kinds(ADMIN).await, all);
+    assert!(kinds(ALICE).await.is_empty());
+    assert!(kinds(BOB).await.is_empty());
+
+    // Listed: only the listed member gets them back.
+    save(&h.state, |s| {
+        s.member_access.mode = MemberAccessMode::Listed;
+        s.member_access.users = vec!["alice".into()];
+    })
+    .await;
+    assert_eq!(kinds(ALICE).await, member_tools);
+    assert!(kinds(BOB).await.is_empty());
+    assert_eq!(kinds(ADMIN).await, all);
+}
+
+/// Saves the current mesh settings with `change` applied, as the owner.
+async fn save(state: &AppState, change: impl FnOnce(&mut MeshSettings)) {
+    let (_, doc) = call(state, Method::GET, "/api/settings", Some(ADMIN), None).await;
+    let doc: SettingsDocument = parse(doc);
+    let mut settings = doc.settings;
+    change(&mut settings);
+    let update = SettingsUpdate {
+        settings,
+        resource_version: doc.resource_version,
+    };
+    let (status, body) = call(
+        state,
+        Method::PUT,
+        "/api/settings",
+        Some(ADMIN),
+        Some(serde_json::to_value(update).unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -377,7 +377,8 @@ async fn members_see_their_namespaces_and_no_details_beyond() {
     );
     assert_eq!(
         detail.traces_url.as_deref(),
-        Some("/traces?service=productpage.bookinfo")
+        // The graph's default window, 10m, is the traces' range.
+        Some("/traces?service=productpage.bookinfo&range=10m")
     );
 }
 

@@ -21,26 +21,40 @@ use meshdeck_sim::scenario;
 use meshdeck_sim::traces::TraceStore;
 use tower::ServiceExt;
 
-/// Serves a trace store with the last hour of the demo's traces; returns its URL.
-async fn jaeger() -> String {
+/// The simulator's Jaeger query API (both generations) over a store with
+/// the last hour of the demo's traces.
+fn jaeger_router() -> axum::Router {
     let mesh = Arc::new(scenario::demo());
     let now = meshdeck_sim::live::now_s();
     let store = TraceStore::new(5000, 1.0);
     store.fill_history(&mesh, now - 3600.0, now, 1.0);
-    let app = meshdeck_sim::traces::router(Arc::new(store), mesh);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    meshdeck_sim::traces::router(Arc::new(store), mesh)
+}
+
+/// Serves `app` on `listener`; returns its URL.
+fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }
 
+/// Serves the simulator's Jaeger; returns its URL.
+async fn jaeger() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve(listener, jaeger_router())
+}
+
 fn state(jaeger_url: &str, api: JaegerApiArg) -> AppState {
+    state_with_timeout(jaeger_url, api, Duration::from_secs(10))
+}
+
+fn state_with_timeout(jaeger_url: &str, api: JaegerApiArg, timeout: Duration) -> AppState {
     let args = UpstreamArgs {
         jaeger_url: Some(jaeger_url.parse().unwrap()),
         jaeger_api: api,
         ..UpstreamArgs::default()
     };
-    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
+    let mut upstreams = Upstreams::from_args(&args, timeout).unwrap();
     upstreams.kube = Some(InMemoryCluster::from_mesh(&scenario::demo()).client());
     AppState::new(
         RunMode::Demo,
@@ -271,11 +285,6 @@ async fn bad_input_and_a_missing_jaeger_are_explained() {
             StatusCode::BAD_REQUEST,
             "not a trace id",
         ),
-        (
-            "/api/traces/0123456789abcdef0123456789abcdef",
-            StatusCode::NOT_FOUND,
-            "no trace",
-        ),
     ];
     for (uri, status, words) in cases {
         let (got, body) = error(&state, "admin", uri).await;
@@ -283,6 +292,23 @@ async fn bad_input_and_a_missing_jaeger_are_explained() {
         assert!(
             body.error.message.contains(words),
             "{uri}: {}",
+            body.error.message
+        );
+    }
+    // An unknown trace is 404 whichever API generation answers.
+    for api in [JaegerApiArg::V1, JaegerApiArg::V3, JaegerApiArg::Auto] {
+        let state = self::state(&url, api);
+        let (got, body) = error(
+            &state,
+            "admin",
+            "/api/traces/0123456789abcdef0123456789abcdef",
+        )
+        .await;
+        assert_eq!(got, StatusCode::NOT_FOUND, "{api:?}");
+        assert_eq!(body.error.code, ErrorCode::NotFound, "{api:?}");
+        assert!(
+            body.error.message.contains("no trace"),
+            "{api:?}: {}",
             body.error.message
         );
     }
@@ -352,4 +378,218 @@ async fn members_lose_traces_when_the_owner_closes_them() {
     }
     // The owner still sees them.
     let _: TraceServices = get_ok(&state, "admin", "/api/traces/services").await;
+}
+
+/// Whether `trace` has a span of `service` and `operation` lasting between
+/// `min_us` and `max_us` (Jaeger's span-level search semantics).
+fn has_span(trace: &TraceDetail, service: &str, operation: &str, min_us: i64, max_us: i64) -> bool {
+    trace.spans.iter().any(|s| {
+        s.service == service
+            && s.operation == operation
+            && (min_us..=max_us).contains(&s.duration_us)
+    })
+}
+
+#[tokio::test]
+async fn operation_and_duration_filters_hold_in_both_api_generations() {
+    let url = jaeger().await;
+    let service = "reviews.bookinfo";
+    // A fixed two-minute window ending now (the simulator only adds traces
+    // after it), small enough for every trace in it to fit the limit.
+    let now = meshdeck_sim::live::now_s().floor();
+    let window = format!("start={}&end={}", now - 120.0, now);
+    for api in [JaegerApiArg::V1, JaegerApiArg::V3] {
+        let state = state(&url, api);
+        let all: TraceSearch = get_ok(
+            &state,
+            "admin",
+            &format!("/api/traces?service={service}&limit=500&{window}"),
+        )
+        .await;
+        assert!(all.traces.len() > 20, "{api:?}: {}", all.traces.len());
+        let mut details = Vec::new();
+        for t in &all.traces {
+            let d: TraceDetail =
+                get_ok(&state, "admin", &format!("/api/traces/{}", t.trace_id)).await;
+            details.push(d);
+        }
+        // The filter values come from the unfiltered answer: the most
+        // common operation of the service, and the middle half of its
+        // spans' durations.
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for d in &details {
+            for s in d.spans.iter().filter(|s| s.service == service) {
+                *counts.entry(s.operation.as_str()).or_default() += 1;
+            }
+        }
+        let operation = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(op, _)| op.to_string())
+            .expect("spans of the service");
+        let mut durations: Vec<i64> = details
+            .iter()
+            .flat_map(|d| d.spans.iter())
+            .filter(|s| s.service == service && s.operation == operation)
+            .map(|s| s.duration_us)
+            .collect();
+        durations.sort_unstable();
+        let (min_us, max_us) = (
+            durations[durations.len() / 4],
+            durations[durations.len() * 3 / 4],
+        );
+        assert!(min_us < max_us, "{api:?}: {durations:?}");
+        let excluded: Vec<&str> = details
+            .iter()
+            .filter(|d| !has_span(d, service, &operation, min_us, max_us))
+            .map(|d| d.trace_id.as_str())
+            .collect();
+        assert!(!excluded.is_empty(), "{api:?}: the filter excludes nothing");
+
+        let filtered: TraceSearch = get_ok(
+            &state,
+            "admin",
+            &format!(
+                "/api/traces?service={service}&operation={}&minDuration={min_us}us&maxDuration={max_us}us&limit=500&{window}",
+                app::format::encode_component(&operation)
+            ),
+        )
+        .await;
+        assert!(!filtered.traces.is_empty(), "{api:?}");
+        for t in &filtered.traces {
+            assert!(
+                !excluded.contains(&t.trace_id.as_str()),
+                "{api:?}: {}",
+                t.trace_id
+            );
+            let d: TraceDetail =
+                get_ok(&state, "admin", &format!("/api/traces/{}", t.trace_id)).await;
+            assert!(
+                has_span(&d, service, &operation, min_us, max_us),
+                "{api:?}: {} has no {operation} span of {min_us}..={max_us}us",
+                t.trace_id
+            );
+        }
+        // Below the limit, every unfiltered trace that matches is found.
+        assert!(all.traces.len() < 500, "{api:?}: widen the limit");
+        assert_eq!(
+            filtered.traces.len(),
+            details.len() - excluded.len(),
+            "{api:?}"
+        );
+    }
+}
+
+/// A TCP server that accepts connections and never answers.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_jaeger_that_never_answers_is_a_503_within_the_timeout() {
+    let url = silent_server().await;
+    for api in [JaegerApiArg::V1, JaegerApiArg::V3, JaegerApiArg::Auto] {
+        let state = state_with_timeout(&url, api, Duration::from_millis(300));
+        for uri in [
+            "/api/traces?service=reviews.bookinfo",
+            "/api/traces/0123456789abcdef0123456789abcdef",
+            "/api/traces/services",
+        ] {
+            let started = std::time::Instant::now();
+            let (status, body) = error(&state, "admin", uri).await;
+            assert!(started.elapsed() < Duration::from_secs(5), "{api:?} {uri}");
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{api:?} {uri}");
+            assert_eq!(body.error.code, ErrorCode::UpstreamUnavailable);
+            assert!(
+                body.error.message.starts_with("Jaeger is unavailable")
+                    && body.error.message.contains("no answer within 300 ms"),
+                "{api:?} {uri}: {}",
+                body.error.message
+            );
+        }
+    }
+}
+
+/// A Jaeger speaking only the v3 API (v1 paths are 404), answering 503 to
+/// everything while `up` is false.
+fn v3_only(up: Arc<std::sync::atomic::AtomicBool>) -> axum::Router {
+    use axum::response::IntoResponse;
+    let sim = jaeger_router();
+    axum::Router::new().fallback(move |request: Request<Body>| {
+        let (sim, up) = (sim.clone(), up.clone());
+        async move {
+            if !up.load(std::sync::atomic::Ordering::SeqCst) {
+                return (StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream").into_response();
+            }
+            if !request.uri().path().starts_with("/api/v3/") {
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            sim.oneshot(request).await.into_response()
+        }
+    })
+}
+
+async fn search_reviews(state: &AppState) -> (StatusCode, Vec<u8>) {
+    get(
+        state,
+        "admin",
+        "/api/traces?service=reviews.bookinfo&limit=5",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn api_detection_waits_for_a_definite_answer() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Jaeger's proxy answers 503 at first, then Jaeger comes up speaking v3.
+    let up = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = serve(listener, v3_only(up.clone()));
+    let state = state(&url, JaegerApiArg::Auto);
+    let (status, body) = search_reviews(&state).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let body: ErrorBody = serde_json::from_slice(&body).unwrap();
+    assert!(
+        body.error.message.starts_with("Jaeger is unavailable"),
+        "{}",
+        body.error.message
+    );
+    up.store(true, Ordering::SeqCst);
+    let found: TraceSearch = get_ok(
+        &state,
+        "admin",
+        "/api/traces?service=reviews.bookinfo&limit=5",
+    )
+    .await;
+    assert!(!found.traces.is_empty());
+
+    // Nothing listens at first (connection refused); later Jaeger is
+    // started on that port.
+    let port = meshdeck_sim::prometheus::free_port().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let state = self::state(&url, JaegerApiArg::Auto);
+    let (status, _) = search_reviews(&state).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    serve(listener, v3_only(Arc::new(AtomicBool::new(true))));
+    let found: TraceSearch = get_ok(
+        &state,
+        "admin",
+        "/api/traces?service=reviews.bookinfo&limit=5",
+    )
+    .await;
+    assert!(!found.traces.is_empty());
+    let id = &found.traces[0].trace_id;
+    let trace: TraceDetail = get_ok(&state, "admin", &format!("/api/traces/{id}")).await;
+    assert_eq!(trace.spans.len(), found.traces[0].span_count);
 }

@@ -5,9 +5,14 @@ use leptos::prelude::*;
 use crate::format;
 use crate::types::TopList;
 
-/// The list, with `link(namespace, service)` giving each row's target.
+/// The list, with `link(namespace, service)` giving each row's target and
+/// `traces(namespace, service)` its traces link.
 #[component]
-pub fn TopTable(list: TopList, link: Callback<(String, String), String>) -> impl IntoView {
+pub fn TopTable(
+    list: TopList,
+    link: Callback<(String, String), String>,
+    traces: Callback<(String, String), String>,
+) -> impl IntoView {
     let unit = list.unit;
     let title = list.kind.title();
     let rows = if list.entries.is_empty() {
@@ -24,11 +29,7 @@ pub fn TopTable(list: TopList, link: Callback<(String, String), String>) -> impl
             .map(|(i, e)| {
                 let href = link.run((e.namespace.clone(), e.service.clone()));
                 let traces_label = format!("traces of {}", e.service);
-                // Istio's tracing names services `<app>.<namespace>`.
-                let traces = format!(
-                    "/traces?service={}",
-                    crate::format::encode_component(&format!("{}.{}", e.service, e.namespace))
-                );
+                let traces = traces.run((e.namespace.clone(), e.service.clone()));
                 view! {
                     <tr>
                         <td class="num rank">{i + 1}</td>

@@ -69,6 +69,16 @@ impl MetricsUrl {
         MetricsScopeKind::parse(&self.scope).unwrap_or(MetricsScopeKind::Mesh)
     }
 
+    /// The Traces page for `service` of `namespace` over this page's preset
+    /// range (the Traces page takes no custom start/end: its default then).
+    pub fn traces_url(&self, namespace: &str, service: &str) -> String {
+        // Istio's tracing names services `<app>.<namespace>`.
+        crate::links::traces_page(
+            &format!("{service}.{namespace}"),
+            (!self.is_custom()).then(|| self.preset()),
+        )
+    }
+
     /// Whether a custom start/end replaces the preset range.
     pub fn is_custom(&self) -> bool {
         !self.start.is_empty() && !self.end.is_empty()
@@ -157,6 +167,9 @@ pub fn MetricsPage() -> impl IntoView {
         }
         .page_url()
     });
+    let traces = Callback::new(move |(namespace, service): (String, String)| {
+        url.get_untracked().traces_url(&namespace, &service)
+    });
     view! {
         <PageHeader item=METRICS />
         <section class="card controls" aria-label="Metrics controls">
@@ -170,7 +183,7 @@ pub fn MetricsPage() -> impl IntoView {
                 />
             </div>
         </section>
-        {loaded("metrics", report, move |r: MetricsReport| view! { <Report report=r offset_s=offset_s link=link /> })}
+        {loaded("metrics", report, move |r: MetricsReport| view! { <Report report=r offset_s=offset_s link=link traces=traces /> })}
     }
 }
 
@@ -394,6 +407,7 @@ fn Report(
     report: MetricsReport,
     offset_s: i64,
     link: Callback<(String, String), String>,
+    traces: Callback<(String, String), String>,
 ) -> impl IntoView {
     let (start, end) = (report.start, report.end);
     let covers = match &report.namespaces {
@@ -418,7 +432,37 @@ fn Report(
                 .collect_view()}
         </div>
         <div class="top-grid">
-            {report.top.into_iter().map(|list| view! { <TopTable list=list link=link /> }).collect_view()}
+            {report.top.into_iter().map(|list| view! { <TopTable list=list link=link traces=traces /> }).collect_view()}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traces_links_carry_the_preset_range() {
+        let mut url = MetricsUrl {
+            range: "6h".into(),
+            ..MetricsUrl::default()
+        };
+        assert_eq!(
+            url.traces_url("bookinfo", "reviews"),
+            "/traces?service=reviews.bookinfo&range=6h"
+        );
+        // No range in the URL: the page shows its default, and so does the link.
+        url.range.clear();
+        assert_eq!(
+            url.traces_url("bookinfo", "reviews"),
+            format!("/traces?service=reviews.bookinfo&range={DEFAULT_RANGE}")
+        );
+        // A custom range has no Traces equivalent: no range at all.
+        url.start = "1700000000".into();
+        url.end = "1700003600".into();
+        assert_eq!(
+            url.traces_url("bookinfo", "reviews"),
+            "/traces?service=reviews.bookinfo"
+        );
     }
 }

@@ -26,6 +26,19 @@ const RANGES: [(&str, &str); 6] = [
     ("1d", "Last day"),
     ("2d", "Last 2 days"),
 ];
+/// The lookback choices: the presets, and `current` too when it is another
+/// range (links from the graph or metrics pages carry theirs, e.g. `10m`).
+fn lookback_options(current: &str) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = RANGES
+        .iter()
+        .map(|(v, label)| (v.to_string(), label.to_string()))
+        .collect();
+    if !current.is_empty() && !RANGES.iter().any(|(v, _)| *v == current) {
+        options.push((current.to_owned(), format!("Last {current}")));
+    }
+    options
+}
+
 /// Colours given to services, by a hash of the name.
 const SERVICE_COLOURS: [&str; 10] = [
     "#1d4ed8", "#0f766e", "#7c3aed", "#c2410c", "#0369a1", "#a16207", "#be185d", "#15803d",
@@ -234,7 +247,7 @@ fn SearchForm(
                 <label class="control">
                     <span>"Lookback"</span>
                     <select aria-label="Lookback" prop:value=range on:change=move |ev| set_range.set(event_target_value(&ev))>
-                        {RANGES.iter().map(|(v, label)| view! { <option value=*v>{*label}</option> }).collect_view()}
+                        {lookback_options(&range.get_untracked()).into_iter().map(|(v, label)| view! { <option value=v>{label}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="control narrow">
@@ -636,6 +649,19 @@ mod tests {
             .map(|s| service_colour(s))
             .collect();
         assert!(distinct.len() >= 3);
+    }
+
+    #[test]
+    fn a_linked_range_is_offered_as_a_lookback() {
+        let presets = lookback_options("1h");
+        assert_eq!(presets.len(), RANGES.len());
+        assert_eq!(lookback_options("").len(), RANGES.len());
+        let with_window = lookback_options("10m");
+        assert_eq!(with_window.len(), RANGES.len() + 1);
+        assert_eq!(
+            with_window.last(),
+            Some(&("10m".to_owned(), "Last 10m".to_owned()))
+        );
     }
 
     #[test]

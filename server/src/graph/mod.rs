@@ -588,7 +588,12 @@ pub fn detail_of(graph: Graph, id: &str, scope: &AccessScope) -> Result<GraphNod
         })
         .cloned()
         .collect();
-    let (metrics_url, traces_url) = links(&node);
+    // The traces link covers the graph's rate window (a console range name).
+    let window = WINDOWS
+        .iter()
+        .find(|(_, seconds)| *seconds == graph.window_s)
+        .map(|(name, _)| *name);
+    let (metrics_url, traces_url) = links(&node, window);
     Ok(GraphNodeDetail {
         node,
         inbound,
@@ -599,8 +604,9 @@ pub fn detail_of(graph: Graph, id: &str, scope: &AccessScope) -> Result<GraphNod
     })
 }
 
-/// Console links to a node's metrics and traces.
-pub fn links(node: &GraphNode) -> (Option<String>, Option<String>) {
+/// Console links to a node's metrics and traces; the traces link searches
+/// the last `range` (e.g. the graph's window `10m`) when given.
+pub fn links(node: &GraphNode, range: Option<&str>) -> (Option<String>, Option<String>) {
     let q = app::format::query_string;
     let ns = node.namespace.clone();
     let metrics = match node.kind {
@@ -626,8 +632,7 @@ pub fn links(node: &GraphNode) -> (Option<String>, Option<String>) {
         NodeKind::Unknown | NodeKind::External => None,
         _ => node.app.clone().or_else(|| Some(node.name.clone())),
     };
-    let traces_url =
-        traced.map(|app| format!("/traces?{}", q(&[("service", format!("{app}.{ns}"))])));
+    let traces_url = traced.map(|app| app::links::traces_page(&format!("{app}.{ns}"), range));
     (metrics_url, traces_url)
 }
 
@@ -722,19 +727,24 @@ mod tests {
             health: app::types::GraphHealth::Healthy,
         };
         assert_eq!(
-            links(&node),
+            links(&node, None),
             (
                 Some("/metrics?scope=service&namespace=bookinfo&name=reviews".into()),
                 Some("/traces?service=reviews.bookinfo".into())
             )
         );
+        // The graph's window becomes the traces page's range.
+        assert_eq!(
+            links(&node, Some("30m")).1.as_deref(),
+            Some("/traces?service=reviews.bookinfo&range=30m")
+        );
         node.kind = NodeKind::Workload;
         node.name = "reviews-v3".into();
         assert_eq!(
-            links(&node).0.as_deref(),
+            links(&node, Some("30m")).0.as_deref(),
             Some("/metrics?scope=workload&namespace=bookinfo&name=reviews-v3")
         );
         node.kind = NodeKind::Unknown;
-        assert_eq!(links(&node), (None, None));
+        assert_eq!(links(&node, Some("1h")), (None, None));
     }
 }

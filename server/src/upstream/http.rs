@@ -152,17 +152,49 @@ impl HttpUpstream {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, axum::body::Bytes)> {
-        let response = self
-            .authorized(request)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(&e))?;
+        let response = self.send(request).await?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
             .await
             .map_err(|e| self.transport_error(&e))?;
         Ok((status, body))
+    }
+
+    /// Like [`fetch`](Self::fetch), but reads at most `max_bytes` of the
+    /// body: `None` as soon as the answer is known to be longer (from its
+    /// `Content-Length`, or once more has arrived), without reading the rest.
+    pub async fn fetch_limited(
+        &self,
+        request: reqwest::RequestBuilder,
+        max_bytes: usize,
+    ) -> Result<(u16, Option<axum::body::Bytes>)> {
+        let mut response = self.send(request).await?;
+        let status = response.status().as_u16();
+        let too_long = |n: u64| usize::try_from(n).map_or(true, |n| n > max_bytes);
+        if response.content_length().is_some_and(too_long) {
+            return Ok((status, None));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(&e))?
+        {
+            if chunk.len() > max_bytes.saturating_sub(body.len()) {
+                // Dropping the response closes the connection mid-answer.
+                return Ok((status, None));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, Some(body.into())))
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
+        self.authorized(request)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))
     }
 
     /// `GET path?query`, expecting a 2xx JSON answer.
@@ -248,6 +280,59 @@ mod tests {
             up("http://h:9090").url("/api/v1/query").unwrap().as_str(),
             "http://h:9090/api/v1/query"
         );
+    }
+
+    /// Serves `app` on a local port; returns an upstream for it.
+    async fn serve(app: axum::Router) -> HttpUpstream {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        up(&format!("http://{addr}"))
+    }
+
+    #[tokio::test]
+    async fn reading_stops_at_the_byte_limit() {
+        use axum::body::{Body, Bytes};
+        use axum::routing::get;
+        const CHUNK: usize = 64 * 1024;
+        let app = axum::Router::new()
+            // Chunked, no length, and endless: only a reader that stops
+            // at the limit ever gets an answer.
+            .route(
+                "/endless",
+                get(|| async {
+                    Body::from_stream(futures::stream::repeat_with(|| {
+                        Ok::<_, std::convert::Infallible>(Bytes::from(vec![b'x'; CHUNK]))
+                    }))
+                }),
+            )
+            // Says how long it is: refused before reading.
+            .route("/big", get(|| async { vec![b'y'; 3 * CHUNK] }))
+            .route("/small", get(|| async { "0123456789" }));
+        let upstream = serve(app).await;
+        let fetch = |path: &str, max: usize| {
+            let request = upstream.client().get(upstream.url(path).unwrap());
+            let upstream = upstream.clone();
+            async move { upstream.fetch_limited(request, max).await.unwrap() }
+        };
+        let started = std::time::Instant::now();
+        assert_eq!(fetch("endless", 5 * CHUNK).await, (200, None));
+        assert!(
+            started.elapsed() < upstream.timeout(),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(fetch("big", 3 * CHUNK - 1).await, (200, None));
+        let (status, body) = fetch("big", 3 * CHUNK).await;
+        assert_eq!((status, body.map(|b| b.len())), (200, Some(3 * CHUNK)));
+        // Exactly at the limit is fine; one byte over is not.
+        assert_eq!(
+            fetch("small", 10).await,
+            (200, Some(Bytes::from_static(b"0123456789")))
+        );
+        assert_eq!(fetch("small", 9).await, (200, None));
+        assert_eq!(fetch("small", 0).await, (200, None));
+        assert_eq!(fetch("missing", 100).await, (404, Some(Bytes::new())));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Jaeger query API client, both generations: v1 (`/api/...`, Jaeger's own
 //! JSON) and v3 (`/api/v3/...`, OTLP JSON), chosen by configuration or
-//! detected once (v3 if `/api/v3/services` answers, else v1).
+//! detected (v3 if `/api/v3/services` answers with JSON, v1 if it is
+//! definitely not there; detection is retried while Jaeger cannot say).
 
 use std::sync::Arc;
 
@@ -67,17 +68,23 @@ impl JaegerClient {
         &self.http
     }
 
-    /// The API generation in use (detected on first use).
-    pub async fn api(&self) -> JaegerApi {
-        *self
-            .api
-            .get_or_init(|| async {
-                match self.get("api/v3/services", &[]).await {
-                    Ok((200, body)) if body.get("services").is_some() => JaegerApi::V3,
-                    _ => JaegerApi::V1,
-                }
+    /// The API generation in use, detected on first use. Only a definite
+    /// answer is kept: while Jaeger is unreachable, slow or failing (5xx,
+    /// an authentication wall, throttling), this is an error and the next
+    /// call asks again.
+    pub async fn api(&self) -> Result<JaegerApi> {
+        self.api
+            .get_or_try_init(|| async {
+                let (status, body) = self.get("api/v3/services", &[]).await?;
+                detect(status, &body).ok_or_else(|| {
+                    self.http.unavailable(format!(
+                        "api/v3/services answered HTTP {status}, \
+                         so the query API generation is unknown"
+                    ))
+                })
             })
             .await
+            .copied()
     }
 
     /// `GET path?query` → (status, JSON body or `null`).
@@ -106,7 +113,7 @@ impl JaegerClient {
 
     /// Services with traces, sorted.
     pub async fn services(&self) -> Result<Vec<String>> {
-        let mut list: Vec<String> = match self.api().await {
+        let mut list: Vec<String> = match self.api().await? {
             JaegerApi::V1 => strings(&self.get_ok("api/services", &[]).await?["data"]),
             JaegerApi::V3 => strings(&self.get_ok("api/v3/services", &[]).await?["services"]),
         };
@@ -116,7 +123,7 @@ impl JaegerClient {
 
     /// Operations of `service`, sorted.
     pub async fn operations(&self, service: &str) -> Result<Vec<String>> {
-        let mut list: Vec<String> = match self.api().await {
+        let mut list: Vec<String> = match self.api().await? {
             JaegerApi::V1 => {
                 let path = format!(
                     "api/services/{}/operations",
@@ -153,7 +160,7 @@ impl JaegerClient {
                 .collect();
             Value::Object(map).to_string()
         });
-        match self.api().await {
+        match self.api().await? {
             JaegerApi::V1 => {
                 let mut params = vec![
                     ("service", q.service.clone()),
@@ -206,7 +213,7 @@ impl JaegerClient {
     /// One trace, or `None` if Jaeger does not know it.
     pub async fn trace(&self, id: &str) -> Result<Option<Trace>> {
         let id = app::format::encode_component(id);
-        let (path, v3) = match self.api().await {
+        let (path, v3) = match self.api().await? {
             JaegerApi::V1 => (format!("api/traces/{id}"), false),
             JaegerApi::V3 => (format!("api/v3/traces/{id}"), true),
         };
@@ -234,7 +241,7 @@ impl JaegerClient {
     /// Reachable, which API generation, and how many services report traces.
     pub async fn probe(&self) -> Result<Probe> {
         let services = self.services().await?;
-        let api = match self.api().await {
+        let api = match self.api().await? {
             JaegerApi::V1 => "v1",
             JaegerApi::V3 => "v3",
         };
@@ -248,6 +255,22 @@ impl JaegerClient {
     }
 }
 
+/// The API generation told by `/api/v3/services` answering `status` with
+/// `body` (`null` when not JSON), or `None` when the answer says nothing
+/// about it.
+fn detect(status: u16, body: &Value) -> Option<JaegerApi> {
+    match status {
+        // v3 answers a JSON object (`{"services": [...]}`, or `{}` when
+        // empty); a v1 UI may answer its HTML page for any path.
+        200..=299 if body.is_object() => Some(JaegerApi::V3),
+        200..=299 => Some(JaegerApi::V1),
+        // Not there, or not understood: no v3 API.
+        400 | 404 | 405 | 410 | 501 => Some(JaegerApi::V1),
+        // Down, failing, throttled or behind authentication: ask again later.
+        _ => None,
+    }
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
@@ -256,4 +279,24 @@ fn strings(v: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_definite_answers_decide_the_api() {
+        let services = serde_json::json!({"services": ["a.b"]});
+        assert_eq!(detect(200, &services), Some(JaegerApi::V3));
+        assert_eq!(detect(200, &serde_json::json!({})), Some(JaegerApi::V3));
+        // An HTML page (not JSON) or a JSON non-object from a v1 server.
+        assert_eq!(detect(200, &Value::Null), Some(JaegerApi::V1));
+        assert_eq!(detect(200, &serde_json::json!([1])), Some(JaegerApi::V1));
+        assert_eq!(detect(404, &Value::Null), Some(JaegerApi::V1));
+        assert_eq!(detect(405, &services), Some(JaegerApi::V1));
+        for status in [401, 403, 429, 500, 502, 503, 504] {
+            assert_eq!(detect(status, &services), None, "{status}");
+        }
+    }
 }

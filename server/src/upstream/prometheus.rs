@@ -255,18 +255,18 @@ impl PrometheusClient {
         max_bytes: Option<usize>,
     ) -> Result<(T, Vec<String>)> {
         let url = self.http.url(path)?;
-        let (status, bytes) = self
-            .http
-            .fetch(self.http.client().post(url).form(form))
-            .await?;
-        if let Some(max) = max_bytes
-            && bytes.len() > max
-        {
-            return Err(Error::Invalid(format!(
-                "the result is {} bytes of JSON; the console takes at most {max}: aggregate it or narrow the selector",
-                bytes.len()
-            )));
-        }
+        let request = self.http.client().post(url).form(form);
+        let (status, bytes) = match max_bytes {
+            None => self.http.fetch(request).await?,
+            Some(max) => match self.http.fetch_limited(request, max).await? {
+                (status, Some(bytes)) => (status, bytes),
+                (_, None) => {
+                    return Err(Error::Invalid(format!(
+                        "the result is more than {max} bytes of JSON; the console takes at most {max}: aggregate it or narrow the selector"
+                    )));
+                }
+            },
+        };
         let envelope: Envelope<T> = serde_json::from_slice(&bytes).map_err(|_| {
             self.http.unavailable(format!(
                 "{path} answered HTTP {status} with something that is not Prometheus JSON"
