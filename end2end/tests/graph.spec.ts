@@ -55,7 +55,7 @@ test('clicking a node opens the side panel with its traffic and links', async ({
     'href',
     '/metrics?scope=service&namespace=bookinfo&name=productpage',
   );
-  await expect(panel.getByRole('link', { name: 'Traces' })).toHaveAttribute('href', '/traces?service=productpage.bookinfo');
+  await expect(panel.getByRole('link', { name: 'Traces' })).toHaveAttribute('href', '/traces?service=productpage.bookinfo&range=10m');
   await page.screenshot({ path: path.join('artifacts', 'graph-side-panel.png'), fullPage: true });
   // An edge opens its own details (the panel overlays the graph's right
   // side, where this edge is drawn: close it first).
