@@ -5,7 +5,7 @@
 //! `cargo bench -p meshdeck-sim --bench history [-- 100 1000]` (sizes of the
 //! synthetic meshes; default 1000). Needs `prometheus` and `promtool`.
 //! Synthetic meshes are written and backfilled ten minutes at a time (the
-//! OpenMetrics text of a 1,000-service hour is tens of gigabytes).
+//! OpenMetrics text of a 1,000-service hour runs to many gigabytes).
 
 use std::sync::Arc;
 use std::time::Instant;
