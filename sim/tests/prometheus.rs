@@ -4,9 +4,11 @@
 //! definition (edge rates and error shares), not from the simulator.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
-use meshdeck_sim::model::{Caller, Mesh, Variation};
+use meshdeck_sim::live::{self, LiveMetrics};
+use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history};
+use meshdeck_sim::model::{Caller, Mesh, Protocol, Variation};
 use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
 use meshdeck_sim::scenario;
 
@@ -277,4 +279,198 @@ async fn both_reporters_carry_istios_labels() {
         "{unknown:?}"
     );
     prom.stop().await;
+}
+
+/// A query's raw `data.result`.
+async fn query_result(prom: &PrometheusServer, promql: &str, time: f64) -> serde_json::Value {
+    let response: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/query", prom.url()))
+        .query(&[("query", promql), ("time", &format!("{time:.3}"))])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response["status"], "success", "{promql}: {response}");
+    response["data"]["result"].clone()
+}
+
+/// The one value of a query that must return one sample.
+async fn scalar(prom: &PrometheusServer, promql: &str, time: f64) -> f64 {
+    let got = query(prom, promql, time).await;
+    assert_eq!(got.len(), 1, "{promql}: {got:?}");
+    got.into_values().next().unwrap()
+}
+
+/// Requests per second each in-mesh HTTP/gRPC service receives, as its
+/// destination proxies report them, by `destination_service`: the scenario's
+/// edge rates split over the backends with a sidecar.
+fn configured_destination_rates(mesh: &Mesh) -> BTreeMap<String, f64> {
+    let mut want: BTreeMap<String, f64> = BTreeMap::new();
+    for edge in &mesh.edges {
+        let svc = &mesh.services[edge.service];
+        if svc.protocol == Protocol::Tcp || svc.backends.is_empty() {
+            continue;
+        }
+        let total: f64 = svc.backends.iter().map(|(_, w)| w).sum();
+        let reported: f64 = svc
+            .backends
+            .iter()
+            .filter(|(wl, _)| mesh.has_sidecar(*wl))
+            .map(|(_, w)| w / total)
+            .sum();
+        *want.entry(mesh.service_fqdn(edge.service)).or_default() += edge.rate * reported;
+    }
+    want
+}
+
+#[tokio::test]
+async fn live_scrapes_continue_the_backfilled_history() {
+    const JOB: &str = "istio-mesh";
+    const INSTANCE: &str = "meshdeck-sim";
+    let mesh = Arc::new(quiet_demo());
+    // As the demo does: history up to a sample boundary, the live simulator
+    // continuing from there. The history ends 30 to 45 s back so that the
+    // join spans a measurable stretch of time.
+    let end = aligned_now() + 30.0;
+    let start = end - 600.0;
+    let options = MetricsOptions {
+        extra_labels: vec![
+            ("job".into(), JOB.into()),
+            ("instance".into(), INSTANCE.into()),
+        ],
+        ..MetricsOptions::default()
+    };
+    let path =
+        std::env::temp_dir().join(format!("meshdeck-sim-test-{}-live.om", std::process::id()));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let history = HistoryOptions {
+        start,
+        end,
+        step: 15.0,
+    };
+    write_openmetrics_history(&mesh, &options, &history, &mut file).unwrap();
+    drop(file);
+    let mut sim = Simulator::new(mesh.clone(), MetricsOptions::default(), start);
+    sim.advance_to(end);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, live::router(LiveMetrics::new(sim)))
+            .await
+            .unwrap();
+    });
+    let prom = PrometheusServer::start(&PrometheusOptions {
+        history: Some(path.clone()),
+        scrape_targets: vec![addr.to_string()],
+        scrape_interval_s: 1,
+        job: JOB.into(),
+        instance: Some(INSTANCE.into()),
+        ..PrometheusOptions::default()
+    })
+    .await
+    .unwrap();
+    std::fs::remove_file(&path).unwrap();
+
+    // Wait for the scrapes: two at least, and 20 s of them for the rate.
+    let scrapes = |result: serde_json::Value| -> Vec<(f64, f64)> {
+        result
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|series| series["values"].as_array().unwrap().clone())
+            .map(|v| {
+                (
+                    v[0].as_f64().unwrap(),
+                    v[1].as_str().unwrap().parse().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let up_query = format!("up{{job=\"{JOB}\",instance=\"{INSTANCE}\"}}[5m]");
+    let waited = std::time::Instant::now();
+    let up = loop {
+        let up = scrapes(query_result(&prom, &up_query, live::now_s()).await);
+        if up.len() >= 2 && up[up.len() - 1].0 - up[0].0 >= 20.0 {
+            break up;
+        }
+        assert!(waited.elapsed().as_secs() < 90, "scrapes: {up:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert!(up.iter().all(|(_, v)| *v == 1.0), "{up:?}");
+    let (first, last) = (up[0].0, up[up.len() - 1].0);
+    assert!(
+        first > end,
+        "first scrape {first} before the history's end {end}"
+    );
+
+    let want = configured_destination_rates(&mesh);
+    let total_want: f64 = want.values().sum();
+    let series = scalar(
+        &prom,
+        r#"count(istio_requests_total{reporter="destination"})"#,
+        last,
+    )
+    .await;
+
+    // The join: no counter goes back between the last backfilled sample and
+    // the live ones, and the increase across it is the configured traffic.
+    let resets = scalar(
+        &prom,
+        &format!(
+            "sum(resets(istio_requests_total[{}ms]))",
+            ((last - end + 1.0) * 1000.0).round()
+        ),
+        last,
+    )
+    .await;
+    assert_eq!(resets, 0.0);
+    let total = r#"sum(istio_requests_total{reporter="destination"})"#;
+    let at_end = scalar(&prom, total, end).await;
+    let at_first = scalar(&prom, total, first).await;
+    let gap = first - end;
+    let joined = (at_first - at_end) / gap;
+    eprintln!(
+        "join: {joined:.2} req/s over {gap:.1} s (configured {total_want:.2}), {series} series"
+    );
+    // Whole-number counters: each series may be one request off at either
+    // sample, so `series / gap` requests per second, plus 1 %.
+    assert!(
+        (joined - total_want).abs() <= series / gap + 0.01 * total_want,
+        "across the join: {joined} req/s over {gap} s, want {total_want}"
+    );
+
+    // The live rate, over live samples only, matches the scenario per service.
+    let span = last - first;
+    let live_rates = query(
+        &prom,
+        &format!(
+            r#"sum by (destination_service) (rate(istio_requests_total{{reporter="destination"}}[{}ms]))"#,
+            ((span + 0.5) * 1000.0).round()
+        ),
+        last,
+    )
+    .await;
+    let per_service = query(
+        &prom,
+        r#"count by (destination_service) (istio_requests_total{reporter="destination"})"#,
+        last,
+    )
+    .await;
+    assert_eq!(live_rates.len(), want.len(), "{live_rates:?}");
+    for (svc, want) in &want {
+        let key = format!("destination_service={svc}");
+        let got = live_rates[&key];
+        // Each of the service's series may be one request off at either end
+        // of the span, plus 2 % for rate()'s extrapolation to the window.
+        let tolerance = per_service[&key] / span + 0.02 * want;
+        eprintln!("live {svc}: {got:.3} req/s (configured {want:.3} ± {tolerance:.3})");
+        assert!(
+            (got - want).abs() <= tolerance,
+            "{svc}: live {got} req/s, want {want} ± {tolerance}"
+        );
+    }
+    prom.stop().await;
+    server.abort();
 }
