@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use meshdeck_sim::live::{self, LiveMetrics};
-use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history};
-use meshdeck_sim::model::{Caller, Mesh, Protocol, Variation};
+use meshdeck_sim::metrics::{
+    DURATION_BUCKETS_MS, HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history,
+};
+use meshdeck_sim::model::{Caller, Fault, FaultKind, Latency, Mesh, Protocol, Variation};
 use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
 use meshdeck_sim::scenario;
 
@@ -498,4 +500,189 @@ async fn live_scrapes_continue_the_backfilled_history() {
     }
     prom.stop().await;
     server.abort();
+}
+
+/// The demo with its faults, without waves or noise.
+fn faulty_demo() -> Mesh {
+    let mut mesh = scenario::demo();
+    mesh.variation = Variation::NONE;
+    mesh
+}
+
+/// The first whole stretch `[a, b]` inside `[from, to]` in which `fault`
+/// is active (`active`) or inactive (`!active`), from its definition: it
+/// is active from `k * period - offset` for `active_s` seconds.
+fn fault_window(fault: &Fault, active: bool, from: f64, to: f64) -> (f64, f64) {
+    let mut k = ((from + fault.offset_s) / fault.period_s).floor() - 1.0;
+    loop {
+        let on = k * fault.period_s - fault.offset_s;
+        let (a, b) = if active {
+            (on, on + fault.active_s)
+        } else {
+            (on + fault.active_s, on + fault.period_s)
+        };
+        if a >= from && b <= to {
+            return (a, b);
+        }
+        assert!(a < to, "no {active} window of {fault:?} in [{from}, {to}]");
+        k += 1.0;
+    }
+}
+
+/// The flows reaching workload `wl`: `(edge index, requests per second)`.
+fn flows_into(mesh: &Mesh, wl: usize) -> Vec<(usize, f64)> {
+    mesh.edges
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let svc = &mesh.services[e.service];
+            let total: f64 = svc.backends.iter().map(|(_, w)| w).sum();
+            let weight = svc.backends.iter().find(|(b, _)| *b == wl)?.1;
+            Some((i, e.rate * weight / total))
+        })
+        .collect()
+}
+
+/// What `histogram_quantile(q, ...)` gives for a mixture of log-normal
+/// latencies `(weight, latency)` observed into Istio's duration buckets:
+/// Prometheus interpolates linearly inside the bucket holding the rank.
+fn bucketed_quantile(q: f64, mix: &[(f64, Latency)]) -> f64 {
+    let total: f64 = mix.iter().map(|(w, _)| w).sum();
+    let cdf = |x: f64| mix.iter().map(|(w, l)| w * l.cdf(x)).sum::<f64>() / total;
+    let mut lower = 0.0;
+    for upper in DURATION_BUCKETS_MS {
+        if cdf(upper) >= q {
+            let (lo, hi) = (cdf(lower), cdf(upper));
+            return lower + (upper - lower) * (q - lo) / (hi - lo);
+        }
+        lower = upper;
+    }
+    panic!("quantile {q} beyond the last bucket");
+}
+
+#[tokio::test]
+async fn faults_show_in_prometheus_as_defined() {
+    let mesh = Arc::new(faulty_demo());
+    let end = aligned_now();
+    let prom = start_with_history("faults", &mesh, end).await;
+    let start = end - 1800.0;
+    // Stay 30 s away from every switch: samples are 15 s apart.
+    let margin = 30.0;
+
+    // reviews-v3 returns extra 503s while its fault is active.
+    let v3 = mesh.workload_id("bookinfo", "reviews-v3").unwrap();
+    let fault = mesh
+        .faults
+        .iter()
+        .find(|f| f.workload == v3 && matches!(f.kind, FaultKind::ServerErrors(_)))
+        .unwrap();
+    let FaultKind::ServerErrors(extra) = fault.kind else {
+        unreachable!()
+    };
+    let flows = flows_into(&mesh, v3);
+    let requests: f64 = flows.iter().map(|(_, r)| r).sum();
+    let want_ratio = |active: bool| {
+        flows
+            .iter()
+            .map(|(e, rate)| {
+                let errors = mesh.edges[*e].errors;
+                let server = if active {
+                    (errors.server + extra).min(1.0 - errors.client)
+                } else {
+                    errors.server
+                };
+                rate * server
+            })
+            .sum::<f64>()
+            / requests
+    };
+    for active in [true, false] {
+        let (a, b) = fault_window(fault, active, start + margin, end);
+        let (a, b) = (a + margin, b - margin);
+        let promql = format!(
+            r#"sum(increase(istio_requests_total{{reporter="destination",destination_workload="reviews-v3",response_code=~"5.."}}[{w}s])) / sum(increase(istio_requests_total{{reporter="destination",destination_workload="reviews-v3"}}[{w}s]))"#,
+            w = b - a
+        );
+        let got = scalar(&prom, &promql, b).await;
+        let want = want_ratio(active);
+        // Whole-number counters: each count may be one off at either end
+        // of the window; 3 requests in the window's expected total, plus 0.001.
+        let tolerance = 3.0 / (requests * (b - a)) + 0.001;
+        eprintln!(
+            "reviews-v3 5xx ratio, fault active={active}: {got:.4} (want {want:.4} ± {tolerance:.4})"
+        );
+        assert!(
+            (got - want).abs() <= tolerance,
+            "active={active} [{a}, {b}]: 5xx ratio {got}, want {want} ± {tolerance}"
+        );
+    }
+
+    // ratings is slower while its fault is active.
+    let ratings = mesh.workload_id("bookinfo", "ratings-v1").unwrap();
+    let fault = mesh
+        .faults
+        .iter()
+        .find(|f| f.workload == ratings && matches!(f.kind, FaultKind::Slow(_)))
+        .unwrap();
+    let FaultKind::Slow(factor) = fault.kind else {
+        unreachable!()
+    };
+    let latency_factor = mesh.workloads[ratings].latency_factor;
+    let mix = |active: bool| -> Vec<(f64, Latency)> {
+        flows_into(&mesh, ratings)
+            .into_iter()
+            .map(|(e, rate)| {
+                let l = mesh.edges[e].latency.scaled(latency_factor);
+                (rate, if active { l.scaled(factor) } else { l })
+            })
+            .collect()
+    };
+    let selector = r#"reporter="destination",destination_workload="ratings-v1""#;
+    let mut means = Vec::new();
+    for active in [true, false] {
+        let (a, b) = fault_window(fault, active, start + margin, end);
+        let (a, b) = (a + margin, b - margin);
+        let w = b - a;
+        let mix = mix(active);
+        let total: f64 = mix.iter().map(|(r, _)| r).sum();
+        let want_mean = mix.iter().map(|(r, l)| r * l.mean_ms()).sum::<f64>() / total;
+        let mean = scalar(
+            &prom,
+            &format!(
+                "sum(rate(istio_request_duration_milliseconds_sum{{{selector}}}[{w}s])) / sum(rate(istio_request_duration_milliseconds_count{{{selector}}}[{w}s]))"
+            ),
+            b,
+        )
+        .await;
+        // The sum is exact, the count whole: 2 %.
+        eprintln!(
+            "ratings mean latency, fault active={active}: {mean:.2} ms (want {want_mean:.2})"
+        );
+        assert!(
+            (mean - want_mean).abs() <= 0.02 * want_mean,
+            "active={active}: mean {mean} ms, want {want_mean}"
+        );
+        let want_p50 = bucketed_quantile(0.5, &mix);
+        let p50 = scalar(
+            &prom,
+            &format!(
+                "histogram_quantile(0.5, sum by (le) (rate(istio_request_duration_milliseconds_bucket{{{selector}}}[{w}s])))"
+            ),
+            b,
+        )
+        .await;
+        // Bucket counts are whole numbers: 5 %.
+        eprintln!("ratings p50, fault active={active}: {p50:.2} ms (want {want_p50:.2})");
+        assert!(
+            (p50 - want_p50).abs() <= 0.05 * want_p50,
+            "active={active}: p50 {p50} ms, want {want_p50}"
+        );
+        means.push(mean);
+    }
+    // The slow dependency is `factor` times slower, as defined.
+    assert!(
+        (means[0] / means[1] - factor).abs() <= 0.04 * factor,
+        "{means:?}, factor {factor}"
+    );
+    prom.stop().await;
 }
