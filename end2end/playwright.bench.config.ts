@@ -33,6 +33,9 @@ export default defineConfig({
     cwd: '.',
     reuseExistingServer: false,
     timeout: 120_000,
+    // SIGTERM first, so meshdeck stops Prometheus and removes its files
+    // (Playwright's default is SIGKILL to the whole process group).
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 },
     stdout: 'ignore',
     stderr: 'pipe',
   },

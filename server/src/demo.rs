@@ -146,18 +146,26 @@ impl DemoEnvironment {
             ],
             ..MetricsOptions::default()
         };
-        let written = {
+        // Without history (synthetic meshes) there is no file to write.
+        let written = if options.history_s == 0 {
+            0
+        } else {
             let mesh = mesh.clone();
             let path = history_path.clone();
-            tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+            let written = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
                 let mut file = BufWriter::new(std::fs::File::create(&path)?);
                 let n = write_openmetrics_history(&mesh, &history_options, &history, &mut file)?;
                 std::io::Write::flush(&mut file)?;
                 Ok(n)
             })
             .await
-            .map_err(|e| startup(e.to_string()))?
-            .map_err(|e| startup(format!("writing the history: {e}")))?
+            .map_err(|e| startup(e.to_string()))
+            .and_then(|r| r.map_err(|e| startup(format!("writing the history: {e}"))));
+            if written.is_err() {
+                let _ = std::fs::remove_file(&history_path);
+                simulator.abort();
+            }
+            written?
         };
         let generated = started.elapsed();
         let prometheus = PrometheusServer::start(&PrometheusOptions {

@@ -3,7 +3,8 @@
 //! every child and removes their files.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use app::types::{Status, UpstreamKind};
@@ -161,4 +162,82 @@ async fn demo_serves_live_metrics_and_stops_cleanly() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&marker))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Temporary files and directories of the meshdeck process `pid`.
+fn temp_entries_of(pid: u32) -> Vec<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| meshdeck_sim::prometheus::temp_owner(name) == Some(pid))
+        .collect()
+}
+
+/// Starts `meshdeck demo` as the leader of a new process group, as
+/// Playwright starts its web servers; returns it once it printed its URL.
+fn start_demo_in_own_group(args: &[&str]) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshdeck"))
+        .args([
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--static-dir",
+            "/nonexistent",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("meshdeck is ready: open "));
+    assert!(ready, "demo printed no URL");
+    child
+}
+
+/// SIGKILLs the process group `pid` leads and waits (15 s at most) until
+/// no process and no temporary file of the demo is left.
+fn kill_group_and_expect_no_leftovers(mut child: Child) {
+    let pid = child.id();
+    let marker = format!("meshdeck-prometheus-{pid}-");
+    let before = processes_mentioning(&marker);
+    assert!(
+        before.iter().any(|p| p.starts_with("prometheus ")),
+        "{before:?}"
+    );
+    assert!(!temp_entries_of(pid).is_empty());
+
+    let killed = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    assert!(!exit.success(), "{exit:?}");
+
+    let started = Instant::now();
+    loop {
+        let processes = processes_mentioning(&marker);
+        let files = temp_entries_of(pid);
+        if processes.is_empty() && files.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "left behind: {processes:?} {files:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn killing_the_demos_process_group_leaves_no_prometheus_and_no_files() {
+    // With history (the demo) and without (a synthetic mesh).
+    kill_group_and_expect_no_leftovers(start_demo_in_own_group(&["--history-minutes", "2"]));
+    kill_group_and_expect_no_leftovers(start_demo_in_own_group(&["--synthetic-services", "3"]));
 }

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
 /// What can go wrong starting Prometheus.
@@ -80,8 +80,12 @@ impl Default for PrometheusOptions {
 ///
 /// Prometheus runs under a small `sh` guard that holds the read end of a
 /// pipe from this process: when the pipe closes (the handle is dropped, or
-/// this process dies, even by SIGKILL) the guard kills Prometheus, so no
-/// server outlives its owner.
+/// this process dies, even by SIGKILL) the guard stops Prometheus, waits for
+/// it and removes its directory, so no server or file outlives its owner.
+/// The guard and Prometheus run in a process group of their own, so a
+/// signal to this process' group (Ctrl-C in a terminal, a test runner
+/// killing the group) reaches this process only and the guard lives on to
+/// clean up.
 pub struct PrometheusServer {
     child: Option<Child>,
     guard_stdin: Option<ChildStdin>,
@@ -91,10 +95,13 @@ pub struct PrometheusServer {
 }
 
 /// The guard: start Prometheus with the given arguments, print its pid,
-/// wait until stdin closes, then stop it and remove its directory.
-const GUARD_SCRIPT: &str = "prometheus \"$@\" & child=$!; echo $child; \
+/// wait until stdin closes, then stop Prometheus, wait for it and remove its
+/// directory, unless the line `keep` came first (a failed start that will be
+/// retried in the same directory).
+const GUARD_SCRIPT: &str = "prometheus \"$@\" & child=$!; echo $child; keep=; \
 trap 'kill $child 2>/dev/null; wait $child; rm -rf \"$MESHDECK_PROMETHEUS_DIR\"; exit 0' TERM INT; \
-while read -r _line; do :; done; kill $child 2>/dev/null; wait $child; rm -rf \"$MESHDECK_PROMETHEUS_DIR\"";
+while read -r line; do [ \"$line\" = keep ] && keep=1; done; \
+kill $child 2>/dev/null; wait $child; [ -n \"$keep\" ] || rm -rf \"$MESHDECK_PROMETHEUS_DIR\"";
 
 static INSTANCE: AtomicU32 = AtomicU32::new(0);
 
@@ -157,6 +164,7 @@ impl PrometheusServer {
         std::fs::write(&config, config_yaml(options)).map_err(io("writing prometheus.yml"))?;
         // The port may be taken between finding and binding it: retry.
         let mut last = String::new();
+        remove_stale_files();
         for _ in 0..3 {
             let port = free_port()?;
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -178,7 +186,7 @@ impl PrometheusServer {
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::from(log_file))
-                .kill_on_drop(true)
+                .process_group(0)
                 .spawn()
                 .map_err(io("starting prometheus"))?;
             guard.guard_stdin = child.stdin.take();
@@ -193,7 +201,7 @@ impl PrometheusServer {
                 Ok(()) => return Ok(guard),
                 Err(e) => {
                     last = format!("{e}; log: {}", tail(&log));
-                    guard.kill().await;
+                    guard.kill(true).await;
                 }
             }
         }
@@ -212,6 +220,9 @@ impl PrometheusServer {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 return Err(Error::NotReady(format!("prometheus exited with {status}")));
+            }
+            if self.pid.is_some_and(|pid| !running(pid)) {
+                return Err(Error::NotReady("prometheus exited".into()));
             }
             if let Ok(response) = client.get(&url).send().await
                 && response.status().is_success()
@@ -252,20 +263,34 @@ impl PrometheusServer {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
-    /// Stops the server (SIGKILL; it keeps nothing worth flushing) and removes its directory.
+    /// Stops the server, waits for it and removes its directory.
     pub async fn stop(mut self) {
-        self.kill().await;
+        self.kill(false).await;
+        // The guard removed it, unless it had to be killed.
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 
-    /// Closes the guard's pipe (it stops Prometheus) and waits for both.
-    async fn kill(&mut self) {
-        self.guard_stdin = None;
+    /// Closes the guard's pipe (it stops Prometheus and, unless `keep`,
+    /// removes the directory) and waits for both; after 10 s kills their
+    /// whole process group.
+    async fn kill(&mut self, keep: bool) {
+        if let Some(mut stdin) = self.guard_stdin.take()
+            && keep
+        {
+            let _ = stdin.write_all(b"keep\n").await;
+        }
         if let Some(mut child) = self.child.take() {
             if tokio::time::timeout(Duration::from_secs(10), child.wait())
                 .await
                 .is_err()
             {
+                // The guard leads the group Prometheus runs in.
+                if let Some(group) = child.id() {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", "--", &format!("-{group}")])
+                        .status()
+                        .await;
+                }
                 let _ = child.kill().await;
             }
         }
@@ -275,9 +300,72 @@ impl PrometheusServer {
 
 impl Drop for PrometheusServer {
     fn drop(&mut self) {
-        // Closing the pipe makes the guard stop Prometheus.
+        // Closing the pipe makes the guard stop Prometheus and then remove
+        // the directory; removing it here, under a running Prometheus, could
+        // leave behind whatever Prometheus writes while it shuts down. Only
+        // without a running guard is the directory ours to remove.
         self.guard_stdin = None;
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let guard_running = self
+            .child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)));
+        if !guard_running {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Whether process `pid` exists and has not exited (Linux: a zombie waiting
+/// for its parent counts as exited).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Prefixes of the temporary files and directories of meshdeck processes,
+/// each followed by the owner's pid and `-` or `.`.
+pub const TEMP_PREFIXES: [&str; 3] = [
+    "meshdeck-prometheus-",
+    "meshdeck-chunk-",
+    "meshdeck-demo-history-",
+];
+
+/// The pid of the process that owns temporary entry `name`, if it is one
+/// of meshdeck's (see [`TEMP_PREFIXES`]).
+pub fn temp_owner(name: &str) -> Option<u32> {
+    let rest = TEMP_PREFIXES
+        .iter()
+        .find_map(|prefix| name.strip_prefix(prefix))?;
+    let end = rest.find(['-', '.'])?;
+    rest[..end].parse().ok()
+}
+
+/// Removes the temporary files and directories left by meshdeck processes
+/// that no longer run (killed before their Prometheus guard started, or
+/// before this version had guards that survive a process-group kill).
+pub fn remove_stale_files() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = temp_owner(&name.to_string_lossy()) else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{owner}")).exists() {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
     }
 }
 
@@ -373,4 +461,26 @@ pub async fn backfill_in_chunks(
         from = to + history.step;
     }
     Ok(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_entries_name_their_owner() {
+        assert_eq!(temp_owner("meshdeck-prometheus-4242-0"), Some(4242));
+        assert_eq!(temp_owner("meshdeck-chunk-17-3.om"), Some(17));
+        assert_eq!(temp_owner("meshdeck-demo-history-99.om"), Some(99));
+        assert_eq!(temp_owner("meshdeck-prometheus-x-0"), None);
+        assert_eq!(temp_owner("meshdeck-prometheus-12"), None);
+        assert_eq!(temp_owner("other-prometheus-12-0"), None);
+    }
+
+    #[test]
+    fn this_process_runs_and_an_unused_pid_does_not() {
+        assert!(running(std::process::id()));
+        // Linux pids stay below 2^22.
+        assert!(!running(u32::MAX - 1));
+    }
 }

@@ -408,6 +408,12 @@ pub const SYNTHETIC_NAMESPACES_PER_PROJECT: usize = 4;
 /// services of deeper layers, a tenth of the calls with errors), a fifth of the services with two versions,
 /// a tenth of the calls gRPC, databases on TCP, some external services.
 /// The same `(services, seed)` always gives the same mesh.
+///
+/// Sizes, for any `services` (0 gives an empty mesh with one namespace):
+/// `services` in-mesh services, 25 per namespace (at least one namespace),
+/// four namespaces per project; `services / 50` external services; one or
+/// two workloads per service; `max(services / 100, 1)` faults (none without
+/// workloads); `max(ceil(services / 10), 3)` nodes.
 pub fn synthetic(services: usize, seed: u64) -> Mesh {
     let mut b = Builder::new(&format!("synthetic-{services}"), seed, DEMO_VARIATION);
     let mut rng = Rng::new(seed);
@@ -492,8 +498,13 @@ pub fn synthetic(services: usize, seed: u64) -> Mesh {
             .collect();
         let deeper: Vec<usize> = (0..services).filter(|t| layer_of[*t] > layer).collect();
         // One or two dependencies; most calls never fail, so (as in Istio)
-        // most flows have only a 200 series.
-        let calls = 1 + rng.below(2);
+        // most flows have only a 200 series. In meshes of fewer services
+        // than layers the deepest service has nothing to call.
+        let calls = if deeper.is_empty() {
+            0
+        } else {
+            1 + rng.below(2)
+        };
         for _ in 0..calls {
             let target = deeper[rng.below(deeper.len())];
             let client = if rng.next_f64() < 0.1 {
@@ -536,7 +547,12 @@ pub fn synthetic(services: usize, seed: u64) -> Mesh {
         }
     }
     // A few faults so health colours vary.
-    for i in 0..(services / 100).max(1) {
+    let faults = if b.mesh.workloads.is_empty() {
+        0
+    } else {
+        (services / 100).max(1)
+    };
+    for i in 0..faults {
         let wl = rng.below(b.mesh.workloads.len());
         b.fault(
             wl,
@@ -613,6 +629,97 @@ mod tests {
         );
         let c = synthetic(1000, 8);
         assert!(a.edges.len() != c.edges.len() || a.edges[0].rate != c.edges[0].rate);
+    }
+
+    /// Everything an index in `mesh` points at exists.
+    fn assert_valid(mesh: &Mesh) {
+        let n = &mesh.name;
+        for ns in &mesh.namespaces {
+            assert!(ns.project.is_none_or(|p| p < mesh.projects.len()), "{n}");
+        }
+        for w in &mesh.workloads {
+            assert!(w.namespace < mesh.namespaces.len(), "{n}");
+        }
+        for s in &mesh.services {
+            assert!(s.namespace < mesh.namespaces.len(), "{n}");
+            assert!(s.backends.iter().all(|(w, _)| *w < mesh.workloads.len()));
+            // In-mesh services have backends, external ones none.
+            assert_eq!(s.backends.is_empty(), s.external_host.is_some(), "{n}");
+        }
+        for e in &mesh.edges {
+            assert!(e.service < mesh.services.len(), "{n}");
+            if let Caller::Workload(w) = e.source {
+                assert!(w < mesh.workloads.len(), "{n}");
+            }
+            assert!(e.rate > 0.0, "{n}");
+        }
+        for f in &mesh.faults {
+            assert!(f.workload < mesh.workloads.len(), "{n}");
+        }
+        for u in &mesh.users {
+            if let DemoRole::Member(projects) = &u.role {
+                assert!(projects.iter().all(|p| *p < mesh.projects.len()), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn synthetic_meshes_of_every_size_are_valid_and_sized() {
+        for n in (1..=30).chain([5000]) {
+            let mesh = synthetic(n, 7);
+            assert_valid(&mesh);
+            // Sizes as documented on `synthetic`.
+            let in_mesh = mesh
+                .services
+                .iter()
+                .filter(|s| s.external_host.is_none())
+                .count();
+            assert_eq!(in_mesh, n);
+            assert_eq!(mesh.services.len() - in_mesh, n / 50, "n={n}");
+            let namespaces = n.div_ceil(25);
+            assert_eq!(mesh.namespaces.len(), namespaces, "n={n}");
+            assert_eq!(mesh.projects.len(), namespaces.div_ceil(4), "n={n}");
+            assert!(
+                (n..=2 * n).contains(&mesh.workloads.len()),
+                "n={n}: {}",
+                mesh.workloads.len()
+            );
+            assert_eq!(mesh.faults.len(), (n / 100).max(1), "n={n}");
+            assert_eq!(mesh.nodes.len(), n.div_ceil(10).max(3), "n={n}");
+            // Entry services are called from outside the mesh.
+            assert!(mesh.edges.iter().any(|e| e.source == Caller::Unknown));
+            // With two services or more, some service calls another.
+            if n >= 2 {
+                assert!(
+                    mesh.edges
+                        .iter()
+                        .any(|e| matches!(e.source, Caller::Workload(_))),
+                    "n={n}"
+                );
+            }
+            // The same seed gives the same mesh.
+            let again = synthetic(n, 7);
+            assert_eq!(format!("{mesh:?}"), format!("{again:?}"), "n={n}");
+        }
+    }
+
+    #[test]
+    fn small_synthetic_meshes_run_in_every_part_of_the_simulator() {
+        // What `meshdeck demo --synthetic-services N` does with the mesh.
+        for n in 1..=8 {
+            let mesh = std::sync::Arc::new(synthetic(n, 7));
+            let start = 1_700_000_000.0;
+            let mut sim = crate::metrics::Simulator::new(
+                mesh.clone(),
+                crate::metrics::MetricsOptions::default(),
+                start,
+            );
+            sim.advance_to(start + 60.0);
+            assert!(sim.render_text().contains("istio_requests_total"), "n={n}");
+            let traces = crate::traces::TraceStore::new(1000, 1.0);
+            traces.fill_history(&mesh, start, start + 60.0, 1.0);
+            let _ = crate::kube::InMemoryCluster::from_mesh(&mesh);
+        }
     }
 
     #[test]
