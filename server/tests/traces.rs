@@ -593,3 +593,58 @@ async fn api_detection_waits_for_a_definite_answer() {
     let trace: TraceDetail = get_ok(&state, "admin", &format!("/api/traces/{id}")).await;
     assert_eq!(trace.spans.len(), found.traces[0].span_count);
 }
+
+/// A Jaeger whose every answer is an endless-looking JSON document streamed
+/// in 1 MiB chunks (no Content-Length), `chunks` of them; counts the chunks
+/// actually produced.
+fn flooding_jaeger(chunks: usize, produced: Arc<std::sync::atomic::AtomicUsize>) -> axum::Router {
+    use axum::response::IntoResponse;
+    use futures::StreamExt;
+    axum::Router::new().fallback(move || {
+        let produced = produced.clone();
+        async move {
+            let stream = futures::stream::iter(0..chunks).map(move |i| {
+                produced.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let chunk = if i == 0 {
+                    let mut c = b"{\"data\":[".to_vec();
+                    c.resize(1 << 20, b' ');
+                    c
+                } else {
+                    vec![b' '; 1 << 20]
+                };
+                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk))
+            });
+            (
+                [(http::header::CONTENT_TYPE, "application/json")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+    })
+}
+
+#[tokio::test]
+async fn an_oversized_jaeger_answer_is_refused_without_reading_it_all() {
+    let limit_mib = meshdeck_server::upstream::jaeger::MAX_ANSWER_BYTES >> 20;
+    let produced = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = serve(listener, flooding_jaeger(4 * limit_mib, produced.clone()));
+    let state = state_with_timeout(&url, JaegerApiArg::V1, Duration::from_secs(30));
+    let (status, body) = error(&state, "admin", "/api/traces?service=reviews.bookinfo").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body.error.code, ErrorCode::Invalid);
+    assert!(
+        body.error
+            .message
+            .contains(&format!("more than {limit_mib} MiB")),
+        "{}",
+        body.error.message
+    );
+    // The client hung up soon after the limit: far fewer than the 4× offered
+    // chunks were produced (the stream runs ahead by what socket buffers hold).
+    let made = produced.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        made < 2 * limit_mib,
+        "{made} MiB produced for a {limit_mib} MiB limit"
+    );
+}

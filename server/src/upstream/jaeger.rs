@@ -10,8 +10,11 @@ use tokio::sync::OnceCell;
 
 use super::Probe;
 use super::http::HttpUpstream;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::traces::{self, Trace};
+
+/// The largest Jaeger answer read (a search of 500 big traces is a few MiB).
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
 
 /// Which query API to speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,13 +90,23 @@ impl JaegerClient {
             .copied()
     }
 
-    /// `GET path?query` → (status, JSON body or `null`).
+    /// `GET path?query` → (status, JSON body or `null`); answers over
+    /// [`MAX_ANSWER_BYTES`] are refused (422) without reading the rest.
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<(u16, Value)> {
         let url = self.http.url(path)?;
-        let (status, bytes) = self
+        let (status, bytes) = match self
             .http
-            .fetch(self.http.client().get(url).query(query))
-            .await?;
+            .fetch_limited(self.http.client().get(url).query(query), MAX_ANSWER_BYTES)
+            .await?
+        {
+            (status, Some(bytes)) => (status, bytes),
+            (_, None) => {
+                return Err(Error::Invalid(format!(
+                    "Jaeger's answer is more than {} MiB; search with a lower limit or a shorter range",
+                    MAX_ANSWER_BYTES >> 20
+                )));
+            }
+        };
         Ok((
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
