@@ -72,13 +72,30 @@ impl LinkContext {
     }
 }
 
+/// The time a link to the Traces page searches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TraceTime<'a> {
+    /// The Traces page's default lookback.
+    Default,
+    /// The last `range` (e.g. `1h`, or a graph's window `10m`).
+    Last(&'a str),
+    /// From `start` to `end` (Unix seconds): a custom range, a replayed graph.
+    Between(i64, i64),
+}
+
 /// The console's Traces page searching `service` (`<app>.<namespace>`)
-/// over the last `range` (e.g. `1h`), when given.
-pub fn traces_page(service: &str, range: Option<&str>) -> String {
-    let query = crate::format::query_string(&[
-        ("service", service.to_owned()),
-        ("range", range.unwrap_or_default().to_owned()),
-    ]);
+/// over `time`.
+pub fn traces_page(service: &str, time: TraceTime<'_>) -> String {
+    let mut pairs = vec![("service", service.to_owned())];
+    match time {
+        TraceTime::Default => {}
+        TraceTime::Last(range) => pairs.push(("range", range.to_owned())),
+        TraceTime::Between(start, end) => {
+            pairs.push(("start", start.to_string()));
+            pairs.push(("end", end.to_string()));
+        }
+    }
+    let query = crate::format::query_string(&pairs);
     format!("{}?{query}", crate::nav::TRACES.path)
 }
 
@@ -257,13 +274,23 @@ mod tests {
     #[test]
     fn traces_page_links_carry_the_range() {
         assert_eq!(
-            traces_page("reviews.bookinfo", Some("6h")),
+            traces_page("reviews.bookinfo", TraceTime::Last("6h")),
             "/traces?service=reviews.bookinfo&range=6h"
         );
         assert_eq!(
-            traces_page("reviews.bookinfo", None),
+            traces_page("reviews.bookinfo", TraceTime::Default),
             "/traces?service=reviews.bookinfo"
         );
-        assert_eq!(traces_page("a b.c", Some("")), "/traces?service=a%20b.c");
+        assert_eq!(
+            traces_page("a b.c", TraceTime::Last("")),
+            "/traces?service=a%20b.c"
+        );
+        assert_eq!(
+            traces_page(
+                "reviews.bookinfo",
+                TraceTime::Between(1_700_000_000, 1_700_003_600)
+            ),
+            "/traces?service=reviews.bookinfo&start=1700000000&end=1700003600"
+        );
     }
 }

@@ -52,3 +52,25 @@ test('a member lists only their namespaces\' services', async ({ page }) => {
   expect(options).toContain('productpage.bookinfo');
   expect(options.filter((o) => o.includes('.payments'))).toEqual([]);
 });
+
+test('a custom time range from a link is searched, and a preset replaces it', async ({ page }) => {
+  const end = Math.floor(Date.now() / 1000);
+  const start = end - 1800;
+  const searches: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/api/traces?')) searches.push(r.url());
+  });
+  await page.goto(`/traces?service=reviews.bookinfo&start=${start}&end=${end}`);
+  const lookback = page.getByLabel('Lookback');
+  await expect(lookback).toHaveValue('custom');
+  await expect(lookback.locator('option:checked')).toHaveText(/ to /);
+  await expect(page.getByRole('table', { name: 'Traces' }).getByRole('row').nth(1)).toBeVisible();
+  expect(searches.some((u) => u.includes(`start=${start}`) && u.includes(`end=${end}`) && !u.includes('range='))).toBe(true);
+  // Searching again keeps the custom range; a preset replaces it.
+  await page.getByRole('button', { name: 'Find traces' }).click();
+  await expect(page).toHaveURL(new RegExp(`start=${start}&end=${end}`));
+  await lookback.selectOption('3h');
+  await page.getByRole('button', { name: 'Find traces' }).click();
+  await expect(page).toHaveURL(/range=3h/);
+  expect(page.url()).not.toContain('start=');
+});

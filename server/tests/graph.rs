@@ -375,10 +375,15 @@ async fn members_see_their_namespaces_and_no_details_beyond() {
         detail.metrics_url.as_deref(),
         Some("/metrics?scope=service&namespace=bookinfo&name=productpage")
     );
+    // A graph at a given time (a replay): its traces link covers the
+    // graph's default window, 10 minutes, ending then.
+    let end = (f.end - 120.0) as i64;
     assert_eq!(
-        detail.traces_url.as_deref(),
-        // The graph's default window, 10m, is the traces' range.
-        Some("/traces?service=productpage.bookinfo&range=10m")
+        detail.traces_url,
+        Some(format!(
+            "/traces?service=productpage.bookinfo&start={}&end={end}",
+            end - 600
+        ))
     );
 }
 

@@ -69,13 +69,18 @@ impl MetricsUrl {
         MetricsScopeKind::parse(&self.scope).unwrap_or(MetricsScopeKind::Mesh)
     }
 
-    /// The Traces page for `service` of `namespace` over this page's preset
-    /// range (the Traces page takes no custom start/end: its default then).
+    /// The Traces page for `service` of `namespace` over this page's range
+    /// (the preset, or the custom start and end).
     pub fn traces_url(&self, namespace: &str, service: &str) -> String {
+        use crate::links::TraceTime;
+        let custom = match (self.start.parse::<i64>(), self.end.parse::<i64>()) {
+            (Ok(start), Ok(end)) if self.is_custom() => Some(TraceTime::Between(start, end)),
+            _ => None,
+        };
         // Istio's tracing names services `<app>.<namespace>`.
         crate::links::traces_page(
             &format!("{service}.{namespace}"),
-            (!self.is_custom()).then(|| self.preset()),
+            custom.unwrap_or(TraceTime::Last(self.preset())),
         )
     }
 
@@ -457,12 +462,12 @@ mod tests {
             url.traces_url("bookinfo", "reviews"),
             format!("/traces?service=reviews.bookinfo&range={DEFAULT_RANGE}")
         );
-        // A custom range has no Traces equivalent: no range at all.
+        // A custom range goes as start and end.
         url.start = "1700000000".into();
         url.end = "1700003600".into();
         assert_eq!(
             url.traces_url("bookinfo", "reviews"),
-            "/traces?service=reviews.bookinfo"
+            "/traces?service=reviews.bookinfo&start=1700000000&end=1700003600"
         );
     }
 }

@@ -26,14 +26,23 @@ const RANGES: [(&str, &str); 6] = [
     ("1d", "Last day"),
     ("2d", "Last 2 days"),
 ];
-/// The lookback choices: the presets, and `current` too when it is another
-/// range (links from the graph or metrics pages carry theirs, e.g. `10m`).
-fn lookback_options(current: &str) -> Vec<(String, String)> {
-    let mut options: Vec<(String, String)> = RANGES
-        .iter()
-        .map(|(v, label)| (v.to_string(), label.to_string()))
+/// The lookback choice standing for the URL's custom start and end.
+const CUSTOM: &str = "custom";
+
+/// The lookback choices: the presets, `current` too when it is another
+/// range (links from the graph or metrics pages carry theirs, e.g. `10m`),
+/// and `custom` (its label) first when the URL has a start and end.
+fn lookback_options(current: &str, custom: Option<String>) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = custom
+        .map(|label| (CUSTOM.to_owned(), label))
+        .into_iter()
         .collect();
-    if !current.is_empty() && !RANGES.iter().any(|(v, _)| *v == current) {
+    options.extend(
+        RANGES
+            .iter()
+            .map(|(v, label)| (v.to_string(), label.to_string())),
+    );
+    if !current.is_empty() && current != CUSTOM && !RANGES.iter().any(|(v, _)| *v == current) {
         options.push((current.to_owned(), format!("Last {current}")));
     }
     options
@@ -60,6 +69,10 @@ pub struct TracesUrl {
     pub max_duration: String,
     /// e.g. `1h`.
     pub range: String,
+    /// Custom range start (Unix seconds); with `end`, replaces `range`.
+    pub start: String,
+    /// Custom range end (Unix seconds).
+    pub end: String,
     /// Most traces.
     pub limit: String,
     /// The open trace, if any.
@@ -77,19 +90,30 @@ impl TracesUrl {
             min_duration: get("minDuration"),
             max_duration: get("maxDuration"),
             range: get("range"),
+            start: get("start"),
+            end: get("end"),
             limit: get("limit"),
             trace: get("trace"),
         }
     }
 
+    /// Whether a custom start and end replace the lookback.
+    pub fn is_custom(&self) -> bool {
+        !self.start.is_empty() && !self.end.is_empty()
+    }
+
     fn search_pairs(&self) -> Vec<(&'static str, String)> {
+        let custom = self.is_custom();
+        let when = |v: &String, on: bool| if on { v.clone() } else { String::new() };
         vec![
             ("service", self.service.clone()),
             ("operation", self.operation.clone()),
             ("tags", self.tags.clone()),
             ("minDuration", self.min_duration.clone()),
             ("maxDuration", self.max_duration.clone()),
-            ("range", self.range.clone()),
+            ("range", when(&self.range, !custom)),
+            ("start", when(&self.start, custom)),
+            ("end", when(&self.end, custom)),
             ("limit", self.limit.clone()),
         ]
     }
@@ -158,7 +182,7 @@ fn SearchView(url: Memo<TracesUrl>, go: Callback<TracesUrl>, offset_s: i64) -> i
     });
     view! {
         <section class="card controls" aria-label="Trace search">
-            {loaded("services", services, move |s: TraceServices| view! { <SearchForm services=s url=url go=go /> })}
+            {loaded("services", services, move |s: TraceServices| view! { <SearchForm services=s url=url go=go offset_s=offset_s /> })}
         </section>
         {loaded("traces", results, move |found: Option<TraceSearch>| match found {
             None => view! { <p class="hint-box">"Choose a service to search its traces."</p> }.into_any(),
@@ -172,6 +196,7 @@ fn SearchForm(
     services: TraceServices,
     url: Memo<TracesUrl>,
     go: Callback<TracesUrl>,
+    offset_s: i64,
 ) -> impl IntoView {
     let current = url.get_untracked();
     let (service, set_service) = signal(current.service.clone());
@@ -179,10 +204,20 @@ fn SearchForm(
     let (tags, set_tags) = signal(current.tags.clone());
     let (min_d, set_min_d) = signal(current.min_duration.clone());
     let (max_d, set_max_d) = signal(current.max_duration.clone());
-    let (range, set_range) = signal(if current.range.is_empty() {
+    let (range, set_range) = signal(if current.is_custom() {
+        CUSTOM.to_owned()
+    } else if current.range.is_empty() {
         "1h".to_owned()
     } else {
         current.range.clone()
+    });
+    let custom_label = current.is_custom().then(|| {
+        let at = |v: &str| {
+            v.parse::<f64>()
+                .map(|t| format::datetime(t, offset_s))
+                .unwrap_or_else(|_| v.to_owned())
+        };
+        format!("{} to {}", at(&current.start), at(&current.end))
     });
     let (limit, set_limit) = signal(if current.limit.is_empty() {
         "20".to_owned()
@@ -191,13 +226,18 @@ fn SearchForm(
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let chosen = range.get_untracked();
+        let custom = chosen == CUSTOM;
+        let before = url.get_untracked();
         go.run(TracesUrl {
             service: service.get_untracked(),
             operation: operation.get_untracked(),
             tags: tags.get_untracked().trim().to_owned(),
             min_duration: min_d.get_untracked().trim().to_owned(),
             max_duration: max_d.get_untracked().trim().to_owned(),
-            range: range.get_untracked(),
+            range: if custom { String::new() } else { chosen },
+            start: if custom { before.start } else { String::new() },
+            end: if custom { before.end } else { String::new() },
             limit: limit.get_untracked(),
             trace: String::new(),
         });
@@ -247,7 +287,7 @@ fn SearchForm(
                 <label class="control">
                     <span>"Lookback"</span>
                     <select aria-label="Lookback" prop:value=range on:change=move |ev| set_range.set(event_target_value(&ev))>
-                        {lookback_options(&range.get_untracked()).into_iter().map(|(v, label)| view! { <option value=v>{label}</option> }).collect_view()}
+                        {lookback_options(&range.get_untracked(), custom_label.clone()).into_iter().map(|(v, label)| view! { <option value=v>{label}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="control narrow">
@@ -653,15 +693,36 @@ mod tests {
 
     #[test]
     fn a_linked_range_is_offered_as_a_lookback() {
-        let presets = lookback_options("1h");
+        let presets = lookback_options("1h", None);
         assert_eq!(presets.len(), RANGES.len());
-        assert_eq!(lookback_options("").len(), RANGES.len());
-        let with_window = lookback_options("10m");
+        assert_eq!(lookback_options("", None).len(), RANGES.len());
+        let with_window = lookback_options("10m", None);
         assert_eq!(with_window.len(), RANGES.len() + 1);
         assert_eq!(
             with_window.last(),
             Some(&("10m".to_owned(), "Last 10m".to_owned()))
         );
+        // A custom start and end come first, under their own label.
+        let custom = lookback_options(CUSTOM, Some("10:00 to 11:00".into()));
+        assert_eq!(custom.len(), RANGES.len() + 1);
+        assert_eq!(custom[0], (CUSTOM.to_owned(), "10:00 to 11:00".to_owned()));
+    }
+
+    #[test]
+    fn a_custom_range_replaces_the_lookback_in_the_search() {
+        let mut u = TracesUrl {
+            service: "reviews.bookinfo".into(),
+            range: "6h".into(),
+            start: "1700000000".into(),
+            end: "1700003600".into(),
+            ..TracesUrl::default()
+        };
+        assert_eq!(
+            u.api_query(),
+            "service=reviews.bookinfo&start=1700000000&end=1700003600"
+        );
+        u.end.clear();
+        assert_eq!(u.api_query(), "service=reviews.bookinfo&range=6h");
     }
 
     #[test]

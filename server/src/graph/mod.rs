@@ -13,6 +13,7 @@ pub mod traffic;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::links::TraceTime;
 use app::types::{
     EdgeProtocol, Graph, GraphNode, GraphNodeDetail, GraphType, NodeKind, UpstreamKind,
 };
@@ -548,11 +549,17 @@ pub async fn node_detail(
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::BadRequest("node is required (a node id of the graph)".into()))?;
     let graph = graph(state, scope, params, now).await?;
-    detail_of(graph, &id, scope)
+    detail_of(graph, &id, scope, params.query_time.is_some())
 }
 
-/// The detail of node `id` in `graph`.
-pub fn detail_of(graph: Graph, id: &str, scope: &AccessScope) -> Result<GraphNodeDetail> {
+/// The detail of node `id` in `graph`; `replay`: the graph is of a past
+/// moment (its traces link covers that window, not the last one).
+pub fn detail_of(
+    graph: Graph,
+    id: &str,
+    scope: &AccessScope,
+    replay: bool,
+) -> Result<GraphNodeDetail> {
     let node = graph
         .nodes
         .iter()
@@ -588,12 +595,18 @@ pub fn detail_of(graph: Graph, id: &str, scope: &AccessScope) -> Result<GraphNod
         })
         .cloned()
         .collect();
-    // The traces link covers the graph's rate window (a console range name).
-    let window = WINDOWS
-        .iter()
-        .find(|(_, seconds)| *seconds == graph.window_s)
-        .map(|(name, _)| *name);
-    let (metrics_url, traces_url) = links(&node, window);
+    // The traces link covers the graph's rate window: the last one (by its
+    // console name), or, replaying, the window ending at the graph's time.
+    let time = if replay {
+        let end = graph.query_time.round() as i64;
+        TraceTime::Between(end - graph.window_s.round() as i64, end)
+    } else {
+        WINDOWS
+            .iter()
+            .find(|(_, seconds)| *seconds == graph.window_s)
+            .map_or(TraceTime::Default, |(name, _)| TraceTime::Last(name))
+    };
+    let (metrics_url, traces_url) = links(&node, time);
     Ok(GraphNodeDetail {
         node,
         inbound,
@@ -605,8 +618,8 @@ pub fn detail_of(graph: Graph, id: &str, scope: &AccessScope) -> Result<GraphNod
 }
 
 /// Console links to a node's metrics and traces; the traces link searches
-/// the last `range` (e.g. the graph's window `10m`) when given.
-pub fn links(node: &GraphNode, range: Option<&str>) -> (Option<String>, Option<String>) {
+/// over `time` (e.g. the graph's window, `10m`).
+pub fn links(node: &GraphNode, time: TraceTime<'_>) -> (Option<String>, Option<String>) {
     let q = app::format::query_string;
     let ns = node.namespace.clone();
     let metrics = match node.kind {
@@ -632,7 +645,7 @@ pub fn links(node: &GraphNode, range: Option<&str>) -> (Option<String>, Option<S
         NodeKind::Unknown | NodeKind::External => None,
         _ => node.app.clone().or_else(|| Some(node.name.clone())),
     };
-    let traces_url = traced.map(|app| app::links::traces_page(&format!("{app}.{ns}"), range));
+    let traces_url = traced.map(|app| app::links::traces_page(&format!("{app}.{ns}"), time));
     (metrics_url, traces_url)
 }
 
@@ -727,7 +740,7 @@ mod tests {
             health: app::types::GraphHealth::Healthy,
         };
         assert_eq!(
-            links(&node, None),
+            links(&node, TraceTime::Default),
             (
                 Some("/metrics?scope=service&namespace=bookinfo&name=reviews".into()),
                 Some("/traces?service=reviews.bookinfo".into())
@@ -735,16 +748,23 @@ mod tests {
         );
         // The graph's window becomes the traces page's range.
         assert_eq!(
-            links(&node, Some("30m")).1.as_deref(),
+            links(&node, TraceTime::Last("30m")).1.as_deref(),
             Some("/traces?service=reviews.bookinfo&range=30m")
         );
         node.kind = NodeKind::Workload;
         node.name = "reviews-v3".into();
         assert_eq!(
-            links(&node, Some("30m")).0.as_deref(),
+            links(&node, TraceTime::Last("30m")).0.as_deref(),
             Some("/metrics?scope=workload&namespace=bookinfo&name=reviews-v3")
         );
+        // A replayed graph: the window ending at its time.
+        assert_eq!(
+            links(&node, TraceTime::Between(1_700_000_000, 1_700_000_600))
+                .1
+                .as_deref(),
+            Some("/traces?service=reviews.bookinfo&start=1700000000&end=1700000600")
+        );
         node.kind = NodeKind::Unknown;
-        assert_eq!(links(&node, Some("1h")), (None, None));
+        assert_eq!(links(&node, TraceTime::Last("1h")), (None, None));
     }
 }
