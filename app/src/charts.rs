@@ -183,6 +183,9 @@ struct Lines<'s> {
     legend: bool,
 }
 
+/// Height of the legend row above a chart's plot (pixels).
+const LEGEND_ROW: u32 = 30;
+
 fn draw<'a>(
     svg: &'a mut String,
     lines: &Lines<'_>,
@@ -196,8 +199,9 @@ fn draw<'a>(
     let root = SVGBackend::with_string(svg, size).into_drawing_area();
     root.fill(&WHITE)?;
     let (y0, y1) = y_range_of(lines.series, unit);
+    // A legend gets a row of its own above the plot, never over the data.
     let mut ctx = ChartBuilder::on(&root)
-        .margin_top(10)
+        .margin_top(if lines.legend { LEGEND_ROW } else { 10 })
         .margin_right(16)
         .margin_left(4)
         .x_label_area_size(26)
@@ -240,27 +244,39 @@ fn draw<'a>(
     for (i, series) in lines.series.iter().enumerate() {
         let colour = palette[i % palette.len()];
         let style = ShapeStyle::from(&colour).stroke_width(2);
-        let mut first = true;
         for segment in segments(series) {
-            let drawn = ctx.draw_series(LineSeries::new(segment, style))?;
-            if first {
-                drawn.label(series.name.clone()).legend(move |(x, y)| {
-                    PathElement::new(
-                        vec![(x, y), (x + 16, y)],
-                        ShapeStyle::from(&colour).stroke_width(3),
-                    )
-                });
-                first = false;
-            }
+            ctx.draw_series(LineSeries::new(segment, style))?;
         }
     }
     if lines.legend {
-        ctx.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(0xd9, 0xde, 0xe6))
-            .label_font(("sans-serif", 15))
-            .draw()?;
+        // Right-aligned with the plot: a short line in the series' colour,
+        // then its name. Text comes out at about 12 px (see above), so a
+        // character is about 7 px wide.
+        let label_font = ("sans-serif", 15)
+            .into_font()
+            .color(&RGBColor(0x37, 0x41, 0x51));
+        let label_style = label_font.pos(Pos::new(HPos::Left, VPos::Center));
+        let widths: Vec<i32> = lines
+            .series
+            .iter()
+            .map(|s| 22 + s.name.chars().count() as i32 * 7 + 14)
+            .collect();
+        let (right, _) = ctx.backend_coord(&(end.max(start + 1.0), y1));
+        let mut x = right - widths.iter().sum::<i32>();
+        let y = (LEGEND_ROW as i32) / 2;
+        for (i, (series, width)) in lines.series.iter().zip(&widths).enumerate() {
+            let colour = palette[i % palette.len()];
+            root.draw(&PathElement::new(
+                vec![(x, y), (x + 16, y)],
+                ShapeStyle::from(&colour).stroke_width(3),
+            ))?;
+            root.draw(&Text::new(
+                series.name.clone(),
+                (x + 22, y),
+                label_style.clone(),
+            ))?;
+            x += width;
+        }
     }
     root.present()?;
     Ok(())
@@ -437,6 +453,18 @@ mod tests {
             );
         }
         assert!(texts.contains(&"p99".to_string()), "legend: {texts:?}");
+        // The legend sits in its own row above the plot, not over the lines.
+        let p99 = svg
+            .split("<text")
+            .find(|t| t.contains("\np99\n"))
+            .unwrap_or_else(|| panic!("p99 label in {svg}"));
+        let y: f64 = p99
+            .split("y=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .expect("y of the p99 label");
+        assert!(y < f64::from(LEGEND_ROW), "legend label at y = {y}");
         // Each series: its line and its legend mark, in its own colour.
         for colour in ["#1D4ED8", "#D97706"] {
             let lines = svg
