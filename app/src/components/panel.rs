@@ -40,6 +40,10 @@ pub fn LineChart(
     /// What to say when no line has a value.
     #[prop(into)]
     empty: String,
+    /// Drawing size in pixels; the chart scales to its box, so a wide box
+    /// wants a wide drawing (or its text grows with it).
+    #[prop(optional)]
+    size: Option<(u32, u32)>,
 ) -> impl IntoView {
     let has_data = series
         .iter()
@@ -55,7 +59,7 @@ pub fn LineChart(
     }
     let names: Vec<String> = series.iter().map(|s| s.name.clone()).collect();
     let (shown, more) = legend_entries(&names, LEGEND_CAP);
-    let body = match charts::lines_svg(&series, unit, start, end, SIZE, offset_s) {
+    let body = match charts::lines_svg(&series, unit, start, end, size.unwrap_or(SIZE), offset_s) {
         Ok(svg) => {
             view! { <div class="chart-svg" role="img" aria-label=label inner_html=svg></div> }
                 .into_any()

@@ -41,6 +41,10 @@ pub const CONSOLE_RANGES: [(&str, f64); 6] = [
 const CONSOLE_POINTS: f64 = 250.0;
 /// Rows of an instant result shown in the table.
 pub const TABLE_ROWS: usize = 500;
+
+/// The console's range chart spans the page: drawn at about the width it
+/// is shown at, so its text stays the size of the page's.
+const CONSOLE_CHART_SIZE: (u32, u32) = (1100, 360);
 /// The query the editor starts with when the history is empty.
 const EXAMPLE: &str =
     r#"sum by (destination_service_name) (rate(istio_requests_total{reporter="destination"}[5m]))"#;
@@ -472,6 +476,7 @@ fn ConsoleResult(outcome: Outcome) -> impl IntoView {
                     offset_s=offset_s
                     label="Query result over time"
                     empty="The query matched no series in this range."
+                    size=CONSOLE_CHART_SIZE
                 />
             }
             .into_any()
