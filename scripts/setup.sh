@@ -71,10 +71,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Playwright needs Node.js 20 or newer; Debian 12's own nodejs is 18.
-NODE_MAJOR=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')
-[ "${NODE_MAJOR:-0}" -ge 20 ] 2>/dev/null ||
-  fail "Node.js $(node --version 2>/dev/null || echo '(none)') is too old: the end-to-end tests' Playwright needs Node.js 20 or newer (Debian 12 ships 18). Install Node.js 20+ (for example the nodejs package from NodeSource's Debian repository, or 'n'/'nvm'), then run again."
+# Playwright needs Node.js 20 or newer; Debian 12's own nodejs is 18. The
+# npm registry carries Node.js builds (package `node`), so an older Node.js
+# gets a newer one through npm, into /usr/local/bin (ahead of /usr/bin).
+node_major() { { node --version 2>/dev/null || echo v0; } | sed -E 's/^v([0-9]+).*/\1/'; }
+if [ "$(node_major)" -lt 20 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || { sudo -n true 2>/dev/null && SUDO=sudo; } ||
+    fail "Node.js $(node --version 2>/dev/null || echo '(none)') is too old: Playwright needs Node.js 20 or newer. Run 'sudo npm install -g node@20' (or install Node.js 20+ another way), then run again."
+  say "installing Node.js 20 from the npm registry (npm install -g node@20; Debian 12 ships 18)"
+  $SUDO npm install -g --no-audit --no-fund node@20
+  hash -r
+  [ "$(node_major)" -ge 20 ] ||
+    fail "Node.js is still $(node --version 2>/dev/null || echo '(none)') after 'npm install -g node@20': install Node.js 20+ (e.g. NodeSource's Debian package) and run again."
+fi
 
 # --- npm packages in end2end/ ------------------------------------------------------
 # Playwright's own browser download is never used: the tests drive Debian's Chromium.

@@ -604,7 +604,11 @@ pub struct SpanLog {
 pub struct SpanView {
     /// Span id (hex).
     pub span_id: String,
-    /// Parent span id, if any (and present in the trace).
+    /// The span this one is drawn under in the waterfall: its parent when
+    /// that is in the trace; `None` for roots, for spans whose parent was
+    /// not collected, and for the spans of a reference cycle or duplicate
+    /// id, which are shown as roots after the tree (Jaeger's own
+    /// references are not repeated here).
     pub parent_id: Option<String>,
     /// Depth in the call tree (root = 0).
     pub depth: usize,

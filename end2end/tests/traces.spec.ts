@@ -66,11 +66,21 @@ test('a custom time range from a link is searched, and a preset replaces it', as
   await expect(lookback.locator('option:checked')).toHaveText(/ to /);
   await expect(page.getByRole('table', { name: 'Traces' }).getByRole('row').nth(1)).toBeVisible();
   expect(searches.some((u) => u.includes(`start=${start}`) && u.includes(`end=${end}`) && !u.includes('range='))).toBe(true);
-  // Searching again keeps the custom range; a preset replaces it.
+  // A new search (another limit) keeps the custom range...
+  await page.getByLabel('Limit').fill('7');
+  let search = page.waitForRequest((r) => r.url().includes('/api/traces?'));
   await page.getByRole('button', { name: 'Find traces' }).click();
-  await expect(page).toHaveURL(new RegExp(`start=${start}&end=${end}`));
+  let sent = new URL((await search).url());
+  expect([sent.searchParams.get('limit'), sent.searchParams.get('start'), sent.searchParams.get('end')]).toEqual(['7', `${start}`, `${end}`]);
+  expect(sent.searchParams.has('range')).toBe(false);
+  await expect(page).toHaveURL(new RegExp(`start=${start}&end=${end}&limit=7`));
+  // ...and a preset replaces it.
   await lookback.selectOption('3h');
+  search = page.waitForRequest((r) => r.url().includes('/api/traces?'));
   await page.getByRole('button', { name: 'Find traces' }).click();
+  sent = new URL((await search).url());
+  expect(sent.searchParams.get('range')).toBe('3h');
+  expect(sent.searchParams.has('start')).toBe(false);
   await expect(page).toHaveURL(/range=3h/);
   expect(page.url()).not.toContain('start=');
 });

@@ -648,3 +648,36 @@ async fn an_oversized_jaeger_answer_is_refused_without_reading_it_all() {
         "{made} MiB produced for a {limit_mib} MiB limit"
     );
 }
+
+#[tokio::test]
+async fn requests_arriving_during_a_hanging_detection_share_it() {
+    // A Jaeger that accepts connections and never answers; counts them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    // Long enough that all five have arrived before the first attempt ends.
+    let state = state_with_timeout(&url, JaegerApiArg::Auto, Duration::from_secs(2));
+    let calls = (0..5).map(|_| error(&state, "admin", "/api/traces?service=reviews.bookinfo"));
+    for (status, body) in futures::future::join_all(calls).await {
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.error.message.contains("no answer within 2000 ms"),
+            "{}",
+            body.error.message
+        );
+    }
+    // One detection attempt for the five, not one each in turn.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // A later request asks again.
+    let (status, _) = error(&state, "admin", "/api/traces/services").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -154,8 +154,11 @@ pub fn MetricsPage() -> impl IntoView {
         navigate(&next.page_url(), NavigateOptions::default())
     });
     let targets = LocalResource::new(api::metrics_targets);
+    // Keyed on the API query alone: choosing an auto-refresh interval
+    // changes the URL but not the data, so it must not reload.
+    let api_query = Memo::new(move |_| url.read().api_query());
     let report = LocalResource::new(move || {
-        let q = url.get().api_query();
+        let q = api_query.get();
         async move { api::metrics(&q).await }
     });
 

@@ -537,8 +537,10 @@ fn DashboardView(
     url: Memo<PrometheusUrl>,
     go: Callback<PrometheusUrl>,
 ) -> impl IntoView {
+    // Keyed on the API query alone (not the auto-refresh choice).
+    let api_query = Memo::new(move |_| url.read().api_query(kind));
     let dashboard = LocalResource::new(move || {
-        let q = url.get().api_query(kind);
+        let q = api_query.get();
         async move {
             match q {
                 Some(q) => api::dashboard(kind, &q).await.map(Some),

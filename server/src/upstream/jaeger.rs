@@ -3,7 +3,8 @@
 //! detected (v3 if `/api/v3/services` answers with JSON, v1 if it is
 //! definitely not there; detection is retried while Jaeger cannot say).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -30,6 +31,8 @@ pub enum JaegerApi {
 pub struct JaegerClient {
     http: HttpUpstream,
     api: Arc<OnceCell<JaegerApi>>,
+    /// The last failed detection: when it ended, and why.
+    failed: Arc<Mutex<Option<(Instant, String)>>>,
 }
 
 /// A trace search.
@@ -63,6 +66,7 @@ impl JaegerClient {
         JaegerClient {
             http,
             api: Arc::new(cell),
+            failed: Arc::default(),
         }
     }
 
@@ -75,19 +79,44 @@ impl JaegerClient {
     /// answer is kept: while Jaeger is unreachable, slow or failing (5xx,
     /// an authentication wall, throttling), this is an error and the next
     /// call asks again.
+    /// Requests that arrive while a detection runs share its outcome, so
+    /// while Jaeger hangs they wait out one timeout together, not one each
+    /// in turn.
     pub async fn api(&self) -> Result<JaegerApi> {
+        let arrived = Instant::now();
         self.api
             .get_or_try_init(|| async {
-                let (status, body) = self.get("api/v3/services", &[]).await?;
-                detect(status, &body).ok_or_else(|| {
-                    self.http.unavailable(format!(
-                        "api/v3/services answered HTTP {status}, \
-                         so the query API generation is unknown"
-                    ))
+                if let Some(reason) = self.failure_since(arrived) {
+                    return Err(self.http.unavailable(reason));
+                }
+                let detected = match self.get("api/v3/services", &[]).await {
+                    Ok((status, body)) => detect(status, &body).ok_or_else(|| {
+                        format!(
+                            "api/v3/services answered HTTP {status}, \
+                             so the query API generation is unknown"
+                        )
+                    }),
+                    Err(Error::Upstream { reason, .. }) => Err(reason),
+                    Err(other) => Err(other.to_string()),
+                };
+                detected.map_err(|reason| {
+                    *self.failed.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((Instant::now(), reason.clone()));
+                    self.http.unavailable(reason)
                 })
             })
             .await
             .copied()
+    }
+
+    /// Why detection failed, if an attempt ended at or after `arrived`
+    /// (one the caller was waiting on).
+    fn failure_since(&self, arrived: Instant) -> Option<String> {
+        let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        failed
+            .as_ref()
+            .filter(|(ended, _)| *ended >= arrived)
+            .map(|(_, reason)| reason.clone())
     }
 
     /// `GET path?query` → (status, JSON body or `null`); answers over
