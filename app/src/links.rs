@@ -99,7 +99,8 @@ pub fn traces_page(service: &str, time: TraceTime<'_>) -> String {
     format!("{}?{query}", crate::nav::TRACES.path)
 }
 
-fn seconds(range: &str) -> Option<u64> {
+/// Seconds in a range like `15m`, `1h` or `2d`.
+pub fn seconds(range: &str) -> Option<u64> {
     let split = range.find(|c: char| !c.is_ascii_digit())?;
     let n: u64 = range[..split].parse().ok()?;
     let unit = match &range[split..] {

@@ -56,6 +56,20 @@ test('clicking a node opens the side panel with its traffic and links', async ({
     '/metrics?scope=service&namespace=bookinfo&name=productpage',
   );
   await expect(panel.getByRole('link', { name: 'Traces' })).toHaveAttribute('href', '/traces?service=productpage.bookinfo&range=10m');
+  // Its own charts over the graph's window, inbound, then outbound.
+  const charts = panel.getByRole('region', { name: 'Traffic charts' });
+  const volume = charts.getByRole('figure', { name: 'Request Volume chart' }).getByRole('img', { name: /over time/ });
+  for (const title of ['Request Volume', 'Success Rate', 'Request Duration']) {
+    await expect(charts.getByRole('figure', { name: `${title} chart` }).getByRole('img', { name: /over time/ })).toBeVisible();
+  }
+  const inbound = await volume.getAttribute('aria-label');
+  await charts.getByRole('button', { name: 'Outbound' }).click();
+  await expect(charts.getByRole('button', { name: 'Outbound' })).toHaveAttribute('aria-pressed', 'true');
+  // productpage calls more than it is called (details, reviews and payments-api).
+  await expect(volume).not.toHaveAttribute('aria-label', inbound!);
+  const latest = (label: string | null) => Number(/requests ([\d.]+) req\/s/.exec(label ?? '')?.[1]);
+  expect(latest(await volume.getAttribute('aria-label'))).toBeGreaterThan(latest(inbound));
+  await charts.getByRole('button', { name: 'Inbound' }).click();
   await page.screenshot({ path: path.join('artifacts', 'graph-side-panel.png'), fullPage: true });
   // An edge opens its own details (the panel overlays the graph's right
   // side, where this edge is drawn: close it first).

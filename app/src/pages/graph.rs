@@ -13,6 +13,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
 use crate::api;
+use crate::components::chart::MetricChart;
 use crate::components::layout::PageHeader;
 use crate::components::state::loaded;
 use crate::format;
@@ -21,8 +22,8 @@ use crate::graph_view::{
 };
 use crate::nav::GRAPH;
 use crate::types::{
-    BoxKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, GraphNodeDetail, GraphType,
-    Me, NodeKind,
+    BoxKind, ChartKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, GraphNodeDetail,
+    GraphType, Me, MetricsReport, NodeKind,
 };
 
 /// Windows offered (the server's list).
@@ -105,6 +106,20 @@ impl GraphUrl {
             "10m"
         } else {
             &self.window
+        }
+    }
+
+    /// The time part of a `/api/metrics` query covering this graph: its
+    /// window (at least 10 minutes, so the charts have a shape), ending now
+    /// or, replaying, at the graph's moment.
+    pub fn metrics_time_query(&self) -> String {
+        let window_s = crate::links::seconds(self.window()).unwrap_or(600).max(600);
+        match self.query_time.parse::<f64>() {
+            Ok(t) if t.is_finite() && t > 0.0 => {
+                let end = t.round() as i64;
+                format!("start={}&end={end}", end - window_s as i64)
+            }
+            _ => format!("range={}m", window_s / 60),
         }
     }
 
@@ -1032,7 +1047,7 @@ fn SidePanel(
                         None => view! {
                             <Transition fallback=|| view! { <p class="state-loading">"Loading…"</p> }>
                                 {move || detail.get().flatten().map(|d| match d {
-                                    Ok(d) => node_panel(d, view_model.get()).into_any(),
+                                    Ok(d) => node_panel(d, view_model.get(), effective).into_any(),
                                     Err(e) => view! { <p class="state-error" role="alert">{e.to_string()}</p> }.into_any(),
                                 })}
                             </Transition>
@@ -1092,7 +1107,11 @@ fn far_node_panel(n: GraphNode) -> impl IntoView + use<> {
     }
 }
 
-fn node_panel(d: GraphNodeDetail, vm: std::sync::Arc<View>) -> impl IntoView {
+fn node_panel(
+    d: GraphNodeDetail,
+    vm: std::sync::Arc<View>,
+    effective: Memo<GraphUrl>,
+) -> impl IntoView {
     let peers: HashMap<String, String> = d
         .peers
         .iter()
@@ -1130,6 +1149,12 @@ fn node_panel(d: GraphNodeDetail, vm: std::sync::Arc<View>) -> impl IntoView {
     };
     let inbound = table("Inbound", d.inbound, true, &peer);
     let outbound = table("Outbound", d.outbound, false, &peer);
+    // The node's own traffic charts: the Traffic Metrics page's scope.
+    let charts = d
+        .metrics_url
+        .as_deref()
+        .and_then(|u| u.split_once('?'))
+        .map(|(_, scope)| view! { <NodeCharts scope=scope.to_owned() effective=effective /> });
     view! {
         <h2>{short_name(&n)}</h2>
         <p class="node-kind">{graph_view::node_status(&n)}{(!in_graph).then_some(" · hidden in the view")}</p>
@@ -1144,14 +1169,79 @@ fn node_panel(d: GraphNodeDetail, vm: std::sync::Arc<View>) -> impl IntoView {
             " "
             {d.traces_url.map(|u| view! { <a href=u>"Traces"</a> })}
         </p>
+        {charts}
         {inbound}
         {outbound}
+    }
+}
+
+/// Request volume, success rate and duration of a node over the graph's
+/// window, inbound or outbound: the Traffic Metrics charts for its scope.
+#[component]
+fn NodeCharts(
+    /// `scope=…&namespace=…&name=…`, as the node's metrics link has it.
+    scope: String,
+    effective: Memo<GraphUrl>,
+) -> impl IntoView {
+    let (direction, set_direction) = signal("inbound");
+    let report = LocalResource::new(move || {
+        let q = format!(
+            "{scope}&direction={}&{}",
+            direction.get(),
+            effective.read().metrics_time_query()
+        );
+        async move { api::metrics(&q).await }
+    });
+    let offset_s = -(js_sys::Date::new_0().get_timezone_offset() as i64) * 60;
+    let shown = [
+        ChartKind::RequestVolume,
+        ChartKind::SuccessRate,
+        ChartKind::RequestDuration,
+    ];
+    view! {
+        <section class="node-charts" aria-label="Traffic charts">
+            <fieldset class="control segmented" aria-label="Chart direction">
+                <legend>"Charts"</legend>
+                {[("inbound", "Inbound"), ("outbound", "Outbound")]
+                    .into_iter()
+                    .map(|(value, label)| view! {
+                        <button
+                            type="button"
+                            aria-pressed=move || (direction.get() == value).to_string()
+                            on:click=move |_| set_direction.set(value)
+                        >
+                            {label}
+                        </button>
+                    })
+                    .collect_view()}
+            </fieldset>
+            {loaded("charts", report, move |r: MetricsReport| {
+                let (start, end) = (r.start, r.end);
+                r.charts
+                    .into_iter()
+                    .filter(|c| shown.contains(&c.kind))
+                    .map(|chart| view! { <MetricChart chart=chart start=start end=end offset_s=offset_s /> })
+                    .collect_view()
+            })}
+        </section>
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_charts_cover_the_graph_window() {
+        let mut u = GraphUrl::default();
+        assert_eq!(u.metrics_time_query(), "range=10m");
+        u.window = "1m".into();
+        assert_eq!(u.metrics_time_query(), "range=10m");
+        u.window = "3h".into();
+        assert_eq!(u.metrics_time_query(), "range=180m");
+        u.query_time = "1700000000".into();
+        assert_eq!(u.metrics_time_query(), "start=1699989200&end=1700000000");
+    }
 
     #[test]
     fn urls_round_trip_and_feed_the_api() {
