@@ -116,6 +116,35 @@ test('a dashboard refreshes itself at the chosen interval', async ({ page }) => 
   await expect(page.getByLabel('Auto-refresh')).toHaveValue('30s');
 });
 
+test('queries can be evaluated at a chosen time instead of now', async ({ page }) => {
+  await page.goto('/prometheus');
+  const editor = page.getByRole('textbox', { name: 'PromQL query' });
+  await editor.fill(BY_SERVICE);
+  await page.getByRole('group', { name: 'Query type' }).getByRole('button', { name: 'Range' }).click();
+  await page.getByRole('group', { name: 'Query range' }).getByRole('button', { name: '15m' }).click();
+  // Half an hour ago, to the minute, in the browser's own zone.
+  const [local, epoch] = await page.evaluate(() => {
+    const t = new Date(Date.now() - 30 * 60 * 1000);
+    t.setSeconds(0, 0);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const text = `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}`;
+    return [text, t.getTime() / 1000] as const;
+  });
+  await page.getByLabel('Evaluation time').fill(local);
+  const sent = page.waitForRequest((r) => r.url().endsWith('/api/prometheus/query') && r.method() === 'POST');
+  await page.getByRole('button', { name: 'Run query' }).click();
+  const body = (await sent).postDataJSON();
+  expect([body.start, body.end]).toEqual([epoch - 900, epoch]);
+  await expect(page.getByRole('region', { name: 'Query result' }).getByRole('img', { name: 'Query result over time' })).toBeVisible();
+  // "Now" clears it: the next range ends at the current time.
+  await page.getByRole('button', { name: 'Now', exact: true }).click();
+  await expect(page.getByLabel('Evaluation time')).toHaveValue('');
+  const again = page.waitForRequest((r) => r.url().endsWith('/api/prometheus/query') && r.method() === 'POST');
+  await page.getByRole('button', { name: 'Run query' }).click();
+  const later = (await again).postDataJSON();
+  expect(later.end).toBeGreaterThan(epoch + 25 * 60);
+});
+
 test('a member has no Prometheus item and the API refuses them', async ({ page, consoleErrors }) => {
   await page.goto('/');
   await page.getByRole('combobox', { name: 'Demo identity' }).selectOption('alice');

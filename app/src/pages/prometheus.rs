@@ -312,6 +312,10 @@ fn Console() -> impl IntoView {
     );
     let range_mode = RwSignal::new(false);
     let preset = RwSignal::new("1h");
+    // Evaluation time (instant) or end of the range, as `datetime-local`
+    // text in the viewer's zone; empty: now.
+    let at = RwSignal::new(String::new());
+    let offset_s = utc_offset_s();
     let running = RwSignal::new(false);
     let outcome = RwSignal::new(None::<Outcome>);
     let run = move || {
@@ -319,7 +323,8 @@ fn Console() -> impl IntoView {
         if query.is_empty() || running.get_untracked() {
             return;
         }
-        let now = now_s().floor();
+        let now = format::parse_datetime_local(&at.get_untracked(), offset_s)
+            .unwrap_or_else(|| now_s().floor());
         let (request, range) = if range_mode.get_untracked() {
             let seconds = CONSOLE_RANGES
                 .iter()
@@ -391,7 +396,7 @@ fn Console() -> impl IntoView {
                 </fieldset>
                 <Show when=move || range_mode.get()>
                     <fieldset class="control segmented" aria-label="Query range">
-                        <legend>"Range (ending now)"</legend>
+                        <legend>"Range"</legend>
                         {CONSOLE_RANGES
                             .into_iter()
                             .map(|(p, _)| {
@@ -403,6 +408,19 @@ fn Console() -> impl IntoView {
                             })
                             .collect_view()}
                     </fieldset>
+                </Show>
+                <label class="control">
+                    <span>{move || if range_mode.get() { "Ending at (empty: now)" } else { "Evaluated at (empty: now)" }}</span>
+                    <input
+                        type="datetime-local"
+                        aria-label="Evaluation time"
+                        title="Empty: now"
+                        prop:value=move || at.get()
+                        on:input=move |ev| at.set(event_target_value(&ev))
+                    />
+                </label>
+                <Show when=move || !at.get().is_empty()>
+                    <button type="button" on:click=move |_| at.set(String::new())>"Now"</button>
                 </Show>
                 <button type="button" class="primary" on:click=move |_| run() prop:disabled=move || running.get()>
                     {move || if running.get() { "Running…" } else { "Run query" }}
