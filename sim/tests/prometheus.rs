@@ -530,6 +530,14 @@ fn fault_window(fault: &Fault, active: bool, from: f64, to: f64) -> (f64, f64) {
 }
 
 /// The flows reaching workload `wl`: `(edge index, requests per second)`.
+/// The scenario's fault on workload `wl` of the kind `kind` matches.
+fn fault_on(mesh: &Mesh, wl: usize, kind: fn(&FaultKind) -> bool) -> &Fault {
+    mesh.faults
+        .iter()
+        .find(|f| f.workload == wl && kind(&f.kind))
+        .expect("the scenario defines this fault")
+}
+
 fn flows_into(mesh: &Mesh, wl: usize) -> Vec<(usize, f64)> {
     mesh.edges
         .iter()
@@ -571,11 +579,7 @@ async fn faults_show_in_prometheus_as_defined() {
 
     // reviews-v3 returns extra 503s while its fault is active.
     let v3 = mesh.workload_id("bookinfo", "reviews-v3").unwrap();
-    let fault = mesh
-        .faults
-        .iter()
-        .find(|f| f.workload == v3 && matches!(f.kind, FaultKind::ServerErrors(_)))
-        .unwrap();
+    let fault = fault_on(&mesh, v3, |k| matches!(k, FaultKind::ServerErrors(_)));
     let FaultKind::ServerErrors(extra) = fault.kind else {
         unreachable!()
     };
@@ -619,11 +623,7 @@ async fn faults_show_in_prometheus_as_defined() {
 
     // ratings is slower while its fault is active.
     let ratings = mesh.workload_id("bookinfo", "ratings-v1").unwrap();
-    let fault = mesh
-        .faults
-        .iter()
-        .find(|f| f.workload == ratings && matches!(f.kind, FaultKind::Slow(_)))
-        .unwrap();
+    let fault = fault_on(&mesh, ratings, |k| matches!(k, FaultKind::Slow(_)));
     let FaultKind::Slow(factor) = fault.kind else {
         unreachable!()
     };

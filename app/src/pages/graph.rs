@@ -16,6 +16,7 @@ use crate::api;
 use crate::components::chart::MetricChart;
 use crate::components::layout::PageHeader;
 use crate::components::state::loaded;
+use crate::components::utc_offset_s;
 use crate::format;
 use crate::graph_view::{
     self, EdgeLabel, Expr, Layout, Toggles, edge_label, edge_name, node_name, short_name,
@@ -166,10 +167,6 @@ impl GraphUrl {
 enum Selection {
     Node(String),
     Edge(String),
-}
-
-fn utc_offset_s() -> i64 {
-    -(js_sys::Date::new_0().get_timezone_offset() as i64) * 60
 }
 
 /// `GRAPH.path`: the Traffic Graph.
@@ -1192,7 +1189,7 @@ fn NodeCharts(
         );
         async move { api::metrics(&q).await }
     });
-    let offset_s = -(js_sys::Date::new_0().get_timezone_offset() as i64) * 60;
+    let offset_s = utc_offset_s();
     let shown = [
         ChartKind::RequestVolume,
         ChartKind::SuccessRate,

@@ -13,6 +13,7 @@ use crate::components::layout::PageHeader;
 use crate::components::refresh::AutoRefresh;
 use crate::components::state::loaded;
 use crate::components::top_list::TopTable;
+use crate::components::utc_offset_s;
 use crate::format;
 use crate::nav::METRICS;
 use crate::types::{MetricsReport, MetricsScopeKind, MetricsTargets};
@@ -137,11 +138,6 @@ impl MetricsUrl {
             format!("{}?{qs}", METRICS.path)
         }
     }
-}
-
-/// The viewer's offset from UTC in seconds (from the browser).
-fn utc_offset_s() -> i64 {
-    -(js_sys::Date::new_0().get_timezone_offset() as i64) * 60
 }
 
 /// `/metrics`: controls, the five charts, the top-10 lists.

@@ -16,6 +16,7 @@ use crate::components::layout::PageHeader;
 use crate::components::panel::{DashboardPanel, LineChart};
 use crate::components::refresh::AutoRefresh;
 use crate::components::state::loaded;
+use crate::components::utc_offset_s;
 use crate::format;
 use crate::nav::PROMETHEUS;
 use crate::pages::metrics::PRESETS;
@@ -232,11 +233,6 @@ fn save_history(history: &[String]) {
 
 fn now_s() -> f64 {
     js_sys::Date::now() / 1000.0
-}
-
-/// The viewer's offset from UTC in seconds (from the browser).
-fn utc_offset_s() -> i64 {
-    -(js_sys::Date::new_0().get_timezone_offset() as i64) * 60
 }
 
 /// `PROMETHEUS.path`: the tabs and the chosen view.

@@ -13,6 +13,7 @@ use crate::api;
 use crate::charts::{TracePoint, scatter_svg};
 use crate::components::layout::PageHeader;
 use crate::components::state::loaded;
+use crate::components::utc_offset_s;
 use crate::format;
 use crate::nav::TRACES;
 use crate::types::{SpanView, TraceDetail, TraceSearch, TraceServices};
@@ -153,7 +154,7 @@ pub fn TracesPage() -> impl IntoView {
     let go = Callback::new(move |next: TracesUrl| {
         navigate(&next.page_url(), NavigateOptions::default())
     });
-    let offset_s = -(js_sys::Date::new_0().get_timezone_offset() as i64) * 60;
+    let offset_s = utc_offset_s();
     view! {
         <PageHeader item=TRACES />
         {move || {
