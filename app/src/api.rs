@@ -368,6 +368,12 @@ pub async fn save_settings(update: &SettingsUpdate) -> Result<SettingsDocument, 
     send_json(Send::Put, "/api/settings", update).await
 }
 
+/// `POST /api/settings/reset`: unreadable stored settings back to the last
+/// good ones.
+pub async fn reset_settings() -> Result<SettingsDocument, ApiError> {
+    send_json(Send::Post, "/api/settings/reset", &()).await
+}
+
 /// `POST /api/settings/preflight`.
 pub async fn preflight(settings: &MeshSettings) -> Result<Preflight, ApiError> {
     send_json(Send::Post, "/api/settings/preflight", settings).await
@@ -378,10 +384,18 @@ pub async fn mesh() -> Result<MeshStatus, ApiError> {
     get_json("/api/mesh").await
 }
 
-/// `POST /api/mesh/enable` or `/api/mesh/disable` (`?dryRun=true` to preview).
-pub async fn switch_mesh(enable: bool, dry_run: bool) -> Result<MeshChange, ApiError> {
+/// `POST /api/mesh/enable` or `/api/mesh/disable` (`?dryRun=true` to
+/// preview; `force` takes over fields other managers own, enable only).
+pub async fn switch_mesh(enable: bool, dry_run: bool, force: bool) -> Result<MeshChange, ApiError> {
     let verb = if enable { "enable" } else { "disable" };
-    let path = format!("/api/mesh/{verb}{}", dry_run_suffix(dry_run));
+    let mut path = format!("/api/mesh/{verb}{}", dry_run_suffix(dry_run));
+    if force && enable {
+        path.push_str(if dry_run {
+            "&force=true"
+        } else {
+            "?force=true"
+        });
+    }
     send_json(Send::Post, &path, &()).await
 }
 

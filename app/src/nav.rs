@@ -68,16 +68,26 @@ pub fn is_ui_path(path: &str) -> bool {
 }
 
 /// Why the caller may not use `item`, in words, or `None` when they may.
-pub fn unavailable_reason(item: &NavItem, features: &Features) -> Option<&'static str> {
+/// Graph and traces name the real cause when it is not the owner's choice
+/// (meshdeck could not read the mesh settings).
+pub fn unavailable_reason(item: &NavItem, features: &Features) -> Option<String> {
     let path = item.path;
+    let blocked = |chosen: &str| {
+        Some(
+            features
+                .access_problem
+                .clone()
+                .unwrap_or_else(|| chosen.to_owned()),
+        )
+    };
     if path == PROMETHEUS.path && !features.prometheus_console {
-        Some("The Prometheus console and dashboards are for cluster owners.")
+        Some("The Prometheus console and dashboards are for cluster owners.".to_owned())
     } else if path == SETTINGS.path && !features.settings {
-        Some("Mesh settings are for cluster owners.")
+        Some("Mesh settings are for cluster owners.".to_owned())
     } else if path == GRAPH.path && !features.graph {
-        Some("The cluster owner has not allowed project members to see the traffic graph.")
+        blocked("The cluster owner has not allowed project members to see the traffic graph.")
     } else if path == TRACES.path && !features.traces {
-        Some("The cluster owner has not allowed project members to see traces.")
+        blocked("The cluster owner has not allowed project members to see traces.")
     } else {
         None
     }
@@ -124,6 +134,7 @@ mod tests {
             traces: false,
             prometheus_console: false,
             settings: false,
+            access_problem: None,
         };
         let blocked: Vec<&str> = NAV
             .iter()
@@ -137,10 +148,21 @@ mod tests {
             traces: true,
             prometheus_console: true,
             settings: true,
+            access_problem: None,
         };
         assert!(
             NAV.iter()
                 .all(|item| unavailable_reason(item, &owner).is_none())
+        );
+        // When meshdeck cannot read the settings, members learn why.
+        let stuck = Features {
+            graph: false,
+            access_problem: Some("meshdeck cannot read the mesh settings".into()),
+            ..member
+        };
+        assert_eq!(
+            unavailable_reason(&GRAPH, &stuck).as_deref(),
+            Some("meshdeck cannot read the mesh settings")
         );
     }
 }

@@ -90,8 +90,13 @@ pub enum RunMode {
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
     /// Kubernetes bearer tokens, checked with a TokenReview (the browser or
-    /// an auth proxy in front sends `Authorization: Bearer ...`).
+    /// an auth proxy in front sends `Authorization: Bearer ...`); writes
+    /// carry the caller's token.
     Token,
+    /// An authenticating proxy in front names the user and groups in
+    /// request headers; writes impersonate that user. The UI needs no
+    /// sign-in of its own.
+    Proxy,
     /// The user picks one of the demo identities; the UI then sends that
     /// identity's token, checked by the in-memory cluster like any other.
     /// Demo mode only.
@@ -184,6 +189,10 @@ pub struct Status {
     pub auth_mode: AuthMode,
     /// One entry per [`UpstreamKind`], in [`UpstreamKind::ALL`] order.
     pub upstreams: Vec<UpstreamStatus>,
+    /// What is wrong with how meshdeck is set up, in words (e.g. its
+    /// account may not read the mesh settings); empty when nothing is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
     /// Demo mode: the identities to choose from (the first owner is the
     /// default); empty otherwise. Public, so the UI can pick one before its
     /// first signed-in call.
@@ -479,7 +488,7 @@ impl Role {
 }
 
 /// The console features a caller may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Features {
     /// The traffic graph.
     pub graph: bool,
@@ -489,6 +498,11 @@ pub struct Features {
     pub prometheus_console: bool,
     /// Mesh settings and cluster-wide enablement (owners only).
     pub settings: bool,
+    /// Why the graph and traces are off when the owner did not choose it:
+    /// meshdeck could not read the mesh settings (e.g. its account may not
+    /// read ConfigMaps in its namespace). `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_problem: Option<String>,
 }
 
 /// A namespace the caller may see and the project it belongs to.
@@ -963,6 +977,7 @@ mod tests {
             traces: true,
             prometheus_console: false,
             settings: false,
+            access_problem: None,
         };
         assert_eq!(
             serde_json::to_value(features).unwrap(),
@@ -1103,6 +1118,10 @@ pub struct WorkloadInjection {
     pub sidecar: SidecarState,
     /// The pod template opts out (`sidecar.istio.io/inject: "false"`).
     pub opted_out: bool,
+    /// The caller may restart it (Kubernetes RBAC allows them to patch it),
+    /// which switching its sidecar needs.
+    #[serde(default)]
+    pub may_restart: bool,
 }
 
 /// A namespace with its injection state and its workloads.
@@ -1122,6 +1141,10 @@ pub struct NamespaceInjection {
     /// the mesh takes it back) rather than chosen explicitly.
     #[serde(default)]
     pub auto_injected: bool,
+    /// The caller may switch injection here (Kubernetes RBAC allows them
+    /// to patch the namespace).
+    #[serde(default)]
+    pub may_switch: bool,
     /// Its workloads, by kind then name.
     pub workloads: Vec<WorkloadInjection>,
 }

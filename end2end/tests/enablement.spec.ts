@@ -63,6 +63,8 @@ test('a tool URL saved in the settings becomes the top-bar link', async ({ page 
 });
 
 const KUBE = `http://127.0.0.1:${kubePort}`;
+// The demo's Kubernetes API authenticates like a real one: as the owner.
+const AS_OWNER = { Authorization: 'Bearer demo-token-admin' };
 const NEW_NS = 'e2e-new-team';
 
 test('an owner enables and disables the mesh with a preview of the steps', async ({ page, request }) => {
@@ -85,6 +87,7 @@ test('an owner enables and disables the mesh with a preview of the steps', async
   // A namespace created now (as kubectl would, through the demo's
   // Kubernetes API) gets injection from meshdeck's watch, marked as such.
   const created = await request.post(`${KUBE}/api/v1/namespaces`, {
+    headers: AS_OWNER,
     data: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NEW_NS, labels: { team: 'e2e' } } },
   });
   expect(created.status()).toBe(201);
@@ -105,9 +108,9 @@ test('an owner enables and disables the mesh with a preview of the steps', async
   await page.goto('/namespaces');
   await expect(card).toContainText('injection off');
   await expect(card).not.toContainText('set automatically');
-  const ns = await (await request.get(`${KUBE}/api/v1/namespaces/${NEW_NS}`)).json();
+  const ns = await (await request.get(`${KUBE}/api/v1/namespaces/${NEW_NS}`, { headers: AS_OWNER })).json();
   expect(ns.metadata.labels).toEqual({ team: 'e2e', 'kubernetes.io/metadata.name': NEW_NS });
-  expect((await request.delete(`${KUBE}/api/v1/namespaces/${NEW_NS}`)).ok()).toBe(true);
+  expect((await request.delete(`${KUBE}/api/v1/namespaces/${NEW_NS}`, { headers: AS_OWNER })).ok()).toBe(true);
 });
 
 test('an owner enables injection for legacy after a dry-run preview', async ({ page, request }) => {

@@ -405,7 +405,10 @@ fn main() {
                 .unwrap();
                 query_times.push(t.elapsed());
             }
-            upstreams.kube = Some(InMemoryCluster::from_mesh(&mesh).client());
+            upstreams.kube = Some(meshdeck_server::demo::in_memory(
+                &InMemoryCluster::from_mesh(&mesh),
+                meshdeck_sim::kube::ADMIN_TOKEN,
+            ));
             let state = AppState::new(
                 RunMode::Demo,
                 AuthMode::Demo,

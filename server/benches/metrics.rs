@@ -60,7 +60,10 @@ async fn measure(mesh: Mesh, options: MetricsOptions, uri: &str) {
         ..UpstreamArgs::default()
     };
     let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(30)).expect("upstreams");
-    upstreams.kube = Some(InMemoryCluster::from_mesh(&mesh).client());
+    upstreams.kube = Some(meshdeck_server::demo::in_memory(
+        &InMemoryCluster::from_mesh(&mesh),
+        meshdeck_sim::kube::ADMIN_TOKEN,
+    ));
     // No answer reuse: every run recomputes.
     let state = AppState::new(
         RunMode::Demo,

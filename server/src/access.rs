@@ -8,6 +8,8 @@ use app::types::{Features, MemberAccessMode, MemberAccessSettings, Role, Upstrea
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 
+use crate::cluster::reviews::{Attributes, Identity};
+use crate::cluster::{Cluster, Credentials};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -27,6 +29,11 @@ pub struct AccessScope {
     pub user: String,
     /// Kubernetes groups.
     pub groups: Vec<String>,
+    /// Who the cluster says the caller is (for reviews of what they may do).
+    pub identity: Identity,
+    /// What writes made for the caller carry: their token, or
+    /// impersonation of them (auth-proxy mode).
+    pub credentials: Credentials,
     /// Cluster owner: may patch namespaces cluster-wide.
     pub owner: bool,
     /// Namespaces the caller may see.
@@ -35,18 +42,28 @@ pub struct AccessScope {
     pub may_see_graph: bool,
     /// May see traces.
     pub may_see_traces: bool,
+    /// Why graph and traces are off for this member when it is not the
+    /// owner's choice (meshdeck could not read the mesh settings).
+    pub access_problem: Option<String>,
 }
 
 impl AccessScope {
-    /// A cluster owner: everything visible.
+    /// A cluster owner seeing everything, for computing views (tests,
+    /// benchmarks): it carries no credentials, so Kubernetes refuses any
+    /// write made with it as unauthenticated.
     pub fn owner(user: impl Into<String>) -> Self {
+        let credentials = Credentials::Bearer(crate::cluster::BearerToken::new(""));
+        let user = user.into();
         AccessScope {
-            user: user.into(),
+            identity: Identity::named(&user),
+            user,
             groups: Vec::new(),
+            credentials,
             owner: true,
             namespaces: NamespaceAccess::All,
             may_see_graph: true,
             may_see_traces: true,
+            access_problem: None,
         }
     }
 
@@ -78,6 +95,38 @@ impl AccessScope {
             Err(Error::Forbidden(format!(
                 "{what} is for cluster owners; {} may not patch namespaces cluster-wide",
                 self.user
+            )))
+        }
+    }
+
+    /// A client of `cluster` acting as the caller: every write made on
+    /// their behalf goes through it, so Kubernetes RBAC decides.
+    pub fn client(&self, cluster: &Cluster) -> Result<kube::Client> {
+        cluster.as_caller(&self.credentials)
+    }
+
+    /// `Ok` when Kubernetes lets the caller do every one of `writes` now
+    /// (uncached SubjectAccessReviews, run concurrently); else 403 naming
+    /// each one they may not. Checked before meshdeck's own account writes
+    /// anything on the caller's behalf, so it never does more for someone
+    /// than they could do themselves.
+    pub async fn require_may(&self, state: &AppState, writes: &[Attributes]) -> Result<()> {
+        let auth = state.auth();
+        let answers =
+            futures::future::join_all(writes.iter().map(|w| auth.may_now(&self.identity, w))).await;
+        let mut denied = Vec::new();
+        for (write, answer) in writes.iter().zip(answers) {
+            if !answer? {
+                denied.push(write.describe());
+            }
+        }
+        if denied.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "{} may not {} (Kubernetes RBAC, asked with a SubjectAccessReview), so meshdeck will not do it on their behalf",
+                self.user,
+                denied.join("; ")
             )))
         }
     }
@@ -145,15 +194,30 @@ pub fn decide_member_access(
     }
 }
 
-/// What member `user` (in `groups`) may see, from the mesh settings (read
-/// from the cluster, briefly cached). When they cannot be read, members get
-/// neither graph nor traces rather than more than the owner allowed.
-pub async fn member_access(state: &AppState, user: &str, groups: &[String]) -> MemberAccess {
+/// What member `user` (in `groups`) may see, from the mesh settings in
+/// force (read from the cluster, briefly cached; the last good ones when
+/// the stored ones are unreadable). When they cannot be read at all,
+/// members get neither graph nor traces rather than more than the owner
+/// allowed, and the reason says what is actually wrong.
+pub async fn member_access(
+    state: &AppState,
+    user: &str,
+    groups: &[String],
+) -> (MemberAccess, Option<String>) {
     match crate::enablement::settings::current(state).await {
-        Ok(settings) => decide_member_access(&settings.member_access, user, groups),
+        Ok(parsed) => (
+            decide_member_access(&parsed.settings.member_access, user, groups),
+            None,
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "cannot read the mesh settings; members see no graph or traces");
-            MemberAccess::NONE
+            (
+                MemberAccess::NONE,
+                Some(format!(
+                    "meshdeck cannot read the mesh settings, so members see no graph or traces until it can: {}",
+                    err.public_message()
+                )),
+            )
         }
     }
 }
@@ -166,6 +230,7 @@ impl AccessScope {
             traces: self.may_see_traces,
             prometheus_console: self.owner,
             settings: self.owner,
+            access_problem: self.access_problem.clone(),
         }
     }
 
@@ -198,23 +263,49 @@ impl FromRequestParts<AppState> for AccessScope {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let resolved = state.auth().resolve(&parts.headers).await?;
+        let resolved = state.auth().resolve(parts).await?;
         let identity = resolved.identity;
-        let (namespaces, may_see_graph, may_see_traces) = match resolved.namespaces {
-            None => (NamespaceAccess::All, true, true),
+        let (namespaces, may_see_graph, may_see_traces, access_problem) = match resolved.namespaces
+        {
+            None => (NamespaceAccess::All, true, true, None),
             Some(set) => {
-                let allowed = member_access(state, &identity.user, &identity.groups).await;
-                (NamespaceAccess::Only(set), allowed.graph, allowed.traces)
+                let (allowed, problem) =
+                    member_access(state, &identity.user, &identity.groups).await;
+                (
+                    NamespaceAccess::Only(set),
+                    allowed.graph,
+                    allowed.traces,
+                    problem,
+                )
             }
         };
         Ok(AccessScope {
-            user: identity.user,
-            groups: identity.groups,
+            user: identity.user.clone(),
+            groups: identity.groups.clone(),
+            identity,
+            credentials: resolved.credentials,
             owner: resolved.owner,
             namespaces,
             may_see_graph,
             may_see_traces,
+            access_problem,
         })
+    }
+}
+
+/// A cluster owner, checked before anything else of the request is read
+/// (the query string and body extractors run after it), so a non-owner
+/// gets 403 whatever they sent.
+#[derive(Clone, Debug)]
+pub struct Owner(pub AccessScope);
+
+impl FromRequestParts<AppState> for Owner {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let scope = AccessScope::from_request_parts(parts, state).await?;
+        scope.require_owner(&format!("{} {}", parts.method, parts.uri.path()))?;
+        Ok(Owner(scope))
     }
 }
 
@@ -226,10 +317,13 @@ mod tests {
         AccessScope {
             user: "alice".into(),
             groups: vec![],
+            identity: Identity::named("alice"),
+            credentials: Credentials::Bearer(crate::cluster::BearerToken::new("t")),
             owner: false,
             namespaces: NamespaceAccess::Only(namespaces.iter().map(|s| s.to_string()).collect()),
             may_see_graph: true,
             may_see_traces: false,
+            access_problem: None,
         }
     }
 

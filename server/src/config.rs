@@ -41,10 +41,50 @@ pub enum LogFormat {
 /// How callers are identified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AuthModeArg {
-    /// Kubernetes bearer tokens checked with a TokenReview.
+    /// Kubernetes bearer tokens checked with a TokenReview; writes carry
+    /// the caller's token.
     Token,
+    /// An authenticating proxy in front names the user and groups in
+    /// headers; writes impersonate them.
+    Proxy,
     /// Pick a demo identity without a token (only with `meshdeck demo`).
     Demo,
+}
+
+/// Where an authenticating proxy puts the identity (`--auth-mode proxy`).
+#[derive(Clone, Debug, Args)]
+pub struct ProxyArgs {
+    /// Header naming the user the proxy authenticated.
+    #[arg(long, env = "MESHDECK_PROXY_USER_HEADER", default_value = "X-Forwarded-User", value_parser = parse_header_name)]
+    pub proxy_user_header: http::HeaderName,
+    /// Header with the user's groups (comma-separated or repeated).
+    #[arg(long, env = "MESHDECK_PROXY_GROUPS_HEADER", default_value = "X-Forwarded-Groups", value_parser = parse_header_name)]
+    pub proxy_groups_header: http::HeaderName,
+    /// Address ranges the proxy connects from (comma-separated CIDRs);
+    /// requests from anywhere else are refused. Loopback by default: the
+    /// proxy runs beside meshdeck (a sidecar).
+    #[arg(long, env = "MESHDECK_PROXY_TRUSTED_CIDRS", default_value = "127.0.0.1/32,::1/128", value_delimiter = ',', value_parser = parse_cidr)]
+    pub proxy_trusted_cidrs: Vec<crate::auth::proxy::Cidr>,
+}
+
+fn parse_header_name(text: &str) -> Result<http::HeaderName, String> {
+    http::HeaderName::try_from(text.trim())
+        .map_err(|_| format!("{text:?} is not an HTTP header name"))
+}
+
+fn parse_cidr(text: &str) -> Result<crate::auth::proxy::Cidr, String> {
+    text.parse()
+}
+
+impl ProxyArgs {
+    /// The proxy options these flags describe.
+    pub fn options(&self) -> crate::auth::proxy::ProxyOptions {
+        crate::auth::proxy::ProxyOptions {
+            user_header: self.proxy_user_header.clone(),
+            groups_header: self.proxy_groups_header.clone(),
+            trusted: self.proxy_trusted_cidrs.clone(),
+        }
+    }
 }
 
 /// Flags shared by `serve` and `demo`.
@@ -202,6 +242,26 @@ pub struct AccessArgs {
     /// meshdeck's own namespace: the mesh settings ConfigMap lives there.
     #[arg(long, env = "MESHDECK_NAMESPACE", default_value = crate::enablement::settings::DEFAULT_NAMESPACE)]
     pub namespace: String,
+    /// How long TokenReview and SubjectAccessReview answers are reused for
+    /// reads (e.g. 30s; 0s asks the cluster on every request). A revoked
+    /// RoleBinding or token keeps working for reads this long; writes are
+    /// made with the caller's own credentials and are never cached.
+    #[arg(long, env = "MESHDECK_AUTH_CACHE_TTL", default_value = "30s", value_parser = parse_cache_ttl)]
+    pub auth_cache_ttl: Duration,
+}
+
+fn parse_cache_ttl(text: &str) -> Result<Duration, String> {
+    let seconds = if matches!(text.trim(), "0" | "0s") {
+        Some(0.0)
+    } else {
+        crate::metrics::parse_duration(text)
+    };
+    match seconds {
+        Some(s) if (0.0..=600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{text:?} is not a duration from 0s to 10m (e.g. 30s)"
+        )),
+    }
 }
 
 /// A label key: optional DNS prefix and `/`, then a name of at most 63
@@ -257,6 +317,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     /// Identity and roles.
     pub access: AccessArgs,
+    #[command(flatten)]
+    /// The authenticating proxy (`--auth-mode proxy`).
+    pub proxy: ProxyArgs,
 }
 
 /// A socket address on a loopback interface.
@@ -350,6 +413,49 @@ mod tests {
         };
         assert_eq!(args.auth_mode, AuthModeArg::Token);
         assert_eq!(args.http.bind.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn auth_cache_ttl_and_proxy_flags_parse() {
+        let cli = Cli::try_parse_from(["meshdeck", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.access.auth_cache_ttl, Duration::from_secs(30));
+        assert_eq!(args.proxy.options().user_header, "x-forwarded-user");
+        assert_eq!(args.proxy.options().trusted.len(), 2);
+        let cli = Cli::try_parse_from([
+            "meshdeck",
+            "serve",
+            "--auth-mode",
+            "proxy",
+            "--auth-cache-ttl",
+            "0s",
+            "--proxy-trusted-cidrs",
+            "10.0.0.0/8,192.168.1.0/24",
+            "--proxy-user-header",
+            "X-Auth-Request-User",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.auth_mode, AuthModeArg::Proxy);
+        assert!(args.access.auth_cache_ttl.is_zero());
+        let proxy = args.proxy.options();
+        assert_eq!(proxy.trusted.len(), 2);
+        assert!(proxy.trusted[0].contains("10.9.8.7".parse().unwrap()));
+        assert_eq!(proxy.user_header, "x-auth-request-user");
+        for bad in [
+            ["--auth-cache-ttl", "forever"],
+            ["--auth-cache-ttl", "11m"],
+            ["--proxy-trusted-cidrs", "10.0.0.0"],
+            ["--proxy-user-header", "bad header"],
+        ] {
+            let mut argv = vec!["meshdeck", "serve"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

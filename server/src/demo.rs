@@ -18,7 +18,69 @@ use meshdeck_sim::traces::{self, TraceStore};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::cluster::Cluster;
 use crate::error::{Error, Result};
+
+/// meshdeck's own RBAC as the README documents it (`deploy/rbac/`), by use:
+/// the demo runs meshdeck's account with exactly the read-only console's
+/// and enablement's rules, so a rule missing from the documents shows up
+/// in the demo (and in the tests that run the same way).
+pub const DOCUMENTED_RBAC: [(&str, &str); 3] = [
+    ("console", include_str!("../../deploy/rbac/console.yaml")),
+    (
+        "enablement",
+        include_str!("../../deploy/rbac/enablement.yaml"),
+    ),
+    (
+        "impersonate",
+        include_str!("../../deploy/rbac/impersonate.yaml"),
+    ),
+];
+
+/// The objects of a multi-document YAML text.
+pub fn yaml_objects(text: &str) -> Result<Vec<serde_json::Value>> {
+    use serde::Deserialize;
+    serde_yaml_ng::Deserializer::from_str(text)
+        .map(|doc| {
+            serde_json::Value::deserialize(doc)
+                .map_err(|e| Error::internal(format!("reading YAML: {e}")))
+        })
+        .filter(|v| !matches!(v, Ok(serde_json::Value::Null)))
+        .collect()
+}
+
+/// Creates the documented RBAC objects of `uses` (e.g. `["console",
+/// "enablement"]`) in `cluster` (objects that exist already are kept).
+pub fn install_documented_rbac(cluster: &InMemoryCluster, uses: &[&str]) -> Result<()> {
+    for (name, text) in DOCUMENTED_RBAC {
+        if !uses.contains(&name) {
+            continue;
+        }
+        for object in yaml_objects(text)? {
+            match cluster.create(object) {
+                Ok(_) => {}
+                Err(e) if e.reason == meshdeck_sim::kube::Reason::AlreadyExists => {}
+                Err(e) => {
+                    return Err(Error::internal(format!(
+                        "installing deploy/rbac/{name}.yaml in the demo cluster: {e}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The in-memory `cluster` as meshdeck reaches a cluster: its own requests
+/// carry `own_token`, callers' requests their own credentials.
+pub fn in_memory(cluster: &InMemoryCluster, own_token: &str) -> Cluster {
+    let mut own = http::HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {own_token}")) {
+        own.insert(http::header::AUTHORIZATION, value);
+    }
+    let cluster = cluster.clone();
+    Cluster::in_process(own, move |headers| cluster.client_with_headers(headers))
+}
 
 /// The scrape job name, and the instance label history and live series share.
 const JOB: &str = "istio-mesh";
@@ -100,6 +162,12 @@ fn startup(reason: impl std::fmt::Display) -> Error {
 }
 
 impl DemoEnvironment {
+    /// The demo cluster as meshdeck reaches it: as its own service account,
+    /// with the documented RBAC of the console and of enablement.
+    pub fn meshdeck_cluster(&self) -> Cluster {
+        in_memory(&self.cluster, meshdeck_sim::kube::seed::MESHDECK_SA_TOKEN)
+    }
+
     /// Starts the simulator, writes and backfills the history, starts Prometheus.
     pub async fn start(mesh: Mesh, options: &DemoOptions) -> Result<Self> {
         let mesh = Arc::new(mesh);
@@ -196,6 +264,11 @@ impl DemoEnvironment {
             "demo environment ready"
         );
         let cluster = InMemoryCluster::from_mesh(&mesh);
+        if let Err(err) = install_documented_rbac(&cluster, &["console", "enablement"]) {
+            simulator.abort();
+            prometheus.stop().await;
+            return Err(err);
+        }
         Ok(DemoEnvironment {
             cluster,
             mesh,
@@ -215,6 +288,20 @@ impl DemoEnvironment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_rbac_reads_as_kubernetes_objects() {
+        for (name, text) in DOCUMENTED_RBAC {
+            let objects = yaml_objects(text).unwrap();
+            assert!(!objects.is_empty(), "{name}");
+            for o in &objects {
+                assert!(
+                    o["apiVersion"].is_string() && o["kind"].is_string(),
+                    "{name}: {o}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn demo_identities_follow_the_scenario() {

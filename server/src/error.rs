@@ -83,7 +83,7 @@ impl Error {
     }
 
     /// The message shown to the caller; internal details stay in the log.
-    fn public_message(&self) -> String {
+    pub fn public_message(&self) -> String {
         match self {
             Error::Internal { .. } => {
                 "internal server error; the details are in meshdeck's log".to_string()

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod auth;
 pub mod cache;
+pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod dashboards;

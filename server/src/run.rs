@@ -1,10 +1,15 @@
 //! Starting and stopping the server: build the state from the command line,
 //! listen, and shut down gracefully on Ctrl-C or SIGTERM.
 
+use std::net::SocketAddr;
+
 use app::types::{AuthMode, RunMode};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
-use crate::auth::AuthOptions;
+use crate::auth::{AuthOptions, Authenticator};
+use crate::cluster::lease::{self, CONTROLLERS_LEASE, LeaseTiming};
+use crate::cluster::{Cluster, Source};
 use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
 use crate::demo::{DemoEnvironment, DemoOptions, demo_identities};
 use crate::enablement::autoinject;
@@ -12,16 +17,41 @@ use crate::error::{Error, Result};
 use crate::spa::Spa;
 use crate::state::AppState;
 use crate::upstream::Upstreams;
-use crate::upstream::kubernetes::{self, Source};
+
+/// Runs the controllers (auto-injection) on this replica while it holds
+/// the controllers' Lease in meshdeck's namespace.
+pub fn spawn_controllers(
+    cluster: Cluster,
+    namespace: String,
+    timing: LeaseTiming,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = cluster.own().clone();
+        let task_namespace = namespace.clone();
+        lease::run_as_leader(
+            client,
+            namespace,
+            CONTROLLERS_LEASE,
+            lease::identity(),
+            timing,
+            move || autoinject::run(cluster.clone(), task_namespace.clone()),
+        )
+        .await;
+    })
+}
 
 /// `meshdeck serve`: a real cluster.
 pub async fn serve(args: ServeArgs) -> Result<()> {
-    if args.auth_mode == AuthModeArg::Demo {
-        return Err(Error::Invalid(
-            "--auth-mode demo is only available with `meshdeck demo`; `serve` identifies callers by their Kubernetes token"
-                .into(),
-        ));
-    }
+    let (auth_mode, authenticator) = match args.auth_mode {
+        AuthModeArg::Demo => {
+            return Err(Error::Invalid(
+                "--auth-mode demo is only available with `meshdeck demo`; `serve` identifies callers by their Kubernetes token or through an authenticating proxy"
+                    .into(),
+            ));
+        }
+        AuthModeArg::Token => (AuthMode::Token, Authenticator::Token),
+        AuthModeArg::Proxy => (AuthMode::Proxy, Authenticator::Proxy(args.proxy.options())),
+    };
     let timeout = args.http.upstream_timeout();
     let mut upstreams = Upstreams::from_args(&args.upstreams, timeout)?;
     let source = if args.in_cluster {
@@ -31,31 +61,36 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         Source::Default(args.context.as_deref())
     };
-    upstreams.kube = kubernetes::client(source, timeout).await?;
+    upstreams.kube = Cluster::connect(source, timeout).await?;
     if upstreams.kube.is_none() {
         tracing::warn!("no kubeconfig found and --in-cluster not set: running without a cluster");
     }
     let options = AuthOptions {
         project_key: args.access.project_key.clone(),
+        cache_ttl: args.access.auth_cache_ttl,
+        authenticator,
         ..AuthOptions::default()
     };
     let state = AppState::with_auth(
         RunMode::Serve,
-        AuthMode::Token,
+        auth_mode,
         upstreams,
         Spa::load(&args.http.static_dir),
         options,
     )
     .with_settings_namespace(args.access.namespace.clone());
-    // New namespaces get injection while the mesh is enabled (a watch).
-    let watch = state
-        .upstreams()
-        .kube
-        .clone()
-        .map(|client| autoinject::spawn(client, args.access.namespace.clone()));
+    // New namespaces get injection while the mesh is enabled (a controller
+    // on the replica holding the lease).
+    let controllers = state.upstreams().kube.clone().map(|cluster| {
+        spawn_controllers(
+            cluster,
+            args.access.namespace.clone(),
+            LeaseTiming::default(),
+        )
+    });
     let served = listen(&args.http, state).await;
-    if let Some(watch) = watch {
-        watch.abort();
+    if let Some(controllers) = controllers {
+        controllers.abort();
     }
     served
 }
@@ -84,17 +119,22 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     };
     let served = match Upstreams::from_args(&upstream_args, args.http.upstream_timeout()) {
         Ok(mut upstreams) => {
-            upstreams.kube = Some(environment.cluster.client());
+            let cluster = environment.meshdeck_cluster();
+            upstreams.kube = Some(cluster.clone());
             let spa = Spa::load(&args.http.static_dir);
             let options = AuthOptions {
                 project_key: args.access.project_key.clone(),
+                cache_ttl: args.access.auth_cache_ttl,
                 demo_identities: demo_identities(&environment.mesh),
                 ..AuthOptions::default()
             };
             let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options)
                 .with_settings_namespace(args.access.namespace.clone());
-            let watch =
-                autoinject::spawn(environment.cluster.client(), args.access.namespace.clone());
+            let watch = spawn_controllers(
+                cluster,
+                args.access.namespace.clone(),
+                LeaseTiming::default(),
+            );
             let served = match serve_kube_api(&args, &environment).await {
                 Ok(kube_api) => {
                     let served = listen(&args.http, state).await;
@@ -199,7 +239,10 @@ async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
     tracing::info!(%addr, mode = ?state.mode(), "meshdeck is listening");
     // Printed on stdout, not only logged: scripts and people look for it.
     println!("meshdeck is ready: open http://{addr}/");
-    axum::serve(listener, crate::router(state))
+    // Peer addresses: auth-proxy mode trusts identity headers only from
+    // the proxy's addresses.
+    let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Internal {

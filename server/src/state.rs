@@ -2,11 +2,15 @@
 
 use std::sync::Arc;
 
-use app::types::{AuthMode, DemoIdentity, MeshSettings, MetricsReport, RunMode};
+use app::types::{AuthMode, DemoIdentity, MetricsReport, RunMode, UpstreamKind};
+
+use crate::enablement::settings::Parsed;
 
 use crate::auth::cache::TtlCache;
 use crate::auth::{Auth, AuthOptions};
 use crate::cache::Coalescer;
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
 use crate::graph::{Fetched, GraphLimits};
 use crate::metrics::MetricsLimits;
 use crate::spa::Spa;
@@ -29,7 +33,7 @@ struct Inner {
     options: StateOptions,
     metrics_cache: Coalescer<Arc<MetricsReport>>,
     graph_cache: Coalescer<Arc<Fetched>>,
-    settings_cache: Arc<TtlCache<(), Arc<MeshSettings>>>,
+    settings_cache: Arc<TtlCache<(), Arc<Parsed>>>,
 }
 
 /// The tunable parts of the state; the caches follow from them.
@@ -83,7 +87,7 @@ impl AppState {
         spa: Spa,
         options: AuthOptions,
     ) -> Self {
-        let auth = Auth::new(upstreams.kube.clone(), options);
+        let auth = Auth::new(upstreams.kube.as_ref().map(|c| c.own().clone()), options);
         let options = StateOptions {
             metrics_limits: MetricsLimits::default(),
             graph_limits: GraphLimits::default(),
@@ -128,7 +132,7 @@ impl AppState {
     }
 
     /// The mesh settings as last read (briefly cached; cleared on save).
-    pub fn settings_cache(&self) -> &TtlCache<(), Arc<MeshSettings>> {
+    pub fn settings_cache(&self) -> &TtlCache<(), Arc<Parsed>> {
         &self.inner.settings_cache
     }
 
@@ -172,6 +176,18 @@ impl AppState {
         &self.inner.upstreams
     }
 
+    /// The cluster, or 503 when none is configured.
+    pub fn cluster(&self) -> Result<&Cluster> {
+        self.inner
+            .upstreams
+            .kube
+            .as_ref()
+            .ok_or_else(|| Error::Upstream {
+                upstream: UpstreamKind::Kubernetes,
+                reason: "no cluster is configured (pass --kubeconfig or --in-cluster)".into(),
+            })
+    }
+
     /// The built UI.
     pub fn spa(&self) -> &Spa {
         &self.inner.spa
@@ -186,7 +202,7 @@ impl AppState {
     pub fn demo_identities(&self) -> Vec<DemoIdentity> {
         match self.auth_mode() {
             AuthMode::Demo => self.auth().options().demo_identities.clone(),
-            AuthMode::Token => Vec::new(),
+            AuthMode::Token | AuthMode::Proxy => Vec::new(),
         }
     }
 }

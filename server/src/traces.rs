@@ -732,12 +732,9 @@ mod tests {
             span("b", Some("a"), "payments-api.payments", 10, 50, false),
         ]);
         let alice = AccessScope {
-            user: "alice".into(),
-            groups: vec![],
             owner: false,
             namespaces: NamespaceAccess::Only(["bookinfo".to_string()].into()),
-            may_see_graph: true,
-            may_see_traces: true,
+            ..AccessScope::owner("alice")
         };
         let d = detail(&t, &alice);
         assert!(!d.spans[0].redacted && !d.spans[0].tags.is_empty());

@@ -12,12 +12,13 @@ use axum::body::Body;
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use meshdeck_server::auth::AuthOptions;
+use meshdeck_server::cluster::Cluster;
 use meshdeck_server::demo::demo_identities;
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::{AppState, router};
-use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::kube::seed::{INGRESS_NGINX_NAMESPACE, MESHDECK_NAMESPACE};
+use meshdeck_sim::kube::{ADMIN_TOKEN, InMemoryCluster};
 use meshdeck_sim::model::{DemoRole, Mesh};
 use meshdeck_sim::scenario;
 use tower::ServiceExt;
@@ -50,17 +51,29 @@ impl Calls {
     }
 }
 
-/// The demo cluster behind a kube client that counts what it is asked.
-fn counted_client(cluster: &InMemoryCluster) -> (kube::Client, Calls) {
+/// The demo cluster reached by meshdeck as its administrator, through
+/// clients that count what they ask.
+fn counted_cluster(cluster: &InMemoryCluster) -> (Cluster, Calls) {
     let calls = Calls::default();
     let recorder = calls.clone();
-    let service = tower::ServiceBuilder::new()
-        .map_request(move |req: http::Request<kube::client::Body>| {
-            recorder.record(req.uri().path());
-            req
-        })
-        .service(cluster.router());
-    (kube::Client::new(service, "default"), calls)
+    let router = cluster.router();
+    let mut own = http::HeaderMap::new();
+    own.insert(
+        header::AUTHORIZATION,
+        format!("Bearer {ADMIN_TOKEN}").parse().unwrap(),
+    );
+    let connect = move |headers: http::HeaderMap| {
+        let recorder = recorder.clone();
+        let service = tower::ServiceBuilder::new()
+            .map_request(move |mut req: http::Request<kube::client::Body>| {
+                recorder.record(req.uri().path());
+                req.headers_mut().extend(headers.clone());
+                req
+            })
+            .service(router.clone());
+        kube::Client::new(service, "default")
+    };
+    (Cluster::in_process(own, connect), calls)
 }
 
 struct Harness {
@@ -73,14 +86,14 @@ struct Harness {
 fn harness(auth_mode: AuthMode, options: AuthOptions) -> Harness {
     let mesh = scenario::demo();
     let cluster = InMemoryCluster::from_mesh(&mesh);
-    let (client, calls) = counted_client(&cluster);
+    let (kube, calls) = counted_cluster(&cluster);
     let upstreams = Upstreams {
-        kube: Some(client),
+        kube: Some(kube),
         ..Upstreams::default()
     };
     let mode = match auth_mode {
         AuthMode::Demo => RunMode::Demo,
-        AuthMode::Token => RunMode::Serve,
+        AuthMode::Token | AuthMode::Proxy => RunMode::Serve,
     };
     let spa = Spa::load(std::path::Path::new("/nonexistent"));
     let state = AppState::with_auth(mode, auth_mode, upstreams, spa, options);
@@ -409,7 +422,9 @@ async fn an_unreachable_cluster_is_a_503_naming_kubernetes() {
         Err::<http::Response<Body>, _>(std::io::Error::other("connection refused"))
     });
     let upstreams = Upstreams {
-        kube: Some(kube::Client::new(broken, "default")),
+        kube: Some(Cluster::in_process(http::HeaderMap::new(), move |_| {
+            kube::Client::new(broken.clone(), "default")
+        })),
         ..Upstreams::default()
     };
     let spa = Spa::load(std::path::Path::new("/nonexistent"));

@@ -18,11 +18,14 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams};
 use meshdeck_server::auth::AuthOptions;
-use meshdeck_server::demo::demo_identities;
+use meshdeck_server::cluster::Cluster;
+use meshdeck_server::cluster::lease::LeaseTiming;
+use meshdeck_server::demo::{demo_identities, install_documented_rbac};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::{AppState, router};
 use meshdeck_sim::kube::InMemoryCluster;
+use meshdeck_sim::kube::seed::MESHDECK_SA_TOKEN;
 use meshdeck_sim::model::Mesh;
 use meshdeck_sim::scenario;
 use serde_json::{Value, json};
@@ -36,20 +39,25 @@ const AUTO_MARK: &str = "meshdeck.io/auto-injected";
 
 struct Harness {
     mesh: Mesh,
+    cluster: InMemoryCluster,
+    /// The cluster administrator's client, to arrange and inspect.
     client: kube::Client,
     state: AppState,
 }
 
+/// The demo cluster, meshdeck running as its own service account with the
+/// documented RBAC of the console and of enablement.
 fn harness() -> Harness {
-    harness_with(InMemoryCluster::client)
+    harness_with(|cluster| meshdeck_server::demo::in_memory(cluster, MESHDECK_SA_TOKEN))
 }
 
-fn harness_with(make_client: impl FnOnce(&InMemoryCluster) -> kube::Client) -> Harness {
+fn harness_with(make_cluster: impl FnOnce(&InMemoryCluster) -> Cluster) -> Harness {
     let mesh = scenario::demo();
     let cluster = InMemoryCluster::from_mesh(&mesh);
-    let client = make_client(&cluster);
+    install_documented_rbac(&cluster, &["console", "enablement"]).unwrap();
+    let client = cluster.client();
     let upstreams = Upstreams {
-        kube: Some(client.clone()),
+        kube: Some(make_cluster(&cluster)),
         ..Upstreams::default()
     };
     let options = AuthOptions {
@@ -60,6 +68,7 @@ fn harness_with(make_client: impl FnOnce(&InMemoryCluster) -> kube::Client) -> H
     let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options);
     Harness {
         mesh,
+        cluster,
         client,
         state,
     }
@@ -750,7 +759,7 @@ async fn enabling_and_disabling_the_mesh_touches_only_what_meshdeck_owns() {
         preview
             .steps
             .iter()
-            .any(|s| s == "create Deployment istio-system/meshdeck-ingressgateway"),
+            .any(|s| s.starts_with("create Deployment istio-system/meshdeck-ingressgateway")),
         "{:?}",
         preview.steps
     );
@@ -830,31 +839,50 @@ async fn a_foreign_object_in_the_way_stops_enable_before_any_write() {
 
 #[tokio::test]
 async fn a_failing_later_step_rolls_back_the_earlier_ones() {
-    // The API server refuses to create Services for real (dry runs pass).
+    // The API server refuses to apply the gateway's Service for real (dry
+    // runs pass).
     let h = harness_with(|cluster| {
         let router = cluster.router();
-        let service = tower::service_fn(move |req: http::Request<kube::client::Body>| {
+        let mut own = http::HeaderMap::new();
+        own.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {MESHDECK_SA_TOKEN}").parse().unwrap(),
+        );
+        Cluster::in_process(own, move |headers| {
             let router = router.clone();
-            async move {
-                let dry = req.uri().query().unwrap_or("").contains("dryRun");
-                if req.method() == Method::POST && req.uri().path().ends_with("/services") && !dry {
-                    let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            let service = tower::service_fn(move |mut req: http::Request<kube::client::Body>| {
+                let router = router.clone();
+                req.headers_mut().extend(headers.clone());
+                async move {
+                    let dry = req.uri().query().unwrap_or("").contains("dryRun");
+                    if req.method() == Method::PATCH
+                        && req
+                            .uri()
+                            .path()
+                            .ends_with("/services/meshdeck-ingressgateway")
+                        && !dry
+                    {
+                        let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
                         "message": "injected failure", "reason": "InternalError", "code": 500});
-                    return Ok(axum::response::Response::builder()
-                        .status(500)
-                        .header(header::CONTENT_TYPE, "application/json")
-                        .body(Body::from(status.to_string()))
-                        .unwrap());
+                        return Ok(axum::response::Response::builder()
+                            .status(500)
+                            .header(header::CONTENT_TYPE, "application/json")
+                            .body(Body::from(status.to_string()))
+                            .unwrap());
+                    }
+                    router.oneshot(req).await
                 }
-                router.oneshot(req).await
-            }
-        });
-        kube::Client::new(service, "default")
+            });
+            kube::Client::new(service, "default")
+        })
     });
     gateway_on(&h).await;
     let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert!(error_message(&body).contains("create Service istio-system/meshdeck-ingressgateway"));
+    assert!(
+        error_message(&body).contains("apply Service istio-system/meshdeck-ingressgateway"),
+        "{body}"
+    );
     // The Deployment created before the failure is gone again; not enabled.
     assert_eq!(gateway_exists(&h).await, (false, false));
     let (_, body) = mesh_call(&h, "/api/mesh").await;
@@ -887,6 +915,15 @@ async fn only_owners_see_or_switch_the_mesh() {
     }
 }
 
+/// The auto-injection policy the stored ConfigMaps give.
+async fn current_policy(h: &Harness) -> meshdeck_server::enablement::autoinject::Policy {
+    let api =
+        Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(h.client.clone(), "meshdeck");
+    let state = api.get_opt("meshdeck-mesh").await.unwrap();
+    let settings = api.get_opt("meshdeck-settings").await.unwrap();
+    meshdeck_server::enablement::autoinject::policy_from(state.as_ref(), settings.as_ref())
+}
+
 #[tokio::test]
 async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
     use meshdeck_server::enablement::autoinject;
@@ -901,7 +938,14 @@ async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
             api.create(&Default::default(), &ns).await.unwrap();
         }
     };
-    let watch = autoinject::spawn(h.client.clone(), "meshdeck".into());
+    let watch = meshdeck_server::run::spawn_controllers(
+        h.state.cluster().unwrap().clone(),
+        "meshdeck".into(),
+        LeaseTiming {
+            duration_s: 3,
+            grace_s: 1,
+        },
+    );
     // Before enabling: nothing is labelled.
     create("before-enable", json!({})).await;
     let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
@@ -965,14 +1009,11 @@ async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
         None
     );
 
-    // Idempotent: a second pass over the labelled namespace does nothing.
-    let policy = autoinject::policy(&h.client, "meshdeck").await.unwrap();
+    // Idempotent: the labelled namespace is not wanted again.
+    let policy = current_policy(&h).await;
+    assert!(policy.since.is_some());
     let ns = api.get("team-new").await.unwrap();
-    assert!(
-        !autoinject::reconcile(&h.client, &policy, &ns)
-            .await
-            .unwrap()
-    );
+    assert!(!autoinject::wants_label(&policy, &ns));
     // A namespace switched on explicitly after auto-injection labelled it
     // is an explicit choice: the mark goes, and disabling keeps its label.
     create("team-kept", json!({})).await;
@@ -1066,7 +1107,7 @@ async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
         Some("enabled")
     );
     // After disabling, new namespaces stay as created.
-    let off = autoinject::policy(&h.client, "meshdeck").await.unwrap();
+    let off = current_policy(&h).await;
     assert_eq!(off.since, None);
     watch.abort();
 }
@@ -1135,10 +1176,13 @@ async fn member_access_follows_the_saved_settings() {
 /// removes it again; where someone else's resource of that kind exists,
 /// meshdeck uses it and writes none.
 async fn operator_round_trip(group: &str, plural: &str, kind: ControlPlaneKind) {
-    let h = harness_with(|cluster| {
-        assert!(cluster.install_crd(group, plural));
-        cluster.client()
-    });
+    let h = harness();
+    assert!(h.cluster.install_crd(group, plural));
+    // A cluster with the operator but no control plane yet.
+    Api::<Deployment>::namespaced(h.client.clone(), "istio-system")
+        .delete("istiod", &Default::default())
+        .await
+        .unwrap();
     let (ar, namespace) = match kind {
         ControlPlaneKind::SailIstio => (
             kube::api::ApiResource::from_gvk_with_plural(

@@ -7,29 +7,35 @@
 //! cargo test -p meshdeck --test live_cluster -- --ignored
 //! ```
 //!
-//! The kubeconfig's account plays meshdeck's own: it needs `create` on
-//! `tokenreviews` and `subjectaccessreviews` and `list` on `namespaces`.
+//! The kubeconfig's account plays meshdeck's own: it needs the read-only
+//! console's rules (`deploy/rbac/console.yaml`: `create` on
+//! `tokenreviews` and `subjectaccessreviews`, `list` on `namespaces`, ...).
 
 use std::time::Duration;
 
 use app::types::{AuthMode, ErrorCode, Me, Role, RunMode};
 use axum::body::Body;
-use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use http::request::Parts;
+use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use meshdeck_server::auth::cluster::{self, Attributes};
 use meshdeck_server::auth::projects::DEFAULT_PROJECT_KEY;
 use meshdeck_server::auth::{Auth, AuthOptions};
+use meshdeck_server::cluster::reviews::{self as cluster, Attributes};
+use meshdeck_server::cluster::{Cluster, Source};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
-use meshdeck_server::upstream::kubernetes::{self, Source};
 use meshdeck_server::{AppState, router};
 use tower::ServiceExt;
 
-async fn client() -> kube::Client {
-    kubernetes::client(Source::Default(None), Duration::from_secs(10))
+async fn connect() -> Cluster {
+    Cluster::connect(Source::Default(None), Duration::from_secs(10))
         .await
         .expect("a usable kubeconfig")
         .expect("KUBECONFIG or ~/.kube/config pointing at a cluster")
+}
+
+async fn client() -> kube::Client {
+    connect().await.own().clone()
 }
 
 fn test_token() -> String {
@@ -41,13 +47,14 @@ fn test_token() -> String {
         .to_owned()
 }
 
-fn bearer(token: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
+/// A request carrying `Authorization: Bearer <token>`, as the auth layer sees it.
+fn bearer(token: &str) -> Parts {
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.headers.insert(
         header::AUTHORIZATION,
         HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
     );
-    headers
+    parts
 }
 
 #[tokio::test]
@@ -109,7 +116,7 @@ async fn subject_access_reviews_agree_with_the_resolved_scope() {
 #[ignore = "needs cluster"]
 async fn api_me_answers_for_the_test_token() {
     let upstreams = Upstreams {
-        kube: Some(client().await),
+        kube: Some(connect().await),
         ..Upstreams::default()
     };
     let options = AuthOptions {

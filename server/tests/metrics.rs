@@ -237,8 +237,6 @@ async fn service_duration_percentiles_follow_the_latency_model() {
 
 fn member(namespaces: &[&str]) -> AccessScope {
     AccessScope {
-        user: "alice".into(),
-        groups: vec![],
         owner: false,
         namespaces: NamespaceAccess::Only(
             namespaces
@@ -246,8 +244,7 @@ fn member(namespaces: &[&str]) -> AccessScope {
                 .map(|s| s.to_string())
                 .collect::<BTreeSet<_>>(),
         ),
-        may_see_graph: true,
-        may_see_traces: true,
+        ..AccessScope::owner("alice")
     }
 }
 

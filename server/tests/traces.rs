@@ -55,7 +55,10 @@ fn state_with_timeout(jaeger_url: &str, api: JaegerApiArg, timeout: Duration) ->
         ..UpstreamArgs::default()
     };
     let mut upstreams = Upstreams::from_args(&args, timeout).unwrap();
-    upstreams.kube = Some(InMemoryCluster::from_mesh(&scenario::demo()).client());
+    upstreams.kube = Some(meshdeck_server::demo::in_memory(
+        &InMemoryCluster::from_mesh(&scenario::demo()),
+        meshdeck_sim::kube::ADMIN_TOKEN,
+    ));
     AppState::new(
         RunMode::Demo,
         AuthMode::Demo,

@@ -33,11 +33,26 @@ pub fn LoginPage() -> impl IntoView {
 
 #[component]
 fn SignInOptions(status: Status, next: Memo<String>) -> impl IntoView {
+    if status.auth_mode == AuthMode::Proxy {
+        return view! {
+            <section class="card" aria-labelledby="proxy-heading">
+                <h2 id="proxy-heading">"Signed in by your organisation's proxy"</h2>
+                <p>
+                    "This console sits behind an authenticating proxy, which tells it who you are. "
+                    "Your session there has ended or did not reach meshdeck: "
+                    <a href=next.get_untracked()>"reload the page"</a>
+                    " to sign in through the proxy again."
+                </p>
+            </section>
+        }
+        .into_any();
+    }
     let demo = (status.auth_mode == AuthMode::Demo).then_some(status.demo_identities);
     view! {
         {demo.map(|identities| view! { <DemoIdentities identities next=next /> })}
         <TokenForm next=next />
     }
+    .into_any()
 }
 
 /// Demo mode: one button per identity.

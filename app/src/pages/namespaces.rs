@@ -1,6 +1,8 @@
 //! Namespaces: sidecar injection for the caller's namespaces and their
 //! workloads. Every switch first shows a dry run (the exact patch and the
 //! labels or annotations before and after) and applies only on request.
+//! Changes are made with the caller's own Kubernetes credentials; switches
+//! Kubernetes RBAC would refuse them are shown disabled, with the reason.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -205,6 +207,13 @@ fn NamespaceCard(ns: NamespaceInjection, ask: Callback<Action>) -> impl IntoView
         "Enable injection"
     };
     let aria = format!("{button_label} for namespace {}", ns.name);
+    let may_switch = ns.may_switch;
+    let switch_title = (!may_switch).then(|| {
+        format!(
+            "Kubernetes RBAC does not let you patch namespace {}, which switching injection needs",
+            ns.name
+        )
+    });
     let with_sidecar = ns
         .workloads
         .iter()
@@ -250,7 +259,14 @@ fn NamespaceCard(ns: NamespaceInjection, ask: Callback<Action>) -> impl IntoView
                     </span>
                 })}
                 <span class="muted">{format!("project {} · {count}", ns.project)}</span>
-                <button type="button" class="ns-action" aria-label=aria on:click=move |_| ask.run(action.clone())>
+                <button
+                    type="button"
+                    class="ns-action"
+                    aria-label=aria
+                    disabled=!may_switch
+                    title=switch_title
+                    on:click=move |_| ask.run(action.clone())
+                >
                     {button_label}
                 </button>
             </div>
@@ -285,6 +301,14 @@ fn WorkloadRow(ns: String, w: WorkloadInjection, ask: Callback<Action>) -> impl 
         "Enable sidecar"
     };
     let aria = format!("{label} for {} {}", w.kind.label(), w.name);
+    let may_restart = w.may_restart;
+    let restart_title = (!may_restart).then(|| {
+        format!(
+            "Kubernetes RBAC does not let you patch {} {}, which switching its sidecar (a restart) needs",
+            w.kind.label(),
+            w.name
+        )
+    });
     let action = Action::Workload {
         ns,
         kind: w.kind,
@@ -301,7 +325,15 @@ fn WorkloadRow(ns: String, w: WorkloadInjection, ask: Callback<Action>) -> impl 
             <td class="num">{format!("{} / {}", w.pods_with_sidecar, w.pods)}</td>
             <td><span class=badge>{w.sidecar.label()}</span>{opted}</td>
             <td class="row-action">
-                <button type="button" aria-label=aria on:click=move |_| ask.run(action.clone())>{label}</button>
+                <button
+                    type="button"
+                    aria-label=aria
+                    disabled=!may_restart
+                    title=restart_title
+                    on:click=move |_| ask.run(action.clone())
+                >
+                    {label}
+                </button>
             </td>
         </tr>
     }
@@ -332,7 +364,10 @@ fn PreviewDialog(
         <div class="modal-backdrop">
             <div class="modal card" role="dialog" aria-modal="true" aria-labelledby="preview-title">
                 <h2 id="preview-title">{title}</h2>
-                <p class="hint">"Dry run: the cluster checked this change; nothing is applied until you press Apply."</p>
+                <p class="hint">
+                    "Dry run: the cluster checked this change with your own credentials; nothing is applied until you press Apply. "
+                    "Kubernetes RBAC decides, and its audit log names you."
+                </p>
                 {body}
                 <div class="modal-actions">
                     <button type="button" class="primary" disabled=!can_apply on:click=move |_| on_apply.run(())>

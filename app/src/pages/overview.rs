@@ -49,8 +49,22 @@ fn StatusView(status: Status) -> impl IntoView {
             "Demo identities (tokens of the in-memory cluster; switch at the top right)"
         }
         AuthMode::Token => "Kubernetes bearer tokens (TokenReview)",
+        AuthMode::Proxy => {
+            "An authenticating proxy in front (meshdeck impersonates you for writes)"
+        }
     };
+    let problems = (!status.problems.is_empty()).then(|| {
+        view! {
+            <section class="card card-warn" aria-labelledby="problems-heading">
+                <h2 id="problems-heading">"Needs attention"</h2>
+                <ul class="problems">
+                    {status.problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}
+                </ul>
+            </section>
+        }
+    });
     view! {
+        {problems}
         <section class="card" aria-labelledby="console-heading">
             <h2 id="console-heading">"Console"</h2>
             <dl class="facts">

@@ -51,6 +51,14 @@ fn component_mut(s: &mut MeshSettings, i: usize) -> &mut ComponentSettings {
     }
 }
 
+/// The settings as loaded: the document, or why the stored ones cannot be
+/// read (the server keeps the last good ones in force meanwhile).
+#[derive(Clone, Debug, PartialEq)]
+enum Loaded {
+    Document(SettingsDocument),
+    Unreadable(String),
+}
+
 /// `SETTINGS.path`: the settings form for owners.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -64,11 +72,52 @@ pub fn SettingsPage() -> impl IntoView {
                 message: "mesh settings are for cluster owners".into(),
             });
         }
-        api::settings().await
+        match api::settings().await {
+            Ok(d) => Ok(Loaded::Document(d)),
+            Err(e) if e.code == crate::types::ErrorCode::Invalid => {
+                Ok(Loaded::Unreadable(e.message))
+            }
+            Err(e) => Err(e),
+        }
     });
+    let reload = Callback::new(move |()| doc.refetch());
     view! {
         <PageHeader item=SETTINGS />
-        {loaded("settings", doc, move |d: SettingsDocument| view! { <SettingsForm doc=d reload=Callback::new(move |()| doc.refetch()) /> })}
+        {loaded("settings", doc, move |l: Loaded| match l {
+            Loaded::Document(d) => view! { <SettingsForm doc=d reload=reload /> }.into_any(),
+            Loaded::Unreadable(why) => view! { <UnreadableSettings why=why reload=reload /> }.into_any(),
+        })}
+    }
+}
+
+/// The stored settings cannot be read: say why, and offer the reset.
+#[component]
+fn UnreadableSettings(why: String, reload: Callback<()>) -> impl IntoView {
+    let failed: RwSignal<Option<String>> = RwSignal::new(None);
+    let busy = RwSignal::new(false);
+    let reset = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            match api::reset_settings().await {
+                Ok(_) => reload.run(()),
+                Err(e) => failed.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="unreadable-heading">
+            <h2 id="unreadable-heading">"The stored settings cannot be read"</h2>
+            <p class="form-error" role="alert">{why}</p>
+            <p>
+                "Someone edited the settings ConfigMap into something meshdeck cannot read. "
+                "The last settings saved through meshdeck stay in force (members keep the access they had) until you reset them or fix the ConfigMap."
+            </p>
+            <button type="button" class="primary" disabled=move || busy.get() on:click=reset>
+                "Reset to the last good settings"
+            </button>
+            {move || failed.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        </section>
     }
 }
 
@@ -493,6 +542,8 @@ fn PreflightView(result: Result<Preflight, ApiError>) -> impl IntoView {
 #[derive(Clone, Debug, PartialEq)]
 struct MeshPending {
     enable: bool,
+    /// Take over fields other managers own (after a conflict, on request).
+    force: bool,
     preview: Option<Result<MeshChange, ApiError>>,
     applying: bool,
 }
@@ -527,24 +578,30 @@ fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
     let status = LocalResource::new(api::mesh);
     let pending: RwSignal<Option<MeshPending>> = RwSignal::new(None);
     let outcome: RwSignal<Option<Result<MeshChange, ApiError>>> = RwSignal::new(None);
-    let ask = move |enable: bool| {
+    let ask = move |enable: bool, force: bool| {
         outcome.set(None);
         pending.set(Some(MeshPending {
             enable,
+            force,
             preview: None,
             applying: false,
         }));
         spawn_local(async move {
-            let preview = api::switch_mesh(enable, true).await;
+            let preview = api::switch_mesh(enable, true, force).await;
             pending.update(|p| {
-                if let Some(p) = p.as_mut().filter(|p| p.enable == enable) {
+                if let Some(p) = p
+                    .as_mut()
+                    .filter(|p| p.enable == enable && p.force == force)
+                {
                     p.preview = Some(preview);
                 }
             });
         });
     };
     let apply = move || {
-        let Some(enable) = pending.with_untracked(|p| p.as_ref().map(|p| p.enable)) else {
+        let Some((enable, force)) =
+            pending.with_untracked(|p| p.as_ref().map(|p| (p.enable, p.force)))
+        else {
             return;
         };
         pending.update(|p| {
@@ -553,7 +610,7 @@ fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
             }
         });
         spawn_local(async move {
-            let result = api::switch_mesh(enable, false).await;
+            let result = api::switch_mesh(enable, false, force).await;
             pending.set(None);
             outcome.set(Some(result));
             status.refetch();
@@ -596,10 +653,10 @@ fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
                         <h3 class="sub-heading">"Ingresses"</h3>
                         <ul class="ingress-list" aria-label="Ingresses">{ingress_rows}</ul>
                         <div class="modal-actions">
-                            <button type="button" class="primary" on:click=move |_| ask(true)>
+                            <button type="button" class="primary" on:click=move |_| ask(true, false)>
                                 {if enabled { "Apply settings to the mesh" } else { "Enable the mesh" }}
                             </button>
-                            {enabled.then(|| view! { <button type="button" on:click=move |_| ask(false)>"Disable the mesh"</button> })}
+                            {enabled.then(|| view! { <button type="button" on:click=move |_| ask(false, false)>"Disable the mesh"</button> })}
                         </div>
                     }.into_any()
                 }
@@ -621,8 +678,19 @@ fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
             let title = if p.enable { "Enable the mesh" } else { "Disable the mesh" };
             let can_apply = matches!(&p.preview, Some(Ok(_))) && !p.applying;
             let applying = p.applying;
+            let enable = p.enable;
             let body = match p.preview.clone() {
                 None => view! { <div class="state state-loading" role="status"><span class="spinner" aria-hidden="true"></span>"Checking every step with a dry run…"</div> }.into_any(),
+                // Fields another manager owns: taking them over is an
+                // explicit second step.
+                Some(Err(err)) if err.status == 409 && enable && !p.force => view! {
+                    <p class="form-error" role="alert">{err.to_string()}</p>
+                    <p>
+                        "Another manager owns these fields. Leave them to it (change the settings or that object), or take them over: "
+                        "meshdeck then writes its values and becomes their manager."
+                    </p>
+                    <button type="button" on:click=move |_| ask(true, true)>"Take over these fields"</button>
+                }.into_any(),
                 Some(Err(err)) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
                 Some(Ok(change)) => view! {
                     <p>"These steps passed a dry run on the cluster; nothing is applied until you press Apply. If a step fails, the ones before it are undone."</p>

@@ -5,13 +5,14 @@
 //! not one per call. Tokens are cached only as SHA-256 digests and never
 //! logged.
 //!
-//! - [`cluster`]: the Kubernetes calls themselves.
+//! - [`crate::cluster::reviews`]: the Kubernetes calls themselves.
 //! - [`projects`]: grouping namespaces into projects.
+//! - [`proxy`]: identities asserted by an authenticating proxy.
 //! - [`cache`]: the time-bounded cache.
 
 pub mod cache;
-pub mod cluster;
 pub mod projects;
+pub mod proxy;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,11 +23,14 @@ use app::types::{DemoIdentity, UpstreamKind};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use self::cache::TtlCache;
-use self::cluster::{Attributes, Identity};
 use self::projects::{DEFAULT_PROJECT_KEY, NamespaceInfo};
+use self::proxy::ProxyOptions;
+use crate::cluster::reviews::{self as cluster, Attributes, Identity};
+use crate::cluster::{BearerToken, Credentials};
 use crate::error::{Error, Result};
 
 /// How long review answers and the namespace list are reused.
@@ -38,15 +42,27 @@ const REVIEW_CONCURRENCY: usize = 16;
 /// Longer `Authorization` values are refused before anything else happens.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
+/// Where a request's identity comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Authenticator {
+    /// A bearer token, checked with a TokenReview; writes carry the token.
+    #[default]
+    Token,
+    /// Headers set by an authenticating proxy; writes impersonate the user.
+    Proxy(ProxyOptions),
+}
+
 /// How identities and roles are resolved.
 #[derive(Clone, Debug)]
 pub struct AuthOptions {
     /// Label or annotation grouping namespaces into projects.
     pub project_key: String,
-    /// How long answers from the cluster are reused.
+    /// How long answers from the cluster are reused (`--auth-cache-ttl`).
     pub cache_ttl: Duration,
     /// The identities offered in demo mode (empty otherwise).
     pub demo_identities: Vec<DemoIdentity>,
+    /// Where identities come from.
+    pub authenticator: Authenticator,
 }
 
 impl Default for AuthOptions {
@@ -55,6 +71,7 @@ impl Default for AuthOptions {
             project_key: DEFAULT_PROJECT_KEY.to_owned(),
             cache_ttl: DEFAULT_CACHE_TTL,
             demo_identities: Vec::new(),
+            authenticator: Authenticator::Token,
         }
     }
 }
@@ -80,6 +97,8 @@ pub struct Resolved {
     /// For members: the namespaces where they may list pods.
     /// `None` for owners (everything).
     pub namespaces: Option<BTreeSet<String>>,
+    /// What writes on the caller's behalf carry.
+    pub credentials: Credentials,
 }
 
 /// Resolves identities and roles against the cluster, with caches.
@@ -131,11 +150,27 @@ impl Auth {
         }
     }
 
-    /// Who sent these headers and what they may do: 401 without a token
-    /// the cluster accepts, 503 when the cluster cannot be asked.
-    pub async fn resolve(&self, headers: &HeaderMap) -> Result<Resolved> {
-        let token = bearer_token(headers)?;
-        let identity = self.authenticate(token).await?;
+    /// Who sent this request and what they may do: 401 without a token
+    /// the cluster accepts (or, behind an auth proxy, without the proxy's
+    /// identity headers), 503 when the cluster cannot be asked.
+    pub async fn resolve(&self, parts: &Parts) -> Result<Resolved> {
+        let (identity, credentials) = match &self.inner.options.authenticator {
+            Authenticator::Token => {
+                let token = bearer_token(&parts.headers)?;
+                let identity = self.authenticate(token).await?;
+                (identity, Credentials::Bearer(BearerToken::new(token)))
+            }
+            Authenticator::Proxy(proxy) => {
+                let identity = proxy.identity(parts)?;
+                let credentials = Credentials::Impersonate {
+                    user: identity.user.clone(),
+                    groups: identity.groups.clone(),
+                    uid: identity.uid.clone(),
+                    extra: identity.extra.clone(),
+                };
+                (identity, credentials)
+            }
+        };
         let owner = self.may(&identity, &Attributes::owner()).await?;
         let namespaces = if owner {
             None
@@ -146,6 +181,7 @@ impl Auth {
             identity,
             owner,
             namespaces,
+            credentials,
         })
     }
 
@@ -182,7 +218,7 @@ impl Auth {
     }
 
     /// Whether `who` may do `what`, from the cache or a SubjectAccessReview.
-    async fn may(&self, who: &Identity, what: &Attributes) -> Result<bool> {
+    pub async fn may(&self, who: &Identity, what: &Attributes) -> Result<bool> {
         let key = (who.clone(), what.clone());
         if let Some(allowed) = self.inner.decisions.get(&key) {
             return Ok(allowed);
@@ -191,6 +227,19 @@ impl Auth {
         self.inner.access_reviews.fetch_add(1, Ordering::Relaxed);
         let allowed = cluster::review_access(client, who, what).await?;
         self.inner.decisions.insert(key, allowed);
+        Ok(allowed)
+    }
+
+    /// Whether `who` may do `what` right now: a SubjectAccessReview that is
+    /// never answered from the cache. Used before meshdeck's own account
+    /// writes on someone's behalf, so a revoked RoleBinding stops at once.
+    pub async fn may_now(&self, who: &Identity, what: &Attributes) -> Result<bool> {
+        let client = self.client()?;
+        self.inner.access_reviews.fetch_add(1, Ordering::Relaxed);
+        let allowed = cluster::review_access(client, who, what).await?;
+        self.inner
+            .decisions
+            .insert((who.clone(), what.clone()), allowed);
         Ok(allowed)
     }
 
@@ -223,9 +272,15 @@ impl Auth {
     }
 }
 
-/// The token of an `Authorization: Bearer <token>` header; 401 otherwise.
-/// Error messages never repeat what was sent.
+/// The token of an `Authorization: Bearer <token>` header; 401 otherwise
+/// (400 for two such headers: which one counts would be a guess). Error
+/// messages never repeat what was sent.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str> {
+    if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(Error::BadRequest(
+            "send one Authorization header, not several".into(),
+        ));
+    }
     let value = headers.get(AUTHORIZATION).ok_or_else(|| {
         Error::Unauthenticated(
             "sign in: send a Kubernetes bearer token as `Authorization: Bearer <token>`".into(),
@@ -288,10 +343,19 @@ mod tests {
         assert!(bearer_token(&headers(long.as_bytes())).is_err());
     }
 
+    #[test]
+    fn two_authorization_headers_are_a_400() {
+        let mut h = headers(b"Bearer a");
+        h.append(AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        assert_eq!(bearer_token(&h).unwrap_err().code().http_status(), 400);
+    }
+
     #[tokio::test]
     async fn without_a_cluster_signed_in_calls_are_503() {
         let auth = Auth::new(None, AuthOptions::default());
-        let err = auth.resolve(&headers(b"Bearer t")).await.unwrap_err();
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.headers = headers(b"Bearer t");
+        let err = auth.resolve(&parts).await.unwrap_err();
         assert_eq!(err.code().http_status(), 503);
         assert!(err.to_string().contains("Kubernetes"));
     }

@@ -2,10 +2,13 @@
 //! an opt-out annotation and a restart), and the per-workload sidecar status
 //! read from the running pods.
 //!
-//! Every change is a JSON merge patch of only the keys meshdeck owns, with
-//! the object's resourceVersion as a precondition: labels and annotations
-//! others wrote are never sent, and a concurrent write makes the patch fail
-//! with 409, after which the change is recomputed from a fresh read.
+//! Reads use meshdeck's account; every change is written with the caller's
+//! own credentials, so Kubernetes RBAC decides and its audit log names the
+//! person. A change is a JSON merge patch of only the keys meshdeck owns,
+//! with the object's resourceVersion as a precondition: labels and
+//! annotations others wrote are never sent, and a concurrent write makes the
+//! patch fail with 409, after which the change is recomputed from a fresh
+//! read ([`crate::cluster::ops::patch_fresh`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,21 +18,21 @@ use app::types::{
 };
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::{Map, Value, json};
 
 use super::{
-    AUTO_INJECTED_ANNOTATION, INJECT_ANNOTATION, INJECTION_LABEL, ISTIO_SYSTEM, PROXY_CONTAINER,
-    RESTARTED_AT, REVISION_LABEL, kube_error,
+    AUTO_INJECTED_ANNOTATION, INJECT_ANNOTATION, INJECTION_LABEL, ISTIO_SYSTEM, REVISION_LABEL,
 };
+use crate::cluster::ops::{self, Decision, RESTARTED_AT};
+use crate::cluster::{Acting, api_error, pods};
 use crate::error::{Error, Result};
 
-/// Attempts of a read-compute-patch cycle before a conflict is reported.
-const CONFLICT_ATTEMPTS: usize = 3;
 /// The revision name that means "no revision" (plain `istio-injection`).
 const DEFAULT_REVISION: &str = "default";
 
-fn api_resource(kind: WorkloadKind) -> ApiResource {
+/// The API resource of a workload kind.
+pub fn api_resource(kind: WorkloadKind) -> ApiResource {
     match kind {
         WorkloadKind::Deployment => ApiResource::erase::<Deployment>(&()),
         WorkloadKind::StatefulSet => ApiResource::erase::<StatefulSet>(&()),
@@ -100,24 +103,15 @@ pub fn map_patch(
     patch
 }
 
-fn patch_params(dry_run: bool) -> PatchParams {
-    let params = PatchParams::default();
-    if dry_run { params.dry_run() } else { params }
-}
-
-fn is_conflict(err: &Error) -> bool {
-    matches!(err, Error::Conflict(_))
-}
-
 /// The control plane's revision, from istiod Deployments in `istio-system`
 /// labelled `istio.io/rev` (`None` for `default` or when there is none or
-/// several).
+/// several). Read with meshdeck's account.
 pub async fn cluster_revision(client: &kube::Client) -> Result<Option<String>> {
     let api = Api::<Deployment>::namespaced(client.clone(), ISTIO_SYSTEM);
     let list = match api.list(&ListParams::default().labels("app=istiod")).await {
         Ok(list) => list,
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
-        Err(e) => return Err(kube_error("list istiod deployments", e)),
+        Err(e) => return Err(api_error("list istiod deployments", Acting::Meshdeck, e)),
     };
     let revisions: BTreeSet<String> = list
         .items
@@ -132,81 +126,76 @@ pub async fn cluster_revision(client: &kube::Client) -> Result<Option<String>> {
 }
 
 /// Switches injection on or off for namespace `ns` (or, with `dry_run`,
-/// says what that would change).
+/// says what that would change): read with meshdeck's client `own`,
+/// written with the caller's client `caller`.
 pub async fn set_namespace_injection(
-    client: &kube::Client,
+    own: &kube::Client,
+    caller: &kube::Client,
     ns: &str,
     enabled: bool,
     dry_run: bool,
 ) -> Result<InjectionChange> {
-    let revision = cluster_revision(client).await?;
-    let api = Api::<Namespace>::all(client.clone());
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let current = api
-            .get(ns)
-            .await
-            .map_err(|e| kube_error(&format!("get namespace {ns:?}"), e))?;
-        let before = current.metadata.labels.clone().unwrap_or_default();
-        let after = desired_namespace_labels(&before, enabled, revision.as_deref());
-        let labels = map_patch(&before, &after);
-        let target = format!("namespace/{ns}");
-        let field = "metadata.labels".to_owned();
-        let state = if enabled { "on" } else { "off" };
-        // An explicit choice replaces auto-injection's: drop its mark.
-        let auto_marked = current
-            .metadata
-            .annotations
-            .as_ref()
-            .is_some_and(|a| a.contains_key(AUTO_INJECTED_ANNOTATION));
-        if labels.is_empty() && !auto_marked {
-            return Ok(InjectionChange {
-                target,
-                field,
-                dry_run,
-                changed: false,
-                patch: None,
-                summary: format!(
-                    "Sidecar injection for namespace {ns} is already {state}; nothing to change"
-                ),
-                before,
-                after,
-            });
-        }
-        let mut patch = json!({"metadata": {
-            "resourceVersion": current.metadata.resource_version,
-            "labels": labels,
-        }});
-        if auto_marked {
-            patch["metadata"]["annotations"] = json!({AUTO_INJECTED_ANNOTATION: null});
-        }
-        let result = api
-            .patch(ns, &patch_params(dry_run), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| kube_error(&format!("patch namespace {ns:?}"), e));
-        match result {
-            Ok(patched) => {
-                let applied = patched.metadata.labels.unwrap_or_default();
-                let verb = if dry_run { "Would switch" } else { "Switched" };
-                return Ok(InjectionChange {
-                    target,
-                    field,
-                    dry_run,
-                    changed: true,
-                    patch: Some(patch.to_string()),
-                    summary: format!(
-                        "{verb} sidecar injection for namespace {ns} {state}; pods created from now on {} the sidecar (running pods keep what they have until restarted)",
-                        if enabled { "get" } else { "do not get" }
-                    ),
-                    before,
-                    after: applied,
-                });
+    let revision = cluster_revision(own).await?;
+    let target = format!("namespace/{ns}");
+    let field = "metadata.labels".to_owned();
+    let state = if enabled { "on" } else { "off" };
+    let outcome = ops::patch_fresh(
+        &Api::<Namespace>::all(own.clone()),
+        &Api::<Namespace>::all(caller.clone()),
+        Acting::Caller,
+        ns,
+        &format!("namespace {ns:?}"),
+        dry_run,
+        |current: &Namespace| {
+            let before = current.metadata.labels.clone().unwrap_or_default();
+            let after = desired_namespace_labels(&before, enabled, revision.as_deref());
+            let labels = map_patch(&before, &after);
+            // An explicit choice replaces auto-injection's: drop its mark.
+            let auto_marked = current
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(AUTO_INJECTED_ANNOTATION));
+            if labels.is_empty() && !auto_marked {
+                return Ok(Decision::Unchanged((before, after)));
             }
-            Err(err) if is_conflict(&err) && attempt < CONFLICT_ATTEMPTS => continue,
-            Err(err) => return Err(err),
-        }
-    }
+            let mut patch = json!({"metadata": {"labels": labels}});
+            if auto_marked {
+                patch["metadata"]["annotations"] = json!({AUTO_INJECTED_ANNOTATION: null});
+            }
+            Ok(Decision::Patch(patch, (before, after)))
+        },
+    )
+    .await?;
+    let (before, after) = outcome.outcome;
+    let Some(patched) = outcome.after else {
+        return Ok(InjectionChange {
+            target,
+            field,
+            dry_run,
+            changed: false,
+            patch: None,
+            summary: format!(
+                "Sidecar injection for namespace {ns} is already {state}; nothing to change"
+            ),
+            before,
+            after,
+        });
+    };
+    let verb = if dry_run { "Would switch" } else { "Switched" };
+    Ok(InjectionChange {
+        target,
+        field,
+        dry_run,
+        changed: true,
+        patch: outcome.patch.map(|p| p.to_string()),
+        summary: format!(
+            "{verb} sidecar injection for namespace {ns} {state}; pods created from now on {} the sidecar (running pods keep what they have until restarted)",
+            if enabled { "get" } else { "do not get" }
+        ),
+        before,
+        after: patched.metadata.labels.unwrap_or_default(),
+    })
 }
 
 /// A workload's pod template and selector, whatever its kind.
@@ -216,7 +205,6 @@ struct Workload {
     selector: BTreeMap<String, String>,
     template_labels: BTreeMap<String, String>,
     template_annotations: BTreeMap<String, String>,
-    resource_version: Option<String>,
 }
 
 impl Workload {
@@ -228,7 +216,6 @@ impl Workload {
             selector: string_map(data.pointer("/spec/selector/matchLabels")),
             template_labels: string_map(data.pointer("/spec/template/metadata/labels")),
             template_annotations: string_map(data.pointer("/spec/template/metadata/annotations")),
-            resource_version: obj.metadata.resource_version.clone(),
         })
     }
 
@@ -267,17 +254,13 @@ struct PodSummary {
 }
 
 fn summarize_pod(pod: &Pod) -> Option<PodSummary> {
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    if matches!(phase, Some("Succeeded" | "Failed")) || pod.metadata.deletion_timestamp.is_some() {
+    if !pods::is_live(pod) {
         return None;
     }
     Some(PodSummary {
         namespace: pod.metadata.namespace.clone()?,
         labels: pod.metadata.labels.clone().unwrap_or_default(),
-        has_proxy: pod
-            .spec
-            .as_ref()
-            .is_some_and(|s| s.containers.iter().any(|c| c.name == PROXY_CONTAINER)),
+        has_proxy: pods::has_sidecar(pod),
     })
 }
 
@@ -292,6 +275,7 @@ fn status_of(workload: &Workload, pods: &[PodSummary]) -> WorkloadInjection {
         pods_with_sidecar: with,
         sidecar: SidecarState::from_counts(total, with),
         opted_out: workload.opted_out(),
+        may_restart: false,
     }
 }
 
@@ -308,7 +292,7 @@ async fn list_workloads(
     let list = api
         .list(&ListParams::default())
         .await
-        .map_err(|e| kube_error(&format!("list {}", kind.plural()), e))?;
+        .map_err(|e| api_error(&format!("list {}", kind.plural()), Acting::Meshdeck, e))?;
     Ok(list
         .items
         .iter()
@@ -329,12 +313,14 @@ async fn list_pods(client: &kube::Client, namespace: Option<&str>) -> Result<Vec
     let list = api
         .list(&ListParams::default())
         .await
-        .map_err(|e| kube_error("list pods", e))?;
+        .map_err(|e| api_error("list pods", Acting::Meshdeck, e))?;
     Ok(list.items.iter().filter_map(summarize_pod).collect())
 }
 
-/// Every namespace `visible` admits, with its injection state and workloads.
-/// `project_of` names each namespace's project.
+/// Every namespace `visible` admits, with its injection state and workloads,
+/// read with meshdeck's account. `project_of` names each namespace's
+/// project. What the caller may change is filled in by the caller of this
+/// function (it depends on who asks, not on the cluster).
 pub async fn list_namespaces(
     client: &kube::Client,
     visible: impl Fn(&str) -> bool,
@@ -343,7 +329,7 @@ pub async fn list_namespaces(
     let namespaces = Api::<Namespace>::all(client.clone())
         .list(&ListParams::default())
         .await
-        .map_err(|e| kube_error("list namespaces", e))?;
+        .map_err(|e| api_error("list namespaces", Acting::Meshdeck, e))?;
     let (deployments, statefulsets, daemonsets, pods, revision) = tokio::try_join!(
         list_workloads(client, WorkloadKind::Deployment, None),
         list_workloads(client, WorkloadKind::StatefulSet, None),
@@ -391,6 +377,7 @@ pub async fn list_namespaces(
                 .annotations
                 .as_ref()
                 .is_some_and(|a| a.contains_key(AUTO_INJECTED_ANNOTATION)),
+            may_switch: false,
             workloads: rows,
         });
     }
@@ -401,18 +388,14 @@ pub async fn list_namespaces(
     })
 }
 
-/// The current time as Kubernetes writes it (RFC 3339, UTC).
-fn now_rfc3339() -> String {
-    k8s_openapi::jiff::Timestamp::now()
-        .round(k8s_openapi::jiff::Unit::Second)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| k8s_openapi::jiff::Timestamp::now().to_string())
-}
-
 /// Switches injection on (restart, dropping an opt-out) or off (opt-out
-/// annotation and restart) for one workload, or says what that would do.
+/// annotation and restart) for one workload, or says what that would do:
+/// read with meshdeck's client `own`, written with the caller's `caller`.
+/// A restart always restarts: its timestamp is unique to the nanosecond,
+/// and the workload's generation must go up, or the answer says so.
 pub async fn set_workload_injection(
-    client: &kube::Client,
+    own: &kube::Client,
+    caller: &kube::Client,
     ns: &str,
     kind: WorkloadKind,
     name: &str,
@@ -420,111 +403,95 @@ pub async fn set_workload_injection(
     dry_run: bool,
 ) -> Result<InjectionChange> {
     let ar = api_resource(kind);
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
     let target = format!("{}/{ns}/{name}", kind.label().to_ascii_lowercase());
     let field = "spec.template.metadata.annotations".to_owned();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let namespace = Api::<Namespace>::all(client.clone())
-            .get(ns)
-            .await
-            .map_err(|e| kube_error(&format!("get namespace {ns:?}"), e))?;
-        let ns_labels = namespace.metadata.labels.unwrap_or_default();
-        let obj = api
-            .get(name)
-            .await
-            .map_err(|e| kube_error(&format!("get {} {name:?} in {ns:?}", kind.label()), e))?;
-        let workload = Workload::from_object(kind, &obj)
-            .ok_or_else(|| Error::internal(format!("{target} has no name")))?;
-        let pods = list_pods(client, Some(ns)).await?;
-        let status = status_of(&workload, &pods);
-        let before = workload.template_annotations.clone();
-        let mut after = before.clone();
-        let needs_restart = if enabled {
-            let pod_opt_in = workload
-                .template_labels
-                .get(INJECT_ANNOTATION)
-                .map(String::as_str)
-                == Some("true");
-            if !namespace_injects(&ns_labels) && !pod_opt_in {
-                return Err(Error::Invalid(format!(
-                    "sidecar injection is off for namespace {ns}; switch it on for the namespace first, then restart {target}"
-                )));
+    let namespace = Api::<Namespace>::all(own.clone())
+        .get(ns)
+        .await
+        .map_err(|e| api_error(&format!("get namespace {ns:?}"), Acting::Meshdeck, e))?;
+    let ns_labels = namespace.metadata.labels.unwrap_or_default();
+    let pods = list_pods(own, Some(ns)).await?;
+    let state = if enabled { "on" } else { "off" };
+    let outcome = ops::patch_fresh(
+        &Api::<DynamicObject>::namespaced_with(own.clone(), ns, &ar),
+        &Api::<DynamicObject>::namespaced_with(caller.clone(), ns, &ar),
+        Acting::Caller,
+        name,
+        &format!("{} {name:?} in namespace {ns:?}", kind.label()),
+        dry_run,
+        |obj: &DynamicObject| {
+            let workload = Workload::from_object(kind, obj)
+                .ok_or_else(|| Error::internal(format!("{target} has no name")))?;
+            let status = status_of(&workload, &pods);
+            let before = workload.template_annotations.clone();
+            let mut after = before.clone();
+            let needs_restart = if enabled {
+                let pod_label = workload.template_labels.get(INJECT_ANNOTATION).map(String::as_str);
+                if !namespace_injects(&ns_labels) && pod_label != Some("true") {
+                    return Err(Error::Invalid(format!(
+                        "sidecar injection is off for namespace {ns}; switch it on for the namespace first, then restart {target}"
+                    )));
+                }
+                if pod_label == Some("false") {
+                    return Err(Error::Invalid(format!(
+                        "{target} opts out with the pod template label {INJECT_ANNOTATION}=false, which meshdeck does not own; remove that label first"
+                    )));
+                }
+                if after.get(INJECT_ANNOTATION).map(String::as_str) == Some("false") {
+                    after.remove(INJECT_ANNOTATION);
+                }
+                after != before || status.pods_with_sidecar < status.pods
+            } else {
+                after.insert(INJECT_ANNOTATION.into(), "false".into());
+                after != before || status.pods_with_sidecar > 0
+            };
+            if !needs_restart {
+                return Ok(Decision::Unchanged((before, after, status.sidecar)));
             }
-            if workload
-                .template_labels
-                .get(INJECT_ANNOTATION)
-                .map(String::as_str)
-                == Some("false")
-            {
-                return Err(Error::Invalid(format!(
-                    "{target} opts out with the pod template label {INJECT_ANNOTATION}=false, which meshdeck does not own; remove that label first"
-                )));
-            }
-            if after.get(INJECT_ANNOTATION).map(String::as_str) == Some("false") {
-                after.remove(INJECT_ANNOTATION);
-            }
-            after != before || status.pods_with_sidecar < status.pods
-        } else {
-            after.insert(INJECT_ANNOTATION.into(), "false".into());
-            after != before || status.pods_with_sidecar > 0
-        };
-        let state = if enabled { "on" } else { "off" };
-        if !needs_restart {
-            return Ok(InjectionChange {
-                target: target.clone(),
-                field,
-                dry_run,
-                changed: false,
-                patch: None,
-                summary: format!(
-                    "The sidecar for {target} is already {state} ({}); nothing to change",
-                    status.sidecar.label()
-                ),
-                before,
-                after,
-            });
-        }
-        after.insert(RESTARTED_AT.into(), now_rfc3339());
-        let annotations = map_patch(&before, &after);
-        let patch = json!({
-            "metadata": {"resourceVersion": workload.resource_version},
-            "spec": {"template": {"metadata": {"annotations": annotations}}},
+            after.insert(RESTARTED_AT.into(), ops::restart_stamp());
+            let annotations = map_patch(&before, &after);
+            let patch = json!({"spec": {"template": {"metadata": {"annotations": annotations}}}});
+            Ok(Decision::Patch(patch, (before, after, status.sidecar)))
+        },
+    )
+    .await?;
+    let (before, after, sidecar) = outcome.outcome;
+    let Some(patched) = outcome.after else {
+        return Ok(InjectionChange {
+            target: target.clone(),
+            field,
+            dry_run,
+            changed: false,
+            patch: None,
+            summary: format!(
+                "The sidecar for {target} is already {state} ({}); nothing to change",
+                sidecar.label()
+            ),
+            before,
+            after,
         });
-        let result = api
-            .patch(name, &patch_params(dry_run), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| kube_error(&format!("patch {target}"), e));
-        match result {
-            Ok(patched) => {
-                let applied =
-                    string_map(patched.data.pointer("/spec/template/metadata/annotations"));
-                let verb = if dry_run {
-                    "would restart"
-                } else {
-                    "restarted"
-                };
-                let why = if enabled {
-                    "so that its pods get the sidecar"
-                } else {
-                    "with the opt-out annotation, so that its pods run without the sidecar"
-                };
-                return Ok(InjectionChange {
-                    target: target.clone(),
-                    field,
-                    dry_run,
-                    changed: true,
-                    patch: Some(patch.to_string()),
-                    summary: format!("{verb} {target} {why}"),
-                    before,
-                    after: applied,
-                });
-            }
-            Err(err) if is_conflict(&err) && attempt < CONFLICT_ATTEMPTS => continue,
-            Err(err) => return Err(err),
-        }
-    }
+    };
+    ops::check_restarted(&target, &outcome.before, &patched, dry_run)?;
+    let verb = if dry_run {
+        "would restart"
+    } else {
+        "restarted"
+    };
+    let why = if enabled {
+        "so that its pods get the sidecar"
+    } else {
+        "with the opt-out annotation, so that its pods run without the sidecar"
+    };
+    Ok(InjectionChange {
+        target: target.clone(),
+        field,
+        dry_run,
+        changed: true,
+        patch: outcome.patch.map(|p| p.to_string()),
+        summary: format!("{verb} {target} {why}"),
+        before,
+        after: string_map(patched.data.pointer("/spec/template/metadata/annotations")),
+    })
 }
 
 #[cfg(test)]

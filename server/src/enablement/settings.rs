@@ -2,139 +2,279 @@
 //! namespace, validated on write (every invalid field is reported at once),
 //! written with the resourceVersion they were edited from, and checked
 //! against the nodes' allocatable CPU and memory (preflight).
+//!
+//! Every save also writes the same JSON as the "last good" settings. When
+//! someone edits the ConfigMap by hand into something meshdeck cannot read,
+//! the last good settings stay in force (members keep exactly the access
+//! the owner last gave them), `GET /api/settings` answers 422 naming the
+//! bad field, and an owner can reset to the last good settings.
+//!
+//! Writes use meshdeck's account after a SubjectAccessReview of the owner
+//! asking (see `routes/settings.rs`); meshdeck's namespace, when it does
+//! not exist yet, is created with the owner's own credentials.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use app::types::{
     ComponentRequest, ComponentSettings, GatewayServiceType, MemberAccessMode, MeshSettings,
     Placement, Preflight,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Node};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node};
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 
 use super::quantity::{cpu_millis, memory_mib};
-use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, kube_error};
+use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::cluster::{Acting, api_error};
 use crate::error::{Error, Result};
 
 /// Name of the settings ConfigMap.
 pub const SETTINGS_CONFIGMAP: &str = "meshdeck-settings";
 /// Key of the settings JSON in it.
 pub const SETTINGS_KEY: &str = "settings.json";
+/// Key of the last settings meshdeck saved (and so could read).
+pub const LAST_GOOD_KEY: &str = "last-good.json";
 /// meshdeck's own namespace unless configured otherwise.
 pub const DEFAULT_NAMESPACE: &str = "meshdeck";
 /// Lowest and highest NodePort Kubernetes hands out by default.
 pub const NODE_PORT_RANGE: std::ops::RangeInclusive<u16> = 30000..=32767;
 
-/// The stored settings and the resourceVersion of their ConfigMap (`None`
-/// and the defaults when nothing was saved yet).
-pub async fn load(
-    client: &kube::Client,
-    namespace: &str,
-) -> Result<(MeshSettings, Option<String>)> {
-    let api = Api::<ConfigMap>::namespaced(client.clone(), namespace);
-    let Some(cm) = api.get_opt(SETTINGS_CONFIGMAP).await.map_err(|e| {
-        kube_error(
-            &format!("get configmap {namespace}/{SETTINGS_CONFIGMAP}"),
-            e,
-        )
-    })?
-    else {
-        return Ok((MeshSettings::default(), None));
-    };
-    let text = cm
-        .data
-        .as_ref()
+/// Settings read from their ConfigMap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    /// The settings in force: the stored ones, or, when those cannot be
+    /// read, the last good ones (or the defaults).
+    pub settings: MeshSettings,
+    /// Why the stored settings could not be read (the field and the
+    /// problem), if they could not.
+    pub problem: Option<String>,
+}
+
+/// `text` as settings, or the problem naming the field (`pilot.resources:
+/// missing field cpu_request`, `member_access.mode: unknown variant ...`).
+pub fn parse_text(text: &str) -> std::result::Result<MeshSettings, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
+}
+
+/// The settings a ConfigMap holds (see [`Parsed`]).
+pub fn parse(cm: &ConfigMap) -> Parsed {
+    let data = cm.data.as_ref();
+    let text = data
         .and_then(|d| d.get(SETTINGS_KEY))
         .map(String::as_str)
         .unwrap_or("");
-    let settings = if text.is_empty() {
-        MeshSettings::default()
-    } else {
-        serde_json::from_str(text).map_err(|e| Error::Internal {
-            context: format!(
-                "{namespace}/{SETTINGS_CONFIGMAP} holds settings meshdeck cannot read"
-            ),
-            source: Some(Box::new(e)),
-        })?
-    };
-    Ok((settings, cm.metadata.resource_version))
+    if text.trim().is_empty() {
+        return Parsed {
+            settings: MeshSettings::default(),
+            problem: None,
+        };
+    }
+    match parse_text(text) {
+        Ok(settings) => Parsed {
+            settings,
+            problem: None,
+        },
+        Err(problem) => Parsed {
+            settings: data
+                .and_then(|d| d.get(LAST_GOOD_KEY))
+                .and_then(|t| parse_text(t).ok())
+                .unwrap_or_default(),
+            problem: Some(problem),
+        },
+    }
 }
 
-/// The stored settings through the state's short cache.
-pub async fn current(state: &crate::state::AppState) -> Result<std::sync::Arc<MeshSettings>> {
+/// The stored settings, their ConfigMap's resourceVersion (`None` and the
+/// defaults when nothing was saved yet) and the problem, if unreadable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// See [`Parsed`].
+    pub parsed: Parsed,
+    /// The ConfigMap's resourceVersion.
+    pub resource_version: Option<String>,
+}
+
+/// The stored settings, read with meshdeck's account.
+pub async fn load(client: &kube::Client, namespace: &str) -> Result<Stored> {
+    let api = Api::<ConfigMap>::namespaced(client.clone(), namespace);
+    let cm = api.get_opt(SETTINGS_CONFIGMAP).await.map_err(|e| {
+        api_error(
+            &format!("get configmaps {SETTINGS_CONFIGMAP:?} in namespace {namespace:?}"),
+            Acting::Meshdeck,
+            e,
+        )
+    })?;
+    Ok(match cm {
+        None => Stored {
+            parsed: Parsed {
+                settings: MeshSettings::default(),
+                problem: None,
+            },
+            resource_version: None,
+        },
+        Some(cm) => Stored {
+            parsed: parse(&cm),
+            resource_version: cm.metadata.resource_version,
+        },
+    })
+}
+
+/// The settings in force, through the state's short cache: what access
+/// decisions use. An error says why they cannot be read at all.
+pub async fn current(state: &crate::state::AppState) -> Result<Arc<Parsed>> {
     if let Some(s) = state.settings_cache().get(&()) {
         return Ok(s);
     }
-    let client = super::client(state)?;
-    let (settings, _) = load(&client, state.settings_namespace()).await?;
-    let settings = std::sync::Arc::new(settings);
-    state.settings_cache().insert((), settings.clone());
-    Ok(settings)
+    let cluster = state.cluster()?;
+    let stored = load(cluster.own(), state.settings_namespace()).await?;
+    let parsed = Arc::new(stored.parsed);
+    state.settings_cache().insert((), parsed.clone());
+    Ok(parsed)
 }
 
-/// Writes `settings` if the ConfigMap is still at `resource_version`
-/// (`None`: it must not exist yet); 409 otherwise. Returns the new
-/// resourceVersion. Keys and labels others put on the ConfigMap stay.
+/// What [`save`] writes: the settings and the same JSON as the last good.
+fn settings_data(settings: &MeshSettings) -> Result<[(String, String); 2]> {
+    let json = serde_json::to_string_pretty(settings)
+        .map_err(|e| Error::internal(format!("serialising settings: {e}")))?;
+    Ok([
+        (SETTINGS_KEY.to_owned(), json.clone()),
+        (LAST_GOOD_KEY.to_owned(), json),
+    ])
+}
+
+/// Writes `settings` with meshdeck's client `own` if the ConfigMap is still
+/// at `resource_version` (`None`: it must not exist yet); 409 otherwise.
+/// Returns the new resourceVersion. Keys and labels others put on the
+/// ConfigMap stay. When meshdeck's namespace does not exist, it is created
+/// with the caller's client `caller` first.
 pub async fn save(
-    client: &kube::Client,
+    own: &kube::Client,
+    caller: &kube::Client,
     namespace: &str,
     settings: &MeshSettings,
     resource_version: Option<&str>,
 ) -> Result<Option<String>> {
-    let api = Api::<ConfigMap>::namespaced(client.clone(), namespace);
-    let json = serde_json::to_string_pretty(settings)
-        .map_err(|e| Error::internal(format!("serialising settings: {e}")))?;
-    let what = format!("{namespace}/{SETTINGS_CONFIGMAP}");
+    let api = Api::<ConfigMap>::namespaced(own.clone(), namespace);
+    let data = settings_data(settings)?;
+    let what = format!("configmaps {SETTINGS_CONFIGMAP:?} in namespace {namespace:?}");
     let written = match resource_version {
         None => {
             let cm = ConfigMap {
                 metadata: ObjectMeta {
                     name: Some(SETTINGS_CONFIGMAP.into()),
                     namespace: Some(namespace.into()),
-                    labels: Some(BTreeMap::from([(
-                        MANAGED_BY_LABEL.into(),
-                        MANAGED_BY_VALUE.into(),
-                    )])),
+                    labels: Some(managed_labels()),
                     ..ObjectMeta::default()
                 },
-                data: Some(BTreeMap::from([(SETTINGS_KEY.into(), json)])),
+                data: Some(data.into_iter().collect()),
                 ..ConfigMap::default()
             };
-            api.create(&PostParams::default(), &cm).await.map_err(|e| match e {
+            let created = match api.create(&PostParams::default(), &cm).await {
+                // The first save in a cluster: meshdeck's namespace does
+                // not exist yet. The owner creates it (their credentials),
+                // then meshdeck stores the settings there.
+                Err(kube::Error::Api(s)) if s.code == 404 => {
+                    create_namespace(caller, namespace).await?;
+                    api.create(&PostParams::default(), &cm).await
+                }
+                other => other,
+            };
+            created.map_err(|e| match e {
                 kube::Error::Api(s) if s.code == 409 => Error::Conflict(format!(
-                    "the settings in {what} were saved by someone else meanwhile; reload them and apply your change again"
+                    "the settings in {namespace}/{SETTINGS_CONFIGMAP} were saved by someone else meanwhile; reload them and apply your change again"
                 )),
-                other => kube_error(&format!("create configmap {what}"), other),
+                other => api_error(&format!("create {what}"), Acting::Meshdeck, other),
             })?
         }
-        Some(rv) => {
-            let mut cm = api
-                .get(SETTINGS_CONFIGMAP)
-                .await
-                .map_err(|e| kube_error(&format!("get configmap {what}"), e))?;
-            if cm.metadata.resource_version.as_deref() != Some(rv) {
-                return Err(stale(&what));
-            }
-            cm.data
-                .get_or_insert_with(BTreeMap::new)
-                .insert(SETTINGS_KEY.into(), json);
-            cm.metadata.resource_version = Some(rv.to_owned());
-            api.replace(SETTINGS_CONFIGMAP, &PostParams::default(), &cm)
-                .await
-                .map_err(|e| match e {
-                    kube::Error::Api(s) if s.code == 409 => stale(&what),
-                    other => kube_error(&format!("replace configmap {what}"), other),
-                })?
-        }
+        Some(rv) => replace_data(&api, namespace, rv, data).await?,
     };
     Ok(written.metadata.resource_version)
 }
 
-fn stale(what: &str) -> Error {
-    Error::Conflict(format!(
-        "the settings in {what} changed since they were read (resourceVersion differs); reload them and apply your change again"
-    ))
+/// Puts `data` into the existing ConfigMap if it is still at `rv`.
+async fn replace_data(
+    api: &Api<ConfigMap>,
+    namespace: &str,
+    rv: &str,
+    data: [(String, String); 2],
+) -> Result<ConfigMap> {
+    let what = format!("configmaps {SETTINGS_CONFIGMAP:?} in namespace {namespace:?}");
+    let mut cm = api
+        .get(SETTINGS_CONFIGMAP)
+        .await
+        .map_err(|e| api_error(&format!("get {what}"), Acting::Meshdeck, e))?;
+    let stale = || {
+        Error::Conflict(format!(
+            "the settings in {namespace}/{SETTINGS_CONFIGMAP} changed since they were read (resourceVersion differs); reload them and apply your change again"
+        ))
+    };
+    if cm.metadata.resource_version.as_deref() != Some(rv) {
+        return Err(stale());
+    }
+    cm.data.get_or_insert_with(BTreeMap::new).extend(data);
+    cm.metadata.resource_version = Some(rv.to_owned());
+    api.replace(SETTINGS_CONFIGMAP, &PostParams::default(), &cm)
+        .await
+        .map_err(|e| match e {
+            kube::Error::Api(s) if s.code == 409 => stale(),
+            other => api_error(&format!("replace {what}"), Acting::Meshdeck, other),
+        })
+}
+
+/// Replaces unreadable stored settings by the last good ones (or the
+/// defaults when there are none); answers them and the new resourceVersion.
+pub async fn reset(own: &kube::Client, namespace: &str) -> Result<(MeshSettings, Option<String>)> {
+    let api = Api::<ConfigMap>::namespaced(own.clone(), namespace);
+    let stored = load(own, namespace).await?;
+    let Some(rv) = stored.resource_version else {
+        return Ok((stored.parsed.settings, None));
+    };
+    let settings = stored.parsed.settings;
+    let written = replace_data(&api, namespace, &rv, settings_data(&settings)?).await?;
+    Ok((settings, written.metadata.resource_version))
+}
+
+/// Creates meshdeck's namespace with the caller's client (meshdeck's own
+/// account needs no right to create namespaces); one that appeared
+/// meanwhile is fine.
+async fn create_namespace(caller: &kube::Client, namespace: &str) -> Result<()> {
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(namespace.to_owned()),
+            labels: Some(managed_labels()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    match Api::<Namespace>::all(caller.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(namespace, "created meshdeck's namespace for its settings");
+            Ok(())
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(api_error(
+            &format!("create namespace {namespace:?} for meshdeck's settings"),
+            Acting::Caller,
+            e,
+        )),
+    }
+}
+
+fn managed_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(MANAGED_BY_LABEL.into(), MANAGED_BY_VALUE.into())])
 }
 
 /// The components with their settings, in display order; `always` marks the
@@ -420,7 +560,7 @@ pub async fn preflight(client: &kube::Client, s: &MeshSettings) -> Result<Prefli
     let nodes = Api::<Node>::all(client.clone())
         .list(&ListParams::default())
         .await
-        .map_err(|e| kube_error("list nodes", e))?;
+        .map_err(|e| api_error("list nodes", Acting::Meshdeck, e))?;
     Ok(preflight_against(s, &nodes.items))
 }
 
@@ -429,6 +569,54 @@ mod tests {
     use super::*;
     use app::types::Toleration;
     use serde_json::json;
+
+    fn configmap(data: serde_json::Value) -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": SETTINGS_CONFIGMAP}, "data": data}))
+            .unwrap()
+    }
+
+    #[test]
+    fn unreadable_settings_name_the_field_and_keep_the_last_good() {
+        let mut good = MeshSettings::default();
+        good.member_access.mode = MemberAccessMode::OwnerOnly;
+        let mut bad = serde_json::to_value(&good).unwrap();
+        bad["member_access"]["mode"] = json!("everyone");
+        let cm = configmap(json!({
+            SETTINGS_KEY: bad.to_string(),
+            LAST_GOOD_KEY: serde_json::to_string(&good).unwrap(),
+        }));
+        let parsed = parse(&cm);
+        assert_eq!(parsed.settings, good);
+        let problem = parsed.problem.unwrap();
+        assert!(
+            problem.starts_with("member_access.mode: unknown variant `everyone`"),
+            "{problem}"
+        );
+        // Without a last good copy: the defaults.
+        let mut missing = serde_json::to_value(&good).unwrap();
+        missing["pilot"]["resources"]
+            .as_object_mut()
+            .unwrap()
+            .remove("cpu_request");
+        let parsed = parse(&configmap(json!({SETTINGS_KEY: missing.to_string()})));
+        assert_eq!(parsed.settings, MeshSettings::default());
+        assert!(
+            parsed
+                .problem
+                .unwrap()
+                .starts_with("pilot.resources: missing field `cpu_request`")
+        );
+        // Readable settings have no problem; an empty ConfigMap is the defaults.
+        let fine = parse(&configmap(
+            json!({SETTINGS_KEY: serde_json::to_string(&good).unwrap()}),
+        ));
+        assert_eq!((fine.settings, fine.problem), (good, None));
+        assert_eq!(
+            parse(&configmap(json!({}))).settings,
+            MeshSettings::default()
+        );
+        assert!(parse_text("{").unwrap_err().contains("EOF"));
+    }
 
     fn node(cpu: &str, memory: &str, schedulable: bool) -> Node {
         serde_json::from_value(json!({

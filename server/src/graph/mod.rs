@@ -65,8 +65,6 @@ pub const DEFAULT_WINDOW: &str = "10m";
 /// Graphs "now" are taken at a multiple of this many seconds, so requests
 /// made within it share one set of queries.
 pub const NOW_ALIGN_S: f64 = 10.0;
-/// The pod container that is Istio's sidecar.
-pub const PROXY_CONTAINER: &str = "istio-proxy";
 
 /// Query string of `GET /api/graph` and `GET /api/graph/node`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -117,10 +115,13 @@ pub fn resolve(
     now: f64,
 ) -> Result<GraphRequest> {
     if !scope.may_see_graph {
-        return Err(Error::Forbidden(format!(
-            "{} may not see the traffic graph (the cluster owner has not allowed it)",
-            scope.user
-        )));
+        return Err(Error::Forbidden(match &scope.access_problem {
+            Some(problem) => problem.clone(),
+            None => format!(
+                "{} may not see the traffic graph (the cluster owner has not allowed it)",
+                scope.user
+            ),
+        }));
     }
     let mut namespaces: Vec<String> = params
         .namespaces
@@ -247,7 +248,7 @@ pub async fn fetch(state: &AppState, request: &GraphRequest) -> Result<Arc<Fetch
     // namespaces and window) and the instant.
     let key = format!("{}|{}", request.query_time, planned.join("|"));
     let time = request.query_time;
-    let kube = state.upstreams().kube.clone();
+    let kube = state.upstreams().kube.as_ref().map(|c| c.own().clone());
     let namespaces = request.namespaces.clone();
     state
         .graph_cache()
@@ -343,14 +344,7 @@ pub fn pod_workload(namespace: &str, pod: &Pod) -> PodWorkload {
         keys.iter()
             .find_map(|k| meta.labels.as_ref().and_then(|l| l.get(*k)).cloned())
     };
-    let spec = pod.spec.as_ref();
-    let sidecar = spec.is_some_and(|s| {
-        s.containers.iter().any(|c| c.name == PROXY_CONTAINER)
-            || s.init_containers
-                .iter()
-                .flatten()
-                .any(|c| c.name == PROXY_CONTAINER)
-    });
+    let sidecar = crate::cluster::pods::has_sidecar(pod);
     PodWorkload {
         namespace: namespace.to_owned(),
         workload,

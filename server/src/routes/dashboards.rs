@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::access::AccessScope;
+use crate::access::Owner;
 use crate::dashboards::{self, DashboardParams};
 use crate::error::{Error, Result};
 use crate::extract::ApiQuery;
@@ -20,11 +20,10 @@ pub fn router() -> Router<AppState> {
 /// One dashboard's panels for `namespace`/`name` over `range` (or `start`/`end`).
 async fn dashboards_get(
     State(state): State<AppState>,
-    scope: AccessScope,
+    Owner(scope): Owner,
     Path(kind): Path<String>,
     ApiQuery(params): ApiQuery<DashboardParams>,
 ) -> Result<Json<Dashboard>> {
-    scope.require_owner(dashboards::DASHBOARDS)?;
     let kind = DashboardKind::parse(&kind).ok_or_else(|| {
         Error::NotFound(format!(
             "no dashboard named {kind:?}; use mesh, service or workload"

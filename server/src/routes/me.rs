@@ -26,7 +26,7 @@ async fn me_get(State(state): State<AppState>, scope: AccessScope) -> Result<Jso
     let saved = crate::enablement::settings::current(&state).await.ok();
     let links = tool_links(
         state.upstreams().links(),
-        saved.as_deref().map(|s| &s.tool_urls),
+        saved.as_deref().map(|s| &s.settings.tool_urls),
     )
     .into_iter()
     .filter(|link| scope.may_see_tool(link.kind))

@@ -1,13 +1,18 @@
 //! `GET /api/mesh`, `POST /api/mesh/enable` and `POST /api/mesh/disable`:
-//! the mesh for the whole cluster, for owners only.
+//! the mesh for the whole cluster, for owners only. Enabling and disabling
+//! are written by meshdeck's own account, and only after SubjectAccessReviews
+//! show that the owner asking may make every one of those writes
+//! themselves.
 
 use app::types::{MeshChange, MeshStatus};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 
-use crate::access::AccessScope;
-use crate::enablement::{self, mesh};
+use crate::access::Owner;
+use crate::cluster::apply::ApplyOptions;
+use crate::enablement::mesh;
 use crate::error::Result;
 use crate::extract::ApiQuery;
 use crate::routes::namespaces::MutationQuery;
@@ -21,37 +26,61 @@ pub fn router() -> Router<AppState> {
         .route("/mesh/disable", post(mesh_disable))
 }
 
-const WHAT: &str = "enabling or disabling the mesh for the cluster";
+/// `?dryRun=true` previews; `?force=true` takes over fields other managers
+/// own (the API server named them in an earlier 409).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableQuery {
+    /// Preview only.
+    #[serde(rename = "dryRun", default)]
+    pub dry_run: bool,
+    /// Take over conflicting fields.
+    #[serde(default)]
+    pub force: bool,
+}
 
 /// Control plane, ingresses and what meshdeck created.
-async fn mesh_get(State(state): State<AppState>, scope: AccessScope) -> Result<Json<MeshStatus>> {
-    scope.require_owner("the mesh's cluster-level state")?;
-    let client = enablement::client(&state)?;
+async fn mesh_get(State(state): State<AppState>, _owner: Owner) -> Result<Json<MeshStatus>> {
+    let cluster = state.cluster()?;
     Ok(Json(
-        mesh::status(&client, state.settings_namespace()).await?,
+        mesh::status(cluster.own(), state.settings_namespace()).await?,
     ))
 }
 
 /// Enables the mesh with the stored settings.
 async fn mesh_enable(
     State(state): State<AppState>,
-    scope: AccessScope,
-    ApiQuery(query): ApiQuery<MutationQuery>,
+    Owner(scope): Owner,
+    ApiQuery(query): ApiQuery<EnableQuery>,
 ) -> Result<Json<MeshChange>> {
-    scope.require_owner(WHAT)?;
-    let client = enablement::client(&state)?;
-    let change = mesh::enable(&client, state.settings_namespace(), query.dry_run).await?;
+    let cluster = state.cluster()?;
+    let namespace = state.settings_namespace();
+    let prepared = mesh::prepare_enable(cluster.own(), namespace).await?;
+    scope.require_may(&state, &prepared.writes).await?;
+    let options = ApplyOptions {
+        dry_run: query.dry_run,
+        force: query.force,
+    };
+    let change = mesh::enable(cluster.own(), namespace, prepared, options).await?;
+    if !change.dry_run {
+        tracing::info!(user = %scope.user, "mesh enabled on their behalf");
+    }
     Ok(Json(change))
 }
 
 /// Removes what enabling created.
 async fn mesh_disable(
     State(state): State<AppState>,
-    scope: AccessScope,
+    Owner(scope): Owner,
     ApiQuery(query): ApiQuery<MutationQuery>,
 ) -> Result<Json<MeshChange>> {
-    scope.require_owner(WHAT)?;
-    let client = enablement::client(&state)?;
-    let change = mesh::disable(&client, state.settings_namespace(), query.dry_run).await?;
+    let cluster = state.cluster()?;
+    let namespace = state.settings_namespace();
+    let prepared = mesh::prepare_disable(cluster.own(), namespace).await?;
+    scope.require_may(&state, &prepared.writes).await?;
+    let change = mesh::disable(cluster.own(), namespace, prepared, query.dry_run).await?;
+    if !change.dry_run {
+        tracing::info!(user = %scope.user, "mesh disabled on their behalf");
+    }
     Ok(Json(change))
 }

@@ -1,15 +1,19 @@
 //! `GET /api/namespaces` and the injection switches for a namespace and a
-//! workload. Owners may switch any namespace; members those of their
-//! projects. Every switch takes `?dryRun=true`.
+//! workload. The switches are written with the caller's own credentials,
+//! so Kubernetes RBAC decides (its 403 is passed on as it worded it); the
+//! list says, from SubjectAccessReviews, which switches the caller may use.
+//! Every switch takes `?dryRun=true`.
 
 use app::types::{InjectionChange, InjectionRequest, NamespaceList, WorkloadKind};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::future::join_all;
 use serde::Deserialize;
 
 use crate::access::AccessScope;
-use crate::enablement::{self, injection};
+use crate::cluster::reviews::Attributes;
+use crate::enablement::injection;
 use crate::error::{Error, Result};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -34,24 +38,27 @@ pub struct MutationQuery {
     pub dry_run: bool,
 }
 
-/// 403 unless the caller may switch injection in `ns`.
-fn check_may_switch(scope: &AccessScope, ns: &str) -> Result<()> {
+/// 403 before anything is read when the caller may not see `ns` (so a
+/// switch tells nobody whether a namespace or workload exists); whether
+/// they may change it is then Kubernetes' decision on the write itself.
+fn check_visible(scope: &AccessScope, ns: &str) -> Result<()> {
     if scope.can_see(ns) {
         Ok(())
     } else {
         Err(Error::Forbidden(format!(
-            "{} may not switch sidecar injection in namespace {ns:?}: that needs a cluster owner or a member of its project (permission to list pods there)",
+            "{} may not switch sidecar injection in namespace {ns:?}: they may not see it (permission to list pods there)",
             scope.user
         )))
     }
 }
 
-/// The caller's namespaces with injection state and workload sidecars.
+/// The caller's namespaces with injection state and workload sidecars, and
+/// which switches Kubernetes would let them use.
 async fn namespaces_list(
     State(state): State<AppState>,
     scope: AccessScope,
 ) -> Result<Json<NamespaceList>> {
-    let client = enablement::client(&state)?;
+    let cluster = state.cluster()?;
     let infos = state.auth().namespaces().await?;
     let project_of = |name: &str| {
         infos
@@ -59,8 +66,75 @@ async fn namespaces_list(
             .find(|i| i.name == name)
             .map_or_else(|| name.to_owned(), |i| i.project.clone())
     };
-    let list = injection::list_namespaces(&client, |ns| scope.can_see(ns), project_of).await?;
+    let mut list =
+        injection::list_namespaces(cluster.own(), |ns| scope.can_see(ns), project_of).await?;
+    fill_permissions(&state, &scope, &mut list).await?;
     Ok(Json(list))
+}
+
+/// Asks (SubjectAccessReviews, briefly cached) whether the caller may patch
+/// each namespace and each workload: first for each kind of workload in a
+/// namespace, then, where that is refused, for each workload by name (a
+/// Role may name single objects).
+async fn fill_permissions(
+    state: &AppState,
+    scope: &AccessScope,
+    list: &mut NamespaceList,
+) -> Result<()> {
+    let auth = state.auth();
+    let ask = |questions: Vec<Attributes>| async move {
+        let answers = join_all(questions.iter().map(|q| auth.may(&scope.identity, q))).await;
+        questions
+            .into_iter()
+            .zip(answers)
+            .filter_map(|(q, a)| match a {
+                Ok(true) => Some(Ok(q)),
+                Ok(false) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<Vec<Attributes>>>()
+    };
+    let mut broad = Vec::new();
+    for ns in &list.namespaces {
+        broad.push(namespace_patch(&ns.name));
+        for kind in WorkloadKind::ALL {
+            if ns.workloads.iter().any(|w| w.kind == kind) {
+                broad.push(workload_patch(&ns.name, kind, None));
+            }
+        }
+    }
+    let mut allowed = ask(broad).await?;
+    let narrow: Vec<Attributes> = list
+        .namespaces
+        .iter()
+        .flat_map(|ns| {
+            ns.workloads
+                .iter()
+                .map(|w| (ns.name.as_str(), w))
+                .collect::<Vec<_>>()
+        })
+        .filter(|(ns, w)| !allowed.contains(&workload_patch(ns, w.kind, None)))
+        .map(|(ns, w)| workload_patch(ns, w.kind, Some(&w.name)))
+        .collect();
+    allowed.extend(ask(narrow).await?);
+    for ns in &mut list.namespaces {
+        ns.may_switch = allowed.contains(&namespace_patch(&ns.name));
+        for w in &mut ns.workloads {
+            w.may_restart = allowed.contains(&workload_patch(&ns.name, w.kind, None))
+                || allowed.contains(&workload_patch(&ns.name, w.kind, Some(&w.name)));
+        }
+    }
+    Ok(())
+}
+
+/// Patching namespace `ns`: Kubernetes asks this with the namespace
+/// itself as the request's namespace, so a RoleBinding in `ns` can allow it.
+fn namespace_patch(ns: &str) -> Attributes {
+    Attributes::new("patch", "", "namespaces", Some(ns), Some(ns))
+}
+
+fn workload_patch(ns: &str, kind: WorkloadKind, name: Option<&str>) -> Attributes {
+    Attributes::new("patch", "apps", kind.plural(), Some(ns), name)
 }
 
 /// Switches injection for a namespace (label `istio-injection` or `istio.io/rev`).
@@ -71,10 +145,16 @@ async fn namespace_injection_set(
     ApiQuery(query): ApiQuery<MutationQuery>,
     ApiJson(body): ApiJson<InjectionRequest>,
 ) -> Result<Json<InjectionChange>> {
-    check_may_switch(&scope, &ns)?;
-    let client = enablement::client(&state)?;
-    let change =
-        injection::set_namespace_injection(&client, &ns, body.enabled, query.dry_run).await?;
+    check_visible(&scope, &ns)?;
+    let cluster = state.cluster()?;
+    let change = injection::set_namespace_injection(
+        cluster.own(),
+        &scope.client(cluster)?,
+        &ns,
+        body.enabled,
+        query.dry_run,
+    )
+    .await?;
     if change.changed && !change.dry_run {
         tracing::info!(user = %scope.user, target = %change.target, enabled = body.enabled, "namespace injection switched");
     }
@@ -95,11 +175,18 @@ async fn workload_injection_set(
             "{kind:?} is not a workload kind with pods to inject; use deployments, statefulsets or daemonsets"
         ))
     })?;
-    check_may_switch(&scope, &ns)?;
-    let client = enablement::client(&state)?;
-    let change =
-        injection::set_workload_injection(&client, &ns, kind, &name, body.enabled, query.dry_run)
-            .await?;
+    check_visible(&scope, &ns)?;
+    let cluster = state.cluster()?;
+    let change = injection::set_workload_injection(
+        cluster.own(),
+        &scope.client(cluster)?,
+        &ns,
+        kind,
+        &name,
+        body.enabled,
+        query.dry_run,
+    )
+    .await?;
     if change.changed && !change.dry_run {
         tracing::info!(user = %scope.user, target = %change.target, enabled = body.enabled, "workload injection switched");
     }

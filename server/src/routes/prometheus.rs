@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 
-use crate::access::AccessScope;
+use crate::access::Owner;
 use crate::console;
 use crate::error::Result;
 use crate::extract::ApiJson;
@@ -20,10 +20,9 @@ pub fn router() -> Router<AppState> {
 /// Runs an instant or range query as written, within the result limits.
 async fn prometheus_query(
     State(state): State<AppState>,
-    scope: AccessScope,
+    Owner(scope): Owner,
     ApiJson(request): ApiJson<PromQueryRequest>,
 ) -> Result<Json<PromQueryAnswer>> {
-    scope.require_owner(console::CONSOLE)?;
     let prometheus = console::prometheus(&state)?;
     let now = meshdeck_sim::live::now_s();
     console::run(&prometheus, &scope, &request, now, &ResultLimits::default())

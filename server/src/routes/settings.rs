@@ -1,13 +1,17 @@
-//! `GET/PUT /api/settings` and `POST /api/settings/preflight`: the mesh
-//! settings, for cluster owners only.
+//! `GET/PUT /api/settings`, `POST /api/settings/reset` and
+//! `POST /api/settings/preflight`: the mesh settings, for cluster owners
+//! only (checked before the body is read). meshdeck's account writes the
+//! settings ConfigMap, after SubjectAccessReviews show the owner may write
+//! it themselves.
 
 use app::types::{MeshSettings, Preflight, SettingsDocument, SettingsUpdate};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use crate::access::AccessScope;
-use crate::enablement::{self, settings};
+use crate::access::Owner;
+use crate::cluster::reviews::Attributes;
+use crate::enablement::settings;
 use crate::error::{Error, Result};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -16,10 +20,9 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(settings_get).put(settings_put))
+        .route("/settings/reset", post(settings_reset))
         .route("/settings/preflight", post(settings_preflight))
 }
-
-const WHAT: &str = "the mesh settings";
 
 fn stored_in(state: &AppState) -> String {
     format!(
@@ -44,18 +47,37 @@ fn check_valid(s: &MeshSettings) -> Result<()> {
     }
 }
 
-/// The stored settings (or the defaults) with their preflight.
+/// The write of the settings ConfigMap (and, the first time, of the
+/// namespace it lives in, which the owner creates themselves).
+fn settings_write(namespace: &str, exists: bool) -> Attributes {
+    Attributes::new(
+        if exists { "update" } else { "create" },
+        "",
+        "configmaps",
+        Some(namespace),
+        (exists).then_some(settings::SETTINGS_CONFIGMAP),
+    )
+}
+
+/// The stored settings (or the defaults) with their preflight; 422 naming
+/// the bad field when the stored ones cannot be read (the last good ones
+/// stay in force; `POST /api/settings/reset` puts them back).
 async fn settings_get(
     State(state): State<AppState>,
-    scope: AccessScope,
+    _owner: Owner,
 ) -> Result<Json<SettingsDocument>> {
-    scope.require_owner(WHAT)?;
-    let client = enablement::client(&state)?;
-    let (settings, resource_version) = settings::load(&client, state.settings_namespace()).await?;
-    let preflight = settings::preflight(&client, &settings).await?;
+    let cluster = state.cluster()?;
+    let stored = settings::load(cluster.own(), state.settings_namespace()).await?;
+    if let Some(problem) = stored.parsed.problem {
+        return Err(Error::Invalid(format!(
+            "the settings stored in {} cannot be read: {problem}. The last good settings stay in force; reset to them, or fix the ConfigMap",
+            stored_in(&state)
+        )));
+    }
+    let preflight = settings::preflight(cluster.own(), &stored.parsed.settings).await?;
     Ok(Json(SettingsDocument {
-        settings,
-        resource_version,
+        settings: stored.parsed.settings,
+        resource_version: stored.resource_version,
         stored_in: stored_in(&state),
         preflight,
     }))
@@ -64,22 +86,29 @@ async fn settings_get(
 /// Saves valid settings that fit the cluster, if nobody saved in between.
 async fn settings_put(
     State(state): State<AppState>,
-    scope: AccessScope,
+    Owner(scope): Owner,
     ApiJson(update): ApiJson<SettingsUpdate>,
 ) -> Result<Json<SettingsDocument>> {
-    scope.require_owner(WHAT)?;
     check_valid(&update.settings)?;
-    let client = enablement::client(&state)?;
-    let preflight = settings::preflight(&client, &update.settings).await?;
+    let cluster = state.cluster()?;
+    let preflight = settings::preflight(cluster.own(), &update.settings).await?;
     if !preflight.fits {
         return Err(Error::Invalid(format!(
             "the plan does not fit the schedulable nodes: {}",
             preflight.shortfalls.join("; ")
         )));
     }
+    let namespace = state.settings_namespace();
+    scope
+        .require_may(
+            &state,
+            &[settings_write(namespace, update.resource_version.is_some())],
+        )
+        .await?;
     let resource_version = settings::save(
-        &client,
-        state.settings_namespace(),
+        cluster.own(),
+        &scope.client(cluster)?,
+        namespace,
         &update.settings,
         update.resource_version.as_deref(),
     )
@@ -94,14 +123,35 @@ async fn settings_put(
     }))
 }
 
+/// Replaces unreadable stored settings by the last good ones.
+async fn settings_reset(
+    State(state): State<AppState>,
+    Owner(scope): Owner,
+) -> Result<Json<SettingsDocument>> {
+    let cluster = state.cluster()?;
+    let namespace = state.settings_namespace();
+    scope
+        .require_may(&state, &[settings_write(namespace, true)])
+        .await?;
+    let (settings, resource_version) = settings::reset(cluster.own(), namespace).await?;
+    state.settings_cache().clear();
+    tracing::info!(user = %scope.user, "mesh settings reset to the last good ones");
+    let preflight = settings::preflight(cluster.own(), &settings).await?;
+    Ok(Json(SettingsDocument {
+        settings,
+        resource_version,
+        stored_in: stored_in(&state),
+        preflight,
+    }))
+}
+
 /// Validates a plan and checks it against the nodes without saving.
 async fn settings_preflight(
     State(state): State<AppState>,
-    scope: AccessScope,
+    _owner: Owner,
     ApiJson(plan): ApiJson<MeshSettings>,
 ) -> Result<Json<Preflight>> {
-    scope.require_owner(WHAT)?;
     check_valid(&plan)?;
-    let client = enablement::client(&state)?;
-    Ok(Json(settings::preflight(&client, &plan).await?))
+    let cluster = state.cluster()?;
+    Ok(Json(settings::preflight(cluster.own(), &plan).await?))
 }

@@ -16,11 +16,36 @@ pub fn router() -> Router<AppState> {
 /// Probes every upstream now (concurrently, each bounded by its timeout).
 async fn status_get(State(state): State<AppState>) -> Json<Status> {
     let upstreams = state.upstreams();
+    let (probes, problems) = futures::join!(upstreams.probe_all(), problems(&state));
     Json(Status {
         version: env!("CARGO_PKG_VERSION").into(),
         mode: state.mode(),
         auth_mode: state.auth_mode(),
-        upstreams: upstreams.probe_all().await,
+        upstreams: probes,
+        problems,
         demo_identities: state.demo_identities(),
     })
+}
+
+/// What is wrong with meshdeck's setup: today, whether it can read the
+/// mesh settings (without them members get no graph or traces).
+async fn problems(state: &AppState) -> Vec<String> {
+    if state.cluster().is_err() {
+        return Vec::new();
+    }
+    match crate::enablement::settings::current(state).await {
+        Ok(parsed) => parsed
+            .problem
+            .iter()
+            .map(|p| {
+                format!(
+                    "the stored mesh settings cannot be read ({p}); the last good settings stay in force until an owner resets them on the Settings page"
+                )
+            })
+            .collect(),
+        Err(err) => vec![format!(
+            "meshdeck cannot read the mesh settings, so project members see no graph or traces until it can: {}",
+            err.public_message()
+        )],
+    }
 }

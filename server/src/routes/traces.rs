@@ -29,13 +29,22 @@ pub fn router() -> Router<AppState> {
         .route("/traces/{id}", get(traces_get))
 }
 
-fn jaeger(state: &AppState, scope: &AccessScope) -> Result<JaegerClient> {
-    if !scope.may_see_traces {
-        return Err(Error::Forbidden(format!(
+/// 403 unless the caller may see traces at all (checked first).
+fn check_traces_allowed(scope: &AccessScope) -> Result<()> {
+    if scope.may_see_traces {
+        return Ok(());
+    }
+    Err(Error::Forbidden(match &scope.access_problem {
+        Some(problem) => problem.clone(),
+        None => format!(
             "traces are not open to project members in this mesh's settings; {} is a member",
             scope.user
-        )));
-    }
+        ),
+    }))
+}
+
+/// The configured Jaeger, or 503 (asked only once the caller is allowed).
+fn jaeger(state: &AppState) -> Result<JaegerClient> {
     state
         .upstreams()
         .jaeger
@@ -68,7 +77,11 @@ async fn traces_services(
     scope: AccessScope,
     ApiQuery(params): ApiQuery<ServicesParams>,
 ) -> Result<Json<TraceServices>> {
-    let jaeger = jaeger(&state, &scope)?;
+    check_traces_allowed(&scope)?;
+    if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
+        check_service(&scope, service)?;
+    }
+    let jaeger = jaeger(&state)?;
     let services: Vec<String> = jaeger
         .services()
         .await?
@@ -192,9 +205,12 @@ async fn traces_search(
     scope: AccessScope,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<TraceSearch>> {
-    let jaeger = jaeger(&state, &scope)?;
+    check_traces_allowed(&scope)?;
+    if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
+        check_service(&scope, service)?;
+    }
     let query = parse_search(&params, meshdeck_sim::live::now_s())?;
-    check_service(&scope, &query.service)?;
+    let jaeger = jaeger(&state)?;
     let mut found: Vec<_> = jaeger
         .search(&query)
         .await?
@@ -214,10 +230,11 @@ async fn traces_get(
     scope: AccessScope,
     Path(id): Path<String>,
 ) -> Result<Json<TraceDetail>> {
-    let jaeger = jaeger(&state, &scope)?;
+    check_traces_allowed(&scope)?;
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(Error::BadRequest(format!("{id:?} is not a trace id (hex)")));
     }
+    let jaeger = jaeger(&state)?;
     let trace = jaeger.trace(&id).await?;
     // A trace none of whose services the caller may see is, for them, not there.
     match trace.filter(|t| t.spans.iter().any(|s| may_see_service(&scope, &s.service))) {

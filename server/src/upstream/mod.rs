@@ -4,7 +4,6 @@
 
 pub mod http;
 pub mod jaeger;
-pub mod kubernetes;
 pub mod prometheus;
 
 use std::time::Duration;
@@ -14,6 +13,7 @@ use app::types::{ToolLink, ToolUrls, UpstreamKind, UpstreamStatus};
 use self::http::HttpUpstream;
 use self::jaeger::JaegerClient;
 use self::prometheus::PrometheusClient;
+use crate::cluster::Cluster;
 use crate::config::UpstreamArgs;
 use crate::error::Result;
 
@@ -21,7 +21,7 @@ use crate::error::Result;
 #[derive(Clone, Default)]
 pub struct Upstreams {
     /// The Kubernetes API server.
-    pub kube: Option<kube::Client>,
+    pub kube: Option<Cluster>,
     /// A Prometheus-compatible API.
     pub prometheus: Option<PrometheusClient>,
     /// A Jaeger query service.
@@ -63,8 +63,8 @@ impl Upstreams {
         let (kube, prom, jaeger, grafana, kiali) = tokio::join!(
             probe_opt(
                 UpstreamKind::Kubernetes,
-                self.kube.as_ref(),
-                kubernetes::probe
+                self.kube.as_ref().map(Cluster::own),
+                crate::cluster::connect::probe
             ),
             probe_opt(
                 UpstreamKind::Prometheus,

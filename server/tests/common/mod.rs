@@ -89,7 +89,10 @@ pub fn state_without_prometheus(mesh: &Mesh) -> AppState {
 
 fn state_with(args: UpstreamArgs, mesh: &Mesh) -> AppState {
     let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
-    upstreams.kube = Some(InMemoryCluster::from_mesh(mesh).client());
+    upstreams.kube = Some(meshdeck_server::demo::in_memory(
+        &InMemoryCluster::from_mesh(mesh),
+        meshdeck_sim::kube::ADMIN_TOKEN,
+    ));
     AppState::new(
         RunMode::Demo,
         AuthMode::Demo,

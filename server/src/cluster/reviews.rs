@@ -1,11 +1,11 @@
-//! The Kubernetes calls behind identity and roles: TokenReview (who holds
-//! this token), SubjectAccessReview (may they do this) and the namespace
-//! list (meshdeck's own account). Each failure becomes a 503 naming
-//! Kubernetes; a token the cluster rejects is a 401.
+//! The Kubernetes calls behind identity and roles, all made with
+//! meshdeck's own account: TokenReview (who holds this token),
+//! SubjectAccessReview (may they do this) and the namespace list. Each
+//! failure becomes a 503 naming Kubernetes; a token the cluster rejects is
+//! a 401.
 
 use std::collections::BTreeMap;
 
-use app::types::UpstreamKind;
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
@@ -14,8 +14,9 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 
-use super::projects::{NamespaceInfo, namespace_info};
-use crate::error::{Error, Result};
+use super::error::{Acting, api_error};
+use crate::auth::projects::{NamespaceInfo, namespace_info};
+use crate::error::Result;
 
 /// Namespaces fetched per list call; the rest come with continue tokens.
 const PAGE_SIZE: u32 = 500;
@@ -33,50 +34,76 @@ pub struct Identity {
     pub extra: BTreeMap<String, Vec<String>>,
 }
 
+impl Identity {
+    /// A user with no uid, groups or extras (tests, messages).
+    pub fn named(user: &str) -> Self {
+        Identity {
+            user: user.to_owned(),
+            uid: None,
+            groups: Vec::new(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
 /// The resource part of a SubjectAccessReview.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Attributes {
     /// Verb: `list`, `patch`, ...
-    pub verb: &'static str,
+    pub verb: String,
     /// API group, `""` for the core group.
-    pub group: &'static str,
+    pub group: String,
     /// Plural resource.
-    pub resource: &'static str,
+    pub resource: String,
     /// Namespace; `None` asks cluster-wide.
     pub namespace: Option<String>,
+    /// One object by name; `None` asks about all of them.
+    pub name: Option<String>,
 }
 
 impl Attributes {
     /// Cluster owner: may `patch` `namespaces` cluster-wide.
     pub fn owner() -> Self {
-        Attributes {
-            verb: "patch",
-            group: "",
-            resource: "namespaces",
-            namespace: None,
-        }
+        Attributes::new("patch", "", "namespaces", None, None)
     }
 
     /// Project member of `namespace`: may `list` `pods` there.
     pub fn member_of(namespace: &str) -> Self {
+        Attributes::new("list", "", "pods", Some(namespace), None)
+    }
+
+    /// `verb` on `group`/`resource` in `namespace` (`None`: cluster-wide),
+    /// for the object `name` if given.
+    pub fn new(
+        verb: &str,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Self {
         Attributes {
-            verb: "list",
-            group: "",
-            resource: "pods",
-            namespace: Some(namespace.to_owned()),
+            verb: verb.to_owned(),
+            group: group.to_owned(),
+            resource: resource.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            name: name.map(str::to_owned),
         }
     }
 
     /// How a person would say it, for messages.
     pub fn describe(&self) -> String {
         let resource = if self.group.is_empty() {
-            self.resource.to_owned()
+            self.resource.clone()
         } else {
             format!("{}.{}", self.resource, self.group)
         };
+        let object = match &self.name {
+            Some(name) => format!("{resource} {name:?}"),
+            None => resource,
+        };
         match &self.namespace {
-            Some(ns) => format!("{} {resource} in namespace {ns:?}", self.verb),
-            None => format!("{} {resource} cluster-wide", self.verb),
+            Some(ns) => format!("{} {object} in namespace {ns:?}", self.verb),
+            None => format!("{} {object} cluster-wide", self.verb),
         }
     }
 }
@@ -94,7 +121,7 @@ pub async fn review_token(client: &kube::Client, token: &str) -> Result<Option<I
     let answer = Api::<TokenReview>::all(client.clone())
         .create(&PostParams::default(), &review)
         .await
-        .map_err(|e| kube_error("create tokenreviews", e))?;
+        .map_err(|e| api_error("create tokenreviews", Acting::Meshdeck, e))?;
     let Some(status) = answer.status else {
         return Ok(None);
     };
@@ -135,10 +162,11 @@ pub async fn review_access(
             groups: Some(who.groups.clone()),
             extra: (!who.extra.is_empty()).then(|| who.extra.clone()),
             resource_attributes: Some(ResourceAttributes {
-                verb: Some(what.verb.to_owned()),
-                group: Some(what.group.to_owned()),
-                resource: Some(what.resource.to_owned()),
+                verb: Some(what.verb.clone()),
+                group: Some(what.group.clone()),
+                resource: Some(what.resource.clone()),
                 namespace: what.namespace.clone(),
+                name: what.name.clone(),
                 ..ResourceAttributes::default()
             }),
             ..SubjectAccessReviewSpec::default()
@@ -148,7 +176,7 @@ pub async fn review_access(
     let answer = Api::<SubjectAccessReview>::all(client.clone())
         .create(&PostParams::default(), &review)
         .await
-        .map_err(|e| kube_error("create subjectaccessreviews", e))?;
+        .map_err(|e| api_error("create subjectaccessreviews", Acting::Meshdeck, e))?;
     Ok(answer
         .status
         .is_some_and(|s| s.allowed && s.denied != Some(true)))
@@ -167,7 +195,7 @@ pub async fn list_namespaces(
         let page = api
             .list(&params)
             .await
-            .map_err(|e| kube_error("list namespaces", e))?;
+            .map_err(|e| api_error("list namespaces", Acting::Meshdeck, e))?;
         for ns in &page.items {
             let Some(name) = ns.metadata.name.as_deref() else {
                 continue;
@@ -190,27 +218,6 @@ pub async fn list_namespaces(
     Ok(out)
 }
 
-/// A failed call as a 503 that names Kubernetes and, where meshdeck's own
-/// account lacks a permission, which one.
-fn kube_error(what: &str, err: kube::Error) -> Error {
-    let reason = match &err {
-        kube::Error::Api(status) if status.code == 401 || status.code == 403 => format!(
-            "meshdeck's own Kubernetes account may not {what} (HTTP {}); grant it create on \
-             tokenreviews and subjectaccessreviews and list on namespaces (see README)",
-            status.code
-        ),
-        kube::Error::Api(status) => {
-            format!("{what} failed: {} (HTTP {})", status.message, status.code)
-        }
-        other => format!("{what} failed: {other}"),
-    };
-    tracing::warn!(error = %err, "Kubernetes call failed");
-    Error::Upstream {
-        upstream: UpstreamKind::Kubernetes,
-        reason,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +231,10 @@ mod tests {
         assert_eq!(
             Attributes::member_of("bookinfo").describe(),
             "list pods in namespace \"bookinfo\""
+        );
+        assert_eq!(
+            Attributes::new("patch", "apps", "deployments", Some("shop"), Some("cart")).describe(),
+            "patch deployments.apps \"cart\" in namespace \"shop\""
         );
     }
 }
