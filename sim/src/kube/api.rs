@@ -13,9 +13,11 @@ use axum::routing::{any, get};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::auth;
+use super::audit::AuditEntry;
+use super::auth::{self, Identity};
 use super::error::{ApiError, ApiResult, Reason};
 use super::meta;
+use super::request;
 use super::resources::{self, Handling, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::Preconditions;
@@ -28,8 +30,8 @@ pub const SERVER_VERSION: (&str, &str) = ("1", "33");
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/version", get(version))
-        .route("/api", get(core_versions))
-        .route("/apis", get(group_list))
+        .route("/api", any(dispatch))
+        .route("/apis", any(dispatch))
         .route("/api/{*rest}", any(dispatch))
         .route("/apis/{*rest}", any(dispatch))
         .fallback(unknown_path)
@@ -47,8 +49,12 @@ fn not_served() -> ApiError {
     )
 }
 
-async fn unknown_path() -> Response {
-    not_served().into_response()
+/// Any other path: authenticated, then not found.
+async fn unknown_path(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match auth::authenticate(&shared.lock(), &headers) {
+        Ok(_) => not_served().into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn version() -> Response {
@@ -69,15 +75,12 @@ async fn version() -> Response {
     )
 }
 
-async fn core_versions() -> Response {
-    ok(
-        StatusCode::OK,
-        json!({
-            "kind": "APIVersions",
-            "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "in-memory:443"}],
-        }),
-    )
+fn core_versions() -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "in-memory:443"}],
+    })
 }
 
 fn group_doc(name: &str, versions: &[&str]) -> Value {
@@ -92,15 +95,12 @@ fn group_doc(name: &str, versions: &[&str]) -> Value {
     })
 }
 
-async fn group_list(State(shared): State<Arc<Shared>>) -> Response {
+fn group_list(shared: &Shared) -> Value {
     let groups: Vec<Value> = resources::groups(&shared.installed_crds())
         .iter()
         .map(|(g, vs)| group_doc(g, vs))
         .collect();
-    ok(
-        StatusCode::OK,
-        json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
-    )
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 fn resource_list(
@@ -157,6 +157,10 @@ struct Target<'a> {
 /// What a path asks for.
 #[derive(Debug, PartialEq, Eq)]
 enum Parsed<'a> {
+    /// `/api`.
+    CoreVersions,
+    /// `/apis`.
+    GroupList,
     GroupDoc(&'a str),
     ResourceList(&'a str, &'a str),
     Resource(Target<'a>),
@@ -165,6 +169,8 @@ enum Parsed<'a> {
 fn parse_path(path: &str) -> ApiResult<Parsed<'_>> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (group, version, rest) = match segs.as_slice() {
+        ["api"] => return Ok(Parsed::CoreVersions),
+        ["apis"] => return Ok(Parsed::GroupList),
         ["api", version, rest @ ..] => ("", *version, rest),
         ["apis", group] => return Ok(Parsed::GroupDoc(group)),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
@@ -223,14 +229,77 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&shared, &method, &uri, &headers, &body) {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
+    serve(&shared, &method, &uri, &headers, &body)
 }
 
+/// Answers one request to `/api...` or `/apis...` as kube-apiserver's
+/// filter chain does: authentication (401), impersonation, authorization of
+/// resource requests (403), then the handler; resource requests are audited.
+fn serve(
+    shared: &Arc<Shared>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let params: Option<HashMap<String, String>> = Query::try_from_uri(uri).map(|Query(p)| p).ok();
+    let info = request::resource_request(
+        method.as_str(),
+        uri.path(),
+        params.as_ref().unwrap_or(&HashMap::new()),
+    );
+    let (identity, impersonated_by) = {
+        let store = shared.lock();
+        let requester = match auth::authenticate(&store, headers) {
+            Ok(who) => who,
+            Err(e) => return e.into_response(),
+        };
+        let (identity, impersonated_by) = match auth::impersonate(&store, &requester, headers) {
+            Ok(Some(who)) => (who, Some(requester.user)),
+            Ok(None) => (requester, None),
+            Err(e) => {
+                if let Some(info) = &info {
+                    shared
+                        .audit
+                        .record(AuditEntry::new(&requester, None, info, e.reason.code()));
+                }
+                return e.into_response();
+            }
+        };
+        if let Some(info) = &info {
+            let asked = identity.asks(info);
+            if !auth::authorize(&store, &asked).0 {
+                let e = auth::forbidden(&asked);
+                shared.audit.record(AuditEntry::new(
+                    &identity,
+                    impersonated_by.as_deref(),
+                    info,
+                    e.reason.code(),
+                ));
+                return e.into_response();
+            }
+        }
+        (identity, impersonated_by)
+    };
+    let response = match handle(shared, &identity, method, uri, headers, body) {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    };
+    if let Some(info) = &info {
+        shared.audit.record(AuditEntry::new(
+            &identity,
+            impersonated_by.as_deref(),
+            info,
+            response.status().as_u16(),
+        ));
+    }
+    response
+}
+
+/// The handler behind authentication and authorization, acting as `who`.
 fn handle(
     shared: &Arc<Shared>,
+    _who: &Identity,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -239,7 +308,19 @@ fn handle(
     let params: HashMap<String, String> = Query::try_from_uri(uri)
         .map(|Query(p)| p)
         .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
-    let target = match parse_path(uri.path())? {
+    let parsed = parse_path(uri.path())?;
+    if !matches!(parsed, Parsed::Resource(_)) && *method != Method::GET {
+        return Err(ApiError::new(
+            Reason::MethodNotAllowed,
+            format!(
+                "the server does not allow this method on the requested resource ({method} {})",
+                uri.path()
+            ),
+        ));
+    }
+    let target = match parsed {
+        Parsed::CoreVersions => return Ok(ok(StatusCode::OK, core_versions())),
+        Parsed::GroupList => return Ok(ok(StatusCode::OK, group_list(shared))),
         Parsed::GroupDoc(group) => {
             let versions = resources::groups(&shared.installed_crds())
                 .into_iter()
@@ -476,10 +557,18 @@ mod tests {
                     for ct in content_types {
                         let mut headers = HeaderMap::new();
                         headers.insert(header::CONTENT_TYPE, ct.parse().expect("header"));
-                        let answer = handle(&shared, method, &uri, &headers, body.as_bytes());
-                        if let Err(e) = answer {
-                            assert!(e.reason.code() < 500, "{method} {path} {body}: {e}");
-                        }
+                        headers.insert(
+                            header::AUTHORIZATION,
+                            format!("Bearer {}", crate::kube::ADMIN_TOKEN)
+                                .parse()
+                                .expect("header"),
+                        );
+                        let answer = serve(&shared, method, &uri, &headers, body.as_bytes());
+                        assert!(
+                            answer.status().as_u16() < 500,
+                            "{method} {path} {body}: {}",
+                            answer.status()
+                        );
                     }
                 }
             }

@@ -19,10 +19,12 @@
 //! namespace removes it and its contents at once.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod meta;
 pub mod patch;
+pub mod request;
 pub mod resources;
 pub mod seed;
 pub mod selector;
@@ -35,16 +37,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, header};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::model::Mesh;
+pub use audit::AuditEntry;
+pub use auth::Identity;
 pub use error::{ApiError, ApiResult, Reason};
 pub use resources::ResourceType;
 pub use store::{Change, ChangeKind, Store, UserInfo};
 
 /// Default interval of BOOKMARK events on watches that allow them.
 pub const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Bearer token of the cluster admin every cluster knows: user
+/// [`ADMIN_USER`] in group `system:masters`. [`InMemoryCluster::client`]
+/// sends it.
+pub const ADMIN_TOKEN: &str = "in-memory-cluster-admin";
+/// User name of [`ADMIN_TOKEN`].
+pub const ADMIN_USER: &str = "system:admin";
 
 /// State shared by the handle and the router.
 #[derive(Debug)]
@@ -53,6 +65,8 @@ pub struct Shared {
     bookmark_ms: AtomicU64,
     /// Optional CRDs installed (see [`resources::OPTIONAL_CRDS`]).
     crds: Mutex<Vec<&'static ResourceType>>,
+    /// Every resource request, with who made it and how it was answered.
+    audit: audit::AuditLog,
 }
 
 impl Shared {
@@ -96,15 +110,19 @@ impl Default for InMemoryCluster {
 }
 
 impl InMemoryCluster {
-    /// An empty cluster: no namespaces, nodes or users.
+    /// An empty cluster: no namespaces or nodes; one user, the admin of
+    /// [`ADMIN_TOKEN`].
     pub fn new() -> Self {
-        InMemoryCluster {
+        let cluster = InMemoryCluster {
             shared: Arc::new(Shared {
                 store: Mutex::new(Store::new()),
                 bookmark_ms: AtomicU64::new(DEFAULT_BOOKMARK_INTERVAL.as_millis() as u64),
                 crds: Mutex::new(Vec::new()),
+                audit: audit::AuditLog::default(),
             }),
-        }
+        };
+        cluster.add_token(ADMIN_TOKEN, ADMIN_USER, &[auth::MASTERS_GROUP.to_owned()]);
+        cluster
     }
 
     /// A cluster seeded from a simulated mesh (see [`seed`]).
@@ -119,11 +137,56 @@ impl InMemoryCluster {
         api::router(self.shared.clone())
     }
 
-    /// A `kube::Client` whose requests this cluster answers, with default
-    /// namespace `default`. Must be called inside a Tokio runtime (the
-    /// client spawns its request buffer there).
+    /// A `kube::Client` whose requests this cluster answers as the cluster
+    /// admin ([`ADMIN_TOKEN`]), with default namespace `default`. Must be
+    /// called inside a Tokio runtime (the client spawns its request buffer
+    /// there).
     pub fn client(&self) -> ::kube::Client {
-        ::kube::Client::new(self.router(), "default")
+        self.client_with_token(ADMIN_TOKEN)
+    }
+
+    /// A `kube::Client` whose every request carries `Authorization: Bearer
+    /// <token>` (an unknown token is answered 401).
+    pub fn client_with_token(&self, token: &str) -> ::kube::Client {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        self.client_with_headers(headers)
+    }
+
+    /// A `kube::Client` whose every request carries exactly `headers`: each
+    /// name among them replaces what the client set under that name, and
+    /// every value of a repeated name (several `Impersonate-Group`) is
+    /// kept. Without an `Authorization` header the requests are anonymous
+    /// (and answered 401).
+    pub fn client_with_headers(&self, headers: HeaderMap) -> ::kube::Client {
+        let headers = Arc::new(headers);
+        let service = tower::ServiceBuilder::new()
+            .map_request(move |mut req: axum::http::Request<::kube::client::Body>| {
+                let target = req.headers_mut();
+                for name in headers.keys() {
+                    target.remove(name);
+                }
+                for (name, value) in headers.iter() {
+                    target.append(name, value.clone());
+                }
+                req
+            })
+            .service(self.router());
+        ::kube::Client::new(service, "default")
+    }
+
+    /// Every resource request answered so far (after authentication), oldest
+    /// first, with the identity it acted as and its HTTP status; the newest
+    /// [`audit::AUDIT_CAPACITY`] are kept.
+    pub fn audit(&self) -> Vec<AuditEntry> {
+        self.shared.audit.entries()
+    }
+
+    /// Forgets the audit log.
+    pub fn clear_audit(&self) {
+        self.shared.audit.clear();
     }
 
     /// A receiver of every change committed from now on.
@@ -156,7 +219,8 @@ impl InMemoryCluster {
         true
     }
 
-    /// Lets TokenReview accept `token` as `username` in `groups`.
+    /// Lets requests (and TokenReview) authenticate with `token` as
+    /// `username` in `groups` (plus `system:authenticated`).
     pub fn add_token(&self, token: &str, username: &str, groups: &[String]) {
         self.shared.lock().users.insert(
             token.to_owned(),
