@@ -857,3 +857,171 @@ async fn leases_serve_leader_election() {
             .any(|r| r["name"] == "leases" && r["namespaced"] == true)
     );
 }
+
+/// The `managedFields` of an object as (manager, operation, subresource,
+/// fieldsV1) tuples, in the order the server keeps them.
+fn managed(obj: &impl ResourceExt) -> Vec<(String, String, String, Value)> {
+    obj.managed_fields()
+        .iter()
+        .map(|e| {
+            (
+                e.manager.clone().unwrap_or_default(),
+                e.operation.clone().unwrap_or_default(),
+                e.subresource.clone().unwrap_or_default(),
+                e.fields_v1
+                    .as_ref()
+                    .map(|f| f.0.clone())
+                    .unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+fn entry(manager: &str, operation: &str, fields: Value) -> (String, String, String, Value) {
+    (manager.into(), operation.into(), String::new(), fields)
+}
+
+#[tokio::test]
+async fn every_write_leaves_update_entries_in_managed_fields() {
+    let cluster = demo();
+    let admin = cluster.client();
+    let cms = Api::<ConfigMap>::namespaced(admin.clone(), "bookinfo");
+    let created = cms
+        .create(
+            &PostParams {
+                field_manager: Some("creator".into()),
+                ..PostParams::default()
+            },
+            &serde_json::from_value(json!({
+                "metadata": {"name": "owned", "labels": {"team": "a"}},
+                "data": {"k1": "v1", "k2": "v2"},
+            }))
+            .expect("config map"),
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        managed(&created),
+        [entry(
+            "creator",
+            "Update",
+            json!({"f:data": {"f:k1": {}, "f:k2": {}}, "f:metadata": {"f:labels": {"f:team": {}}}})
+        )]
+    );
+    let entry_json = &serde_json::to_value(&created.metadata.managed_fields).expect("json")[0];
+    assert_eq!(entry_json["apiVersion"], "v1");
+    assert_eq!(entry_json["fieldsType"], "FieldsV1");
+    assert!(
+        entry_json["time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+
+    // Another manager changes k1 and removes k2: it owns k1, the creator
+    // keeps the label only.
+    let patched = cms
+        .patch(
+            "owned",
+            &PatchParams {
+                field_manager: Some("editor".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(json!({"data": {"k1": "changed", "k2": null}})),
+        )
+        .await
+        .expect("patch");
+    assert_eq!(
+        managed(&patched),
+        [
+            entry(
+                "creator",
+                "Update",
+                json!({"f:metadata": {"f:labels": {"f:team": {}}}})
+            ),
+            entry("editor", "Update", json!({"f:data": {"f:k1": {}}})),
+        ]
+    );
+    // A write that changes nothing is no write: same resourceVersion, same
+    // entries.
+    let again = cms
+        .replace("owned", &PostParams::default(), &patched)
+        .await
+        .expect("replace");
+    assert_eq!(again.resource_version(), patched.resource_version());
+    assert_eq!(managed(&again), managed(&patched));
+
+    // Without fieldManager: the User-Agent up to its first "/", else
+    // "unknown" (kube-rs over a tower service sends no User-Agent).
+    let by_agent = cluster.client_with_headers(headers(&[
+        ("authorization", &bearer(ADMIN_TOKEN)),
+        ("user-agent", "meshdeck/0.1.0 (linux)"),
+    ]));
+    let updated = Api::<ConfigMap>::namespaced(by_agent, "bookinfo")
+        .patch(
+            "owned",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"k3": "v3"}})),
+        )
+        .await
+        .expect("patch");
+    assert!(
+        managed(&updated)
+            .iter()
+            .any(|(m, _, _, f)| m == "meshdeck" && *f == json!({"f:data": {"f:k3": {}}}))
+    );
+    let anonymous_agent = cms
+        .patch(
+            "owned",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"k4": "v4"}})),
+        )
+        .await
+        .expect("patch");
+    assert!(
+        managed(&anonymous_agent)
+            .iter()
+            .any(|(m, _, _, f)| m == "unknown" && *f == json!({"f:data": {"f:k4": {}}}))
+    );
+
+    // Status writes are entries of the status subresource.
+    let deployments = Api::<Deployment>::namespaced(admin.clone(), "bookinfo");
+    let d = deployments
+        .patch_status(
+            "details-v1",
+            &PatchParams {
+                field_manager: Some("status-writer".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(json!({"status": {"collisionCount": 1}})),
+        )
+        .await
+        .expect("status patch");
+    assert!(managed(&d).contains(&(
+        "status-writer".into(),
+        "Update".into(),
+        "status".into(),
+        json!({"f:status": {"f:collisionCount": {}}})
+    )));
+    // Controllers own what they write: pods and ReplicaSet status.
+    let pods = Api::<Pod>::namespaced(admin, "bookinfo")
+        .list(&ListParams::default())
+        .await
+        .expect("pods");
+    let pod = &pods.items[0];
+    let entries = managed(pod);
+    assert!(
+        entries
+            .iter()
+            .any(|(m, op, sub, f)| m == "kube-controller-manager"
+                && op == "Update"
+                && sub.is_empty()
+                && f["f:spec"]["f:containers"].is_object()),
+        "{entries:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|(m, _, sub, _)| m == "kube-controller-manager" && sub == "status"),
+        "{entries:?}"
+    );
+}

@@ -20,7 +20,7 @@ use super::meta;
 use super::request;
 use super::resources::{self, Handling, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
-use super::store::Preconditions;
+use super::store::{Preconditions, Writer};
 use super::watch::{self, WatchParams};
 
 /// The Kubernetes version the in-memory cluster claims to be.
@@ -218,6 +218,29 @@ fn parse_json(body: &[u8]) -> ApiResult<Value> {
         .map_err(|e| ApiError::bad_request(format!("error decoding request body as JSON: {e}")))
 }
 
+/// The field manager of a write: the `fieldManager` parameter, else the
+/// User-Agent up to its first `/` (printable characters, at most 128), as
+/// kube-apiserver takes it, else `unknown`.
+fn field_manager(params: &HashMap<String, String>, headers: &HeaderMap) -> String {
+    if let Some(m) = params.get("fieldManager").filter(|m| !m.is_empty()) {
+        return m.clone();
+    }
+    let agent: String = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split('/').next())
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(128)
+        .collect();
+    if agent.is_empty() {
+        "unknown".to_owned()
+    } else {
+        agent
+    }
+}
+
 fn truthy(params: &HashMap<String, String>, key: &str) -> bool {
     matches!(params.get(key).map(String::as_str), Some("true" | "1"))
 }
@@ -362,6 +385,7 @@ fn handle(
     }
     let status_only = target.subresource == Some("status");
     let ns = target.namespace;
+    let manager = field_manager(&params, headers);
     match (method.clone(), target.name) {
         (Method::GET, Some(name)) => Ok(ok(StatusCode::OK, shared.lock().get(rt, ns, name)?)),
         (Method::GET, None) => {
@@ -402,14 +426,19 @@ fn handle(
         }
         (Method::POST, None) => {
             let obj = parse_json(body)?;
-            let created = shared.lock().create(rt, ns, obj, dry_run)?;
+            let writer = Writer::Request {
+                manager: &manager,
+                status: false,
+            };
+            let created = shared.lock().create(rt, ns, obj, dry_run, &writer)?;
             Ok(ok(StatusCode::CREATED, created))
         }
         (Method::PUT, Some(name)) => {
             let obj = parse_json(body)?;
-            let replaced = shared
-                .lock()
-                .replace(rt, ns, name, obj, dry_run, status_only)?;
+            let replaced =
+                shared
+                    .lock()
+                    .replace(rt, ns, name, obj, dry_run, status_only, &manager)?;
             Ok(ok(StatusCode::OK, replaced))
         }
         (Method::PATCH, Some(name)) => {
@@ -417,10 +446,16 @@ fn handle(
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            let patched =
-                shared
-                    .lock()
-                    .patch(rt, ns, name, content_type, body, dry_run, status_only)?;
+            let patched = shared.lock().patch(
+                rt,
+                ns,
+                name,
+                content_type,
+                body,
+                dry_run,
+                status_only,
+                &manager,
+            )?;
             Ok(ok(StatusCode::OK, patched))
         }
         (Method::DELETE, name) => {

@@ -22,6 +22,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod fields;
 pub mod meta;
 pub mod patch;
 pub mod request;
@@ -273,7 +274,8 @@ impl InMemoryCluster {
             ApiError::bad_request(format!("no resource type for {api_version} {kind}"))
         })?;
         let ns = meta::namespace(&obj).to_owned();
-        self.shared.lock().create(rt, &ns, obj, false)
+        let writer = store::Writer::Internal(store::SIM_MANAGER);
+        self.shared.lock().create(rt, &ns, obj, false, &writer)
     }
 }
 
