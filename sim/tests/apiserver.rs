@@ -1025,3 +1025,716 @@ async fn every_write_leaves_update_entries_in_managed_fields() {
         "{entries:?}"
     );
 }
+
+/// A server-side apply as a raw request (kube-rs hides the 201): the code
+/// and the answer.
+async fn apply_raw(
+    cluster: &InMemoryCluster,
+    token: &str,
+    path: &str,
+    query: &str,
+    body: Value,
+) -> (u16, Value) {
+    let uri = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    };
+    raw(
+        cluster,
+        "PATCH",
+        &uri,
+        &[("authorization", &bearer(token))],
+        Some(("application/apply-patch+yaml", body)),
+    )
+    .await
+}
+
+fn fields_of(obj: &Value, manager: &str, operation: &str) -> Option<Value> {
+    obj["metadata"]["managedFields"]
+        .as_array()?
+        .iter()
+        .find(|e| e["manager"] == manager && e["operation"] == operation)
+        .map(|e| e["fieldsV1"].clone())
+}
+
+fn web(replicas: u32, image: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "bookinfo", "labels": {"app": "web"}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": image}]},
+            },
+        },
+    })
+}
+
+const WEB: &str = "/apis/apps/v1/namespaces/bookinfo/deployments/web";
+
+#[tokio::test]
+async fn server_side_apply_creates_with_an_apply_entry_and_skips_no_ops() {
+    let cluster = demo();
+    let cm = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "ssa", "namespace": "bookinfo", "labels": {"app": "ssa"}},
+        "data": {"a": "1"},
+    });
+    let path = "/api/v1/namespaces/bookinfo/configmaps/ssa";
+    let (code, created) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        path,
+        "fieldManager=meshdeck",
+        cm.clone(),
+    )
+    .await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["data"], json!({"a": "1"}));
+    let entries = created["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields");
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!(e["manager"], "meshdeck");
+    assert_eq!(e["operation"], "Apply");
+    assert_eq!(e["apiVersion"], "v1");
+    assert_eq!(e["fieldsType"], "FieldsV1");
+    assert!(e["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(e.get("subresource").is_none());
+    assert_eq!(
+        e["fieldsV1"],
+        json!({"f:data": {"f:a": {}}, "f:metadata": {"f:labels": {"f:app": {}}}})
+    );
+    // The same apply again: 200 and no new resourceVersion.
+    let (code, again) = apply_raw(&cluster, ADMIN_TOKEN, path, "fieldManager=meshdeck", cm).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        again["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
+    assert_eq!(
+        again["metadata"]["managedFields"],
+        created["metadata"]["managedFields"]
+    );
+
+    // A Deployment through kube-rs: its containers are items by name, the
+    // selector atomic; the controllers start its pods.
+    let deployments = Api::<Deployment>::namespaced(cluster.client(), "bookinfo");
+    let d = deployments
+        .patch(
+            "web",
+            &PatchParams::apply("meshdeck"),
+            &Patch::Apply(web(2, "app:1")),
+        )
+        .await
+        .expect("apply creates");
+    let d = serde_json::to_value(&d).expect("json");
+    assert_eq!(
+        fields_of(&d, "meshdeck", "Apply"),
+        Some(json!({
+            "f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {
+                "f:replicas": {},
+                "f:selector": {},
+                "f:template": {
+                    "f:metadata": {"f:labels": {"f:app": {}}},
+                    "f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {
+                        ".": {}, "f:image": {}, "f:name": {}
+                    }}},
+                },
+            },
+        }))
+    );
+    let pods = Api::<Pod>::namespaced(cluster.client(), "bookinfo")
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .expect("pods");
+    assert_eq!(pods.items.len(), 2);
+}
+
+#[tokio::test]
+async fn server_side_apply_merges_co_owns_and_reports_conflicts_like_kube_apiserver() {
+    let cluster = demo();
+    let admin = cluster.client();
+    let deployments = Api::<Deployment>::namespaced(admin.clone(), "bookinfo");
+    // "creator" creates the Deployment (an Update entry).
+    deployments
+        .create(
+            &PostParams {
+                field_manager: Some("creator".into()),
+                ..PostParams::default()
+            },
+            &serde_json::from_value(web(1, "app:1")).expect("deployment"),
+        )
+        .await
+        .expect("create");
+
+    // Applying equal values co-owns them: no conflict, both own replicas.
+    let mut equal = web(1, "app:1");
+    equal["metadata"]["labels"]["tier"] = json!("front");
+    let (code, d) = apply_raw(&cluster, ADMIN_TOKEN, WEB, "fieldManager=meshdeck", equal).await;
+    assert_eq!(code, 200, "{d}");
+    assert_eq!(
+        d["metadata"]["labels"],
+        json!({"app": "web", "tier": "front"})
+    );
+    let creator = fields_of(&d, "creator", "Update").expect("creator entry");
+    let applier = fields_of(&d, "meshdeck", "Apply").expect("applier entry");
+    assert_eq!(creator["f:spec"]["f:replicas"], json!({}));
+    assert_eq!(applier["f:spec"]["f:replicas"], json!({}));
+    assert_eq!(applier["f:metadata"]["f:labels"]["f:tier"], json!({}));
+
+    // A different value of a field another manager owns: 409.
+    let (code, err) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        WEB,
+        "fieldManager=meshdeck",
+        web(3, "app:1"),
+    )
+    .await;
+    assert_eq!(code, 409);
+    assert_eq!(err["reason"], "Conflict");
+    assert_eq!(
+        err["message"],
+        r#"Apply failed with 1 conflict: conflict with "creator" using apps/v1: .spec.replicas"#
+    );
+    assert_eq!(
+        err["details"]["causes"],
+        json!([{
+            "reason": "FieldManagerConflict",
+            "message": r#"conflict with "creator" using apps/v1"#,
+            "field": ".spec.replicas",
+        }])
+    );
+    // Several conflicts with several managers, one block each, sorted.
+    deployments
+        .patch(
+            "web",
+            &PatchParams {
+                field_manager: Some("autoscaler".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await
+        .expect("autoscaler scales");
+    let err = status(
+        deployments
+            .patch(
+                "web",
+                &PatchParams::apply("meshdeck"),
+                &Patch::Apply(web(3, "app:2")),
+            )
+            .await,
+    );
+    assert_eq!(err.code, 409);
+    assert_eq!(
+        err.message,
+        "Apply failed with 2 conflicts: conflicts with \"autoscaler\" using apps/v1:\n\
+         - .spec.replicas\n\
+         conflicts with \"creator\" using apps/v1:\n\
+         - .spec.template.spec.containers[name=\"app\"].image"
+    );
+    let causes: Vec<(String, String)> = err
+        .details
+        .expect("details")
+        .causes
+        .iter()
+        .map(|c| (c.message.clone(), c.field.clone()))
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            (
+                r#"conflict with "autoscaler" using apps/v1"#.to_owned(),
+                ".spec.replicas".to_owned()
+            ),
+            (
+                r#"conflict with "creator" using apps/v1"#.to_owned(),
+                r#".spec.template.spec.containers[name="app"].image"#.to_owned()
+            ),
+        ]
+    );
+    // Nothing changed.
+    let live = deployments.get("web").await.expect("get");
+    assert_eq!(live.spec.as_ref().and_then(|s| s.replicas), Some(2));
+
+    // An applier is printed without an API version.
+    let (code, err) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        WEB,
+        "fieldManager=other-applier",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "web", "labels": {"tier": "back"}}}),
+    )
+    .await;
+    assert_eq!(code, 409);
+    assert_eq!(
+        err["message"],
+        r#"Apply failed with 1 conflict: conflict with "meshdeck": .metadata.labels.tier"#
+    );
+
+    // force=true takes the fields over.
+    let forced = deployments
+        .patch(
+            "web",
+            &PatchParams::apply("meshdeck").force(),
+            &Patch::Apply(web(3, "app:2")),
+        )
+        .await
+        .expect("forced apply");
+    assert_eq!(forced.spec.as_ref().and_then(|s| s.replicas), Some(3));
+    let forced = serde_json::to_value(&forced).expect("json");
+    assert!(fields_of(&forced, "autoscaler", "Update").is_none());
+    let creator = fields_of(&forced, "creator", "Update").expect("creator keeps the rest");
+    assert!(creator["f:spec"].get("f:replicas").is_none());
+    assert!(
+        creator["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"]
+            .get("f:image")
+            .is_none()
+    );
+    let applier = fields_of(&forced, "meshdeck", "Apply").expect("applier");
+    assert_eq!(applier["f:spec"]["f:replicas"], json!({}));
+    let template = &forced["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(template["image"], "app:2");
+}
+
+#[tokio::test]
+async fn fields_an_applier_drops_leave_unless_another_manager_owns_them() {
+    let cluster = demo();
+    let path = "/api/v1/namespaces/bookinfo/configmaps/labels";
+    let cm = |labels: Value| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "labels", "labels": labels}})
+    };
+    let (code, _) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        path,
+        "fieldManager=one",
+        cm(json!({"a": "1", "b": "2", "c": "3"})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    // Another applier co-owns c with the same value.
+    let (code, _) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        path,
+        "fieldManager=two",
+        cm(json!({"c": "3"})),
+    )
+    .await;
+    assert_eq!(code, 200);
+    // "one" stops applying b and c: b goes (nobody else owns it), c stays.
+    let (code, after) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        path,
+        "fieldManager=one",
+        cm(json!({"a": "1"})),
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(after["metadata"]["labels"], json!({"a": "1", "c": "3"}));
+    assert_eq!(
+        fields_of(&after, "one", "Apply"),
+        Some(json!({"f:metadata": {"f:labels": {"f:a": {}}}}))
+    );
+    assert_eq!(
+        fields_of(&after, "two", "Apply"),
+        Some(json!({"f:metadata": {"f:labels": {"f:c": {}}}}))
+    );
+    // An Update owner keeps a field too: "three" sets d by a merge patch,
+    // "one" had applied d before and drops it.
+    let (code, _) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        path,
+        "fieldManager=one",
+        cm(json!({"a": "1", "d": "4"})),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, _) = raw(
+        &cluster,
+        "PATCH",
+        &format!("{path}?fieldManager=three"),
+        &[("authorization", &bearer(ADMIN_TOKEN))],
+        Some((
+            "application/merge-patch+json",
+            json!({"metadata": {"labels": {"d": "5"}}}),
+        )),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, after) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        path,
+        "fieldManager=one",
+        cm(json!({"a": "1"})),
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        after["metadata"]["labels"],
+        json!({"a": "1", "c": "3", "d": "5"})
+    );
+    // Dropping the last owned label of a map: the map goes.
+    let (_, after) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        "/api/v1/namespaces/bookinfo/configmaps/solo",
+        "fieldManager=one",
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "solo", "labels": {"x": "1"}}, "data": {"k": "v"}}),
+    )
+    .await;
+    assert_eq!(after["metadata"]["labels"], json!({"x": "1"}));
+    let (_, after) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        "/api/v1/namespaces/bookinfo/configmaps/solo",
+        "fieldManager=one",
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "solo"}, "data": {"k": "v"}}),
+    )
+    .await;
+    assert!(after["metadata"].get("labels").is_none(), "{after}");
+    assert_eq!(after["data"], json!({"k": "v"}));
+}
+
+#[tokio::test]
+async fn containers_merge_by_name_and_dropped_ones_go() {
+    let cluster = demo();
+    let deployments = Api::<Deployment>::namespaced(cluster.client(), "bookinfo");
+    let with = |containers: Value| {
+        let mut d = web(1, "app:1");
+        d["spec"]["template"]["spec"]["containers"] = containers;
+        d
+    };
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("meshdeck"),
+            &Patch::Apply(with(json!([
+                {"name": "app", "image": "app:1", "ports": [{"containerPort": 8080}]},
+                {"name": "helper", "image": "helper:1"},
+            ]))),
+        )
+        .await
+        .expect("apply");
+    // Another manager adds a container by a strategic merge patch.
+    deployments
+        .patch(
+            "web",
+            &PatchParams {
+                field_manager: Some("injector".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "proxy", "image": "proxy:1"}
+            ]}}}})),
+        )
+        .await
+        .expect("strategic patch");
+    // Re-applying only "app" with a new image: app is merged, helper (only
+    // ours) goes, proxy (the injector's) stays, in place.
+    let d = deployments
+        .patch(
+            "web",
+            &PatchParams::apply("meshdeck"),
+            &Patch::Apply(with(json!([{"name": "app", "image": "app:2"}]))),
+        )
+        .await
+        .expect("apply");
+    let containers: Vec<(String, Option<String>, usize)> = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|s| {
+            s.containers
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.image.clone(),
+                        c.ports.as_ref().map_or(0, Vec::len),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        containers,
+        [
+            ("app".to_owned(), Some("app:2".to_owned()), 0),
+            ("proxy".to_owned(), Some("proxy:1".to_owned()), 0),
+        ]
+    );
+    // Applying the injector's container with another image conflicts on
+    // that item's field.
+    let err = status(
+        deployments
+            .patch(
+                "web",
+                &PatchParams::apply("meshdeck"),
+                &Patch::Apply(with(json!([
+                    {"name": "app", "image": "app:2"},
+                    {"name": "proxy", "image": "proxy:2"},
+                ]))),
+            )
+            .await,
+    );
+    assert_eq!(
+        err.message,
+        r#"Apply failed with 1 conflict: conflict with "injector" using apps/v1: .spec.template.spec.containers[name="proxy"].image"#
+    );
+    // Service ports are keyed by port and protocol (TCP by default).
+    let svc_path = "/api/v1/namespaces/bookinfo/services/ssa-svc";
+    let (code, svc) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        svc_path,
+        "fieldManager=meshdeck",
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ssa-svc"},
+               "spec": {"ports": [{"port": 80, "name": "http"}]}}),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(
+        fields_of(&svc, "meshdeck", "Apply"),
+        Some(json!({"f:spec": {"f:ports": {
+            "k:{\"port\":80,\"protocol\":\"TCP\"}": {".": {}, "f:name": {}, "f:port": {}}
+        }}}))
+    );
+}
+
+#[tokio::test]
+async fn apply_validates_its_options_and_body_and_honours_dry_run() {
+    let cluster = demo();
+    let path = "/api/v1/namespaces/bookinfo/configmaps/dry";
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "dry"}, "data": {"k": "v"}});
+    // No fieldManager.
+    let (code, err) = apply_raw(&cluster, ADMIN_TOKEN, path, "", cm.clone()).await;
+    assert_eq!(code, 422);
+    assert_eq!(err["reason"], "Invalid");
+    assert_eq!(
+        err["message"],
+        r#"PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch"#
+    );
+    // force only for apply.
+    let (code, err) = raw(
+        &cluster,
+        "PATCH",
+        "/api/v1/namespaces/bookinfo?force=true",
+        &[("authorization", &bearer(ADMIN_TOKEN))],
+        Some(("application/merge-patch+json", json!({}))),
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        err["message"],
+        r#"PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch"#
+    );
+    // The body must be of the resource and name the URL's object.
+    let mut wrong = cm.clone();
+    wrong["apiVersion"] = json!("apps/v1");
+    let (code, err) = apply_raw(&cluster, ADMIN_TOKEN, path, "fieldManager=m", wrong).await;
+    assert_eq!(code, 400);
+    assert_eq!(
+        err["message"],
+        "Incorrect version specified in apply patch. Specified patch version: apps/v1, expected: v1"
+    );
+    let mut nameless = cm.clone();
+    nameless["metadata"] = json!({});
+    let (code, err) = apply_raw(&cluster, ADMIN_TOKEN, path, "fieldManager=m", nameless).await;
+    assert_eq!(code, 400);
+    assert_eq!(
+        err["message"],
+        "the name of the object () does not match the name on the URL (dry)"
+    );
+    let mut elsewhere = cm.clone();
+    elsewhere["metadata"]["namespace"] = json!("payments");
+    assert_eq!(
+        apply_raw(&cluster, ADMIN_TOKEN, path, "fieldManager=m", elsewhere)
+            .await
+            .0,
+        400
+    );
+    let mut kindless = cm.clone();
+    kindless["kind"] = json!("Secret");
+    assert_eq!(
+        apply_raw(&cluster, ADMIN_TOKEN, path, "fieldManager=m", kindless)
+            .await
+            .0,
+        400
+    );
+
+    // dryRun=All: the answer of a creation, nothing stored.
+    let rv = cluster.resource_version();
+    let (code, answer) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        path,
+        "fieldManager=m&dryRun=All",
+        cm.clone(),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(answer["data"], json!({"k": "v"}));
+    assert!(
+        cluster
+            .get("", "v1", "configmaps", "bookinfo", "dry")
+            .is_none()
+    );
+    assert_eq!(cluster.resource_version(), rv);
+    // And over an existing object.
+    apply_raw(&cluster, ADMIN_TOKEN, path, "fieldManager=m", cm.clone()).await;
+    let rv = cluster.resource_version();
+    let mut changed = cm;
+    changed["data"]["k"] = json!("dry");
+    let (code, answer) = apply_raw(
+        &cluster,
+        ADMIN_TOKEN,
+        path,
+        "fieldManager=m&dryRun=All",
+        changed,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(answer["data"], json!({"k": "dry"}));
+    let stored = cluster
+        .get("", "v1", "configmaps", "bookinfo", "dry")
+        .expect("stored");
+    assert_eq!(stored["data"], json!({"k": "v"}));
+    assert_eq!(cluster.resource_version(), rv);
+}
+
+#[tokio::test]
+async fn an_apply_that_creates_needs_create_too() {
+    let cluster = demo();
+    let admin = cluster.client();
+    create_namespace(&admin, "team").await;
+    cluster.add_token("patcher-token", "patcher", &[]);
+    rbac(
+        &cluster,
+        "Role",
+        json!({
+            "metadata": {"name": "cm-patcher", "namespace": "team"},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"]}],
+        }),
+    )
+    .await;
+    rbac(
+        &cluster,
+        "RoleBinding",
+        json!({
+            "metadata": {"name": "cm-patcher", "namespace": "team"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm-patcher"},
+            "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "patcher"}],
+        }),
+    )
+    .await;
+    let cms = Api::<ConfigMap>::namespaced(cluster.client_with_token("patcher-token"), "team");
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": "settings"}, "data": {"k": "v"}});
+    let err = status(
+        cms.patch(
+            "settings",
+            &PatchParams::apply("patcher"),
+            &Patch::Apply(body.clone()),
+        )
+        .await,
+    );
+    assert_eq!(
+        err.message,
+        r#"configmaps "settings" is forbidden: User "patcher" cannot create resource "configmaps" in API group "" in the namespace "team""#
+    );
+    Api::<ConfigMap>::namespaced(admin, "team")
+        .create(&PostParams::default(), &config_map("settings"))
+        .await
+        .expect("admin creates");
+    let applied = cms
+        .patch(
+            "settings",
+            &PatchParams::apply("patcher"),
+            &Patch::Apply(body),
+        )
+        .await
+        .expect("patch is enough for an existing object");
+    assert_eq!(
+        applied.data.and_then(|d| d.get("k").cloned()).as_deref(),
+        Some("v")
+    );
+}
+
+#[tokio::test]
+async fn status_and_leases_can_be_applied() {
+    let cluster = demo();
+    let client = cluster.client();
+    let d = Api::<Deployment>::namespaced(client.clone(), "bookinfo")
+        .patch_status(
+            "details-v1",
+            &PatchParams::apply("status-applier"),
+            &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                                 "metadata": {"name": "details-v1"},
+                                 "status": {"collisionCount": 2}})),
+        )
+        .await
+        .expect("apply status");
+    assert_eq!(d.status.as_ref().and_then(|s| s.collision_count), Some(2));
+    assert!(managed(&d).contains(&(
+        "status-applier".into(),
+        "Apply".into(),
+        "status".into(),
+        json!({"f:status": {"f:collisionCount": {}}})
+    )));
+    // Leader election by server-side apply.
+    let leases = Api::<Lease>::namespaced(client, MESHDECK_NAMESPACE);
+    let claim = |holder: &str| {
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+               "metadata": {"name": "leader"},
+               "spec": {"holderIdentity": holder, "leaseDurationSeconds": 15}})
+    };
+    let l = leases
+        .patch(
+            "leader",
+            &PatchParams::apply("replica-a"),
+            &Patch::Apply(claim("a")),
+        )
+        .await
+        .expect("create by apply");
+    assert_eq!(holder(&l), Some("a"));
+    let err = status(
+        leases
+            .patch(
+                "leader",
+                &PatchParams::apply("replica-b"),
+                &Patch::Apply(claim("b")),
+            )
+            .await,
+    );
+    assert_eq!(
+        err.message,
+        r#"Apply failed with 1 conflict: conflict with "replica-a": .spec.holderIdentity"#
+    );
+    let l = leases
+        .patch(
+            "leader",
+            &PatchParams::apply("replica-b").force(),
+            &Patch::Apply(claim("b")),
+        )
+        .await
+        .expect("forced takeover");
+    assert_eq!(holder(&l), Some("b"));
+}

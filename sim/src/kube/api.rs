@@ -17,6 +17,7 @@ use super::audit::AuditEntry;
 use super::auth::{self, Identity};
 use super::error::{ApiError, ApiResult, Reason};
 use super::meta;
+use super::patch;
 use super::request;
 use super::resources::{self, Handling, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
@@ -241,6 +242,40 @@ fn field_manager(params: &HashMap<String, String>, headers: &HeaderMap) -> Strin
     }
 }
 
+/// `PatchOptions` validation: apply needs a `fieldManager`, only apply
+/// may `force` (422, worded as kube-apiserver words it).
+fn check_patch_options(params: &HashMap<String, String>, apply: bool) -> ApiResult<()> {
+    let (field, reason, detail) = if apply {
+        if params.get("fieldManager").is_some_and(|m| !m.is_empty()) {
+            return Ok(());
+        }
+        (
+            "fieldManager",
+            "FieldValueRequired",
+            "Required value: is required for apply patch",
+        )
+    } else {
+        if !params.contains_key("force") {
+            return Ok(());
+        }
+        (
+            "force",
+            "FieldValueForbidden",
+            "Forbidden: may not be specified for non-apply patch",
+        )
+    };
+    let mut e = ApiError::new(
+        Reason::Invalid,
+        format!("PatchOptions.meta.k8s.io \"\" is invalid: {field}: {detail}"),
+    );
+    e.details = Some(json!({
+        "group": "meta.k8s.io",
+        "kind": "PatchOptions",
+        "causes": [{"reason": reason, "message": detail, "field": field}],
+    }));
+    Err(e)
+}
+
 fn truthy(params: &HashMap<String, String>, key: &str) -> bool {
     matches!(params.get(key).map(String::as_str), Some("true" | "1"))
 }
@@ -322,7 +357,7 @@ fn serve(
 /// The handler behind authentication and authorization, acting as `who`.
 fn handle(
     shared: &Arc<Shared>,
-    _who: &Identity,
+    who: &Identity,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -446,6 +481,53 @@ fn handle(
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
+            let media = content_type.split(';').next().unwrap_or("").trim();
+            let apply = media == patch::content_type::APPLY;
+            check_patch_options(&params, apply)?;
+            if apply {
+                // The apply body is YAML; kube-rs (and kubectl) send JSON,
+                // which is YAML too, and JSON is all this server reads.
+                let config: Value = serde_json::from_slice(body)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+                let mut store = shared.lock();
+                if !status_only && store.peek(rt, ns, name).is_none() {
+                    // An apply that creates needs `create` as well, as on a
+                    // real API server.
+                    let info = request::RequestInfo {
+                        verb: "create".into(),
+                        group: rt.group.into(),
+                        version: rt.version.into(),
+                        resource: rt.plural.into(),
+                        subresource: String::new(),
+                        namespace: if rt.plural == "namespaces" && rt.group.is_empty() {
+                            name.into()
+                        } else {
+                            ns.into()
+                        },
+                        name: name.into(),
+                    };
+                    let asked = who.asks(&info);
+                    if !auth::authorize(&store, &asked).0 {
+                        return Err(auth::forbidden(&asked));
+                    }
+                }
+                let (obj, created) = store.apply(
+                    rt,
+                    ns,
+                    name,
+                    config,
+                    dry_run,
+                    status_only,
+                    &manager,
+                    truthy(&params, "force"),
+                )?;
+                let code = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                return Ok(ok(code, obj));
+            }
             let patched = shared.lock().patch(
                 rt,
                 ns,
@@ -547,6 +629,9 @@ mod tests {
             "/api/v1/namespaces/bookinfo/pods?labelSelector=a+in+(b&fieldSelector=x",
             "/api/v1/namespaces?watch=true&resourceVersion=abc",
             "/api/v1/namespaces?watch=true&timeoutSeconds=-1",
+            "/apis/apps/v1/namespaces/bookinfo/deployments/details-v1?fieldManager=g&force=true",
+            "/api/v1/namespaces/bookinfo/configmaps/fresh?fieldManager=g",
+            "/apis/apps/v1/namespaces/bookinfo/deployments/fresh/status?fieldManager=g",
         ];
         let bodies = [
             "",
@@ -566,11 +651,17 @@ mod tests {
             r#"[{"op": "add", "path": "/spec/template/spec/containers/99", "value": {}}]"#,
             r#"[{"op": "move", "from": "/metadata", "path": "/metadata/x"}]"#,
             r#"{"spec": {"token": 5, "resourceAttributes": "x"}}"#,
+            r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "details-v1"}, "spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "a"}, {"image": 1}]}}}}"#,
+            r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "details-v1", "managedFields": [{}]}, "spec": {"selector": 5, "replicas": "x"}}"#,
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fresh", "labels": [], "managedFields": "x"}, "data": null}"#,
+            r#"{"metadata": {"name": "details-v1", "managedFields": [{"manager": 5, "operation": "Apply", "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:x": 1, "k:{": {}}}]}}"#,
+            r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "fresh"}, "spec": {"template": {"spec": {"containers": [{"name": "a", "ports": [{"containerPort": "x"}, {"containerPort": "x"}]}]}}}, "status": {"replicas": 1}}"#,
         ];
         let content_types = [
             patch::content_type::MERGE,
             patch::content_type::STRATEGIC,
             patch::content_type::JSON,
+            patch::content_type::APPLY,
             "text/plain",
         ];
         let methods = [
@@ -606,6 +697,46 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+        // Garbage credentials and impersonation headers.
+        let header_sets: [&[(&str, &str)]; 7] = [
+            &[("authorization", "Bearer")],
+            &[("authorization", "bearer   ")],
+            &[
+                ("authorization", "Bearer in-memory-cluster-admin"),
+                ("impersonate-group", "x"),
+            ],
+            &[
+                ("authorization", "Bearer in-memory-cluster-admin"),
+                ("impersonate-user", ""),
+            ],
+            &[
+                ("authorization", "Bearer in-memory-cluster-admin"),
+                ("impersonate-user", "system:serviceaccount::"),
+            ],
+            &[
+                ("authorization", "Bearer in-memory-cluster-admin"),
+                ("impersonate-user", "u"),
+                ("impersonate-extra-%zz%", "v"),
+            ],
+            &[
+                ("authorization", "Bearer demo-token-alice"),
+                ("impersonate-uid", "1"),
+            ],
+        ];
+        for set in header_sets {
+            let mut headers = HeaderMap::new();
+            for (k, v) in set {
+                headers.append(
+                    header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    v.parse().expect("value"),
+                );
+            }
+            for path in paths {
+                let uri: Uri = path.parse().expect("uri");
+                let answer = serve(&shared, &Method::GET, &uri, &headers, b"");
+                assert!(answer.status().as_u16() < 500, "{set:?} {path}");
             }
         }
     }

@@ -238,14 +238,32 @@ impl FieldSet {
     }
 }
 
-/// The key fields of an associative list, each with its default value.
-pub type ListKeys = &'static [(&'static str, Option<&'static str>)];
+/// An associative list (`x-kubernetes-list-type: map`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListKeys {
+    /// The key fields, each with its default value.
+    pub keys: &'static [(&'static str, Option<&'static str>)],
+    /// Whether each item is atomic (`x-kubernetes-map-type: atomic`): owned
+    /// and replaced as a whole.
+    pub atomic_items: bool,
+}
 
-const BY_NAME: ListKeys = &[("name", None)];
-const CONTAINER_PORT: ListKeys = &[("containerPort", None), ("protocol", Some("TCP"))];
-const SERVICE_PORT: ListKeys = &[("port", None), ("protocol", Some("TCP"))];
-const BY_MOUNT_PATH: ListKeys = &[("mountPath", None)];
-const BY_UID: ListKeys = &[("uid", None)];
+const fn by(keys: &'static [(&'static str, Option<&'static str>)]) -> ListKeys {
+    ListKeys {
+        keys,
+        atomic_items: false,
+    }
+}
+
+const BY_NAME: ListKeys = by(&[("name", None)]);
+const CONTAINER_PORT: ListKeys = by(&[("containerPort", None), ("protocol", Some("TCP"))]);
+const SERVICE_PORT: ListKeys = by(&[("port", None), ("protocol", Some("TCP"))]);
+const BY_MOUNT_PATH: ListKeys = by(&[("mountPath", None)]);
+/// Owner references: by uid, each reference atomic.
+const BY_UID: ListKeys = ListKeys {
+    keys: &[("uid", None)],
+    atomic_items: true,
+};
 
 /// Associative lists of a pod spec, by path below the spec.
 fn pod_spec_list(path: &[&str]) -> Option<ListKeys> {
@@ -275,11 +293,22 @@ pub fn list_keys(rt: &ResourceType, path: &[&str]) -> Option<ListKeys> {
     }
 }
 
+/// Whether the object at `path` of an object of type `rt` is atomic (owned
+/// and replaced as a whole): the workloads' label selectors.
+pub fn atomic_map(rt: &ResourceType, path: &[&str]) -> bool {
+    rt.group == APPS
+        && matches!(
+            rt.plural,
+            "deployments" | "statefulsets" | "daemonsets" | "replicasets"
+        )
+        && path == ["spec", "selector"]
+}
+
 /// The key of one list item, or `None` when it lacks a key field.
 fn item_key(keys: ListKeys, item: &Value) -> Option<String> {
     let obj = item.as_object()?;
     let mut fields = Vec::new();
-    for (name, default) in keys {
+    for (name, default) in keys.keys {
         let v = match (obj.get(*name), default) {
             (Some(v), _) if !v.is_null() => v.clone(),
             (_, Some(d)) => json!(d),
@@ -374,7 +403,7 @@ fn flatten(rt: &ResourceType, obj: &Value) -> BTreeMap<Vec<PathElement>, Option<
         out: &mut BTreeMap<Vec<PathElement>, Option<Value>>,
     ) {
         match v {
-            Value::Object(m) if !m.is_empty() => {
+            Value::Object(m) if !m.is_empty() && !atomic_map(rt, names) => {
                 for (k, child) in m {
                     path.push(PathElement::Field(k.clone()));
                     names.push(k);
@@ -385,8 +414,14 @@ fn flatten(rt: &ResourceType, obj: &Value) -> BTreeMap<Vec<PathElement>, Option<
             }
             Value::Array(items) => match keyed(rt, names, items) {
                 Some(keys) => {
+                    let atomic_items = list_keys(rt, names).is_some_and(|l| l.atomic_items);
                     for (key, i) in keys {
                         path.push(PathElement::Key(key));
+                        if atomic_items {
+                            out.insert(path.clone(), Some(items[i].clone()));
+                            path.pop();
+                            continue;
+                        }
                         out.insert(path.clone(), None);
                         if let Some(m) = items[i].as_object() {
                             for (k, child) in m {
@@ -675,7 +710,7 @@ fn merge<'a>(
     names: &mut Vec<&'a str>,
 ) -> Value {
     match (live, config) {
-        (Value::Object(l), Value::Object(c)) => {
+        (Value::Object(l), Value::Object(c)) if !atomic_map(rt, names) => {
             let mut out = l.clone();
             for (k, cv) in c {
                 names.push(k);
@@ -716,10 +751,11 @@ fn merge_items<'a>(
     let mut done: BTreeSet<&str> = BTreeSet::new();
     let mut out = Vec::with_capacity(l.len().max(c.len()));
     let (mut li, mut ci) = (0, 0);
+    let atomic_items = list_keys(rt, names).is_some_and(|k| k.atomic_items);
     let merge_one =
         |names: &mut Vec<&'a str>, key: &str, item: &'a Value| match live_by_key.get(key) {
-            Some(live) => merge(rt, live, item, names),
-            None => item.clone(),
+            Some(live) if !atomic_items => merge(rt, live, item, names),
+            _ => item.clone(),
         };
     while li < lk.len() || ci < ck.len() {
         if li < lk.len() && ci < ck.len() {
@@ -972,7 +1008,8 @@ mod tests {
     fn field_sets_encode_as_fields_v1() {
         let obj = json!({
             "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}, "resourceVersion": "3"},
+            "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}, "resourceVersion": "3",
+                         "ownerReferences": [{"uid": "u1", "kind": "X", "name": "x"}]},
             "spec": {
                 "replicas": 2,
                 "selector": {"matchLabels": {"app": "web"}},
@@ -986,10 +1023,13 @@ mod tests {
         assert_eq!(
             set.to_fields_v1(),
             json!({
-                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:metadata": {
+                    "f:labels": {"f:app": {}},
+                    "f:ownerReferences": {"k:{\"uid\":\"u1\"}": {}},
+                },
                 "f:spec": {
                     "f:replicas": {},
-                    "f:selector": {"f:matchLabels": {"f:app": {}}},
+                    "f:selector": {},
                     "f:template": {"f:spec": {"f:containers": {
                         "k:{\"name\":\"web\"}": {
                             ".": {},

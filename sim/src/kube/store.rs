@@ -638,6 +638,96 @@ impl Store {
         self.update(rt, current, patched, dry_run, true, &writer)
     }
 
+    /// Server-side apply (a PATCH of `application/apply-patch+yaml`) of
+    /// `config` by `manager`, creating the object when it does not exist:
+    /// the stored object and whether it was created. With `status_only`, the
+    /// status subresource is applied (the object must exist).
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply(
+        &mut self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        name: &str,
+        config: Value,
+        dry_run: bool,
+        status_only: bool,
+        manager: &str,
+        force: bool,
+    ) -> ApiResult<(Value, bool)> {
+        let Some(map) = config.as_object() else {
+            return Err(ApiError::bad_request(
+                "the apply patch must be a JSON (or YAML) object",
+            ));
+        };
+        let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        if api_version != rt.api_version() {
+            return Err(ApiError::bad_request(format!(
+                "Incorrect version specified in apply patch. Specified patch version: {api_version}, expected: {}",
+                rt.api_version()
+            )));
+        }
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind != rt.kind {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the apply patch ({kind}) does not match the expected kind ({})",
+                rt.kind
+            )));
+        }
+        if config
+            .pointer("/metadata/managedFields")
+            .is_some_and(|v| !v.is_null())
+        {
+            return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+        }
+        let body_name = meta::name(&config);
+        if body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let body_ns = meta::namespace(&config);
+        if rt.namespaced && !body_ns.is_empty() && body_ns != namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let now = meta::now_rfc3339();
+        let scope = if status_only {
+            Scope::Status
+        } else {
+            Scope::Main
+        };
+        let req = fields::ApplyRequest {
+            manager,
+            force,
+            scope,
+            now: &now,
+        };
+        let rv = meta::resource_version(&config);
+        match self.peek(rt, namespace, name).cloned() {
+            None if status_only => Err(ApiError::not_found(rt, name)),
+            None if !rv.is_empty() => Err(ApiError::conflict(rt, name)),
+            None => {
+                let (obj, entries) = fields::apply(rt, None, Vec::new(), &config, req)?;
+                let created =
+                    self.create(rt, namespace, obj, dry_run, &Writer::Applied(entries))?;
+                Ok((created, true))
+            }
+            Some(current) => {
+                if !rv.is_empty() && rv != meta::resource_version(&current) {
+                    return Err(ApiError::conflict(rt, name));
+                }
+                let entries = fields::decode(&current).unwrap_or_default();
+                let (mut merged, entries) =
+                    fields::apply(rt, Some(&current), entries, &config, req)?;
+                Self::set_type(rt, &mut merged)?;
+                let writer = Writer::Applied(entries);
+                let stored = self.update(rt, current, merged, dry_run, true, &writer)?;
+                Ok((stored, false))
+            }
+        }
+    }
+
     /// Writes a new version of an existing object by `writer`: keeps
     /// identity fields, counts generations, records managed fields, skips
     /// no-op writes, runs controllers.
