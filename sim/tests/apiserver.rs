@@ -983,6 +983,16 @@ async fn every_write_leaves_update_entries_in_managed_fields() {
             .any(|(m, _, _, f)| m == "unknown" && *f == json!({"f:data": {"f:k4": {}}}))
     );
 
+    // A client may edit managedFields; `[{}]` clears them (Kubernetes docs,
+    // "Clearing managedFields").
+    let mut cleared = cms.get("owned").await.expect("get");
+    cleared.metadata.managed_fields = Some(vec![Default::default()]);
+    let cleared = cms
+        .replace("owned", &PostParams::default(), &cleared)
+        .await
+        .expect("replace");
+    assert!(managed(&cleared).is_empty(), "{:?}", managed(&cleared));
+
     // Status writes are entries of the status subresource.
     let deployments = Api::<Deployment>::namespaced(admin.clone(), "bookinfo");
     let d = deployments

@@ -173,16 +173,28 @@ impl FieldSet {
 
     /// Paths in either set.
     pub fn union(&self, other: &FieldSet) -> FieldSet {
+        if other.is_empty() {
+            return self.clone();
+        }
+        if self.is_empty() {
+            return other.clone();
+        }
         self.combine(other, |a, b| a || b)
     }
 
     /// Paths in this set and not in `other`.
     pub fn difference(&self, other: &FieldSet) -> FieldSet {
+        if other.is_empty() || self.is_empty() {
+            return self.clone();
+        }
         self.combine(other, |a, b| a && !b)
     }
 
     /// Paths in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
+        if other.is_empty() || self.is_empty() {
+            return FieldSet::new();
+        }
         self.combine(other, |a, b| a && b)
     }
 
@@ -392,18 +404,53 @@ pub fn scoped(obj: &Value, scope: Scope) -> Value {
     Value::Object(out)
 }
 
-/// Every path of the field set of `obj` (already [`scoped`]), with the
-/// value of the leaves (`None` for the items of associative lists).
-fn flatten(rt: &ResourceType, obj: &Value) -> BTreeMap<Vec<PathElement>, Option<Value>> {
+/// The top-level parts of `obj` a write in `scope` owns fields of, each
+/// with its field names: `spec`, `data`, ..., and the owned fields of
+/// `metadata` one by one (`metadata.labels`, ...). What [`scoped`] keeps,
+/// without copying.
+fn parts(obj: &Value, scope: Scope) -> Vec<([&str; 2], &Value)> {
+    let Some(map) = obj.as_object() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        match (scope, k.as_str()) {
+            (Scope::Status, "status") => out.push(([k.as_str(), ""], v)),
+            (Scope::Status, _) | (Scope::Main, "apiVersion" | "kind" | "status") => {}
+            (Scope::Main, "metadata") => {
+                if let Some(md) = v.as_object() {
+                    for (mk, mv) in md {
+                        if !UNOWNED_METADATA.contains(&mk.as_str()) {
+                            out.push(([k.as_str(), mk.as_str()], mv));
+                        }
+                    }
+                }
+            }
+            (Scope::Main, _) => out.push(([k.as_str(), ""], v)),
+        }
+    }
+    out
+}
+
+/// Every path of the field set of `obj` in `scope`, with the value of the
+/// leaves (`None` for the items of associative lists).
+fn flatten<'a>(
+    rt: &ResourceType,
+    obj: &'a Value,
+    scope: Scope,
+) -> BTreeMap<Vec<PathElement>, Option<&'a Value>> {
     fn walk<'a>(
         rt: &ResourceType,
         v: &'a Value,
         path: &mut Vec<PathElement>,
         names: &mut Vec<&'a str>,
-        out: &mut BTreeMap<Vec<PathElement>, Option<Value>>,
+        out: &mut BTreeMap<Vec<PathElement>, Option<&'a Value>>,
     ) {
-        match v {
-            Value::Object(m) if !m.is_empty() && !atomic_map(rt, names) => {
+        let fields =
+            |m: &'a Map<String, Value>,
+             path: &mut Vec<PathElement>,
+             names: &mut Vec<&'a str>,
+             out: &mut BTreeMap<Vec<PathElement>, Option<&'a Value>>| {
                 for (k, child) in m {
                     path.push(PathElement::Field(k.clone()));
                     names.push(k);
@@ -411,6 +458,10 @@ fn flatten(rt: &ResourceType, obj: &Value) -> BTreeMap<Vec<PathElement>, Option<
                     names.pop();
                     path.pop();
                 }
+            };
+        match v {
+            Value::Object(m) if !m.is_empty() && !atomic_map(rt, names) => {
+                fields(m, path, names, out);
             }
             Value::Array(items) => match keyed(rt, names, items) {
                 Some(keys) => {
@@ -418,43 +469,34 @@ fn flatten(rt: &ResourceType, obj: &Value) -> BTreeMap<Vec<PathElement>, Option<
                     for (key, i) in keys {
                         path.push(PathElement::Key(key));
                         if atomic_items {
-                            out.insert(path.clone(), Some(items[i].clone()));
-                            path.pop();
-                            continue;
-                        }
-                        out.insert(path.clone(), None);
-                        if let Some(m) = items[i].as_object() {
-                            for (k, child) in m {
-                                path.push(PathElement::Field(k.clone()));
-                                names.push(k);
-                                walk(rt, child, path, names, out);
-                                names.pop();
-                                path.pop();
+                            out.insert(path.clone(), Some(&items[i]));
+                        } else {
+                            out.insert(path.clone(), None);
+                            if let Some(m) = items[i].as_object() {
+                                fields(m, path, names, out);
                             }
                         }
                         path.pop();
                     }
                 }
                 None => {
-                    out.insert(path.clone(), Some(v.clone()));
+                    out.insert(path.clone(), Some(v));
                 }
             },
             _ => {
-                out.insert(path.clone(), Some(v.clone()));
+                out.insert(path.clone(), Some(v));
             }
         }
     }
     let mut out = BTreeMap::new();
-    if let Some(m) = obj.as_object() {
-        let mut path = Vec::new();
-        let mut names = Vec::new();
-        for (k, child) in m {
-            path.push(PathElement::Field(k.clone()));
-            names.push(k.as_str());
-            walk(rt, child, &mut path, &mut names, &mut out);
-            names.pop();
-            path.pop();
-        }
+    for (prefix, v) in parts(obj, scope) {
+        let prefix: Vec<&str> = prefix.into_iter().filter(|p| !p.is_empty()).collect();
+        let mut path: Vec<PathElement> = prefix
+            .iter()
+            .map(|p| PathElement::Field((*p).to_owned()))
+            .collect();
+        let mut names = prefix;
+        walk(rt, v, &mut path, &mut names, &mut out);
     }
     out
 }
@@ -462,7 +504,7 @@ fn flatten(rt: &ResourceType, obj: &Value) -> BTreeMap<Vec<PathElement>, Option<
 /// The field set of `obj` in `scope`.
 pub fn field_set(rt: &ResourceType, obj: &Value, scope: Scope) -> FieldSet {
     let mut set = FieldSet::new();
-    for path in flatten(rt, &scoped(obj, scope)).keys() {
+    for path in flatten(rt, obj, scope).keys() {
         set.insert(path);
     }
     set
@@ -481,9 +523,12 @@ pub struct Comparison {
 
 /// Compares the fields of two versions of an object in `scope`.
 pub fn compare(rt: &ResourceType, old: &Value, new: &Value, scope: Scope) -> Comparison {
-    let a = flatten(rt, &scoped(old, scope));
-    let b = flatten(rt, &scoped(new, scope));
     let mut c = Comparison::default();
+    if parts(old, scope) == parts(new, scope) {
+        return c;
+    }
+    let a = flatten(rt, old, scope);
+    let b = flatten(rt, new, scope);
     for (path, value) in &b {
         match a.get(path) {
             None => c.added.insert(path),
@@ -541,10 +586,12 @@ impl ManagedEntry {
             "manager": self.manager,
             "operation": self.operation,
             "apiVersion": self.api_version,
-            "time": self.time,
             "fieldsType": FIELDS_V1,
             "fieldsV1": self.fields.to_fields_v1(),
         });
+        if !self.time.is_empty() {
+            v["time"] = json!(self.time);
+        }
         if !self.subresource.is_empty() {
             v["subresource"] = json!(self.subresource);
         }
@@ -654,6 +701,9 @@ pub fn record_update(
     now: &str,
 ) {
     let c = compare(rt, old, new, scope);
+    if c == Comparison::default() {
+        return;
+    }
     let changed = c.added.union(&c.modified);
     let sub = scope.subresource();
     for e in entries.iter_mut() {
