@@ -1,5 +1,8 @@
-//! The HTTP face of the in-memory cluster: Kubernetes REST paths, verbs,
-//! query parameters and discovery documents, as an axum [`Router`].
+//! The HTTP face of the in-memory cluster, as an axum [`Router`]:
+//! kube-apiserver's filter chain (authentication, impersonation, RBAC
+//! authorization of resource requests, the audit log), then Kubernetes REST
+//! paths, verbs, query parameters, server-side apply and discovery
+//! documents.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
-//! TokenReview (who is this bearer token) and SubjectAccessReview (may this
-//! user do this), the latter evaluated with real RBAC semantics over the
-//! stored Roles, ClusterRoles, RoleBindings and ClusterRoleBindings.
+//! Who a request is and what it may do: bearer-token authentication,
+//! impersonation, RBAC evaluation over the stored Roles, ClusterRoles,
+//! RoleBindings and ClusterRoleBindings (with kube-apiserver's denial
+//! wording), and the TokenReview and SubjectAccessReview APIs.
 
 use std::collections::BTreeMap;
 

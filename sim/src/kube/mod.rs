@@ -4,19 +4,59 @@
 //!
 //! - [`resources`]: the served resource types (one table entry per type).
 //! - [`store`]: objects, `resourceVersion`s, the event log, change broadcast.
-//! - [`api`]: REST paths, verbs and discovery; [`watch`]: watch streams.
+//! - [`api`]: the filter chain (authentication, impersonation, authorization,
+//!   audit), REST paths, verbs and discovery; [`watch`]: watch streams.
+//! - [`request`]: a request's RBAC attributes, as kube-apiserver derives them.
+//! - [`auth`]: bearer tokens, impersonation, RBAC evaluation, TokenReview and
+//!   SubjectAccessReview; [`audit`]: the audit log.
 //! - [`patch`]: merge, strategic merge and JSON patches.
+//! - [`fields`]: `managedFields` and server-side apply.
 //! - [`selector`]: label and field selectors.
-//! - [`auth`]: TokenReview and RBAC-evaluating SubjectAccessReview.
 //! - [`workloads`]: pods for Deployments, StatefulSets and DaemonSets, with
 //!   Istio sidecar injection.
 //! - [`seed`]: a cluster matching a simulated [`Mesh`](crate::model::Mesh).
 //!
-//! Differences from a real API server worth knowing: no authentication of
-//! the caller (every request acts as a cluster admin; RBAC is evaluated only
-//! for SubjectAccessReviews), server-side apply answers 415, controllers run
-//! synchronously inside the write that triggers them, and deleting a
-//! namespace removes it and its contents at once.
+//! What behaves as on a real kube-apiserver:
+//! - Authentication by `Authorization: Bearer` tokens (the demo users', the
+//!   admin's [`ADMIN_TOKEN`], meshdeck's ServiceAccount's, [`add_token`]
+//!   ones): a missing or unknown token is 401 on every `/api...` and
+//!   `/apis...` path, discovery included; `/version` is public.
+//!   Authenticated users are also in `system:authenticated`.
+//! - Impersonation (`Impersonate-User`, `-Group`, `-Uid`, `-Extra-*`), each
+//!   checked with RBAC's `impersonate` verb in kube-apiserver's order and
+//!   refused with its 403 wording.
+//! - RBAC authorization of every resource request (reads, watches, writes,
+//!   reviews) with the request attributes kube-apiserver derives, and its
+//!   403 wording; `system:masters` may do anything.
+//! - `metadata.managedFields` on every write, and server-side apply with
+//!   conflicts, force, co-ownership, removal of fields an applier drops,
+//!   creation (201, needing `create` as well) and dry runs.
+//! - Leases (`coordination.k8s.io/v1`) for leader election.
+//!
+//! Differences worth knowing:
+//! - Tokens are a fixed table: no ServiceAccount token issuing, no client
+//!   certificates, no anonymous user (anonymous requests are 401, as with
+//!   `--anonymous-auth=false`, except `/version`).
+//! - RBAC evaluation only; no other authorizer, no admission (quota,
+//!   webhooks, validation beyond the shape of well-known fields) and no
+//!   OpenAPI validation of bodies or apply configurations.
+//! - `Impersonate-Group` without `Impersonate-User` answers 400 (a real API
+//!   server answers an internal error).
+//! - Managed fields know list types only from a small table
+//!   ([`fields::list_keys`]: containers, ports, env, volume mounts and
+//!   volumes of pods and pod templates, Service ports, owner references);
+//!   every other list is atomic, as for a CRD without
+//!   `x-kubernetes-list-type`, and the workloads' label selectors are the
+//!   only atomic maps. Update entries own the leaves they changed but not
+//!   the maps around them (a real server also records `.` for maps a write
+//!   creates). An apply configuration is read as JSON and its `null`s are
+//!   dropped.
+//! - Audit: an in-memory list ([`InMemoryCluster::audit`]), not audit
+//!   policies or backends; non-resource requests are not in it.
+//! - Controllers run synchronously inside the write that triggers them, and
+//!   deleting a namespace removes it and its contents at once.
+//!
+//! [`add_token`]: InMemoryCluster::add_token
 
 pub mod api;
 pub mod audit;
