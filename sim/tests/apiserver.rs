@@ -557,6 +557,11 @@ async fn a_service_account_is_impersonated_through_serviceaccounts() {
     let admin = cluster.client();
     cluster.add_token("gateway-token", "auth-gateway", &[]);
     // meshdeck's ServiceAccount exists and authenticates, with no rights.
+    assert!(
+        cluster
+            .get("", "v1", "serviceaccounts", MESHDECK_NAMESPACE, "meshdeck")
+            .is_some()
+    );
     let sa = Api::<ConfigMap>::namespaced(
         cluster.client_with_token(MESHDECK_SA_TOKEN),
         MESHDECK_NAMESPACE,
@@ -1747,4 +1752,62 @@ async fn status_and_leases_can_be_applied() {
         .await
         .expect("forced takeover");
     assert_eq!(holder(&l), Some("b"));
+}
+
+#[tokio::test]
+async fn a_dropped_item_someone_else_owns_part_of_stays_with_its_key() {
+    let cluster = demo();
+    let deployments = Api::<Deployment>::namespaced(cluster.client(), "bookinfo");
+    let with = |containers: Value| {
+        let mut d = web(1, "app:1");
+        d["spec"]["template"]["spec"]["containers"] = containers;
+        d
+    };
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("meshdeck"),
+            &Patch::Apply(with(json!([
+                {"name": "app", "image": "app:1"},
+                {"name": "helper", "image": "helper:1", "args": ["run"]},
+            ]))),
+        )
+        .await
+        .expect("apply");
+    // Another manager changes the helper's image: it owns that field.
+    deployments
+        .patch(
+            "web",
+            &PatchParams {
+                field_manager: Some("tuner".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "helper", "image": "helper:2"}
+            ]}}}})),
+        )
+        .await
+        .expect("patch");
+    let d = deployments
+        .patch(
+            "web",
+            &PatchParams::apply("meshdeck"),
+            &Patch::Apply(with(json!([{"name": "app", "image": "app:1"}]))),
+        )
+        .await
+        .expect("apply");
+    let containers = serde_json::to_value(
+        &d.spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .expect("pod spec")
+            .containers,
+    )
+    .expect("json");
+    // The helper keeps its name (its key) and the tuner's image; the args
+    // only meshdeck owned are gone.
+    assert_eq!(
+        containers,
+        json!([{"name": "app", "image": "app:1"}, {"name": "helper", "image": "helper:2"}])
+    );
 }

@@ -899,6 +899,17 @@ fn remove_path(rt: &ResourceType, obj: &mut Value, path: &[PathElement]) {
     go(rt, obj, path, &mut Vec::new());
 }
 
+/// Whether `path` is a key field of a list item (`...[name="x"].name`):
+/// an item that stays keeps its key (a removed item goes as a whole).
+fn is_key_field(path: &[PathElement]) -> bool {
+    match path {
+        [.., PathElement::Key(k), PathElement::Field(f)] => {
+            serde_json::from_str::<Map<String, Value>>(k).is_ok_and(|key| key.contains_key(f))
+        }
+        _ => false,
+    }
+}
+
 /// What a server-side apply asks.
 #[derive(Clone, Copy, Debug)]
 pub struct ApplyRequest<'a> {
@@ -999,7 +1010,7 @@ pub fn apply(
         .iter()
         .fold(set.clone(), |acc, e| acc.union(&e.fields));
     for path in last_set.difference(&set).paths() {
-        if !owned.has_at_or_below(&path) {
+        if !owned.has_at_or_below(&path) && !is_key_field(&path) {
             remove_path(rt, &mut merged, &path);
         }
     }
