@@ -335,12 +335,17 @@ async fn merge_strategic_and_json_patches() {
     );
     assert!(containers.iter().any(|c| c.name == "istio-proxy"));
 
-    // Server-side apply is refused with 415.
-    let apply = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "legacy"}});
-    let result = namespaces
+    // Server-side apply is served (tests/apiserver.rs covers it).
+    let apply = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "legacy", "labels": {"applied": "yes"}}});
+    let applied = namespaces
         .patch("legacy", &PatchParams::apply("test"), &Patch::Apply(apply))
-        .await;
-    assert_eq!(api_code(result).0, 415);
+        .await
+        .expect("apply");
+    assert_eq!(
+        labels_of(&applied).get("applied").map(String::as_str),
+        Some("yes")
+    );
 
     // Ill-typed well-known fields are refused, not stored (nor a panic).
     for garbage in [

@@ -1,5 +1,8 @@
-//! The HTTP face of the in-memory cluster: Kubernetes REST paths, verbs,
-//! query parameters and discovery documents, as an axum [`Router`].
+//! The HTTP face of the in-memory cluster, as an axum [`Router`]:
+//! kube-apiserver's filter chain (authentication, impersonation, RBAC
+//! authorization of resource requests, the audit log), then Kubernetes REST
+//! paths, verbs, query parameters, server-side apply and discovery
+//! documents.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,12 +16,15 @@ use axum::routing::{any, get};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::auth;
+use super::audit::AuditEntry;
+use super::auth::{self, Identity};
 use super::error::{ApiError, ApiResult, Reason};
 use super::meta;
+use super::patch;
+use super::request;
 use super::resources::{self, Handling, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
-use super::store::Preconditions;
+use super::store::{Preconditions, Writer};
 use super::watch::{self, WatchParams};
 
 /// The Kubernetes version the in-memory cluster claims to be.
@@ -28,8 +34,8 @@ pub const SERVER_VERSION: (&str, &str) = ("1", "33");
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/version", get(version))
-        .route("/api", get(core_versions))
-        .route("/apis", get(group_list))
+        .route("/api", any(dispatch))
+        .route("/apis", any(dispatch))
         .route("/api/{*rest}", any(dispatch))
         .route("/apis/{*rest}", any(dispatch))
         .fallback(unknown_path)
@@ -47,8 +53,12 @@ fn not_served() -> ApiError {
     )
 }
 
-async fn unknown_path() -> Response {
-    not_served().into_response()
+/// Any other path: authenticated, then not found.
+async fn unknown_path(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match auth::authenticate(&shared.lock(), &headers) {
+        Ok(_) => not_served().into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn version() -> Response {
@@ -69,15 +79,12 @@ async fn version() -> Response {
     )
 }
 
-async fn core_versions() -> Response {
-    ok(
-        StatusCode::OK,
-        json!({
-            "kind": "APIVersions",
-            "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "in-memory:443"}],
-        }),
-    )
+fn core_versions() -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "in-memory:443"}],
+    })
 }
 
 fn group_doc(name: &str, versions: &[&str]) -> Value {
@@ -92,15 +99,12 @@ fn group_doc(name: &str, versions: &[&str]) -> Value {
     })
 }
 
-async fn group_list(State(shared): State<Arc<Shared>>) -> Response {
+fn group_list(shared: &Shared) -> Value {
     let groups: Vec<Value> = resources::groups(&shared.installed_crds())
         .iter()
         .map(|(g, vs)| group_doc(g, vs))
         .collect();
-    ok(
-        StatusCode::OK,
-        json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
-    )
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 fn resource_list(
@@ -157,6 +161,10 @@ struct Target<'a> {
 /// What a path asks for.
 #[derive(Debug, PartialEq, Eq)]
 enum Parsed<'a> {
+    /// `/api`.
+    CoreVersions,
+    /// `/apis`.
+    GroupList,
     GroupDoc(&'a str),
     ResourceList(&'a str, &'a str),
     Resource(Target<'a>),
@@ -165,6 +173,8 @@ enum Parsed<'a> {
 fn parse_path(path: &str) -> ApiResult<Parsed<'_>> {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (group, version, rest) = match segs.as_slice() {
+        ["api"] => return Ok(Parsed::CoreVersions),
+        ["apis"] => return Ok(Parsed::GroupList),
         ["api", version, rest @ ..] => ("", *version, rest),
         ["apis", group] => return Ok(Parsed::GroupDoc(group)),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
@@ -212,6 +222,63 @@ fn parse_json(body: &[u8]) -> ApiResult<Value> {
         .map_err(|e| ApiError::bad_request(format!("error decoding request body as JSON: {e}")))
 }
 
+/// The field manager of a write: the `fieldManager` parameter, else the
+/// User-Agent up to its first `/` (printable characters, at most 128), as
+/// kube-apiserver takes it, else `unknown`.
+fn field_manager(params: &HashMap<String, String>, headers: &HeaderMap) -> String {
+    if let Some(m) = params.get("fieldManager").filter(|m| !m.is_empty()) {
+        return m.clone();
+    }
+    let agent: String = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split('/').next())
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(128)
+        .collect();
+    if agent.is_empty() {
+        "unknown".to_owned()
+    } else {
+        agent
+    }
+}
+
+/// `PatchOptions` validation: apply needs a `fieldManager`, only apply
+/// may `force` (422, worded as kube-apiserver words it).
+fn check_patch_options(params: &HashMap<String, String>, apply: bool) -> ApiResult<()> {
+    let (field, reason, detail) = if apply {
+        if params.get("fieldManager").is_some_and(|m| !m.is_empty()) {
+            return Ok(());
+        }
+        (
+            "fieldManager",
+            "FieldValueRequired",
+            "Required value: is required for apply patch",
+        )
+    } else {
+        if !params.contains_key("force") {
+            return Ok(());
+        }
+        (
+            "force",
+            "FieldValueForbidden",
+            "Forbidden: may not be specified for non-apply patch",
+        )
+    };
+    let mut e = ApiError::new(
+        Reason::Invalid,
+        format!("PatchOptions.meta.k8s.io \"\" is invalid: {field}: {detail}"),
+    );
+    e.details = Some(json!({
+        "group": "meta.k8s.io",
+        "kind": "PatchOptions",
+        "causes": [{"reason": reason, "message": detail, "field": field}],
+    }));
+    Err(e)
+}
+
 fn truthy(params: &HashMap<String, String>, key: &str) -> bool {
     matches!(params.get(key).map(String::as_str), Some("true" | "1"))
 }
@@ -223,14 +290,77 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&shared, &method, &uri, &headers, &body) {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
+    serve(&shared, &method, &uri, &headers, &body)
 }
 
+/// Answers one request to `/api...` or `/apis...` as kube-apiserver's
+/// filter chain does: authentication (401), impersonation, authorization of
+/// resource requests (403), then the handler; resource requests are audited.
+fn serve(
+    shared: &Arc<Shared>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let params: Option<HashMap<String, String>> = Query::try_from_uri(uri).map(|Query(p)| p).ok();
+    let info = request::resource_request(
+        method.as_str(),
+        uri.path(),
+        params.as_ref().unwrap_or(&HashMap::new()),
+    );
+    let (identity, impersonated_by) = {
+        let store = shared.lock();
+        let requester = match auth::authenticate(&store, headers) {
+            Ok(who) => who,
+            Err(e) => return e.into_response(),
+        };
+        let (identity, impersonated_by) = match auth::impersonate(&store, &requester, headers) {
+            Ok(Some(who)) => (who, Some(requester.user)),
+            Ok(None) => (requester, None),
+            Err(e) => {
+                if let Some(info) = &info {
+                    shared
+                        .audit
+                        .record(AuditEntry::new(&requester, None, info, e.reason.code()));
+                }
+                return e.into_response();
+            }
+        };
+        if let Some(info) = &info {
+            let asked = identity.asks(info);
+            if !auth::authorize(&store, &asked).0 {
+                let e = auth::forbidden(&asked);
+                shared.audit.record(AuditEntry::new(
+                    &identity,
+                    impersonated_by.as_deref(),
+                    info,
+                    e.reason.code(),
+                ));
+                return e.into_response();
+            }
+        }
+        (identity, impersonated_by)
+    };
+    let response = match handle(shared, &identity, method, uri, headers, body) {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    };
+    if let Some(info) = &info {
+        shared.audit.record(AuditEntry::new(
+            &identity,
+            impersonated_by.as_deref(),
+            info,
+            response.status().as_u16(),
+        ));
+    }
+    response
+}
+
+/// The handler behind authentication and authorization, acting as `who`.
 fn handle(
     shared: &Arc<Shared>,
+    who: &Identity,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -239,7 +369,19 @@ fn handle(
     let params: HashMap<String, String> = Query::try_from_uri(uri)
         .map(|Query(p)| p)
         .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
-    let target = match parse_path(uri.path())? {
+    let parsed = parse_path(uri.path())?;
+    if !matches!(parsed, Parsed::Resource(_)) && *method != Method::GET {
+        return Err(ApiError::new(
+            Reason::MethodNotAllowed,
+            format!(
+                "the server does not allow this method on the requested resource ({method} {})",
+                uri.path()
+            ),
+        ));
+    }
+    let target = match parsed {
+        Parsed::CoreVersions => return Ok(ok(StatusCode::OK, core_versions())),
+        Parsed::GroupList => return Ok(ok(StatusCode::OK, group_list(shared))),
         Parsed::GroupDoc(group) => {
             let versions = resources::groups(&shared.installed_crds())
                 .into_iter()
@@ -281,6 +423,7 @@ fn handle(
     }
     let status_only = target.subresource == Some("status");
     let ns = target.namespace;
+    let manager = field_manager(&params, headers);
     match (method.clone(), target.name) {
         (Method::GET, Some(name)) => Ok(ok(StatusCode::OK, shared.lock().get(rt, ns, name)?)),
         (Method::GET, None) => {
@@ -321,14 +464,19 @@ fn handle(
         }
         (Method::POST, None) => {
             let obj = parse_json(body)?;
-            let created = shared.lock().create(rt, ns, obj, dry_run)?;
+            let writer = Writer::Request {
+                manager: &manager,
+                status: false,
+            };
+            let created = shared.lock().create(rt, ns, obj, dry_run, &writer)?;
             Ok(ok(StatusCode::CREATED, created))
         }
         (Method::PUT, Some(name)) => {
             let obj = parse_json(body)?;
-            let replaced = shared
-                .lock()
-                .replace(rt, ns, name, obj, dry_run, status_only)?;
+            let replaced =
+                shared
+                    .lock()
+                    .replace(rt, ns, name, obj, dry_run, status_only, &manager)?;
             Ok(ok(StatusCode::OK, replaced))
         }
         (Method::PATCH, Some(name)) => {
@@ -336,10 +484,63 @@ fn handle(
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            let patched =
-                shared
-                    .lock()
-                    .patch(rt, ns, name, content_type, body, dry_run, status_only)?;
+            let media = content_type.split(';').next().unwrap_or("").trim();
+            let apply = media == patch::content_type::APPLY;
+            check_patch_options(&params, apply)?;
+            if apply {
+                // The apply body is YAML; kube-rs (and kubectl) send JSON,
+                // which is YAML too, and JSON is all this server reads.
+                let config: Value = serde_json::from_slice(body)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+                let mut store = shared.lock();
+                if !status_only && store.peek(rt, ns, name).is_none() {
+                    // An apply that creates needs `create` as well, as on a
+                    // real API server.
+                    let info = request::RequestInfo {
+                        verb: "create".into(),
+                        group: rt.group.into(),
+                        version: rt.version.into(),
+                        resource: rt.plural.into(),
+                        subresource: String::new(),
+                        namespace: if rt.plural == "namespaces" && rt.group.is_empty() {
+                            name.into()
+                        } else {
+                            ns.into()
+                        },
+                        name: name.into(),
+                    };
+                    let asked = who.asks(&info);
+                    if !auth::authorize(&store, &asked).0 {
+                        return Err(auth::forbidden(&asked));
+                    }
+                }
+                let (obj, created) = store.apply(
+                    rt,
+                    ns,
+                    name,
+                    config,
+                    dry_run,
+                    status_only,
+                    &manager,
+                    truthy(&params, "force"),
+                )?;
+                let code = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                return Ok(ok(code, obj));
+            }
+            let patched = shared.lock().patch(
+                rt,
+                ns,
+                name,
+                content_type,
+                body,
+                dry_run,
+                status_only,
+                &manager,
+            )?;
             Ok(ok(StatusCode::OK, patched))
         }
         (Method::DELETE, name) => {
@@ -431,6 +632,9 @@ mod tests {
             "/api/v1/namespaces/bookinfo/pods?labelSelector=a+in+(b&fieldSelector=x",
             "/api/v1/namespaces?watch=true&resourceVersion=abc",
             "/api/v1/namespaces?watch=true&timeoutSeconds=-1",
+            "/apis/apps/v1/namespaces/bookinfo/deployments/details-v1?fieldManager=g&force=true",
+            "/api/v1/namespaces/bookinfo/configmaps/fresh?fieldManager=g",
+            "/apis/apps/v1/namespaces/bookinfo/deployments/fresh/status?fieldManager=g",
         ];
         let bodies = [
             "",
@@ -450,11 +654,17 @@ mod tests {
             r#"[{"op": "add", "path": "/spec/template/spec/containers/99", "value": {}}]"#,
             r#"[{"op": "move", "from": "/metadata", "path": "/metadata/x"}]"#,
             r#"{"spec": {"token": 5, "resourceAttributes": "x"}}"#,
+            r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "details-v1"}, "spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "a"}, {"image": 1}]}}}}"#,
+            r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "details-v1", "managedFields": [{}]}, "spec": {"selector": 5, "replicas": "x"}}"#,
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fresh", "labels": [], "managedFields": "x"}, "data": null}"#,
+            r#"{"metadata": {"name": "details-v1", "managedFields": [{"manager": 5, "operation": "Apply", "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:x": 1, "k:{": {}}}]}}"#,
+            r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "fresh"}, "spec": {"template": {"spec": {"containers": [{"name": "a", "ports": [{"containerPort": "x"}, {"containerPort": "x"}]}]}}}, "status": {"replicas": 1}}"#,
         ];
         let content_types = [
             patch::content_type::MERGE,
             patch::content_type::STRATEGIC,
             patch::content_type::JSON,
+            patch::content_type::APPLY,
             "text/plain",
         ];
         let methods = [
@@ -476,12 +686,60 @@ mod tests {
                     for ct in content_types {
                         let mut headers = HeaderMap::new();
                         headers.insert(header::CONTENT_TYPE, ct.parse().expect("header"));
-                        let answer = handle(&shared, method, &uri, &headers, body.as_bytes());
-                        if let Err(e) = answer {
-                            assert!(e.reason.code() < 500, "{method} {path} {body}: {e}");
-                        }
+                        headers.insert(
+                            header::AUTHORIZATION,
+                            format!("Bearer {}", crate::kube::ADMIN_TOKEN)
+                                .parse()
+                                .expect("header"),
+                        );
+                        let answer = serve(&shared, method, &uri, &headers, body.as_bytes());
+                        assert!(
+                            answer.status().as_u16() < 500,
+                            "{method} {path} {body}: {}",
+                            answer.status()
+                        );
                     }
                 }
+            }
+        }
+        // Garbage credentials and impersonation headers.
+        let header_sets: [&[(&str, &str)]; 7] = [
+            &[("authorization", "Bearer")],
+            &[("authorization", "bearer   ")],
+            &[
+                ("authorization", "Bearer in-memory-cluster-admin"),
+                ("impersonate-group", "x"),
+            ],
+            &[
+                ("authorization", "Bearer in-memory-cluster-admin"),
+                ("impersonate-user", ""),
+            ],
+            &[
+                ("authorization", "Bearer in-memory-cluster-admin"),
+                ("impersonate-user", "system:serviceaccount::"),
+            ],
+            &[
+                ("authorization", "Bearer in-memory-cluster-admin"),
+                ("impersonate-user", "u"),
+                ("impersonate-extra-%zz%", "v"),
+            ],
+            &[
+                ("authorization", "Bearer demo-token-alice"),
+                ("impersonate-uid", "1"),
+            ],
+        ];
+        for set in header_sets {
+            let mut headers = HeaderMap::new();
+            for (k, v) in set {
+                headers.append(
+                    header::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    v.parse().expect("value"),
+                );
+            }
+            for path in paths {
+                let uri: Uri = path.parse().expect("uri");
+                let answer = serve(&shared, &Method::GET, &uri, &headers, b"");
+                assert!(answer.status().as_u16() < 500, "{set:?} {path}");
             }
         }
     }

@@ -1,12 +1,17 @@
-//! TokenReview (who is this bearer token) and SubjectAccessReview (may this
-//! user do this), the latter evaluated with real RBAC semantics over the
-//! stored Roles, ClusterRoles, RoleBindings and ClusterRoleBindings.
+//! Who a request is and what it may do: bearer-token authentication,
+//! impersonation, RBAC evaluation over the stored Roles, ClusterRoles,
+//! RoleBindings and ClusterRoleBindings (with kube-apiserver's denial
+//! wording), and the TokenReview and SubjectAccessReview APIs.
 
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::meta;
-use super::resources::{self, RBAC};
+use super::request::RequestInfo;
+use super::resources::{self, AUTHENTICATION, RBAC};
 use super::store::Store;
 
 /// The group that may do anything, as in Kubernetes.
@@ -14,6 +19,231 @@ pub const MASTERS_GROUP: &str = "system:masters";
 
 /// The group a real API server adds to every authenticated user.
 pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
+/// The group of unauthenticated requests.
+pub const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
+/// The user of unauthenticated requests.
+pub const ANONYMOUS_USER: &str = "system:anonymous";
+/// Prefix of service account user names (`system:serviceaccount:<ns>:<name>`).
+pub const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
+/// Group of every service account.
+pub const SERVICE_ACCOUNTS_GROUP: &str = "system:serviceaccounts";
+
+/// Impersonation request headers (Kubernetes docs, "User impersonation").
+pub mod impersonate {
+    /// The user to act as.
+    pub const USER: &str = "impersonate-user";
+    /// A group to act in (repeatable).
+    pub const GROUP: &str = "impersonate-group";
+    /// The uid to act with.
+    pub const UID: &str = "impersonate-uid";
+    /// Prefix of extra fields (`Impersonate-Extra-<key>`, repeatable).
+    pub const EXTRA_PREFIX: &str = "impersonate-extra-";
+}
+
+/// Who a request acts as.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// User name.
+    pub user: String,
+    /// Groups, `system:authenticated` included.
+    pub groups: Vec<String>,
+    /// User uid (only ever set by impersonation).
+    pub uid: String,
+    /// Extra fields (only ever set by impersonation).
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+impl Identity {
+    /// The access request of this identity doing what `info` describes.
+    pub fn asks(&self, info: &RequestInfo) -> AccessRequest {
+        AccessRequest {
+            user: self.user.clone(),
+            groups: self.groups.clone(),
+            verb: info.verb.clone(),
+            group: info.group.clone(),
+            resource: info.resource.clone(),
+            subresource: info.subresource.clone(),
+            namespace: info.namespace.clone(),
+            name: info.name.clone(),
+            path: None,
+        }
+    }
+}
+
+fn with_authenticated(mut groups: Vec<String>) -> Vec<String> {
+    if !groups.iter().any(|g| g == AUTHENTICATED_GROUP) {
+        groups.push(AUTHENTICATED_GROUP.to_owned());
+    }
+    groups
+}
+
+/// Authenticates a request by its `Authorization: Bearer` token: 401 when
+/// there is none or the store knows no such token.
+pub fn authenticate(store: &Store, headers: &HeaderMap) -> ApiResult<Identity> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(ApiError::unauthorized)?;
+    let user = store.users.get(token).ok_or_else(ApiError::unauthorized)?;
+    Ok(Identity {
+        user: user.username.clone(),
+        groups: with_authenticated(user.groups.clone()),
+        ..Identity::default()
+    })
+}
+
+/// kube-apiserver's denial message for `req`, as a 403 Status.
+pub fn forbidden(req: &AccessRequest) -> ApiError {
+    let resource = if req.subresource.is_empty() {
+        req.resource.clone()
+    } else {
+        format!("{}/{}", req.resource, req.subresource)
+    };
+    let scope = if req.namespace.is_empty() {
+        "at the cluster scope".to_owned()
+    } else {
+        format!("in the namespace {:?}", req.namespace)
+    };
+    let why = format!(
+        "User {:?} cannot {} resource {resource:?} in API group {:?} {scope}",
+        req.user, req.verb, req.group
+    );
+    ApiError::forbidden(&req.group, &req.resource, &req.name, &why)
+}
+
+/// Decodes `%XX` escapes (impersonated extra keys are percent-encoded).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The identity a request acts as when it carries impersonation headers
+/// (`None` when it carries none), after checking that `requester` may
+/// `impersonate` each of them, in kube-apiserver's order: the user (or
+/// service account), each group, each extra value, the uid.
+pub fn impersonate(
+    store: &Store,
+    requester: &Identity,
+    headers: &HeaderMap,
+) -> ApiResult<Option<Identity>> {
+    let text = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    };
+    let user = text(impersonate::USER)
+        .into_iter()
+        .next()
+        .filter(|u| !u.is_empty());
+    let groups = text(impersonate::GROUP);
+    let uid = text(impersonate::UID)
+        .into_iter()
+        .next()
+        .filter(|u| !u.is_empty());
+    let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for name in headers.keys() {
+        if let Some(key) = name.as_str().strip_prefix(impersonate::EXTRA_PREFIX) {
+            let key = percent_decode(&key.to_ascii_lowercase());
+            extra.entry(key).or_default().extend(text(name.as_str()));
+        }
+    }
+    if user.is_none() && groups.is_empty() && extra.is_empty() && uid.is_none() {
+        return Ok(None);
+    }
+    let Some(user) = user else {
+        let mut asked: Vec<String> = groups.iter().map(|g| format!("Group {g:?}")).collect();
+        for (key, values) in &extra {
+            asked.extend(values.iter().map(|v| format!("UserExtra {key}={v:?}")));
+        }
+        asked.extend(uid.iter().map(|u| format!("UID {u:?}")));
+        return Err(ApiError::bad_request(format!(
+            "requested [{}] without impersonating a user",
+            asked.join(", ")
+        )));
+    };
+    let check = |group: &str, resource: &str, subresource: &str, namespace: &str, name: &str| {
+        let req = AccessRequest {
+            user: requester.user.clone(),
+            groups: requester.groups.clone(),
+            verb: "impersonate".to_owned(),
+            group: group.to_owned(),
+            resource: resource.to_owned(),
+            subresource: subresource.to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            path: None,
+        };
+        if authorize(store, &req).0 {
+            Ok(())
+        } else {
+            Err(forbidden(&req))
+        }
+    };
+    let service_account = user
+        .strip_prefix(SERVICE_ACCOUNT_PREFIX)
+        .and_then(|rest| rest.split_once(':'))
+        .filter(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains(':'));
+    match service_account {
+        Some((ns, name)) => check("", "serviceaccounts", "", ns, name)?,
+        None => check("", "users", "", "", &user)?,
+    }
+    for group in &groups {
+        check("", "groups", "", "", group)?;
+    }
+    for (key, values) in &extra {
+        for value in values {
+            check(AUTHENTICATION, "userextras", key, "", value)?;
+        }
+    }
+    if let Some(uid) = &uid {
+        check(AUTHENTICATION, "uids", "", "", uid)?;
+    }
+    let mut effective = groups.clone();
+    if let Some((ns, _)) = service_account {
+        // Like kube-apiserver: a service account's fixed groups, unless
+        // the request names groups itself.
+        if groups.is_empty() {
+            effective = vec![
+                SERVICE_ACCOUNTS_GROUP.to_owned(),
+                format!("{SERVICE_ACCOUNTS_GROUP}:{ns}"),
+            ];
+        }
+    }
+    let marked = effective
+        .iter()
+        .any(|g| g == AUTHENTICATED_GROUP || g == UNAUTHENTICATED_GROUP);
+    if user != ANONYMOUS_USER && !marked {
+        effective.push(AUTHENTICATED_GROUP.to_owned());
+    }
+    Ok(Some(Identity {
+        user,
+        groups: effective,
+        uid: uid.unwrap_or_default(),
+        extra,
+    }))
+}
 
 /// Answers a TokenReview: the request echoed with `status` filled in. An
 /// unknown token is `authenticated: false`, not an error. Like a real API

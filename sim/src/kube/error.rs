@@ -146,14 +146,40 @@ impl ApiError {
         )
     }
 
+    /// 401: no or unknown credentials, worded as kube-apiserver words it.
+    pub fn unauthorized() -> Self {
+        Self::new(Reason::Unauthorized, "Unauthorized")
+    }
+
+    /// 403 about `name` (may be empty) of resource `plural` in API group
+    /// `group`, with `why` after kube-apiserver's `... is forbidden: `.
+    pub fn forbidden(group: &str, plural: &str, name: &str, why: &str) -> Self {
+        let qualified = if group.is_empty() {
+            plural.to_owned()
+        } else {
+            format!("{plural}.{group}")
+        };
+        let message = if name.is_empty() {
+            format!("{qualified} is forbidden: {why}")
+        } else {
+            format!("{qualified} {name:?} is forbidden: {why}")
+        };
+        Self::new(Reason::Forbidden, message).with_group_details(group, plural, name)
+    }
+
     /// Attaches `details` naming the object.
-    pub fn with_details(mut self, rt: &ResourceType, name: &str) -> Self {
-        let mut details = json!({ "kind": rt.plural });
+    pub fn with_details(self, rt: &ResourceType, name: &str) -> Self {
+        self.with_group_details(rt.group, rt.plural, name)
+    }
+
+    /// Attaches `details` naming an object of `plural` in API `group`.
+    pub fn with_group_details(mut self, group: &str, plural: &str, name: &str) -> Self {
+        let mut details = json!({ "kind": plural });
         if !name.is_empty() {
             details["name"] = json!(name);
         }
-        if !rt.group.is_empty() {
-            details["group"] = json!(rt.group);
+        if !group.is_empty() {
+            details["group"] = json!(group);
         }
         self.details = Some(details);
         self

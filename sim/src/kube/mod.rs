@@ -4,25 +4,68 @@
 //!
 //! - [`resources`]: the served resource types (one table entry per type).
 //! - [`store`]: objects, `resourceVersion`s, the event log, change broadcast.
-//! - [`api`]: REST paths, verbs and discovery; [`watch`]: watch streams.
+//! - [`api`]: the filter chain (authentication, impersonation, authorization,
+//!   audit), REST paths, verbs and discovery; [`watch`]: watch streams.
+//! - [`request`]: a request's RBAC attributes, as kube-apiserver derives them.
+//! - [`auth`]: bearer tokens, impersonation, RBAC evaluation, TokenReview and
+//!   SubjectAccessReview; [`audit`]: the audit log.
 //! - [`patch`]: merge, strategic merge and JSON patches.
+//! - [`fields`]: `managedFields` and server-side apply.
 //! - [`selector`]: label and field selectors.
-//! - [`auth`]: TokenReview and RBAC-evaluating SubjectAccessReview.
 //! - [`workloads`]: pods for Deployments, StatefulSets and DaemonSets, with
 //!   Istio sidecar injection.
 //! - [`seed`]: a cluster matching a simulated [`Mesh`](crate::model::Mesh).
 //!
-//! Differences from a real API server worth knowing: no authentication of
-//! the caller (every request acts as a cluster admin; RBAC is evaluated only
-//! for SubjectAccessReviews), server-side apply answers 415, controllers run
-//! synchronously inside the write that triggers them, and deleting a
-//! namespace removes it and its contents at once.
+//! What behaves as on a real kube-apiserver:
+//! - Authentication by `Authorization: Bearer` tokens (the demo users', the
+//!   admin's [`ADMIN_TOKEN`], meshdeck's ServiceAccount's, [`add_token`]
+//!   ones): a missing or unknown token is 401 on every `/api...` and
+//!   `/apis...` path, discovery included; `/version` is public.
+//!   Authenticated users are also in `system:authenticated`.
+//! - Impersonation (`Impersonate-User`, `-Group`, `-Uid`, `-Extra-*`), each
+//!   checked with RBAC's `impersonate` verb in kube-apiserver's order and
+//!   refused with its 403 wording.
+//! - RBAC authorization of every resource request (reads, watches, writes,
+//!   reviews) with the request attributes kube-apiserver derives, and its
+//!   403 wording; `system:masters` may do anything.
+//! - `metadata.managedFields` on every write, and server-side apply with
+//!   conflicts, force, co-ownership, removal of fields an applier drops,
+//!   creation (201, needing `create` as well) and dry runs.
+//! - Leases (`coordination.k8s.io/v1`) for leader election.
+//!
+//! Differences worth knowing:
+//! - Tokens are a fixed table: no ServiceAccount token issuing, no client
+//!   certificates, no anonymous user (anonymous requests are 401, as with
+//!   `--anonymous-auth=false`, except `/version`).
+//! - RBAC evaluation only; no other authorizer, no admission (quota,
+//!   webhooks, validation beyond the shape of well-known fields) and no
+//!   OpenAPI validation of bodies or apply configurations.
+//! - `Impersonate-Group` without `Impersonate-User` answers 400 (a real API
+//!   server answers an internal error).
+//! - Managed fields know list types only from a small table
+//!   ([`fields::list_keys`]: containers, ports, env, volume mounts and
+//!   volumes of pods and pod templates, Service ports, owner references);
+//!   every other list is atomic, as for a CRD without
+//!   `x-kubernetes-list-type`, and the workloads' label selectors are the
+//!   only atomic maps. Update entries own the leaves they changed but not
+//!   the maps around them (a real server also records `.` for maps a write
+//!   creates). An apply configuration is read as JSON and its `null`s are
+//!   dropped.
+//! - Audit: an in-memory list ([`InMemoryCluster::audit`]), not audit
+//!   policies or backends; non-resource requests are not in it.
+//! - Controllers run synchronously inside the write that triggers them, and
+//!   deleting a namespace removes it and its contents at once.
+//!
+//! [`add_token`]: InMemoryCluster::add_token
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod fields;
 pub mod meta;
 pub mod patch;
+pub mod request;
 pub mod resources;
 pub mod seed;
 pub mod selector;
@@ -35,16 +78,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, header};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::model::Mesh;
+pub use audit::AuditEntry;
+pub use auth::Identity;
 pub use error::{ApiError, ApiResult, Reason};
 pub use resources::ResourceType;
 pub use store::{Change, ChangeKind, Store, UserInfo};
 
 /// Default interval of BOOKMARK events on watches that allow them.
 pub const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Bearer token of the cluster admin every cluster knows: user
+/// [`ADMIN_USER`] in group `system:masters`. [`InMemoryCluster::client`]
+/// sends it.
+pub const ADMIN_TOKEN: &str = "in-memory-cluster-admin";
+/// User name of [`ADMIN_TOKEN`].
+pub const ADMIN_USER: &str = "system:admin";
 
 /// State shared by the handle and the router.
 #[derive(Debug)]
@@ -53,6 +106,8 @@ pub struct Shared {
     bookmark_ms: AtomicU64,
     /// Optional CRDs installed (see [`resources::OPTIONAL_CRDS`]).
     crds: Mutex<Vec<&'static ResourceType>>,
+    /// Every resource request, with who made it and how it was answered.
+    audit: audit::AuditLog,
 }
 
 impl Shared {
@@ -96,15 +151,19 @@ impl Default for InMemoryCluster {
 }
 
 impl InMemoryCluster {
-    /// An empty cluster: no namespaces, nodes or users.
+    /// An empty cluster: no namespaces or nodes; one user, the admin of
+    /// [`ADMIN_TOKEN`].
     pub fn new() -> Self {
-        InMemoryCluster {
+        let cluster = InMemoryCluster {
             shared: Arc::new(Shared {
                 store: Mutex::new(Store::new()),
                 bookmark_ms: AtomicU64::new(DEFAULT_BOOKMARK_INTERVAL.as_millis() as u64),
                 crds: Mutex::new(Vec::new()),
+                audit: audit::AuditLog::default(),
             }),
-        }
+        };
+        cluster.add_token(ADMIN_TOKEN, ADMIN_USER, &[auth::MASTERS_GROUP.to_owned()]);
+        cluster
     }
 
     /// A cluster seeded from a simulated mesh (see [`seed`]).
@@ -119,11 +178,56 @@ impl InMemoryCluster {
         api::router(self.shared.clone())
     }
 
-    /// A `kube::Client` whose requests this cluster answers, with default
-    /// namespace `default`. Must be called inside a Tokio runtime (the
-    /// client spawns its request buffer there).
+    /// A `kube::Client` whose requests this cluster answers as the cluster
+    /// admin ([`ADMIN_TOKEN`]), with default namespace `default`. Must be
+    /// called inside a Tokio runtime (the client spawns its request buffer
+    /// there).
     pub fn client(&self) -> ::kube::Client {
-        ::kube::Client::new(self.router(), "default")
+        self.client_with_token(ADMIN_TOKEN)
+    }
+
+    /// A `kube::Client` whose every request carries `Authorization: Bearer
+    /// <token>` (an unknown token is answered 401).
+    pub fn client_with_token(&self, token: &str) -> ::kube::Client {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        self.client_with_headers(headers)
+    }
+
+    /// A `kube::Client` whose every request carries exactly `headers`: each
+    /// name among them replaces what the client set under that name, and
+    /// every value of a repeated name (several `Impersonate-Group`) is
+    /// kept. Without an `Authorization` header the requests are anonymous
+    /// (and answered 401).
+    pub fn client_with_headers(&self, headers: HeaderMap) -> ::kube::Client {
+        let headers = Arc::new(headers);
+        let service = tower::ServiceBuilder::new()
+            .map_request(move |mut req: axum::http::Request<::kube::client::Body>| {
+                let target = req.headers_mut();
+                for name in headers.keys() {
+                    target.remove(name);
+                }
+                for (name, value) in headers.iter() {
+                    target.append(name, value.clone());
+                }
+                req
+            })
+            .service(self.router());
+        ::kube::Client::new(service, "default")
+    }
+
+    /// Every resource request answered so far (after authentication), oldest
+    /// first, with the identity it acted as and its HTTP status; the newest
+    /// [`audit::AUDIT_CAPACITY`] are kept.
+    pub fn audit(&self) -> Vec<AuditEntry> {
+        self.shared.audit.entries()
+    }
+
+    /// Forgets the audit log.
+    pub fn clear_audit(&self) {
+        self.shared.audit.clear();
     }
 
     /// A receiver of every change committed from now on.
@@ -156,7 +260,8 @@ impl InMemoryCluster {
         true
     }
 
-    /// Lets TokenReview accept `token` as `username` in `groups`.
+    /// Lets requests (and TokenReview) authenticate with `token` as
+    /// `username` in `groups` (plus `system:authenticated`).
     pub fn add_token(&self, token: &str, username: &str, groups: &[String]) {
         self.shared.lock().users.insert(
             token.to_owned(),
@@ -209,7 +314,8 @@ impl InMemoryCluster {
             ApiError::bad_request(format!("no resource type for {api_version} {kind}"))
         })?;
         let ns = meta::namespace(&obj).to_owned();
-        self.shared.lock().create(rt, &ns, obj, false)
+        let writer = store::Writer::Internal(store::SIM_MANAGER);
+        self.shared.lock().create(rt, &ns, obj, false, &writer)
     }
 }
 

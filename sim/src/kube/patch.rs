@@ -1,6 +1,7 @@
-//! The three patch formats Kubernetes accepts: JSON merge patch (RFC 7386),
-//! strategic merge patch (a merge patch that merges some lists by key), and
-//! JSON patch (RFC 6902).
+//! The three patch formats Kubernetes accepts besides server-side apply
+//! (which [`fields`](super::fields) and the store answer): JSON merge patch
+//! (RFC 7386), strategic merge patch (a merge patch that merges some lists by
+//! key), and JSON patch (RFC 6902).
 
 use serde_json::{Map, Value};
 
@@ -25,19 +26,22 @@ pub fn apply(target: &Value, content_type: &str, body: &[u8]) -> ApiResult<Value
     match media {
         content_type::MERGE | content_type::STRATEGIC | content_type::JSON => {}
         content_type::APPLY => {
+            // The store answers server-side apply itself (see
+            // `Store::apply`); it is no patch format of this module.
             return Err(ApiError::new(
                 Reason::UnsupportedMediaType,
-                "server-side apply (application/apply-patch+yaml) is not supported by the \
-                 in-memory cluster; use a merge, strategic merge or JSON patch",
+                "server-side apply (application/apply-patch+yaml) is not a patch format: use \
+                 Store::apply",
             ));
         }
         other => {
             return Err(ApiError::new(
                 Reason::UnsupportedMediaType,
                 format!(
-                    "the body of the request was in an unknown format - accepted media types include: {}, {}, {}; got {other:?}",
+                    "the body of the request was in an unknown format - accepted media types include: {}, {}, {}, {}; got {other:?}",
                     content_type::JSON,
                     content_type::MERGE,
+                    content_type::APPLY,
                     content_type::STRATEGIC
                 ),
             ));
@@ -492,7 +496,7 @@ mod tests {
     }
 
     #[test]
-    fn apply_patch_is_unsupported() {
+    fn apply_is_not_a_patch_format_here() {
         let err = apply(&json!({}), content_type::APPLY, b"{}").expect_err("415");
         assert_eq!(err.reason.code(), 415);
     }

@@ -122,6 +122,8 @@ pub const ISTIO_SECURITY: &str = "security.istio.io";
 pub const AUTHENTICATION: &str = "authentication.k8s.io";
 /// Authorization group name.
 pub const AUTHORIZATION: &str = "authorization.k8s.io";
+/// Coordination group name (Leases).
+pub const COORDINATION: &str = "coordination.k8s.io";
 
 /// Every resource type served, grouped by API group in discovery order.
 pub const RESOURCES: &[ResourceType] = &[
@@ -307,6 +309,17 @@ pub const RESOURCES: &[ResourceType] = &[
         true,
         true,
         &["ap"],
+    ),
+    // Leases, for leader election between replicas.
+    stored(
+        COORDINATION,
+        "v1",
+        "leases",
+        "lease",
+        "Lease",
+        true,
+        false,
+        &[],
     ),
     ResourceType {
         group: AUTHENTICATION,

@@ -26,6 +26,13 @@ pub const MEMBER_CLUSTER_ROLE: &str = "project-member";
 pub const NAMESPACE_EDITOR_ROLE: &str = "project-namespace-editor";
 /// Istio's control-plane namespace.
 pub const ISTIO_SYSTEM: &str = "istio-system";
+/// meshdeck's own ServiceAccount (in [`MESHDECK_NAMESPACE`]).
+pub const MESHDECK_SERVICE_ACCOUNT: &str = "meshdeck";
+/// Bearer token of meshdeck's own ServiceAccount. The seed binds no role to
+/// it: whoever runs meshdeck against this cluster loads its RBAC.
+pub const MESHDECK_SA_TOKEN: &str = "demo-token-meshdeck";
+/// User name of meshdeck's own ServiceAccount, as the API server sees it.
+pub const MESHDECK_SA_USER: &str = "system:serviceaccount:meshdeck:meshdeck";
 
 /// Stores one object; the seed data is known-good, so a failure is a bug
 /// worth a log line rather than a panic.
@@ -100,6 +107,16 @@ pub fn seed(store: &mut Store, mesh: &Mesh) {
             },
         );
     }
+    store.users.insert(
+        MESHDECK_SA_TOKEN.to_owned(),
+        UserInfo {
+            username: MESHDECK_SA_USER.to_owned(),
+            groups: vec![
+                "system:serviceaccounts".to_owned(),
+                format!("system:serviceaccounts:{MESHDECK_NAMESPACE}"),
+            ],
+        },
+    );
 
     for (i, node) in mesh.nodes.iter().enumerate() {
         let resources = json!({"cpu": format!("{}m", node.cpu_millis), "memory": format!("{}Mi", node.memory_mib), "pods": "110"});
@@ -160,6 +177,12 @@ pub fn seed(store: &mut Store, mesh: &Mesh) {
             json!({"metadata": {"name": "default", "namespace": ns}}),
         );
     }
+    put(
+        store,
+        CORE,
+        "serviceaccounts",
+        json!({"metadata": {"name": MESHDECK_SERVICE_ACCOUNT, "namespace": MESHDECK_NAMESPACE}}),
+    );
 
     // Service accounts of the workloads.
     let mut accounts: Vec<(String, String)> = Vec::new();

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use super::error::{ApiError, ApiResult, Reason};
+use super::fields::{self, ManagedEntry, Scope};
 use super::meta;
 use super::patch;
 use super::resources::{self, ResourceType};
@@ -102,6 +103,57 @@ pub struct UserInfo {
     pub username: String,
     /// Groups.
     pub groups: Vec<String>,
+}
+
+/// Field manager of the simulated controllers' writes.
+pub const CONTROLLER_MANAGER: &str = "kube-controller-manager";
+/// Field manager of objects the simulator itself writes (the seed,
+/// [`InMemoryCluster::create`](super::InMemoryCluster::create)).
+pub const SIM_MANAGER: &str = "meshdeck-sim";
+
+/// Who makes a write, for `metadata.managedFields`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Writer<'a> {
+    /// A request through the API by field manager `manager`; `status`:
+    /// through the status subresource.
+    Request {
+        /// The field manager.
+        manager: &'a str,
+        /// Whether the write is to the status subresource.
+        status: bool,
+    },
+    /// A writer inside the simulator (a controller, the seed): its changes
+    /// to the main resource and to the status, as the two `Update` entries
+    /// (the second with `subresource: status`) such writes leave.
+    Internal(&'a str),
+    /// The entries are final (server-side apply computed them).
+    Applied(Vec<ManagedEntry>),
+}
+
+/// Records `writer`'s write of `new` over `old` (`None` for a creation) in
+/// `new`'s `metadata.managedFields`.
+fn manage(rt: &ResourceType, old: Option<&Value>, new: &mut Value, writer: &Writer<'_>) {
+    let now = meta::now_rfc3339();
+    let empty = json!({});
+    let entries = match writer {
+        Writer::Applied(entries) => entries.clone(),
+        Writer::Request { manager, status } => {
+            let mut entries = fields::base_entries(old, new);
+            let scope = if *status { Scope::Status } else { Scope::Main };
+            let old = old.unwrap_or(&empty);
+            fields::record_update(rt, &mut entries, old, new, manager, scope, &now);
+            entries
+        }
+        Writer::Internal(manager) => {
+            let mut entries = fields::base_entries(old, new);
+            let old = old.unwrap_or(&empty);
+            for scope in [Scope::Main, Scope::Status] {
+                fields::record_update(rt, &mut entries, old, new, manager, scope, &now);
+            }
+            entries
+        }
+    };
+    fields::store_entries(new, entries);
 }
 
 /// Preconditions a delete may carry (`DeleteOptions.preconditions`).
@@ -403,13 +455,15 @@ impl Store {
         }
     }
 
-    /// Creates an object (POST). `namespace` is the one in the URL.
+    /// Creates an object (POST) written by `writer`. `namespace` is the one
+    /// in the URL.
     pub fn create(
         &mut self,
         rt: &'static ResourceType,
         namespace: &str,
         mut obj: Value,
         dry_run: bool,
+        writer: &Writer<'_>,
     ) -> ApiResult<Value> {
         Self::set_type(rt, &mut obj)?;
         let md = &mut obj["metadata"];
@@ -480,6 +534,7 @@ impl Store {
             obj["spec"]["finalizers"] = json!(["kubernetes"]);
             obj["status"] = json!({ "phase": "Active" });
         }
+        manage(rt, None, &mut obj, writer);
         if dry_run {
             return Ok(obj);
         }
@@ -488,8 +543,10 @@ impl Store {
         Ok(stored)
     }
 
-    /// Replaces an object (PUT). With `status_only`, only `status` is taken
-    /// from the body (the `/status` subresource).
+    /// Replaces an object (PUT) for field manager `manager`. With
+    /// `status_only`, only `status` is taken from the body (the `/status`
+    /// subresource).
+    #[allow(clippy::too_many_arguments)]
     pub fn replace(
         &mut self,
         rt: &'static ResourceType,
@@ -498,6 +555,7 @@ impl Store {
         mut obj: Value,
         dry_run: bool,
         status_only: bool,
+        manager: &str,
     ) -> ApiResult<Value> {
         let current = self.get(rt, namespace, name)?;
         Self::set_type(rt, &mut obj)?;
@@ -525,10 +583,15 @@ impl Store {
             next["status"] = obj.get("status").cloned().unwrap_or(Value::Null);
             obj = next;
         }
-        self.update(rt, current, obj, dry_run, true)
+        let writer = Writer::Request {
+            manager,
+            status: status_only,
+        };
+        self.update(rt, current, obj, dry_run, true, &writer)
     }
 
-    /// Patches an object (PATCH) with a body of `content_type`.
+    /// Patches an object (PATCH) with a body of `content_type`, for field
+    /// manager `manager`.
     #[allow(clippy::too_many_arguments)]
     pub fn patch(
         &mut self,
@@ -539,6 +602,7 @@ impl Store {
         body: &[u8],
         dry_run: bool,
         status_only: bool,
+        manager: &str,
     ) -> ApiResult<Value> {
         let current = self.get(rt, namespace, name)?;
         let mut patched = patch::apply(&current, content_type, body)?;
@@ -567,11 +631,106 @@ impl Store {
             next["status"] = patched.get("status").cloned().unwrap_or(Value::Null);
             patched = next;
         }
-        self.update(rt, current, patched, dry_run, true)
+        let writer = Writer::Request {
+            manager,
+            status: status_only,
+        };
+        self.update(rt, current, patched, dry_run, true, &writer)
     }
 
-    /// Writes a new version of an existing object: keeps identity fields,
-    /// counts generations, skips no-op writes, runs controllers.
+    /// Server-side apply (a PATCH of `application/apply-patch+yaml`) of
+    /// `config` by `manager`, creating the object when it does not exist:
+    /// the stored object and whether it was created. With `status_only`, the
+    /// status subresource is applied (the object must exist).
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply(
+        &mut self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        name: &str,
+        config: Value,
+        dry_run: bool,
+        status_only: bool,
+        manager: &str,
+        force: bool,
+    ) -> ApiResult<(Value, bool)> {
+        let Some(map) = config.as_object() else {
+            return Err(ApiError::bad_request(
+                "the apply patch must be a JSON (or YAML) object",
+            ));
+        };
+        let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        if api_version != rt.api_version() {
+            return Err(ApiError::bad_request(format!(
+                "Incorrect version specified in apply patch. Specified patch version: {api_version}, expected: {}",
+                rt.api_version()
+            )));
+        }
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind != rt.kind {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the apply patch ({kind}) does not match the expected kind ({})",
+                rt.kind
+            )));
+        }
+        if config
+            .pointer("/metadata/managedFields")
+            .is_some_and(|v| !v.is_null())
+        {
+            return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+        }
+        let body_name = meta::name(&config);
+        if body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let body_ns = meta::namespace(&config);
+        if rt.namespaced && !body_ns.is_empty() && body_ns != namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let now = meta::now_rfc3339();
+        let scope = if status_only {
+            Scope::Status
+        } else {
+            Scope::Main
+        };
+        let req = fields::ApplyRequest {
+            manager,
+            force,
+            scope,
+            now: &now,
+        };
+        let rv = meta::resource_version(&config);
+        match self.peek(rt, namespace, name).cloned() {
+            None if status_only => Err(ApiError::not_found(rt, name)),
+            None if !rv.is_empty() => Err(ApiError::conflict(rt, name)),
+            None => {
+                let (obj, entries) = fields::apply(rt, None, Vec::new(), &config, req)?;
+                let created =
+                    self.create(rt, namespace, obj, dry_run, &Writer::Applied(entries))?;
+                Ok((created, true))
+            }
+            Some(current) => {
+                if !rv.is_empty() && rv != meta::resource_version(&current) {
+                    return Err(ApiError::conflict(rt, name));
+                }
+                let entries = fields::decode(&current).unwrap_or_default();
+                let (mut merged, entries) =
+                    fields::apply(rt, Some(&current), entries, &config, req)?;
+                Self::set_type(rt, &mut merged)?;
+                let writer = Writer::Applied(entries);
+                let stored = self.update(rt, current, merged, dry_run, true, &writer)?;
+                Ok((stored, false))
+            }
+        }
+    }
+
+    /// Writes a new version of an existing object by `writer`: keeps
+    /// identity fields, counts generations, records managed fields, skips
+    /// no-op writes, runs controllers.
     pub fn update(
         &mut self,
         rt: &'static ResourceType,
@@ -579,6 +738,7 @@ impl Store {
         mut next: Value,
         dry_run: bool,
         run_controllers: bool,
+        writer: &Writer<'_>,
     ) -> ApiResult<Value> {
         for field in ["uid", "creationTimestamp", "resourceVersion", "generation"] {
             match current["metadata"].get(field) {
@@ -598,6 +758,7 @@ impl Store {
             let name = meta::name(&current).to_owned();
             next["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
         }
+        manage(rt, Some(&current), &mut next, writer);
         if next == current || dry_run {
             // Kubernetes does not bump resourceVersion for a no-op update.
             return Ok(next);
@@ -680,6 +841,6 @@ impl Store {
     /// Creates an object in the namespace its metadata names; for seeding.
     pub fn seed(&mut self, rt: &'static ResourceType, obj: Value) -> ApiResult<Value> {
         let namespace = meta::namespace(&obj).to_owned();
-        self.create(rt, &namespace, obj, false)
+        self.create(rt, &namespace, obj, false, &Writer::Internal(SIM_MANAGER))
     }
 }

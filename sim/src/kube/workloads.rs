@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::meta;
 use super::resources::{self, APPS, CORE, ResourceType};
-use super::store::Store;
+use super::store::{CONTROLLER_MANAGER, Store, Writer};
 
 /// Namespace label that turns injection on.
 pub const INJECTION_LABEL: &str = "istio-injection";
@@ -26,6 +26,9 @@ pub const PROXY_CONTAINER: &str = "istio-proxy";
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 /// Image of the simulated sidecar.
 const PROXY_IMAGE: &str = "docker.io/istio/proxyv2:1.26.0";
+
+/// The writer of every controller write.
+const CONTROLLER: Writer<'static> = Writer::Internal(CONTROLLER_MANAGER);
 
 fn rt(group: &str, plural: &str) -> Option<&'static ResourceType> {
     resources::find(group, "v1", plural)
@@ -197,7 +200,7 @@ impl Store {
         let mut next = wl.clone();
         next["status"] = status;
         // Status writes never bump the generation and start no controllers.
-        let _ = self.update(rt, wl, next, false, false);
+        let _ = self.update(rt, wl, next, false, false, &CONTROLLER);
     }
 
     fn owned_pods(&self, ns: &str, owner_uid: &str) -> Vec<Value> {
@@ -263,7 +266,7 @@ impl Store {
                         "template": with_labels(template, &[("pod-template-hash", hash)]),
                     },
                 });
-                match self.create(rs_rt, &ns, rs, false) {
+                match self.create(rs_rt, &ns, rs, false, &CONTROLLER) {
                     Ok(rs) => rs,
                     Err(e) => {
                         tracing::warn!(error = %e, "in-memory cluster: cannot create ReplicaSet");
@@ -348,7 +351,7 @@ impl Store {
             "availableReplicas": ready,
             "observedGeneration": current.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
         });
-        let _ = self.update(rs_rt, current, next, false, false);
+        let _ = self.update(rs_rt, current, next, false, false, &CONTROLLER);
     }
 
     fn reconcile_stateful_set(&mut self, wl: &Value, template: &Value, hash: &str) -> Value {
@@ -570,7 +573,7 @@ impl Store {
         metadata.insert("annotations".into(), annotations);
         metadata.insert("ownerReferences".into(), json!([owner_ref(owner)]));
         let pod = json!({ "metadata": metadata, "spec": spec, "status": status });
-        match self.create(pods_rt, ns, pod, false) {
+        match self.create(pods_rt, ns, pod, false, &CONTROLLER) {
             Ok(p) => Some(p),
             Err(e) => {
                 tracing::warn!(error = %e, "in-memory cluster: cannot create pod");
