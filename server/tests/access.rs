@@ -423,7 +423,7 @@ async fn an_unreachable_cluster_is_a_503_naming_kubernetes() {
     });
     let upstreams = Upstreams {
         kube: Some(Cluster::in_process(http::HeaderMap::new(), move |_| {
-            kube::Client::new(broken.clone(), "default")
+            kube::Client::new(broken, "default")
         })),
         ..Upstreams::default()
     };

@@ -948,6 +948,9 @@ async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
     );
     // Before enabling: nothing is labelled.
     create("before-enable", json!({})).await;
+    // Creation times have whole seconds: one in the enable's second counts
+    // as created at the enable (README), so this one is made a second before.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 

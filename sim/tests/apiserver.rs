@@ -1811,3 +1811,100 @@ async fn a_dropped_item_someone_else_owns_part_of_stays_with_its_key() {
         json!([{"name": "app", "image": "app:1"}, {"name": "helper", "image": "helper:2"}])
     );
 }
+
+#[tokio::test]
+async fn service_account_tokens_come_from_the_token_request_api() {
+    let cluster = demo();
+    let admin = cluster.client();
+    create_namespace(&admin, "team").await;
+    let sa: k8s_openapi::api::core::v1::ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "bot"}})).expect("sa");
+    let sas = Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(admin.clone(), "team");
+    sas.create(&PostParams::default(), &sa)
+        .await
+        .expect("create sa");
+    let request: k8s_openapi::api::authentication::v1::TokenRequest =
+        serde_json::from_value(json!({"spec": {"expirationSeconds": 600}})).expect("request");
+    let token = sas
+        .create_token_request("bot", &PostParams::default(), &request)
+        .await
+        .expect("token")
+        .status
+        .expect("status")
+        .token;
+    // The token authenticates as the ServiceAccount, which may do nothing yet.
+    let bot = cluster.client_with_token(&token);
+    let denied = status(
+        Api::<ConfigMap>::namespaced(bot.clone(), "team")
+            .list(&ListParams::default())
+            .await,
+    );
+    assert_eq!(denied.code, 403);
+    assert_eq!(
+        denied.message,
+        "configmaps is forbidden: User \"system:serviceaccount:team:bot\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"team\""
+    );
+    // A ServiceAccount that does not exist gets no token; others may not ask.
+    assert_eq!(
+        status(
+            sas.create_token_request("nobody", &PostParams::default(), &request)
+                .await
+        )
+        .code,
+        404
+    );
+    let alice = Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(
+        cluster.client_with_token(ALICE),
+        "team",
+    );
+    let refused = status(
+        alice
+            .create_token_request("bot", &PostParams::default(), &request)
+            .await,
+    );
+    assert_eq!(refused.code, 403);
+    assert!(
+        refused
+            .message
+            .contains("cannot create resource \"serviceaccounts/token\""),
+        "{}",
+        refused.message
+    );
+}
+
+#[tokio::test]
+async fn an_apply_without_a_name_applies_to_the_object_the_url_names() {
+    let cluster = demo();
+    let admin = cluster.client();
+    let api = Api::<ConfigMap>::namespaced(admin, MESHDECK_NAMESPACE);
+    // As kube-lease-manager sends it: no metadata at all. Nothing names a
+    // new object, so creating from it fails as kube-apiserver's name check.
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}});
+    let refused = status(
+        api.patch(
+            "unnamed",
+            &PatchParams::apply("tool"),
+            &Patch::Apply(&config),
+        )
+        .await,
+    );
+    assert_eq!(refused.code, 400);
+    assert_eq!(
+        refused.message,
+        "the name of the object () does not match the name on the URL (unnamed)"
+    );
+    // An object that exists takes the configuration.
+    api.create(&PostParams::default(), &config_map("unnamed"))
+        .await
+        .expect("create");
+    let applied = api
+        .patch(
+            "unnamed",
+            &PatchParams::apply("tool"),
+            &Patch::Apply(&config),
+        )
+        .await
+        .expect("apply to the existing object");
+    assert_eq!(applied.name_any(), "unnamed");
+    assert_eq!(applied.data.expect("data")["a"], "1");
+}

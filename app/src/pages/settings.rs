@@ -55,7 +55,7 @@ fn component_mut(s: &mut MeshSettings, i: usize) -> &mut ComponentSettings {
 /// read (the server keeps the last good ones in force meanwhile).
 #[derive(Clone, Debug, PartialEq)]
 enum Loaded {
-    Document(SettingsDocument),
+    Document(Box<SettingsDocument>),
     Unreadable(String),
 }
 
@@ -73,7 +73,7 @@ pub fn SettingsPage() -> impl IntoView {
             });
         }
         match api::settings().await {
-            Ok(d) => Ok(Loaded::Document(d)),
+            Ok(d) => Ok(Loaded::Document(Box::new(d))),
             Err(e) if e.code == crate::types::ErrorCode::Invalid => {
                 Ok(Loaded::Unreadable(e.message))
             }
@@ -84,7 +84,7 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <PageHeader item=SETTINGS />
         {loaded("settings", doc, move |l: Loaded| match l {
-            Loaded::Document(d) => view! { <SettingsForm doc=d reload=reload /> }.into_any(),
+            Loaded::Document(d) => view! { <SettingsForm doc=*d reload=reload /> }.into_any(),
             Loaded::Unreadable(why) => view! { <UnreadableSettings why=why reload=reload /> }.into_any(),
         })}
     }

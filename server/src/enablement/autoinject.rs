@@ -236,8 +236,10 @@ mod tests {
         );
         let since = Some("2026-01-01T00:00:00Z".parse::<Timestamp>().unwrap());
         assert_eq!(policy_from(Some(&state), None).since, since);
-        let mut off = app::types::MeshSettings::default();
-        off.auto_inject_new_namespaces = false;
+        let off = app::types::MeshSettings {
+            auto_inject_new_namespaces: false,
+            ..Default::default()
+        };
         let settings_cm = configmap(
             settings::SETTINGS_CONFIGMAP,
             settings::SETTINGS_KEY,

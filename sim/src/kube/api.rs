@@ -207,6 +207,7 @@ fn parse_path(path: &str) -> ApiResult<Parsed<'_>> {
     match subresource {
         None | Some("status") => {}
         Some("finalize") if rt.plural == "namespaces" => {}
+        Some("token") if rt.plural == "serviceaccounts" => {}
         Some(_) => return Err(not_served()),
     }
     Ok(Parsed::Resource(Target {
@@ -420,6 +421,14 @@ fn handle(
             return Ok(ok(StatusCode::CREATED, answer));
         }
         Handling::Stored => {}
+    }
+    if target.subresource == Some("token") {
+        let (true, Some(name)) = (*method == Method::POST, target.name) else {
+            return Err(ApiError::method_not_allowed(rt, method.as_str()));
+        };
+        let request = parse_json(body)?;
+        let answer = auth::token_request(&mut shared.lock(), target.namespace, name, request)?;
+        return Ok(ok(StatusCode::CREATED, answer));
     }
     let status_only = target.subresource == Some("status");
     let ns = target.namespace;

@@ -280,6 +280,63 @@ pub fn token_review(store: &Store, mut review: Value) -> ApiResult<Value> {
     Ok(review)
 }
 
+/// Answers a TokenRequest (`POST .../serviceaccounts/<name>/token`): a new
+/// bearer token for the ServiceAccount `name` in `namespace`, which
+/// TokenReview and every request accept from then on as
+/// `system:serviceaccount:<namespace>:<name>` in the service-account
+/// groups. 404 when the ServiceAccount does not exist.
+pub fn token_request(
+    store: &mut Store,
+    namespace: &str,
+    name: &str,
+    mut request: Value,
+) -> ApiResult<Value> {
+    if !request.is_object() {
+        return Err(ApiError::bad_request(
+            "a TokenRequest must be a JSON object",
+        ));
+    }
+    let Some(rt) = resources::find("", "v1", "serviceaccounts") else {
+        return Err(ApiError::bad_request("serviceaccounts are not served"));
+    };
+    store.get(rt, namespace, name)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let seq = store.next_seq();
+    let token = format!(
+        "sa-token-{namespace}-{name}-{}",
+        meta::suffix(seq.wrapping_mul(1_000_000_007) ^ nanos, 16)
+    );
+    store.users.insert(
+        token.clone(),
+        super::store::UserInfo {
+            username: format!("system:serviceaccount:{namespace}:{name}"),
+            groups: vec![
+                "system:serviceaccounts".to_owned(),
+                format!("system:serviceaccounts:{namespace}"),
+            ],
+        },
+    );
+    let seconds = request
+        .pointer("/spec/expirationSeconds")
+        .and_then(Value::as_u64)
+        .unwrap_or(3600);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    request["apiVersion"] = json!("authentication.k8s.io/v1");
+    request["kind"] = json!("TokenRequest");
+    request["metadata"] = json!({"name": name, "namespace": namespace});
+    request["status"] = json!({
+        "token": token,
+        "expirationTimestamp": meta::rfc3339(now + seconds),
+    });
+    Ok(request)
+}
+
 /// The request a SubjectAccessReview asks about.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccessRequest {

@@ -679,8 +679,12 @@ impl Store {
         {
             return Err(ApiError::bad_request("metadata.managedFields must be nil"));
         }
-        let body_name = meta::name(&config);
-        if body_name != name {
+        // Without a name, the configuration applies to the live object the
+        // URL names (merged, it carries the live name); creating from it
+        // fails like kube-apiserver's name check, since nothing names it.
+        let body_name = meta::name(&config).to_owned();
+        let exists = self.peek(rt, namespace, name).is_some();
+        if body_name != name && !(body_name.is_empty() && exists) {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
@@ -690,6 +694,16 @@ impl Store {
             return Err(ApiError::bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
+        }
+        let mut config = config;
+        if body_name.is_empty() {
+            if !config.get("metadata").is_some_and(Value::is_object) {
+                config["metadata"] = json!({});
+            }
+            config["metadata"]["name"] = json!(name);
+            if rt.namespaced {
+                config["metadata"]["namespace"] = json!(namespace);
+            }
         }
         let now = meta::now_rfc3339();
         let scope = if status_only {
