@@ -165,3 +165,32 @@ test('a member has no settings and sees only their namespaces', async ({ page })
   await page.goto('/settings');
   await expect(page.getByRole('region', { name: 'Not available for your role' })).toContainText('cluster owners');
 });
+
+test('settings edited by hand into nonsense are named, and reset to the last good ones', async ({ page, request, consoleErrors }) => {
+  // Saved once through meshdeck (the last good settings)...
+  const saved = await request.get('/api/settings', { headers: AS_OWNER });
+  expect(saved.status()).toBe(200);
+  const doc = await saved.json();
+  const put = await request.put('/api/settings', {
+    headers: AS_OWNER,
+    data: { settings: doc.settings, resource_version: doc.resource_version },
+  });
+  expect(put.status()).toBe(200);
+  // ...then edited with kubectl into something meshdeck cannot read.
+  const broken = await request.patch(`${KUBE}/api/v1/namespaces/meshdeck/configmaps/meshdeck-settings`, {
+    headers: { ...AS_OWNER, 'Content-Type': 'application/merge-patch+json' },
+    data: { data: { 'settings.json': JSON.stringify({ ...doc.settings, member_access: { mode: 'everyone', users: [], groups: [] } }) } },
+  });
+  expect(broken.status()).toBe(200);
+
+  await page.goto('/settings');
+  const card = page.getByRole('region', { name: 'The stored settings cannot be read' });
+  await expect(card.getByRole('alert')).toContainText('member_access.mode: unknown variant `everyone`');
+  await page.screenshot({ path: path.join('artifacts', 'settings-unreadable.png'), fullPage: true });
+  await card.getByRole('button', { name: 'Reset to the last good settings' }).click();
+  await expect(page.getByRole('table', { name: 'Components and resources' })).toBeVisible();
+  await expect(card).toHaveCount(0);
+  // Chromium logs the settings' 422; nothing else is expected.
+  expect(consoleErrors.every((e) => e.includes('status of 422'))).toBe(true);
+  consoleErrors.length = 0;
+});

@@ -223,6 +223,11 @@ fn DemoSwitcher(me: Me) -> impl IntoView {
             api::switch_identity(&identity.token);
         }
     };
+    // Signed in with a token of someone else: say so, rather than showing
+    // the first demo identity as if it were the one in use.
+    let other = (!identities.iter().any(|i| i.name == current)).then(|| {
+        view! { <option value="" selected=true disabled=true>"signed in with a token"</option> }
+    });
     let options = identities
         .into_iter()
         .map(|identity| {
@@ -244,7 +249,7 @@ fn DemoSwitcher(me: Me) -> impl IntoView {
             </div>
             <label class="identity-switch">
                 <span class="visually-hidden">"Demo identity"</span>
-                <select on:change=on_change>{options}</select>
+                <select on:change=on_change>{other}{options}</select>
             </label>
         </div>
     }

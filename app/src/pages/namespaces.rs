@@ -180,6 +180,27 @@ fn NamespaceCards(list: NamespaceList, ask: Callback<Action>) -> impl IntoView {
     .into_any()
 }
 
+/// What the caller may not change here, in words (`None`: everything).
+fn permissions_note(ns: &NamespaceInjection) -> Option<String> {
+    let restartable = ns.workloads.iter().filter(|w| w.may_restart).count();
+    let all = ns.workloads.len();
+    match (ns.may_switch, restartable) {
+        (true, r) if r == all => None,
+        (false, 0) => Some(format!(
+            "Read-only for you: Kubernetes RBAC lets you patch neither namespace {} nor its workloads, so its switches are off. Changes are made with your own credentials; ask for a Role that allows them.",
+            ns.name
+        )),
+        (false, _) => Some(format!(
+            "You may restart workloads here, but not switch injection for the namespace: Kubernetes RBAC does not let you patch namespace {}.",
+            ns.name
+        )),
+        (true, _) => Some(format!(
+            "You may switch injection for the namespace; {} of {all} workloads are not yours to restart (Kubernetes RBAC).",
+            all - restartable
+        )),
+    }
+}
+
 fn injection_detail(ns: &NamespaceInjection) -> String {
     match (&ns.revision, &ns.injection_label) {
         (Some(rev), _) => format!("istio.io/rev={rev}"),
@@ -241,6 +262,8 @@ fn NamespaceCard(ns: NamespaceInjection, ask: Callback<Action>) -> impl IntoView
         .cloned()
         .map(|w| view! { <WorkloadRow ns=ns.name.clone() w=w ask=ask /> })
         .collect_view();
+    let readonly =
+        permissions_note(&ns).map(|note| view! { <p class="ns-readonly" role="note">{note}</p> });
     let empty = ns.workloads.is_empty().then(|| {
         view! { <tr><td colspan="5" class="empty-row">"No Deployments, StatefulSets or DaemonSets."</td></tr> }
     });
@@ -264,12 +287,14 @@ fn NamespaceCard(ns: NamespaceInjection, ask: Callback<Action>) -> impl IntoView
                     class="ns-action"
                     aria-label=aria
                     disabled=!may_switch
+                    data-denied=(!may_switch).then_some("rbac")
                     title=switch_title
                     on:click=move |_| ask.run(action.clone())
                 >
                     {button_label}
                 </button>
             </div>
+            {readonly}
             {stale}
             <table class="data-table workload-table" aria-label=format!("Workloads in {}", ns.name)>
                 <thead>
@@ -329,6 +354,7 @@ fn WorkloadRow(ns: String, w: WorkloadInjection, ask: Callback<Action>) -> impl 
                     type="button"
                     aria-label=aria
                     disabled=!may_restart
+                    data-denied=(!may_restart).then_some("rbac")
                     title=restart_title
                     on:click=move |_| ask.run(action.clone())
                 >
@@ -423,5 +449,55 @@ fn PreviewBody(change: InjectionChange) -> impl IntoView {
         </table>
         <p class="hint">{format!("{kept} other key(s) are kept as they are.")}</p>
         {patch}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn namespace(may_switch: bool, restart: &[bool]) -> NamespaceInjection {
+        NamespaceInjection {
+            name: "shop".into(),
+            project: "p".into(),
+            injection: true,
+            injection_label: Some("enabled".into()),
+            revision: None,
+            auto_injected: false,
+            may_switch,
+            workloads: restart
+                .iter()
+                .enumerate()
+                .map(|(i, may)| WorkloadInjection {
+                    kind: WorkloadKind::Deployment,
+                    name: format!("w{i}"),
+                    pods: 1,
+                    pods_with_sidecar: 1,
+                    sidecar: SidecarState::All,
+                    opted_out: false,
+                    may_restart: *may,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_note_says_what_rbac_leaves_the_caller() {
+        assert_eq!(permissions_note(&namespace(true, &[true, true])), None);
+        let none = permissions_note(&namespace(false, &[false, false])).unwrap();
+        assert!(none.starts_with("Read-only for you"), "{none}");
+        let workloads_only = permissions_note(&namespace(false, &[true])).unwrap();
+        assert!(
+            workloads_only.contains("not switch injection"),
+            "{workloads_only}"
+        );
+        let some = permissions_note(&namespace(true, &[true, false, false])).unwrap();
+        assert!(some.contains("2 of 3 workloads"), "{some}");
+        // No workloads and no right to switch: read-only.
+        assert!(
+            permissions_note(&namespace(false, &[]))
+                .unwrap()
+                .starts_with("Read-only")
+        );
     }
 }

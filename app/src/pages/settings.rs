@@ -693,7 +693,10 @@ fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
                 }.into_any(),
                 Some(Err(err)) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
                 Some(Ok(change)) => view! {
-                    <p>"These steps passed a dry run on the cluster; nothing is applied until you press Apply. If a step fails, the ones before it are undone."</p>
+                    <p>
+                        "These steps passed a dry run on the cluster; nothing is applied until you press Apply. If a step fails, the ones before it are undone. "
+                        "meshdeck's own account makes them for you, once Kubernetes confirmed (SubjectAccessReviews) that you may make each one yourself."
+                    </p>
                     <ol class="steps">{change.steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
                 }.into_any(),
             };
