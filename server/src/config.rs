@@ -329,7 +329,7 @@ fn loopback_addr(text: &str) -> std::result::Result<SocketAddr, String> {
         .map_err(|e| format!("{text:?} is not an address like 127.0.0.1:8443: {e}"))?;
     if !addr.ip().is_loopback() {
         return Err(format!(
-            "{addr} is not a loopback address; the demo's Kubernetes API has no authentication"
+            "{addr} is not a loopback address; the demo's Kubernetes API is plain HTTP with publicly known demo tokens"
         ));
     }
     Ok(addr)
@@ -355,8 +355,9 @@ pub struct DemoArgs {
     #[arg(long, env = "MESHDECK_DEMO_SYNTHETIC_SERVICES", value_parser = clap::value_parser!(u32).range(1..=5000))]
     pub synthetic_services: Option<u32>,
     /// Also serve the demo's in-memory Kubernetes API on this address, for
-    /// kubectl and the live-cluster tests. Plain HTTP without authentication,
-    /// so loopback addresses only.
+    /// kubectl and the live-cluster tests. Plain HTTP, and the demo users'
+    /// tokens are printed for anyone (`/api/status`), so loopback addresses
+    /// only.
     #[arg(long, env = "MESHDECK_DEMO_KUBE_API_BIND", value_parser = loopback_addr)]
     pub kube_api_bind: Option<SocketAddr>,
     /// With `--kube-api-bind`: write a kubeconfig for that API (the owner's
