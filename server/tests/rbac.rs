@@ -15,10 +15,10 @@ use app::types::{AuthMode, MeshSettings, RunMode};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
+use meshdeck_server::AppState;
 use meshdeck_server::auth::proxy::ProxyOptions;
 use meshdeck_server::auth::{AuthOptions, Authenticator};
 use meshdeck_server::cluster::lease::LeaseTiming;
@@ -27,12 +27,12 @@ use meshdeck_server::demo::{
 };
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
-use meshdeck_server::{AppState, router};
 use meshdeck_sim::kube::seed::{MESHDECK_SA_TOKEN, MESHDECK_SA_USER};
 use meshdeck_sim::kube::{AuditEntry, InMemoryCluster};
 use meshdeck_sim::scenario;
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+mod common;
 
 const ADMIN: &str = "demo-token-admin";
 const ALICE: &str = "demo-token-alice";
@@ -55,6 +55,7 @@ fn state(cluster: &InMemoryCluster, authenticator: Authenticator) -> AppState {
     AppState::with_auth(RunMode::Demo, mode, upstreams, spa, options)
 }
 
+/// `method uri` as `token`: the JSON answer, which must be a 200.
 async fn call(
     state: &AppState,
     method: Method,
@@ -62,24 +63,7 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> Value {
-    let mut request = Request::builder()
-        .method(method.clone())
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = router(state.clone())
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (status, value) = common::request(state, method.clone(), uri, token, body).await;
     assert_eq!(status, StatusCode::OK, "{method} {uri}: {value}");
     value
 }
@@ -235,8 +219,8 @@ async fn exercise_proxy() -> Vec<AuditEntry> {
     request
         .extensions_mut()
         .insert(ConnectInfo("127.0.0.1:5000".parse::<SocketAddr>().unwrap()));
-    let response = router(state).oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let (status, body) = common::send(&state, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     cluster.audit()
 }
 

@@ -20,20 +20,21 @@ use app::types::{ErrorBody, Me, MeshSettings, NamespaceList, RunMode, Status};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, Patch, PatchParams};
+use meshdeck_server::AppState;
 use meshdeck_server::auth::proxy::ProxyOptions;
 use meshdeck_server::auth::{AuthOptions, Authenticator};
 use meshdeck_server::demo::{demo_identities, in_memory, install_documented_rbac};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
-use meshdeck_server::{AppState, router};
 use meshdeck_sim::kube::seed::{MESHDECK_SA_TOKEN, MESHDECK_SA_USER};
 use meshdeck_sim::kube::{AuditEntry, InMemoryCluster};
 use meshdeck_sim::scenario;
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+mod common;
+use common::{request as call, send};
 
 const ADMIN: &str = "demo-token-admin";
 const ALICE: &str = "demo-token-alice";
@@ -101,37 +102,6 @@ fn harness_with(uses: &[&str], authenticator: Authenticator) -> Harness {
 
 fn harness() -> Harness {
     harness_with(&["console", "enablement"], Authenticator::Token)
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-async fn call(
-    state: &AppState,
-    method: Method,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    send(state, request.body(body).unwrap()).await
 }
 
 fn message(body: &Value) -> String {
@@ -482,24 +452,13 @@ async fn authorisation_comes_before_bodies_and_upstreams() {
     }
     // Traces of a namespace that is not hers: 403, though no Jaeger is
     // configured (which would be a 503).
-    let (status, body) = call(
-        &h.state,
-        Method::GET,
+    for uri in [
         "/api/traces?service=payments-api.payments",
-        ALICE,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = call(
-        &h.state,
-        Method::GET,
         "/api/traces/services?service=ledger.payments",
-        ALICE,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    ] {
+        let (status, body) = call(&h.state, Method::GET, uri, ALICE, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}: {body}");
+    }
     // Her own service gets as far as the missing Jaeger.
     let (status, _) = call(
         &h.state,

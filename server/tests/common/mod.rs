@@ -126,3 +126,45 @@ pub async fn call(state: &AppState, user: &str, uri: &str) -> (http::StatusCode,
             .to_vec(),
     )
 }
+
+/// A request through the router: its status and its JSON answer (`Null`
+/// when the body is not JSON).
+pub async fn send(
+    state: &AppState,
+    request: http::Request<axum::body::Body>,
+) -> (http::StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let response = meshdeck_server::router(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// `method uri` as the holder of `token`, with `body` as JSON if given.
+pub async fn request(
+    state: &AppState,
+    method: http::Method,
+    uri: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (http::StatusCode, serde_json::Value) {
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    let body = match body {
+        Some(v) => {
+            request = request.header(http::header::CONTENT_TYPE, "application/json");
+            axum::body::Body::from(v.to_string())
+        }
+        None => axum::body::Body::empty(),
+    };
+    send(state, request.body(body).unwrap()).await
+}
