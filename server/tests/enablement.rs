@@ -34,6 +34,7 @@ use tower::ServiceExt;
 const ADMIN: &str = "demo-token-admin";
 const ALICE: &str = "demo-token-alice";
 const BOB: &str = "demo-token-bob";
+const VIEWER: &str = "viewer-token";
 /// The annotation auto-injection puts next to its label.
 const AUTO_MARK: &str = "meshdeck.io/auto-injected";
 
@@ -427,67 +428,93 @@ async fn members_see_and_switch_only_their_namespaces() {
 #[tokio::test]
 async fn role_by_endpoint_matrix() {
     let h = harness();
+    // A ServiceAccount with only Kubernetes' `view` rights in bookinfo: it
+    // sees the namespace, and every write it tries is Kubernetes' 403.
+    for object in [
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "view"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["pods", "services", "namespaces"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets"], "verbs": ["get", "list", "watch"]},
+        ]}),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "viewer", "namespace": "bookinfo"}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "viewer", "namespace": "bookinfo"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "viewer", "namespace": "bookinfo"}]}),
+    ] {
+        h.cluster.create(object).unwrap();
+    }
+    h.cluster
+        .add_token(VIEWER, "system:serviceaccount:bookinfo:viewer", &[]);
     let settings = serde_json::to_value(MeshSettings::default()).unwrap();
     let dry = |enabled: bool| Some(json!({"enabled": enabled}));
     struct Case {
         method: Method,
         uri: &'static str,
         body: Option<Value>,
-        // admin, alice, bob
-        expect: [u16; 3],
+        // admin, alice, bob, viewer
+        expect: [u16; 4],
     }
     let cases = [
         Case {
             method: Method::GET,
             uri: "/api/namespaces",
             body: None,
-            expect: [200, 200, 200],
+            expect: [200, 200, 200, 200],
         },
         Case {
             method: Method::POST,
             uri: "/api/namespaces/bookinfo/injection?dryRun=true",
             body: dry(true),
-            expect: [200, 200, 403],
+            // Already on for the viewer: nothing to write, so nothing refused.
+            expect: [200, 200, 403, 200],
+        },
+        Case {
+            method: Method::POST,
+            uri: "/api/namespaces/bookinfo/injection?dryRun=true",
+            body: dry(false),
+            expect: [200, 200, 403, 403],
         },
         Case {
             method: Method::POST,
             uri: "/api/namespaces/payments/injection?dryRun=true",
             body: dry(false),
-            expect: [200, 403, 200],
+            expect: [200, 403, 200, 403],
         },
         Case {
             method: Method::POST,
             uri: "/api/namespaces/bookinfo/workloads/deployments/details-v1/injection?dryRun=true",
             body: dry(false),
-            expect: [200, 200, 403],
+            expect: [200, 200, 403, 403],
         },
         Case {
             method: Method::POST,
             uri: "/api/namespaces/bookinfo/workloads/statefulsets/mongodb-v1/injection?dryRun=true",
             body: dry(false),
-            expect: [200, 200, 403],
+            expect: [200, 200, 403, 403],
         },
         Case {
             method: Method::GET,
             uri: "/api/settings",
             body: None,
-            expect: [200, 403, 403],
+            expect: [200, 403, 403, 403],
         },
         Case {
             method: Method::POST,
             uri: "/api/settings/preflight",
             body: Some(settings.clone()),
-            expect: [200, 403, 403],
+            expect: [200, 403, 403, 403],
         },
         Case {
             method: Method::PUT,
             uri: "/api/settings",
             body: Some(json!({"settings": settings, "resource_version": null})),
-            expect: [200, 403, 403],
+            expect: [200, 403, 403, 403],
         },
     ];
     for case in cases {
-        for (token, expected) in [ADMIN, ALICE, BOB].into_iter().zip(case.expect) {
+        for (token, expected) in [ADMIN, ALICE, BOB, VIEWER].into_iter().zip(case.expect) {
             let (status, body) = call(
                 &h.state,
                 case.method.clone(),
@@ -503,6 +530,19 @@ async fn role_by_endpoint_matrix() {
                 case.method,
                 case.uri
             );
+            // The viewer's refused writes in its own namespace are Kubernetes'.
+            if token == VIEWER
+                && expected == 403
+                && case.uri.starts_with("/api/namespaces/bookinfo/")
+            {
+                assert!(
+                    error_message(&body).contains(
+                        "is forbidden: User \"system:serviceaccount:bookinfo:viewer\" cannot patch resource"
+                    ),
+                    "{} {body}",
+                    case.uri
+                );
+            }
         }
         for token in [None, Some("not-a-token")] {
             let (status, body) = call(
@@ -1297,6 +1337,41 @@ async fn operator_round_trip(group: &str, plural: &str, kind: ControlPlaneKind) 
     assert_eq!(status, StatusCode::OK, "{body}");
     let kept = api.get("default").await.unwrap();
     assert_eq!(kept.metadata.labels.unwrap()["owner"], "platform");
+}
+
+#[tokio::test]
+async fn an_istiod_installed_otherwise_is_used_even_where_the_sail_operator_is_served() {
+    // The Sail operator's API is served, and an istiod installed by other
+    // means (the demo's, by Helm say) runs: a second control plane would
+    // be wrong, so meshdeck writes no `Istio`.
+    let h = harness();
+    assert!(h.cluster.install_crd("sailoperator.io", "istios"));
+    let (_, body) = mesh_call(&h, "/api/mesh").await;
+    let before: MeshStatus = parse(body);
+    assert_eq!(before.control_plane.kind, ControlPlaneKind::ExistingIstiod);
+    assert_eq!(before.control_plane.version.as_deref(), Some("1.26.0"));
+    let (status, body) = mesh_call(&h, "/api/mesh/enable").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let enabled: MeshChange = parse(body);
+    assert!(
+        enabled.steps[0]
+            .starts_with("use the existing istiod 1.26.0 (Deployment istio-system/istiod)"),
+        "{:?}",
+        enabled.steps
+    );
+    let istios = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("sailoperator.io", "v1", "Istio"),
+        "istios",
+    );
+    let api: Api<kube::api::DynamicObject> = Api::all_with(h.client.clone(), &istios);
+    assert!(
+        api.list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(!enabled.status.control_plane.managed_by_meshdeck);
 }
 
 #[tokio::test]

@@ -313,9 +313,8 @@ pub async fn list_pods(client: &kube::Client, namespaces: &[String]) -> Result<V
     .await;
     let mut out = Vec::new();
     for list in lists {
-        let (ns, pods) = list.map_err(|e| Error::Upstream {
-            upstream: UpstreamKind::Kubernetes,
-            reason: format!("listing pods failed: {e}"),
+        let (ns, pods) = list.map_err(|e| {
+            crate::cluster::api_error("list pods", crate::cluster::Acting::Meshdeck, e)
         })?;
         out.extend(pods.iter().map(|p| pod_workload(ns, p)));
     }
