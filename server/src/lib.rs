@@ -70,7 +70,14 @@ fn header_layer(name: HeaderName, value: HeaderValue) -> SetResponseHeaderLayer<
     SetResponseHeaderLayer::if_not_present(name, value)
 }
 
+/// Everything outside the API routes: the UI, except `/api` itself and
+/// paths under it the nested router does not reach, which get the API's
+/// JSON 404 like any other unknown API path.
 async fn spa_fallback(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return Error::NotFound(format!("no such API path: {path}")).into_response();
+    }
     state.spa().serve(request).await
 }
 

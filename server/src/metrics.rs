@@ -14,6 +14,7 @@ use app::types::{
 use serde::Deserialize;
 
 use crate::access::AccessScope;
+use crate::cluster::names;
 use crate::error::{Error, Result};
 use crate::promql::{self, Target};
 use crate::state::AppState;
@@ -159,6 +160,13 @@ pub fn resolve_range(
             "step must be at least 1 second, not {step}"
         )));
     }
+    // A step longer than the range would align the window far from what
+    // was asked (a 5-minute range with a one-day step ending at midnight).
+    if step > range {
+        return Err(Error::BadRequest(format!(
+            "step ({step:.0} s) must not be longer than the range ({range:.0} s)"
+        )));
+    }
     let points = (range / step).floor() + 1.0;
     if points > f64::from(limits.max_points) {
         return Err(Error::BadRequest(format!(
@@ -236,11 +244,14 @@ pub async fn resolve_target(
         MetricsScopeKind::Namespace => {
             target.namespace = required(&params.namespace, "namespace")?;
             scope.check_namespace(&target.namespace)?;
+            names::namespace(&target.namespace)?;
         }
         MetricsScopeKind::Service | MetricsScopeKind::Workload => {
             target.namespace = required(&params.namespace, "namespace")?;
             target.name = required(&params.name, "name")?;
             scope.check_namespace(&target.namespace)?;
+            names::namespace(&target.namespace)?;
+            names::object(kind.as_str(), &target.name)?;
         }
     }
     Ok(target)
@@ -556,6 +567,25 @@ mod tests {
         for bad in ["", "h", "1.5h", "-1h", "0m", "10x", "1h30m"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_step_longer_than_the_range_is_refused() {
+        let limits = MetricsLimits::default();
+        let mut p = params(Some("5m"), None, None, None);
+        p.step = Some(86_400.0);
+        let err = resolve_range(&p, 1_700_000_000.0, &limits).unwrap_err();
+        assert_eq!(err.code().http_status(), 400);
+        assert!(
+            err.to_string()
+                .contains("must not be longer than the range"),
+            "{err}"
+        );
+        p.step = Some(1e9);
+        assert!(resolve_range(&p, 1_700_000_000.0, &limits).is_err());
+        // Equal is fine: one point.
+        p.step = Some(300.0);
+        assert!(resolve_range(&p, 1_700_000_000.0, &limits).is_ok());
     }
 
     #[test]

@@ -56,17 +56,33 @@ impl Spa {
         if app::nav::is_ui_path(&path) || path == "/index.html" {
             return self.index(StatusCode::OK);
         }
+        // A path no file can have (a segment longer than file names may
+        // be, a NUL or other control character once decoded) is not found,
+        // rather than an error from the file system.
+        if !plausible_file_path(&path) {
+            return self.index(StatusCode::NOT_FOUND);
+        }
         let assets = ServeDir::new(&self.dir)
             .precompressed_gzip()
             .append_index_html_on_directories(false);
         match assets.oneshot(request).await {
             Ok(response) if response.status() != StatusCode::NOT_FOUND => {
                 let mut response = response.map(Body::new);
-                // Trunk puts a content hash in every asset's name.
-                response.headers_mut().insert(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=31536000, immutable"),
-                );
+                // Only a hashed asset's answer may be kept for a year (its
+                // name changes with its content); errors and other files
+                // are asked for again.
+                let cache = if !response.status().is_success()
+                    && response.status() != StatusCode::NOT_MODIFIED
+                {
+                    "no-store"
+                } else if is_hashed_asset(&path) {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "no-cache"
+                };
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
                 response
             }
             _ => self.index(StatusCode::NOT_FOUND),
@@ -92,6 +108,52 @@ impl Spa {
         )
             .into_response()
     }
+}
+
+/// Longest file name segment served (file systems allow 255 bytes).
+const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Whether `path` could name a file: every percent-decoded segment short
+/// enough and free of control characters.
+fn plausible_file_path(path: &str) -> bool {
+    path.split('/').all(|segment| {
+        let decoded = percent_decode_bytes(segment);
+        decoded.len() <= MAX_SEGMENT_BYTES && !decoded.iter().any(|b| b.is_ascii_control())
+    })
+}
+
+fn percent_decode_bytes(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether the file `path` names carries Trunk's content hash (a `-` and
+/// 16 hex digits before the extension, e.g. `frontend-b46e7fa6a25cd0c1.js`).
+fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or("");
+    name.match_indices('-').any(|(i, _)| {
+        let hash = name.get(i + 1..i + 17).unwrap_or("");
+        hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit())
+    })
 }
 
 const NOT_BUILT: &str = "<!doctype html><title>meshdeck</title><h1>meshdeck: the UI is not built</h1>\
@@ -138,6 +200,36 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_trunks_hashed_names_are_immutable() {
+        for hashed in [
+            "/frontend-b46e7fa6a25cd0c1.js",
+            "/frontend-b46e7fa6a25cd0c1_bg.wasm",
+            "/main-f206aba3db198f4e.css",
+        ] {
+            assert!(is_hashed_asset(hashed), "{hashed}");
+        }
+        for plain in [
+            "/favicon.ico",
+            "/app-1234.js",
+            "/robots.txt",
+            "/a-b46e7fa6a25cd0cx.js",
+        ] {
+            assert!(!is_hashed_asset(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn impossible_file_names_are_recognised() {
+        assert!(plausible_file_path("/frontend-b46e7fa6a25cd0c1.js"));
+        assert!(!plausible_file_path("/%00"));
+        assert!(!plausible_file_path("/a%0Ab"));
+        assert!(!plausible_file_path(&format!("/{}", "a".repeat(256))));
+        assert!(plausible_file_path(&format!("/{}", "a".repeat(255))));
+        // Escaped bytes count once decoded.
+        assert!(!plausible_file_path(&format!("/{}", "%41".repeat(256))));
+    }
 
     #[test]
     fn only_inline_scripts_are_hashed() {

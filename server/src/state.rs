@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::types::{AuthMode, DemoIdentity, MetricsReport, RunMode, UpstreamKind};
+use app::types::{AuthMode, DemoIdentity, MetricsReport, RunMode, UpstreamKind, UpstreamStatus};
 
 use crate::enablement::settings::Parsed;
 
@@ -34,7 +34,13 @@ struct Inner {
     metrics_cache: Coalescer<Arc<MetricsReport>>,
     graph_cache: Coalescer<Arc<Fetched>>,
     settings_cache: Arc<TtlCache<(), Arc<Parsed>>>,
+    /// The last probe of every upstream and when it was made.
+    probes: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<UpstreamStatus>>)>>,
 }
+
+/// How long one probe of the upstreams answers `/api/status` (public, so
+/// anyone could otherwise make meshdeck probe every upstream at will).
+const PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The tunable parts of the state; the caches follow from them.
 #[derive(Clone)]
@@ -66,6 +72,7 @@ impl Inner {
             metrics_cache: Coalescer::new(options.metrics_limits.cache_ttl),
             graph_cache: Coalescer::new(options.graph_limits.cache_ttl),
             settings_cache: Arc::new(TtlCache::new(SETTINGS_CACHE_TTL, 1)),
+            probes: tokio::sync::Mutex::new(None),
             options,
         }
     }
@@ -174,6 +181,21 @@ impl AppState {
     /// The outside systems.
     pub fn upstreams(&self) -> &Upstreams {
         &self.inner.upstreams
+    }
+
+    /// Every upstream's state, probed at most once per few seconds:
+    /// requests arriving while a probe runs wait for it and share it (the
+    /// wait is bounded by the upstreams' timeouts).
+    pub async fn upstream_status(&self) -> Arc<Vec<UpstreamStatus>> {
+        let mut last = self.inner.probes.lock().await;
+        if let Some((at, probes)) = last.as_ref() {
+            if at.elapsed() < PROBE_TTL {
+                return probes.clone();
+            }
+        }
+        let probes = Arc::new(self.inner.upstreams.probe_all().await);
+        *last = Some((std::time::Instant::now(), probes.clone()));
+        probes
     }
 
     /// The cluster, or 503 when none is configured.

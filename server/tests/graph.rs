@@ -327,9 +327,24 @@ async fn members_see_their_namespaces_and_no_details_beyond() {
     assert_eq!(payments.len(), 3);
     for n in payments {
         assert!(
-            n.inaccessible && n.sidecar.is_none() && n.app.is_none(),
+            n.inaccessible && n.sidecar.is_none() && n.app.is_none() && n.version.is_none(),
             "{n:?}"
         );
+        // Nor do ids or names tell the versions the fields withhold.
+        let versions = ["v1", "v2", "v3"];
+        assert!(
+            versions
+                .iter()
+                .all(|v| !n.id.contains(v) && !n.name.contains(v)),
+            "{n:?}"
+        );
+    }
+    for e in graph
+        .edges
+        .iter()
+        .filter(|e| e.target.contains(":payments:"))
+    {
+        assert!(!e.id.contains(":v1") && !e.id.contains(":v2"), "{}", e.id);
     }
     let (status, body) = get(
         s(),

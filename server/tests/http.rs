@@ -15,6 +15,8 @@ use meshdeck_server::{AppState, router};
 use tower::ServiceExt;
 
 const INDEX: &str = r#"<!doctype html><html><head><script type="module">import init from '/app.js'; await init();</script></head><body></body></html>"#;
+/// An asset named as Trunk names them (a content hash).
+const ASSET: &str = "/app-0123456789abcdef.js";
 
 /// A directory removed when dropped.
 struct TempDir(PathBuf);
@@ -42,7 +44,8 @@ fn empty_dir(name: &str) -> TempDir {
 fn dist(name: &str) -> TempDir {
     let dir = empty_dir(name);
     std::fs::write(dir.join("index.html"), INDEX).unwrap();
-    std::fs::write(dir.join("app-1234.js"), "export default function(){}").unwrap();
+    std::fs::write(dir.join(&ASSET[1..]), "export default function(){}").unwrap();
+    std::fs::write(dir.join("robots.txt"), "User-agent: *").unwrap();
     dir
 }
 
@@ -95,8 +98,15 @@ async fn health_answers_ok() {
 #[tokio::test]
 async fn unknown_api_paths_are_json_404() {
     let state = state_with(Upstreams::default(), &dist("api404"));
-    for path in ["/api/nope", "/api/graph/deeper/still", "/api"] {
-        let (status, headers, body) = call(state.clone(), Method::GET, path).await;
+    for (method, path) in [
+        (Method::GET, "/api/nope"),
+        (Method::GET, "/api/graph/deeper/still"),
+        (Method::GET, "/api"),
+        (Method::GET, "/api/"),
+        (Method::POST, "/api/"),
+        (Method::DELETE, "/api"),
+    ] {
+        let (status, headers, body) = call(state.clone(), method, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{path}");
         let err = error_of(&body);
@@ -154,7 +164,7 @@ async fn deep_links_get_the_index_with_security_headers() {
 async fn assets_are_served_and_unknown_pages_are_404_html() {
     let dir = dist("assets");
     let state = state_with(Upstreams::default(), &dir);
-    let (status, headers, body) = call(state.clone(), Method::GET, "/app-1234.js").await;
+    let (status, headers, body) = call(state.clone(), Method::GET, ASSET).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         headers[header::CACHE_CONTROL]
@@ -163,6 +173,26 @@ async fn assets_are_served_and_unknown_pages_are_404_html() {
             .contains("immutable")
     );
     assert_eq!(body, b"export default function(){}");
+    // A file without a hash in its name may change: asked for again.
+    let (status, headers, _) = call(state.clone(), Method::GET, "/robots.txt").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    // Errors are never cached, and names no file can have are not found.
+    let (status, headers, _) = call(state.clone(), Method::POST, ASSET).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    for path in ["/%00".to_owned(), format!("/{}", "a".repeat(256))] {
+        for method in [Method::GET, Method::HEAD] {
+            let (status, headers, _) = call(state.clone(), method.clone(), &path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+            assert!(
+                !headers[header::CACHE_CONTROL]
+                    .to_str()
+                    .unwrap()
+                    .contains("immutable")
+            );
+        }
+    }
 
     let (status, headers, body) = call(state, Method::GET, "/no/such/page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -10,6 +10,7 @@
 //! - [`error`]: one mapping from the API server's answers to meshdeck's
 //!   errors, keeping the API server's words.
 //! - [`reviews`]: TokenReview, SubjectAccessReview and the namespace list.
+//! - [`names`]: namespace and object names checked before they reach a path.
 //! - [`pods`]: which pods carry the sidecar (the one rule everything uses).
 //! - [`ops`]: the domain writes: namespace labels and rollout restarts.
 //! - [`apply`]: server-side apply with field manager `meshdeck`, and
@@ -21,6 +22,7 @@ pub mod apply;
 pub mod connect;
 pub mod error;
 pub mod lease;
+pub mod names;
 pub mod ops;
 pub mod pods;
 pub mod reviews;

@@ -402,6 +402,11 @@ pub fn validate(s: &MeshSettings) -> Vec<String> {
             continue;
         }
         match url::Url::parse(value) {
+            // People open these links: no credentials in them (the value is
+            // not repeated in the message either).
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => errors.push(format!(
+                "tool_urls.{field}: a link people open must not carry a user name or password"
+            )),
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
             _ => errors.push(format!(
                 "tool_urls.{field}: {value:?} is not an http(s) URL"

@@ -155,13 +155,44 @@ pub fn security(map: &mut TrafficMap, samples: &[Sample], options: BuildOptions)
 /// 3. Access: nodes in namespaces the caller may not see stay (their edges
 ///    touch the caller's namespaces) but lose every detail.
 pub fn access(map: &mut TrafficMap, can_see: impl Fn(&str) -> bool) {
-    for node in &mut map.nodes {
+    // Hidden versioned nodes by (namespace, name without the version).
+    let mut versioned: BTreeMap<(String, String), Vec<(String, usize)>> = BTreeMap::new();
+    for (i, node) in map.nodes.iter_mut().enumerate() {
         let w = &mut node.wire;
         if w.kind != NodeKind::Unknown && !can_see(&w.namespace) {
             w.inaccessible = true;
+            if let Some(version) = w.version.take() {
+                // A versioned app's name carries its version (`reviews v3`).
+                if let Some(stripped) = w
+                    .name
+                    .strip_suffix(version.as_str())
+                    .and_then(|rest| rest.strip_suffix(' '))
+                {
+                    w.name = stripped.to_owned();
+                }
+                versioned
+                    .entry((w.namespace.clone(), w.name.clone()))
+                    .or_default()
+                    .push((w.id.clone(), i));
+            }
             w.app = None;
-            w.version = None;
             node.workloads.clear();
+        }
+    }
+    // Their ids would tell the version the fields hide
+    // (`vapp:ns:reviews:v3`): they become `vapp:<namespace>:<name>`,
+    // numbered from 2 where one app stands for several nodes (in the order
+    // of the original ids, so refreshes keep them apart the same way).
+    // Edges take their ids from the nodes at the end, so they follow.
+    for ((ns, name), mut nodes) in versioned {
+        nodes.sort();
+        for (k, (_, i)) in nodes.into_iter().enumerate() {
+            let suffix = if k == 0 {
+                String::new()
+            } else {
+                format!("#{}", k + 1)
+            };
+            map.nodes[i].wire.id = format!("vapp:{ns}:{name}{suffix}");
         }
     }
 }
@@ -502,6 +533,43 @@ mod tests {
         assert!(far.wire.inaccessible);
         assert!(far.wire.app.is_none() && far.wire.version.is_none());
         assert!(far.workloads.is_empty());
+        // Neither its id nor its name tell the version the fields hide.
+        assert_eq!(
+            (far.wire.id.as_str(), far.wire.name.as_str()),
+            ("vapp:secret:api", "api")
+        );
+        assert_eq!(map.nodes[0].wire.id, "vapp:a:web:v1");
+    }
+
+    #[test]
+    fn hidden_versions_of_one_app_keep_distinct_ids_without_the_versions() {
+        let mut map = TrafficMap::default();
+        let o = options(GraphType::VersionedApp, false);
+        map.add_requests(
+            &[
+                call("web", "api", "v2", "200", 1.0),
+                call("web", "api", "v1", "200", 1.0),
+            ],
+            o,
+        );
+        for n in &mut map.nodes {
+            if n.wire.app.as_deref() == Some("api") {
+                n.wire.namespace = "secret".into();
+            }
+        }
+        access(&mut map, |ns| ns != "secret");
+        let mut ids: Vec<&str> = map.nodes.iter().map(|n| n.wire.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            ["vapp:a:web:v1", "vapp:secret:api", "vapp:secret:api#2"]
+        );
+        assert!(
+            ids[1..]
+                .iter()
+                .all(|id| !id.contains("v1") && !id.contains("v2")),
+            "{ids:?}"
+        );
     }
 
     #[test]

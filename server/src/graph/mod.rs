@@ -98,14 +98,6 @@ pub struct GraphRequest {
     pub query_time: f64,
 }
 
-fn valid_namespace(ns: &str) -> bool {
-    !ns.is_empty()
-        && ns.len() <= 63
-        && ns
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 /// Checks `params` (400 for bad values, 403 for namespaces the caller may
 /// not see) and resolves defaults; `now` is the current Unix time.
 pub fn resolve(
@@ -147,10 +139,8 @@ pub fn resolve(
             limits.max_namespaces
         )));
     }
-    if let Some(bad) = namespaces.iter().find(|ns| !valid_namespace(ns)) {
-        return Err(Error::BadRequest(format!(
-            "{bad:?} is not a namespace name (lower-case letters, digits and '-')"
-        )));
+    for ns in &namespaces {
+        crate::cluster::names::namespace(ns)?;
     }
     for ns in &namespaces {
         scope.check_namespace(ns)?;

@@ -12,6 +12,7 @@ use futures::future::join_all;
 use serde::Deserialize;
 
 use crate::access::AccessScope;
+use crate::cluster::names;
 use crate::cluster::reviews::Attributes;
 use crate::enablement::injection;
 use crate::error::{Error, Result};
@@ -146,6 +147,7 @@ async fn namespace_injection_set(
     ApiJson(body): ApiJson<InjectionRequest>,
 ) -> Result<Json<InjectionChange>> {
     check_visible(&scope, &ns)?;
+    names::namespace(&ns)?;
     let cluster = state.cluster()?;
     let change = injection::set_namespace_injection(
         cluster.own(),
@@ -176,6 +178,8 @@ async fn workload_injection_set(
         ))
     })?;
     check_visible(&scope, &ns)?;
+    names::namespace(&ns)?;
+    names::object(kind.label(), &name)?;
     let cluster = state.cluster()?;
     let change = injection::set_workload_injection(
         cluster.own(),

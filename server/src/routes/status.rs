@@ -13,15 +13,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/status", get(status_get))
 }
 
-/// Probes every upstream now (concurrently, each bounded by its timeout).
+/// Every upstream's state (probed concurrently, each bounded by its
+/// timeout, and at most once per few seconds however often this is asked).
 async fn status_get(State(state): State<AppState>) -> Json<Status> {
-    let upstreams = state.upstreams();
-    let (probes, problems) = futures::join!(upstreams.probe_all(), problems(&state));
+    let (probes, problems) = futures::join!(state.upstream_status(), problems(&state));
     Json(Status {
         version: env!("CARGO_PKG_VERSION").into(),
         mode: state.mode(),
         auth_mode: state.auth_mode(),
-        upstreams: probes,
+        upstreams: probes.as_ref().clone(),
         problems,
         demo_identities: state.demo_identities(),
     })

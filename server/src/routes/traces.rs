@@ -126,8 +126,12 @@ pub struct SearchParams {
     pub limit: Option<usize>,
 }
 
-/// Turns search parameters into a Jaeger query, or a 400 saying what is wrong.
-pub fn parse_search(params: &SearchParams, now: f64) -> Result<TraceQuery> {
+/// How far past now a search may end (clocks differ a little).
+const MAX_FUTURE_S: f64 = 3600.0;
+
+/// Turns search parameters into a Jaeger query, or a 400 saying what is
+/// wrong; a range longer than `max_range_s` is one of those.
+pub fn parse_search(params: &SearchParams, now: f64, max_range_s: f64) -> Result<TraceQuery> {
     let service = params
         .service
         .clone()
@@ -180,6 +184,17 @@ pub fn parse_search(params: &SearchParams, now: f64) -> Result<TraceQuery> {
             ));
         }
     };
+    if end - start > max_range_s {
+        return Err(Error::BadRequest(format!(
+            "the search covers {:.0} s; the longest allowed is {max_range_s:.0} s: search a shorter range",
+            end - start
+        )));
+    }
+    if end > now + MAX_FUTURE_S {
+        return Err(Error::BadRequest(format!(
+            "end ({end}) is more than an hour in the future (Unix seconds)"
+        )));
+    }
     let mut tags = Vec::new();
     for pair in params.tags.as_deref().unwrap_or("").split_whitespace() {
         let (k, v) = pair
@@ -209,7 +224,11 @@ async fn traces_search(
     if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
         check_service(&scope, service)?;
     }
-    let query = parse_search(&params, meshdeck_sim::live::now_s())?;
+    let query = parse_search(
+        &params,
+        meshdeck_sim::live::now_s(),
+        state.metrics_limits().max_range_s,
+    )?;
     let jaeger = jaeger(&state)?;
     let mut found: Vec<_> = jaeger
         .search(&query)
@@ -231,9 +250,7 @@ async fn traces_get(
     Path(id): Path<String>,
 ) -> Result<Json<TraceDetail>> {
     check_traces_allowed(&scope)?;
-    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(Error::BadRequest(format!("{id:?} is not a trace id (hex)")));
-    }
+    check_trace_id(&id)?;
     let jaeger = jaeger(&state)?;
     let trace = jaeger.trace(&id).await?;
     // A trace none of whose services the caller may see is, for them, not there.
@@ -245,9 +262,47 @@ async fn traces_get(
     }
 }
 
+/// 400 unless `id` is a trace id: 16 or 32 hex digits (64 or 128 bits),
+/// not all zeros (which W3C and Jaeger treat as no trace at all).
+pub fn check_trace_id(id: &str) -> Result<()> {
+    let hex = id.chars().all(|c| c.is_ascii_hexdigit());
+    if !matches!(id.len(), 16 | 32) || !hex {
+        return Err(Error::BadRequest(format!(
+            "{:?} is not a trace id: 16 or 32 hex digits",
+            id.chars().take(80).collect::<String>()
+        )));
+    }
+    if id.chars().all(|c| c == '0') {
+        return Err(Error::BadRequest(
+            "a trace id of zeros names no trace".into(),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_ids_are_16_or_32_hex_digits() {
+        assert!(check_trace_id("0123456789abcdef").is_ok());
+        assert!(check_trace_id(&"aB".repeat(16)).is_ok());
+        for bad in [
+            "",
+            "abc",
+            &"0".repeat(32),
+            &"a".repeat(64),
+            "0123456789abcdeg",
+            &"a".repeat(24),
+        ] {
+            assert_eq!(
+                check_trace_id(bad).unwrap_err().code().http_status(),
+                400,
+                "{bad}"
+            );
+        }
+    }
 
     fn params(service: &str) -> SearchParams {
         SearchParams {
@@ -266,6 +321,7 @@ mod tests {
                 ..params("reviews.bookinfo")
             },
             10_000.0,
+            30.0 * 86_400.0,
         )
         .unwrap();
         assert_eq!(
@@ -312,9 +368,19 @@ mod tests {
                 range: Some("eventually".into()),
                 ..params("a.b")
             },
+            // Longer than the limit, or ending far in the future.
+            SearchParams {
+                range: Some("10000w".into()),
+                ..params("a.b")
+            },
+            SearchParams {
+                start: Some(1.0),
+                end: Some(1e15),
+                ..params("a.b")
+            },
         ];
         for p in bad {
-            let err = parse_search(&p, 10_000.0).unwrap_err();
+            let err = parse_search(&p, 10_000.0, 30.0 * 86_400.0).unwrap_err();
             assert_eq!(err.code().http_status(), 400, "{p:?}");
         }
     }

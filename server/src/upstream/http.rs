@@ -45,7 +45,19 @@ pub struct HttpUpstream {
 
 impl HttpUpstream {
     /// A client for `base` whose every request gives up after `timeout`.
+    /// Credentials in the URL (`http://user:password@host/`) are taken out
+    /// of it and sent as basic authentication: the URL kept, which links,
+    /// errors and logs may show, carries none.
     pub fn new(kind: UpstreamKind, mut base: Url, timeout: Duration) -> Result<Self> {
+        let url_auth = (!base.username().is_empty() || base.password().is_some()).then(|| {
+            UpstreamAuth::Basic {
+                username: percent_decode(base.username()),
+                password: percent_decode(base.password().unwrap_or("")),
+            }
+        });
+        // Only special schemes have credentials, and these cannot fail there.
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
         if !matches!(base.scheme(), "http" | "https") {
             return Err(Error::Invalid(format!(
                 "{} URL must be http or https, not {}",
@@ -73,7 +85,7 @@ impl HttpUpstream {
             base,
             timeout,
             client,
-            auth: None,
+            auth: url_auth,
         })
     }
 
@@ -82,9 +94,12 @@ impl HttpUpstream {
         self.timeout
     }
 
-    /// The same upstream, sending `auth` with every request.
+    /// The same upstream, sending `auth` with every request (`None` keeps
+    /// the credentials the URL carried, if any).
     pub fn with_auth(mut self, auth: Option<UpstreamAuth>) -> Self {
-        self.auth = auth;
+        if auth.is_some() {
+            self.auth = auth;
+        }
         self
     }
 
@@ -104,7 +119,7 @@ impl HttpUpstream {
         self.kind
     }
 
-    /// The configured base URL (always ending in `/`).
+    /// The configured base URL (always ending in `/`), without credentials.
     pub fn base(&self) -> &Url {
         &self.base
     }
@@ -122,18 +137,15 @@ impl HttpUpstream {
     }
 
     /// Maps a transport failure to an upstream error that says what happened.
-    pub fn transport_error(&self, err: &reqwest::Error) -> Error {
+    /// The URL is left out of the words: `/api/status` is public, and an
+    /// internal address is nobody's business there.
+    pub fn transport_error(&self, err: reqwest::Error) -> Error {
         let reason = if err.is_timeout() {
             format!("no answer within {} ms", self.timeout.as_millis())
         } else if err.is_connect() {
             "cannot connect (is it running and reachable from meshdeck?)".to_string()
         } else {
-            // Error texts carry the URL; /api/status is public, so leave it out.
-            format!(
-                "request failed: {}",
-                err.to_string()
-                    .replace(self.base.as_str(), "the configured URL")
-            )
+            format!("request failed: {}", err.without_url())
         };
         self.unavailable(reason)
     }
@@ -157,7 +169,7 @@ impl HttpUpstream {
         let body = response
             .bytes()
             .await
-            .map_err(|e| self.transport_error(&e))?;
+            .map_err(|e| self.transport_error(e))?;
         Ok((status, body))
     }
 
@@ -179,7 +191,7 @@ impl HttpUpstream {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.transport_error(&e))?
+            .map_err(|e| self.transport_error(e))?
         {
             if chunk.len() > max_bytes.saturating_sub(body.len()) {
                 // Dropping the response closes the connection mid-answer.
@@ -194,7 +206,7 @@ impl HttpUpstream {
         self.authorized(request)
             .send()
             .await
-            .map_err(|e| self.transport_error(&e))
+            .map_err(|e| self.transport_error(e))
     }
 
     /// `GET path?query`, expecting a 2xx JSON answer.
@@ -209,7 +221,7 @@ impl HttpUpstream {
             .query(query)
             .send()
             .await
-            .map_err(|e| self.transport_error(&e))?;
+            .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(self.unavailable(format!("{path} answered HTTP {}", status.as_u16())));
@@ -226,7 +238,7 @@ impl HttpUpstream {
             .get(url)
             .send()
             .await
-            .map_err(|e| self.transport_error(&e))?;
+            .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         if matches!(status.as_u16(), 401 | 403) {
             return Ok(serde_json::Value::Null);
@@ -245,7 +257,7 @@ impl HttpUpstream {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| self.transport_error(&e))?;
+            .map_err(|e| self.transport_error(e))?;
         serde_json::from_slice(&bytes).map_err(|e| {
             self.unavailable(format!(
                 "{path} answered with something that is not the expected JSON ({e})"
@@ -254,9 +266,59 @@ impl HttpUpstream {
     }
 }
 
+/// `text` with `%XX` escapes decoded (as URL user info is stored).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_leave_the_url_and_become_basic_auth() {
+        let up = HttpUpstream::new(
+            UpstreamKind::Jaeger,
+            "http://ops:s%40cret@jaeger.internal:16686/jaeger"
+                .parse()
+                .unwrap(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert_eq!(up.base().as_str(), "http://jaeger.internal:16686/jaeger/");
+        match &up.auth {
+            Some(UpstreamAuth::Basic { username, password }) => {
+                assert_eq!((username.as_str(), password.as_str()), ("ops", "s@cret"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Flags for credentials win; none keeps the URL's.
+        let kept = up.clone().with_auth(None);
+        assert!(matches!(kept.auth, Some(UpstreamAuth::Basic { .. })));
+        let bearer = up.with_auth(Some(UpstreamAuth::Bearer("t".into())));
+        assert!(matches!(bearer.auth, Some(UpstreamAuth::Bearer(_))));
+        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+    }
 
     fn up(base: &str) -> HttpUpstream {
         HttpUpstream::new(

@@ -147,9 +147,25 @@ impl JaegerClient {
         if (200..300).contains(&status) {
             Ok(body)
         } else {
-            Err(self
-                .http
-                .unavailable(format!("{path} answered HTTP {status}")))
+            Err(self.refused(path, status, &body))
+        }
+    }
+
+    /// A non-2xx answer as an error: a 400 is the search the caller asked
+    /// for being refused (their 400, with Jaeger's words), anything else is
+    /// Jaeger being unavailable.
+    fn refused(&self, path: &str, status: u16, body: &Value) -> Error {
+        if status == 400 {
+            let words = body
+                .pointer("/errors/0/msg")
+                .or_else(|| body.pointer("/error/message"))
+                .or_else(|| body.get("message"))
+                .and_then(Value::as_str)
+                .unwrap_or("no reason given");
+            Error::BadRequest(format!("Jaeger refused the search: {words}"))
+        } else {
+            self.http
+                .unavailable(format!("{path} answered HTTP {status}"))
         }
     }
 
@@ -244,9 +260,7 @@ impl JaegerClient {
                     // Jaeger's v3 gateway answers 404 when nothing matched.
                     404 => Ok(Vec::new()),
                     200..=299 => Ok(traces::parse_v3(&body)),
-                    other => Err(self
-                        .http
-                        .unavailable(format!("api/v3/traces answered HTTP {other}"))),
+                    other => Err(self.refused("api/v3/traces", other, &body)),
                 }
             }
         }
@@ -274,9 +288,7 @@ impl JaegerClient {
                     Some(found.swap_remove(0))
                 })
             }
-            other => Err(self
-                .http
-                .unavailable(format!("{path} answered HTTP {other}"))),
+            other => Err(self.refused(&path, other, &body)),
         }
     }
 

@@ -100,9 +100,21 @@ impl Upstreams {
     }
 }
 
+/// A URL fit to show people: without user name and password (settings
+/// written before they were refused, a hand-edited ConfigMap); text that
+/// does not parse as a URL is not a link at all.
+fn public_url(text: &str) -> Option<String> {
+    let mut url = url::Url::parse(text).ok()?;
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    Some(url.to_string())
+}
+
 /// The links browsers get: per tool, the URL saved in the mesh settings
 /// (where people open the tool) when one is saved, else the URL meshdeck
-/// itself reaches it at. Kiali, Jaeger, Grafana, Prometheus in that order.
+/// itself reaches it at (whose credentials were taken out when it was
+/// configured). Never with credentials. Kiali, Jaeger, Grafana, Prometheus
+/// in that order.
 pub fn tool_links(configured: Vec<ToolLink>, saved: Option<&ToolUrls>) -> Vec<ToolLink> {
     [
         UpstreamKind::Kiali,
@@ -120,13 +132,14 @@ pub fn tool_links(configured: Vec<ToolLink>, saved: Option<&ToolUrls>) -> Vec<To
                 _ => urls.prometheus.trim(),
             })
             .filter(|url| !url.is_empty());
-        match saved {
-            Some(url) => Some(ToolLink {
-                kind,
-                url: url.to_owned(),
-            }),
-            None => configured.iter().find(|l| l.kind == kind).cloned(),
-        }
+        let url = match saved {
+            Some(url) => url.to_owned(),
+            None => configured.iter().find(|l| l.kind == kind)?.url.clone(),
+        };
+        Some(ToolLink {
+            kind,
+            url: public_url(&url)?,
+        })
     })
     .collect()
 }
@@ -252,10 +265,23 @@ mod tests {
         assert_eq!(
             tool_links(configured, Some(&saved)),
             [
-                link(UpstreamKind::Kiali, "https://kiali.example.com"),
+                link(UpstreamKind::Kiali, "https://kiali.example.com/"),
                 link(UpstreamKind::Jaeger, "http://jaeger.svc:16686/"),
-                link(UpstreamKind::Prometheus, "https://prom.example.com"),
+                link(UpstreamKind::Prometheus, "https://prom.example.com/"),
             ]
+        );
+        // Credentials never reach a link, whoever wrote them where.
+        let sneaky = ToolUrls {
+            grafana: "https://admin:hunter2@grafana.example.com/d/x".into(),
+            kiali: "not a url".into(),
+            ..ToolUrls::default()
+        };
+        assert_eq!(
+            tool_links(Vec::new(), Some(&sneaky)),
+            [link(
+                UpstreamKind::Grafana,
+                "https://grafana.example.com/d/x"
+            )]
         );
     }
 }
