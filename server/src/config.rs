@@ -99,6 +99,29 @@ pub struct HttpArgs {
     /// Timeout for each call to an upstream system, in milliseconds.
     #[arg(long, env = "MESHDECK_UPSTREAM_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
     pub upstream_timeout_ms: u64,
+    /// Longest a client may take to send a request line and headers (e.g.
+    /// 10s): counted from the connection for its first request, from the
+    /// first byte for later ones. Ends slow and stalled request heads.
+    #[arg(long, env = "MESHDECK_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub http_header_timeout: Duration,
+    /// Longest a request body may take to arrive in full (e.g. 30s); a
+    /// slower one is answered with 408 and its connection closed.
+    #[arg(long, env = "MESHDECK_HTTP_BODY_TIMEOUT", default_value = "30s", value_parser = parse_timeout)]
+    pub http_body_timeout: Duration,
+    /// Longest a connection may wait for its client with nothing to do:
+    /// kept alive between requests, or with a response the client does not
+    /// read (e.g. 90s).
+    #[arg(long, env = "MESHDECK_HTTP_IDLE_TIMEOUT", default_value = "90s", value_parser = parse_timeout)]
+    pub http_idle_timeout: Duration,
+    /// Most client connections served at once; further ones wait to be
+    /// accepted, and idle kept-alive connections are closed to make room.
+    #[arg(long, env = "MESHDECK_HTTP_MAX_CONNECTIONS", default_value_t = crate::serve::DEFAULT_MAX_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub http_max_connections: u32,
+    /// On Ctrl-C or SIGTERM, how long requests in flight may take to finish
+    /// before every connection is closed and meshdeck exits (e.g. 5s; 0s
+    /// closes at once).
+    #[arg(long, env = "MESHDECK_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_grace)]
+    pub shutdown_grace: Duration,
     /// Limits and caching of metrics requests.
     #[command(flatten)]
     pub metrics: MetricsArgs,
@@ -164,6 +187,45 @@ impl HttpArgs {
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
     }
+
+    /// The HTTP server's timeouts and limits these flags describe.
+    pub fn serve_options(&self) -> crate::serve::ServeOptions {
+        crate::serve::ServeOptions {
+            header_timeout: self.http_header_timeout,
+            body_timeout: self.http_body_timeout,
+            idle_timeout: self.http_idle_timeout,
+            max_connections: self.http_max_connections as usize,
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+}
+
+/// A duration of whole seconds, minutes or hours (`90s`, `2m`) from `min`
+/// to `max`; `0s` only where `min` is zero.
+fn parse_bounded_duration(text: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let seconds = if matches!(text.trim(), "0" | "0s") {
+        Some(0.0)
+    } else {
+        crate::metrics::parse_duration(text)
+    };
+    match seconds.map(Duration::from_secs_f64) {
+        Some(d) if (min..=max).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "{text:?} is not a duration from {}s to {}s (e.g. 30s or 2m)",
+            min.as_secs(),
+            max.as_secs()
+        )),
+    }
+}
+
+/// An HTTP server timeout: 1s to 1h.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_bounded_duration(text, Duration::from_secs(1), Duration::from_secs(3600))
+}
+
+/// The shutdown grace: 0s to 10m.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    parse_bounded_duration(text, Duration::ZERO, Duration::from_secs(600))
 }
 
 /// Which Jaeger query API to speak.
@@ -532,6 +594,50 @@ mod tests {
         );
         for bad in ["0", "-1", "many"] {
             assert!(limits(&["--graph-max-namespaces", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_server_flags_default_to_the_servers_defaults_and_are_bounded() {
+        let options = |extra: &[&str]| {
+            let cli = Cli::try_parse_from(["meshdeck", "demo"].iter().chain(extra))?;
+            let Command::Demo(args) = cli.command else {
+                panic!("expected demo");
+            };
+            Ok::<_, clap::Error>(args.http.serve_options())
+        };
+        assert_eq!(options(&[]).unwrap(), crate::serve::ServeOptions::default());
+        let set = options(&[
+            "--http-header-timeout",
+            "2s",
+            "--http-body-timeout",
+            "1m",
+            "--http-idle-timeout",
+            "1h",
+            "--http-max-connections",
+            "3",
+            "--shutdown-grace",
+            "0s",
+        ])
+        .unwrap();
+        assert_eq!(
+            set,
+            crate::serve::ServeOptions {
+                header_timeout: Duration::from_secs(2),
+                body_timeout: Duration::from_secs(60),
+                idle_timeout: Duration::from_secs(3600),
+                max_connections: 3,
+                shutdown_grace: Duration::ZERO,
+            }
+        );
+        for bad in [
+            ["--http-header-timeout", "0s"],
+            ["--http-body-timeout", "2h"],
+            ["--http-idle-timeout", "soon"],
+            ["--http-max-connections", "0"],
+            ["--shutdown-grace", "11m"],
+        ] {
+            assert!(options(&bad).is_err(), "{bad:?}");
         }
     }
 

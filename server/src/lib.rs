@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod promql;
 pub mod routes;
 pub mod run;
+pub mod serve;
 pub mod spa;
 pub mod state;
 pub mod traces;

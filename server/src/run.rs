@@ -1,7 +1,6 @@
 //! Starting and stopping the server: build the state from the command line,
-//! listen, and shut down gracefully on Ctrl-C or SIGTERM.
-
-use std::net::SocketAddr;
+//! listen, and shut down gracefully on Ctrl-C or SIGTERM (bounded by the
+//! shutdown grace; see [`crate::serve`]).
 
 use app::types::{AuthMode, RunMode};
 use tokio::net::TcpListener;
@@ -14,6 +13,7 @@ use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
 use crate::demo::{DemoEnvironment, DemoOptions, demo_identities};
 use crate::enablement::autoinject;
 use crate::error::{Error, Result};
+use crate::serve::serve_on;
 use crate::spa::Spa;
 use crate::state::AppState;
 use crate::upstream::Upstreams;
@@ -188,11 +188,10 @@ async fn serve_kube_api(
         })?;
     }
     let router = environment.cluster.router();
-    let task = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router).await {
-            tracing::error!(%err, "the demo's Kubernetes API stopped");
-        }
-    });
+    // Same timeouts and limits as the console; it stops when its task is
+    // aborted (after the console has shut down).
+    let options = args.http.serve_options();
+    let task = tokio::spawn(serve_on(listener, router, options, std::future::pending()));
     tracing::info!(%addr, "the demo's Kubernetes API is listening");
     println!("demo Kubernetes API: kubectl --server http://{addr} get namespaces");
     Ok(Some(task))
@@ -239,16 +238,15 @@ async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
     tracing::info!(%addr, mode = ?state.mode(), "meshdeck is listening");
     // Printed on stdout, not only logged: scripts and people look for it.
     println!("meshdeck is ready: open http://{addr}/");
-    // Peer addresses: auth-proxy mode trusts identity headers only from
-    // the proxy's addresses.
-    let app = crate::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::Internal {
-            context: "serving HTTP".into(),
-            source: Some(Box::new(e)),
-        })?;
+    // Returns within the shutdown grace of the signal, whatever clients do,
+    // so `demo` goes on to stop its children.
+    serve_on(
+        listener,
+        crate::router(state),
+        http.serve_options(),
+        shutdown_signal(),
+    )
+    .await;
     tracing::info!("meshdeck stopped");
     Ok(())
 }

@@ -34,6 +34,8 @@ async fn demo_serves_live_metrics_and_stops_cleanly() {
             "10",
             "--static-dir",
             "/nonexistent",
+            "--shutdown-grace",
+            "2s",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -133,7 +135,12 @@ async fn demo_serves_live_metrics_and_stops_cleanly() {
         "{running:?}"
     );
 
-    // ...and is gone, with its directory, after SIGTERM.
+    // ...and is gone, with its directory, after SIGTERM, even with a slow
+    // client holding a connection open with half a request (the header
+    // timeout is longer than the test's bound): the shutdown grace bounds
+    // the wait.
+    let mut slow = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    std::io::Write::write_all(&mut slow, b"GET /api/status HTTP/1.1\r\n").unwrap();
     let killed = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
@@ -150,6 +157,11 @@ async fn demo_serves_live_metrics_and_stops_cleanly() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
+    eprintln!(
+        "demo stopped {:?} after SIGTERM with a slow client connected (grace 2s)",
+        started.elapsed()
+    );
+    drop(slow);
     assert!(exit.success(), "{exit:?}");
     assert!(
         processes_mentioning(&marker).is_empty(),
