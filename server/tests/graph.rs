@@ -344,7 +344,11 @@ async fn members_see_their_namespaces_and_no_details_beyond() {
         .iter()
         .filter(|e| e.target.contains(":payments:"))
     {
-        assert!(!e.id.contains(":v1") && !e.id.contains(":v2"), "{}", e.id);
+        assert!(
+            !e.target.contains(":v1") && !e.target.contains(":v2"),
+            "{}",
+            e.id
+        );
     }
     let (status, body) = get(
         s(),
