@@ -174,7 +174,7 @@ pub struct MetricsArgs {
     /// Most points per series in one metrics request.
     #[arg(long, env = "MESHDECK_METRICS_MAX_POINTS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=11_000))]
     pub metrics_max_points: u32,
-    /// How long identical metrics requests reuse one answer, in milliseconds (0: only concurrent ones share).
+    /// How long identical metrics requests for a range ending now reuse one answer, in milliseconds (0: only concurrent ones share; explicit start/end ranges are never kept).
     #[arg(long, env = "MESHDECK_METRICS_CACHE_TTL_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub metrics_cache_ttl_ms: u64,
 }
