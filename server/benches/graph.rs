@@ -16,6 +16,13 @@
 //!   free of evaluation time: a real Prometheus adds its own evaluation);
 //! - the response size.
 //!
+//! `-- replays`: instead, the memory meshdeck keeps around 300 graph
+//! requests (the demo mesh and a synthetic mesh of 455 services, each in a
+//! process of its own): replays at distinct past `queryTime`s, which are
+//! not kept, and graphs of "now" for different namespace sets and windows,
+//! which are kept within the cache's byte budget; and the cache's weight
+//! estimate of one answer against what held answers really take.
+//!
 //! `MESHDECK_BENCH_WRITE_GRAPH=DIR` also writes each answer to
 //! `DIR/graph-<services>.json`, for the browser benchmark
 //! (`scripts/bench-graph-browser.sh`).
@@ -284,6 +291,208 @@ fn print_digests(services: usize, mesh: &Mesh, fetched: &Fetched) {
     }
 }
 
+/// Resident memory of this process in MiB (Linux `VmRSS`).
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    kib / 1024.0
+}
+
+/// Requests of each memory run.
+const MEMORY_REQUESTS: usize = 300;
+/// Answers held at once to measure what one takes.
+const HELD: usize = 10;
+
+/// The memory runs (`replays`): each mesh and run in a process of its own,
+/// so that one run's freed but still resident memory does not count in the
+/// next.
+fn memory(meshes: &[&str]) {
+    println!(
+        "resident memory of meshdeck (MiB) around {MEMORY_REQUESTS} graph requests; graph cache budget {} MiB (3/4 of --cache-max-bytes)",
+        graph_budget() >> 20
+    );
+    println!(
+        "{:>8} {:>6} {:>8} {:<31} {:>7} {:>16} {:>14} {:>6}",
+        "mesh",
+        "nodes",
+        "samples",
+        "requests",
+        "before",
+        "after 100/200/300",
+        "cache MiB/n",
+        "req/s"
+    );
+    let exe = std::env::current_exe().unwrap();
+    for mesh in meshes {
+        for phase in ["replays", "live", "weight"] {
+            let status = std::process::Command::new(&exe)
+                .args(["memory-child", mesh, phase])
+                .status()
+                .unwrap();
+            assert!(status.success(), "{mesh} {phase}: {status}");
+        }
+    }
+}
+
+/// The graph cache's share of the default `--cache-max-bytes`.
+fn graph_budget() -> usize {
+    let total = meshdeck_server::config::DEFAULT_CACHE_MAX_BYTES as usize;
+    total / 4 * 3
+}
+
+/// One memory run (`phase`) on one mesh, against a stub Prometheus
+/// answering the mesh's full vectors to every query, with the default cache
+/// budget:
+/// - `replays`: `GET /api/graph` at [`MEMORY_REQUESTS`] distinct past
+///   `queryTime`s (not kept: the figure stays near its start);
+/// - `live`: graphs of "now" for as many namespace sets and windows, kept
+///   for ten minutes instead of ten seconds, so that only the byte budget
+///   bounds them;
+/// - `weight`: one answer's estimated weight against the memory [`HELD`]
+///   answers, fetched and held at once, really take.
+fn memory_child(name: &str, phase: &str, runtime: &tokio::runtime::Runtime) {
+    use meshdeck_server::cache::Keep;
+    let mut mesh = match name {
+        "demo" => scenario::demo(),
+        n => scenario::synthetic(n.parse().unwrap(), 7),
+    };
+    mesh.variation = Variation::NONE;
+    let fetched = vectors(&mesh);
+    let samples =
+        fetched.requests.len() + fetched.tcp.len() + fetched.buckets.len() + fetched.security.len();
+    let namespaces: Vec<String> = mesh.namespaces.iter().map(|n| n.name.clone()).collect();
+    runtime.block_on(async {
+        let url = stub_prometheus(&fetched).await;
+        drop(fetched);
+        let args = UpstreamArgs {
+            prometheus_url: Some(url.parse().unwrap()),
+            ..UpstreamArgs::default()
+        };
+        let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(30)).unwrap();
+        upstreams.kube = Some(meshdeck_server::demo::in_memory(
+            &InMemoryCluster::from_mesh(&mesh),
+            meshdeck_sim::kube::ADMIN_TOKEN,
+        ));
+        let base = AppState::new(
+            RunMode::Demo,
+            AuthMode::Demo,
+            upstreams,
+            Spa::load(std::path::Path::new("/nonexistent")),
+        );
+        let limits = |ttl| meshdeck_server::graph::GraphLimits {
+            max_namespaces: 1000,
+            cache_ttl: ttl,
+        };
+        let get = |state: &AppState, query: String| {
+            let uri = format!("/api/graph?{query}");
+            let state = state.clone();
+            async move {
+                let response = router(state)
+                    .oneshot(
+                        Request::get(&uri)
+                            .header("authorization", "Bearer demo-token-admin")
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success(), "{}", response.status());
+                response.into_body().collect().await.unwrap().to_bytes()
+            }
+        };
+        let all = namespaces.join(",");
+        let t0 = (meshdeck_sim::live::now_s() / 10.0).floor() * 10.0 - 3600.0;
+        // The first answer, so that what every request allocates once (the
+        // cluster's caches, connection pools) is in the starting figures.
+        let state = base.clone().with_graph_limits(limits(Duration::from_secs(10)));
+        let body = get(&state, format!("namespaces={all}&queryTime={t0}")).await;
+        let nodes = serde_json::from_slice::<app::types::Graph>(&body)
+            .unwrap()
+            .nodes
+            .len();
+        drop(body);
+        // After every third of the requests: a plateau, not a slope.
+        let mut after = Vec::new();
+        let mut checkpoint = |i: usize| {
+            if i % (MEMORY_REQUESTS / 3) == 0 {
+                after.push(format!("{:.0}", resident_mib()));
+            }
+        };
+        let row = |what: &str, before: f64, after: &[String], state: &AppState, rate: f64| {
+            let cache = state.graph_cache().stats();
+            println!(
+                "{name:>8} {nodes:>6} {samples:>8} {what:<31} {before:>7.0} {:>16} {:>9.1}/{:<4} {rate:>6.1}",
+                after.join(" / "),
+                cache.bytes as f64 / 1048576.0,
+                cache.entries
+            );
+        };
+
+        match phase {
+            "replays" => {
+                let before = resident_mib();
+                let started = Instant::now();
+                for i in 1..=MEMORY_REQUESTS {
+                    let t = t0 - 10.0 * i as f64;
+                    get(&state, format!("namespaces={all}&queryTime={t}")).await;
+                    checkpoint(i);
+                }
+                let rate = MEMORY_REQUESTS as f64 / started.elapsed().as_secs_f64();
+                row("replays, distinct queryTime", before, &after, &state, rate);
+            }
+            "live" => {
+                let state = base.with_graph_limits(limits(Duration::from_secs(600)));
+                let windows = meshdeck_server::graph::WINDOWS;
+                let subsets = (1u64 << namespaces.len().min(63)) - 1;
+                let before = resident_mib();
+                let started = Instant::now();
+                for i in 0..MEMORY_REQUESTS {
+                    // A window and a non-empty set of namespaces (a bit mask).
+                    let (window, _) = windows[i % windows.len()];
+                    let mask = (i / windows.len()) as u64 % subsets + 1;
+                    let chosen: Vec<&str> = namespaces
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| mask >> (j % 63) & 1 == 1)
+                        .map(|(_, n)| n.as_str())
+                        .collect();
+                    let query = format!("namespaces={}&window={window}", chosen.join(","));
+                    get(&state, query).await;
+                    checkpoint(i + 1);
+                }
+                let rate = MEMORY_REQUESTS as f64 / started.elapsed().as_secs_f64();
+                row("live, namespace sets x windows", before, &after, &state, rate);
+            }
+            _ => {
+                let request = GraphRequest {
+                    namespaces: namespaces.clone(),
+                    options: BuildOptions {
+                        graph_type: app::types::GraphType::VersionedApp,
+                        inject_service_nodes: true,
+                    },
+                    window_s: WINDOW_S,
+                    query_time: t0,
+                };
+                let before = resident_mib();
+                let mut held = Vec::new();
+                for _ in 0..HELD {
+                    let fetched = meshdeck_server::graph::fetch(&base, &request, Keep::Discard);
+                    held.push(fetched.await.unwrap());
+                }
+                let measured = (resident_mib() - before) / HELD as f64;
+                let estimate = held[0].weight() as f64 / 1048576.0;
+                println!(
+                    "{name:>8}: one answer weighs {estimate:.2} MiB by the estimate; {HELD} held at once took {measured:.2} MiB each"
+                );
+            }
+        }
+    });
+}
+
 fn main() {
     let build_only = std::env::args().any(|a| a == "build");
     let digest_only = std::env::args().any(|a| a == "digest");
@@ -291,6 +500,15 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "memory-child") {
+        memory_child(&args[i + 1], &args[i + 2], &runtime);
+        return;
+    }
+    if args.iter().any(|a| a == "replays") {
+        memory(&["demo", "455"]);
+        return;
+    }
     let mut stage_rows = Vec::new();
     println!(
         "{:>8} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>7} {:>10}",

@@ -122,12 +122,48 @@ pub struct HttpArgs {
     /// closes at once).
     #[arg(long, env = "MESHDECK_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_grace)]
     pub shutdown_grace: Duration,
+    /// Most memory the graph and metrics caches keep together, by their
+    /// estimate (e.g. 256MiB, 1GiB; 0: keep nothing, only share answers
+    /// among concurrent identical requests).
+    #[arg(long, env = "MESHDECK_CACHE_MAX_BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    pub cache_max_bytes: u64,
     /// Limits and caching of metrics requests.
     #[command(flatten)]
     pub metrics: MetricsArgs,
     /// Limits of traffic graph requests.
     #[command(flatten)]
     pub graph: GraphArgs,
+}
+
+/// The default of `--cache-max-bytes`: 256 MiB.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The largest `--cache-max-bytes` accepted: 64 GiB.
+const MAX_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+
+/// A whole number of bytes, alone or with a unit: `B`, `KiB`, `MiB`, `GiB`.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit = match unit.trim() {
+        "" | "B" => Some(1),
+        "KiB" => Some(1 << 10),
+        "MiB" => Some(1 << 20),
+        "GiB" => Some(1 << 30),
+        _ => None,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .zip(unit)
+        .and_then(|(n, unit)| n.checked_mul(unit))
+        .filter(|bytes| *bytes <= MAX_CACHE_MAX_BYTES)
+        .ok_or_else(|| {
+            format!("{text:?} is not a size from 0 to 64GiB (a number of bytes, or with KiB, MiB or GiB, e.g. 256MiB)")
+        })
 }
 
 /// Limits of `/api/graph`.
@@ -161,7 +197,7 @@ pub struct MetricsArgs {
     /// Most points per series in one metrics request.
     #[arg(long, env = "MESHDECK_METRICS_MAX_POINTS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(10..=11_000))]
     pub metrics_max_points: u32,
-    /// How long identical metrics requests reuse one answer, in milliseconds (0: only concurrent ones share).
+    /// How long identical metrics requests for a range ending now reuse one answer, in milliseconds (0: only concurrent ones share; explicit start/end ranges are never kept).
     #[arg(long, env = "MESHDECK_METRICS_CACHE_TTL_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub metrics_cache_ttl_ms: u64,
 }
@@ -569,6 +605,41 @@ mod tests {
         assert!(
             Cli::try_parse_from(["meshdeck", "demo", "--metrics-max-range", "forever"]).is_err()
         );
+    }
+
+    #[test]
+    fn cache_max_bytes_defaults_to_256_mib_and_takes_units() {
+        let bytes = |extra: &[&str]| {
+            let cli = Cli::try_parse_from(["meshdeck", "demo"].iter().chain(extra))?;
+            let Command::Demo(args) = cli.command else {
+                panic!("expected demo");
+            };
+            Ok::<_, clap::Error>(args.http.cache_max_bytes)
+        };
+        assert_eq!(bytes(&[]).unwrap(), 268_435_456);
+        assert_eq!(bytes(&[]).unwrap(), DEFAULT_CACHE_MAX_BYTES);
+        for (text, want) in [
+            ("0", 0),
+            ("1000", 1000),
+            ("512B", 512),
+            ("64KiB", 65_536),
+            ("1 MiB", 1_048_576),
+            ("2GiB", 2_147_483_648),
+            ("64GiB", 68_719_476_736),
+        ] {
+            assert_eq!(bytes(&["--cache-max-bytes", text]).unwrap(), want, "{text}");
+        }
+        for bad in [
+            "",
+            "MiB",
+            "-1",
+            "1.5GiB",
+            "1MB",
+            "65GiB",
+            "99999999999999999999",
+        ] {
+            assert!(bytes(&["--cache-max-bytes", bad]).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -96,6 +96,34 @@ impl Error {
     }
 }
 
+/// A failure shared by every request that waited for one computation
+/// ([`crate::cache`]): the last holder gets the original, the others a
+/// copy (an internal error's source becomes its message).
+impl From<std::sync::Arc<Error>> for Error {
+    fn from(shared: std::sync::Arc<Error>) -> Self {
+        std::sync::Arc::try_unwrap(shared).unwrap_or_else(|shared| match &*shared {
+            Error::BadRequest(m) => Error::BadRequest(m.clone()),
+            Error::Unauthenticated(m) => Error::Unauthenticated(m.clone()),
+            Error::Forbidden(m) => Error::Forbidden(m.clone()),
+            Error::NotFound(m) => Error::NotFound(m.clone()),
+            Error::MethodNotAllowed { method, path } => Error::MethodNotAllowed {
+                method: method.clone(),
+                path: path.clone(),
+            },
+            Error::Conflict(m) => Error::Conflict(m.clone()),
+            Error::Invalid(m) => Error::Invalid(m.clone()),
+            Error::Upstream { upstream, reason } => Error::Upstream {
+                upstream: *upstream,
+                reason: reason.clone(),
+            },
+            Error::Internal { context, source } => Error::Internal {
+                context: context.clone(),
+                source: source.as_ref().map(|s| s.to_string().into()),
+            },
+        })
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let code = self.code();
@@ -128,6 +156,31 @@ mod tests {
         };
         assert_eq!(err.code(), ErrorCode::Internal);
         assert!(!err.public_message().contains("secret"));
+    }
+
+    #[test]
+    fn shared_errors_keep_their_class_and_message() {
+        let shared = std::sync::Arc::new(Error::Upstream {
+            upstream: UpstreamKind::Prometheus,
+            reason: "timed out".into(),
+        });
+        let copy = Error::from(shared.clone());
+        assert_eq!(
+            copy.public_message(),
+            "Prometheus is unavailable: timed out"
+        );
+        // The last holder gets the original itself.
+        let internal = std::sync::Arc::new(Error::Internal {
+            context: "decoding".into(),
+            source: Some("bad JSON".into()),
+        });
+        let copy = Error::from(internal.clone());
+        assert_eq!(copy.code(), ErrorCode::Internal);
+        let source = std::error::Error::source(&copy).map(|s| s.to_string());
+        assert_eq!(source.as_deref(), Some("bad JSON"));
+        let original = Error::from(internal);
+        assert_eq!(original.to_string(), "internal error: decoding");
+        assert_eq!(Error::from(shared).code(), ErrorCode::UpstreamUnavailable);
     }
 
     #[test]

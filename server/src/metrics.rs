@@ -14,6 +14,7 @@ use app::types::{
 use serde::Deserialize;
 
 use crate::access::AccessScope;
+use crate::cache::Keep;
 use crate::cluster::names;
 use crate::error::{Error, Result};
 use crate::promql::{self, Target};
@@ -386,9 +387,55 @@ fn plan(target: &Target, range: f64, window: f64) -> Vec<Planned> {
     plan
 }
 
+/// Estimated bytes of a report, for the metrics cache's budget: its
+/// charts' points (nearly all of it: up to `--metrics-max-points` per
+/// series), series, top lists and texts, with their buffers.
+pub fn report_weight(report: &MetricsReport) -> usize {
+    use crate::cache::heap_bytes;
+    use std::mem::size_of;
+    let text = |s: &String| heap_bytes(s.len());
+    let texts = |v: &Vec<String>| {
+        heap_bytes(v.capacity() * size_of::<String>()) + v.iter().map(text).sum::<usize>()
+    };
+    let charts: usize = report
+        .charts
+        .iter()
+        .map(|c| {
+            heap_bytes(c.series.capacity() * size_of::<Series>())
+                + texts(&c.queries)
+                + c.series
+                    .iter()
+                    .map(|s| {
+                        text(&s.name)
+                            + heap_bytes(s.points.capacity() * size_of::<(f64, Option<f64>)>())
+                    })
+                    .sum::<usize>()
+        })
+        .sum();
+    let top: usize = report
+        .top
+        .iter()
+        .map(|t| {
+            text(&t.query)
+                + heap_bytes(t.entries.capacity() * size_of::<TopEntry>())
+                + t.entries
+                    .iter()
+                    .map(|e| text(&e.namespace) + text(&e.service))
+                    .sum::<usize>()
+        })
+        .sum();
+    size_of::<MetricsReport>()
+        + report.namespaces.as_ref().map_or(0, texts)
+        + heap_bytes(report.charts.capacity() * size_of::<Chart>())
+        + charts
+        + heap_bytes(report.top.capacity() * size_of::<TopList>())
+        + top
+}
+
 /// The report for `params` as `scope` may see it. Identical concurrent
-/// requests share one set of Prometheus queries; answers are reused for
-/// [`MetricsLimits::cache_ttl`].
+/// requests share one set of Prometheus queries; answers for a range
+/// ending now are reused for [`MetricsLimits::cache_ttl`] (within the
+/// cache's budget), those for an explicit `start` and `end` are not kept.
 pub async fn report(
     state: &AppState,
     scope: &AccessScope,
@@ -412,14 +459,22 @@ pub async fn report(
             .collect::<Vec<_>>()
             .join("|")
     );
-    state
+    // A range ending now is asked for again until the next step (the page
+    // refreshes); an explicit range (a zoom, a replay) rarely is, and each
+    // one is a different key: keep only the former.
+    let keep = match (params.start, params.end) {
+        (None, None) => Keep::Retain,
+        _ => Keep::Discard,
+    };
+    let report = state
         .metrics_cache()
-        .get_or_try(key, || async move {
+        .get_or_try(key, keep, || async move {
             run(&prometheus, &target, planned, start, end, step, window)
                 .await
                 .map(Arc::new)
         })
-        .await
+        .await?;
+    Ok(report)
 }
 
 async fn run(

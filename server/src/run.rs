@@ -224,7 +224,8 @@ current-context: meshdeck-demo
 async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
     let state = state
         .with_metrics_limits(http.metrics.limits())
-        .with_graph_limits(http.graph.limits());
+        .with_graph_limits(http.graph.limits())
+        .with_cache_max_bytes(usize::try_from(http.cache_max_bytes).unwrap_or(usize::MAX));
     let listener = TcpListener::bind(http.bind)
         .await
         .map_err(|e| Error::Internal {

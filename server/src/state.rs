@@ -1,6 +1,7 @@
 //! Shared, cheaply clonable state every handler receives.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::types::{AuthMode, DemoIdentity, MetricsReport, RunMode, UpstreamKind, UpstreamStatus};
 
@@ -8,7 +9,7 @@ use crate::enablement::settings::Parsed;
 
 use crate::auth::cache::TtlCache;
 use crate::auth::{Auth, AuthOptions};
-use crate::cache::Coalescer;
+use crate::cache::{CacheOptions, Coalescer, Unanswered};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::graph::{Fetched, GraphLimits};
@@ -31,8 +32,8 @@ struct Inner {
     spa: Spa,
     auth: Auth,
     options: StateOptions,
-    metrics_cache: Coalescer<Arc<MetricsReport>>,
-    graph_cache: Coalescer<Arc<Fetched>>,
+    metrics_cache: Coalescer<Arc<MetricsReport>, Error>,
+    graph_cache: Coalescer<Arc<Fetched>, Error>,
     settings_cache: Arc<TtlCache<(), Arc<Parsed>>>,
     /// The last probe of every upstream and when it was made.
     probes: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<UpstreamStatus>>)>>,
@@ -48,6 +49,40 @@ struct StateOptions {
     metrics_limits: MetricsLimits,
     graph_limits: GraphLimits,
     settings_namespace: String,
+    /// Most bytes the graph and metrics caches keep together.
+    cache_max_bytes: usize,
+}
+
+/// The graph cache's share of `--cache-max-bytes`, in quarters: graph
+/// inputs are large (every edge's samples; tens of MiB for a mesh of
+/// hundreds of services), metrics reports small (a few thousand points).
+const GRAPH_CACHE_QUARTERS: usize = 3;
+
+/// The upstream timeout assumed when no Prometheus is configured (nothing
+/// is computed then, but the caches need a deadline).
+const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one shared computation may run, given the upstream timeout:
+/// its queries run concurrently, each bounded by the timeout, and decoding
+/// their answers takes a little longer; a quarter more, at most a second,
+/// is the margin.
+pub fn compute_deadline(upstream_timeout: Duration) -> Duration {
+    upstream_timeout + (upstream_timeout / 4).min(Duration::from_secs(1))
+}
+
+/// The error of a graph or metrics computation that ended without one of
+/// its own: both wait on Prometheus (the graph's pod list is optional, its
+/// failure only a warning), so Prometheus is what was too slow.
+fn unanswered(why: Unanswered) -> Error {
+    match why {
+        Unanswered::Deadline(after) => Error::Upstream {
+            upstream: UpstreamKind::Prometheus,
+            reason: format!("no answer within {:.1} s", after.as_secs_f64()),
+        },
+        Unanswered::Aborted => {
+            Error::internal("a shared graph or metrics computation ended without an answer")
+        }
+    }
 }
 
 /// How long the mesh settings read for access decisions are reused.
@@ -63,14 +98,35 @@ impl Inner {
         auth: Auth,
         options: StateOptions,
     ) -> Self {
+        let timeout = upstreams
+            .prometheus
+            .as_ref()
+            .map_or(DEFAULT_UPSTREAM_TIMEOUT, |p| p.upstream().timeout());
+        let graph_bytes = options.cache_max_bytes / 4 * GRAPH_CACHE_QUARTERS;
+        let cache = |ttl, max_bytes| CacheOptions {
+            ttl,
+            max_bytes,
+            deadline: compute_deadline(timeout),
+        };
         Inner {
+            metrics_cache: Coalescer::new(
+                cache(
+                    options.metrics_limits.cache_ttl,
+                    options.cache_max_bytes - graph_bytes,
+                ),
+                |report| crate::metrics::report_weight(report),
+                unanswered,
+            ),
+            graph_cache: Coalescer::new(
+                cache(options.graph_limits.cache_ttl, graph_bytes),
+                |fetched| fetched.weight(),
+                unanswered,
+            ),
             mode,
             auth_mode,
             upstreams,
             spa,
             auth,
-            metrics_cache: Coalescer::new(options.metrics_limits.cache_ttl),
-            graph_cache: Coalescer::new(options.graph_limits.cache_ttl),
             settings_cache: Arc::new(TtlCache::new(SETTINGS_CACHE_TTL, 1)),
             probes: tokio::sync::Mutex::new(None),
             options,
@@ -99,6 +155,7 @@ impl AppState {
             metrics_limits: MetricsLimits::default(),
             graph_limits: GraphLimits::default(),
             settings_namespace: crate::enablement::settings::DEFAULT_NAMESPACE.to_owned(),
+            cache_max_bytes: crate::config::DEFAULT_CACHE_MAX_BYTES as usize,
         };
         AppState {
             inner: Arc::new(Inner::build(mode, auth_mode, upstreams, spa, auth, options)),
@@ -133,6 +190,13 @@ impl AppState {
         self.with_options(|o| o.settings_namespace = namespace)
     }
 
+    /// The same state with caches keeping at most `bytes` together
+    /// (`--cache-max-bytes`; three quarters for graph inputs, the rest for
+    /// metrics reports).
+    pub fn with_cache_max_bytes(self, bytes: usize) -> Self {
+        self.with_options(|o| o.cache_max_bytes = bytes)
+    }
+
     /// The same state with other graph limits.
     pub fn with_graph_limits(self, limits: GraphLimits) -> Self {
         self.with_options(|o| o.graph_limits = limits)
@@ -153,8 +217,8 @@ impl AppState {
         &self.inner.options.metrics_limits
     }
 
-    /// Shared, briefly cached metrics answers.
-    pub fn metrics_cache(&self) -> &Coalescer<Arc<MetricsReport>> {
+    /// Shared, briefly kept metrics answers.
+    pub fn metrics_cache(&self) -> &Coalescer<Arc<MetricsReport>, Error> {
         &self.inner.metrics_cache
     }
 
@@ -163,8 +227,8 @@ impl AppState {
         &self.inner.options.graph_limits
     }
 
-    /// Shared, briefly cached graph inputs.
-    pub fn graph_cache(&self) -> &Coalescer<Arc<Fetched>> {
+    /// Shared, briefly kept graph inputs.
+    pub fn graph_cache(&self) -> &Coalescer<Arc<Fetched>, Error> {
         &self.inner.graph_cache
     }
 
@@ -226,5 +290,62 @@ impl AppState {
             AuthMode::Demo => self.auth().options().demo_identities.clone(),
             AuthMode::Token | AuthMode::Proxy => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UpstreamArgs;
+
+    fn state(timeout: Duration) -> AppState {
+        let args = UpstreamArgs {
+            prometheus_url: Some("http://127.0.0.1:9".parse().unwrap()),
+            ..UpstreamArgs::default()
+        };
+        AppState::new(
+            RunMode::Demo,
+            AuthMode::Demo,
+            Upstreams::from_args(&args, timeout).unwrap(),
+            Spa::load(std::path::Path::new("/nonexistent")),
+        )
+    }
+
+    #[test]
+    fn the_deadline_is_the_upstream_timeout_and_a_bounded_margin() {
+        assert_eq!(
+            compute_deadline(Duration::from_millis(500)),
+            Duration::from_millis(625)
+        );
+        // A quarter of 5 s is more than the one-second cap.
+        assert_eq!(
+            compute_deadline(Duration::from_secs(5)),
+            Duration::from_secs(6)
+        );
+        let state = state(Duration::from_secs(2));
+        assert_eq!(
+            state.graph_cache().options().deadline,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            state.metrics_cache().options().deadline,
+            Duration::from_millis(2500)
+        );
+    }
+
+    #[test]
+    fn the_caches_share_the_byte_budget_three_to_one() {
+        let state = state(Duration::from_secs(5));
+        // 256 MiB by default.
+        assert_eq!(state.graph_cache().options().max_bytes, 192 << 20);
+        assert_eq!(state.metrics_cache().options().max_bytes, 64 << 20);
+        let state = state.with_cache_max_bytes(1001);
+        assert_eq!(state.graph_cache().options().max_bytes, 750);
+        assert_eq!(state.metrics_cache().options().max_bytes, 251);
+        // The time to live still comes from the limits.
+        assert_eq!(
+            state.metrics_cache().options().ttl,
+            MetricsLimits::default().cache_ttl
+        );
     }
 }

@@ -266,6 +266,7 @@ fn serde_urlencoded_like(query: &str) -> MetricsParams {
             "start" => p.start = Some(v.parse().unwrap()),
             "end" => p.end = Some(v.parse().unwrap()),
             "step" => p.step = Some(v.parse().unwrap()),
+            "range" => p.range = Some(v),
             other => panic!("{other}"),
         }
     }
@@ -404,13 +405,33 @@ async fn identical_concurrent_requests_share_one_set_of_queries() {
     // without coalescing. Only this test's queries pass the proxy.
     assert_eq!(range.load(Ordering::SeqCst), 7, "range queries");
     assert_eq!(instant.load(Ordering::SeqCst), 4, "instant queries");
-    // A seventh identical request within the cache time costs nothing.
+    // An explicit range is not kept once answered: a seventh identical
+    // request asks again.
     let (status, _) = get(state.clone(), &uri).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         range.load(Ordering::SeqCst),
-        7,
-        "range queries after a cached answer"
+        14,
+        "range queries, asked again"
+    );
+    // A range ending now is kept: a second request at the same moment
+    // (within the step) costs nothing.
+    let scope = AccessScope::owner("admin");
+    let live = params("scope=namespace&namespace=payments&range=10m&step=30");
+    // On a step boundary, so that ten seconds later is the same step.
+    let now = ((f.end - 60.0) / 30.0).floor() * 30.0;
+    let first = report(&state, &scope, &live, now).await.unwrap();
+    assert_eq!(
+        range.load(Ordering::SeqCst),
+        21,
+        "range queries, range ending now"
+    );
+    let second = report(&state, &scope, &live, now + 10.0).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(
+        range.load(Ordering::SeqCst),
+        21,
+        "range queries after a kept answer"
     );
 }
 

@@ -3,7 +3,7 @@
 //!
 //! [`fetch`] runs the four queries of [`queries`] (requests, TCP bytes,
 //! duration buckets, security) and the cluster's pod list concurrently,
-//! coalesced and briefly cached; [`build`] is the pure rest of the
+//! coalesced and, for graphs of "now", briefly cached ([`crate::cache`]); [`build`] is the pure rest of the
 //! pipeline, so it can be tested and benchmarked on fixed vectors.
 
 pub mod decorators;
@@ -26,6 +26,7 @@ use serde::Deserialize;
 use self::decorators::PodWorkload;
 use self::traffic::{BuildOptions, TrafficMap};
 use crate::access::AccessScope;
+use crate::cache::Keep;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::upstream::prometheus::Sample;
@@ -209,6 +210,80 @@ pub struct Fetched {
     pub warnings: Vec<String>,
 }
 
+/// Bytes of one node of a `BTreeMap<String, String>` (std's B-tree: 11
+/// key and value slots, a parent link and two counts; an internal node
+/// adds 12 child links), as the allocator hands them out.
+const LEAF_NODE_BYTES: usize = 11 * 2 * std::mem::size_of::<String>() + 16;
+const INTERNAL_NODE_BYTES: usize = LEAF_NODE_BYTES + 12 * std::mem::size_of::<usize>();
+
+/// Estimated bytes of a label map of `labels`: its B-tree nodes and each
+/// key's and value's buffer. Prometheus sends labels sorted by name and
+/// they are inserted in that order, which leaves std's B-tree with one leaf
+/// up to 11 labels, then a root over leaves of 6 (the last up to 11).
+pub fn labels_weight(labels: &std::collections::BTreeMap<String, String>) -> usize {
+    use crate::cache::heap_bytes;
+    let n = labels.len();
+    let nodes = if n == 0 {
+        0
+    } else if n <= 11 {
+        heap_bytes(LEAF_NODE_BYTES)
+    } else {
+        let leaves = 1 + (n - 11).div_ceil(7);
+        leaves * heap_bytes(LEAF_NODE_BYTES) + heap_bytes(INTERNAL_NODE_BYTES)
+    };
+    nodes
+        + labels
+            .iter()
+            .map(|(k, v)| heap_bytes(k.len()) + heap_bytes(v.len()))
+            .sum::<usize>()
+}
+
+/// Estimated bytes of a vector of samples: its buffer and every sample's
+/// label map.
+fn samples_weight(samples: &[Sample], capacity: usize) -> usize {
+    crate::cache::heap_bytes(capacity * std::mem::size_of::<Sample>())
+        + samples
+            .iter()
+            .map(|s| labels_weight(&s.labels))
+            .sum::<usize>()
+}
+
+impl Fetched {
+    /// Estimated bytes it holds, for the graph cache's budget: the vectors'
+    /// buffers, every sample's label map (nearly all of it: a sample of the
+    /// requests query has 14 labels, about 3 KiB with the B-tree nodes and
+    /// the strings), the pods and the texts. The graph benchmark's
+    /// `replays` mode compares it with the memory copies really take.
+    pub fn weight(&self) -> usize {
+        use crate::cache::heap_bytes;
+        let strings = |v: &Vec<String>| {
+            heap_bytes(v.capacity() * std::mem::size_of::<String>())
+                + v.iter().map(|s| heap_bytes(s.len())).sum::<usize>()
+        };
+        let optional = |s: &Option<String>| s.as_ref().map_or(0, |s| heap_bytes(s.len()));
+        let pods = self.pods.as_ref().map_or(0, |pods| {
+            heap_bytes(pods.capacity() * std::mem::size_of::<PodWorkload>())
+                + pods
+                    .iter()
+                    .map(|p| {
+                        heap_bytes(p.namespace.len())
+                            + heap_bytes(p.workload.len())
+                            + optional(&p.app)
+                            + optional(&p.version)
+                    })
+                    .sum::<usize>()
+        });
+        std::mem::size_of::<Self>()
+            + samples_weight(&self.requests, self.requests.capacity())
+            + samples_weight(&self.tcp, self.tcp.capacity())
+            + samples_weight(&self.buckets, self.buckets.capacity())
+            + samples_weight(&self.security, self.security.capacity())
+            + pods
+            + strings(&self.queries)
+            + strings(&self.warnings)
+    }
+}
+
 /// The queries of a request: requests, TCP, buckets, security.
 pub fn plan(request: &GraphRequest) -> [String; 4] {
     let (ns, w) = (&request.namespaces, request.window_s);
@@ -221,10 +296,11 @@ pub fn plan(request: &GraphRequest) -> [String; 4] {
 }
 
 /// Runs the queries and lists pods, concurrently; identical concurrent
-/// requests share one run, and its result is reused for
-/// [`GraphLimits::cache_ttl`]. A failed query becomes a warning unless the
-/// requests and TCP queries both fail (then there is no graph: the error).
-pub async fn fetch(state: &AppState, request: &GraphRequest) -> Result<Arc<Fetched>> {
+/// requests share one run, and with `retain` [`Keep::Retain`] its result is reused
+/// for [`GraphLimits::cache_ttl`] (within the cache's budget). A failed
+/// query becomes a warning unless the requests and TCP queries both fail
+/// (then there is no graph: the error).
+pub async fn fetch(state: &AppState, request: &GraphRequest, retain: Keep) -> Result<Arc<Fetched>> {
     let prometheus = state
         .upstreams()
         .prometheus
@@ -240,9 +316,9 @@ pub async fn fetch(state: &AppState, request: &GraphRequest) -> Result<Arc<Fetch
     let time = request.query_time;
     let kube = state.upstreams().kube.as_ref().map(|c| c.own().clone());
     let namespaces = request.namespaces.clone();
-    state
+    let fetched = state
         .graph_cache()
-        .get_or_try(key, || async move {
+        .get_or_try(key, retain, || async move {
             let queries = join_all(planned.iter().map(|q| prometheus.query(q, time)));
             let pods = async {
                 match &kube {
@@ -280,7 +356,8 @@ pub async fn fetch(state: &AppState, request: &GraphRequest) -> Result<Arc<Fetch
             };
             Ok(Arc::new(fetched))
         })
-        .await
+        .await?;
+    Ok(fetched)
 }
 
 fn keep(answer: Result<Vec<Sample>>, what: &str, warnings: &mut Vec<String>) -> Vec<Sample> {
@@ -514,7 +591,14 @@ pub async fn graph(
     now: f64,
 ) -> Result<Graph> {
     let request = resolve(params, scope, state.graph_limits(), now)?;
-    let fetched = fetch(state, &request).await?;
+    // A graph of "now" is asked for again while its moment lasts (the page
+    // refreshes, a node is opened); a replay of an explicit moment rarely
+    // is, and each one is a different key: keep only the former.
+    let keep = match params.query_time {
+        None => Keep::Retain,
+        Some(_) => Keep::Discard,
+    };
+    let fetched = fetch(state, &request, keep).await?;
     Ok(build(&fetched, &request, |ns| scope.can_see(ns)))
 }
 
@@ -636,6 +720,62 @@ pub fn links(node: &GraphNode, time: TraceTime<'_>) -> (Option<String>, Option<S
 mod tests {
     use super::*;
     use crate::access::NamespaceAccess;
+
+    #[test]
+    fn label_maps_weigh_their_b_tree_nodes_and_strings() {
+        // std's B-tree leaf holds 11 keys and 11 values (24 bytes each), a
+        // parent pointer and two u16s: 540 bytes, 544 aligned, a 560-byte
+        // malloc chunk; an internal node adds 12 child pointers: 640, 656.
+        // Every key here ("k00", 3 bytes) and value ("v") is a 32-byte chunk.
+        let (leaf, internal, pair) = (560, 656, 64);
+        let labels = |n: usize| {
+            (0..n)
+                .map(|i| (format!("k{i:02}"), "v".to_owned()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        assert_eq!(labels_weight(&labels(0)), 0);
+        assert_eq!(labels_weight(&labels(1)), leaf + pair);
+        assert_eq!(labels_weight(&labels(11)), leaf + 11 * pair);
+        // Inserted in order, the 12th splits the leaf (6 stay, one goes up
+        // into a new root, the rest and the new one move right); the right
+        // leaf fills up to 11 again before the 19th splits it.
+        assert_eq!(labels_weight(&labels(12)), 2 * leaf + internal + 12 * pair);
+        assert_eq!(labels_weight(&labels(18)), 2 * leaf + internal + 18 * pair);
+        assert_eq!(labels_weight(&labels(19)), 3 * leaf + internal + 19 * pair);
+    }
+
+    #[test]
+    fn fetched_answers_weigh_about_their_samples() {
+        let sample = |i: usize| Sample {
+            labels: [
+                ("destination_workload", format!("w{i}")),
+                ("le", "0.5".into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+            value: 1.0,
+        };
+        let empty = Fetched::default();
+        let one = Fetched {
+            buckets: vec![sample(0)],
+            ..Fetched::default()
+        };
+        let thousand = Fetched {
+            buckets: (0..1000).map(sample).collect(),
+            ..Fetched::default()
+        };
+        assert_eq!(empty.weight(), std::mem::size_of::<Fetched>());
+        // One sample: its 32 bytes in a 48-byte chunk, a 560-byte leaf,
+        // and four strings of at most 24 bytes (32-byte chunks).
+        assert_eq!(one.weight() - empty.weight(), 48 + 560 + 4 * 32);
+        // A thousand: the same per sample (labels "w0" to "w999" all fit
+        // in 32-byte chunks), and one 32,000-byte buffer.
+        assert_eq!(
+            thousand.weight() - empty.weight(),
+            (32_000 + 16) + 1000 * (560 + 4 * 32)
+        );
+    }
 
     fn params(ns: &str) -> GraphParams {
         GraphParams {

@@ -88,7 +88,21 @@ pub fn state_without_prometheus(mesh: &Mesh) -> AppState {
 }
 
 fn state_with(args: UpstreamArgs, mesh: &Mesh) -> AppState {
-    let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(10)).unwrap();
+    state_with_timeout(args, mesh, Duration::from_secs(10))
+}
+
+/// Console state reading `prometheus_url` with upstream calls timing out
+/// after `timeout`, and the in-memory cluster of `mesh`.
+pub fn state_timing_out(prometheus_url: &str, mesh: &Mesh, timeout: Duration) -> AppState {
+    let args = UpstreamArgs {
+        prometheus_url: Some(prometheus_url.parse().unwrap()),
+        ..UpstreamArgs::default()
+    };
+    state_with_timeout(args, mesh, timeout)
+}
+
+fn state_with_timeout(args: UpstreamArgs, mesh: &Mesh, timeout: Duration) -> AppState {
+    let mut upstreams = Upstreams::from_args(&args, timeout).unwrap();
     upstreams.kube = Some(meshdeck_server::demo::in_memory(
         &InMemoryCluster::from_mesh(mesh),
         meshdeck_sim::kube::ADMIN_TOKEN,
