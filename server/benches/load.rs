@@ -34,10 +34,12 @@ struct Demo {
 
 impl Drop for Demo {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -341,7 +343,10 @@ async fn main() {
     println!("half-sent headers: {}", show(half));
     let body = held_for(
         &addr,
-        b"POST /api/settings/preflight HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+        format!(
+            "POST /api/settings/preflight HTTP/1.1\r\nHost: x\r\nAuthorization: {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        )
+        .as_bytes(),
         cap,
     )
     .await;
