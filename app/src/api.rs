@@ -19,9 +19,10 @@ use serde::de::DeserializeOwned;
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
 use crate::types::{
     AuthMode, Dashboard, DashboardKind, ErrorBody, ErrorCode, Graph, GraphNodeDetail,
-    InjectionChange, InjectionRequest, Me, MeshChange, MeshSettings, MeshStatus, MetricsReport,
-    MetricsTargets, NamespaceList, Preflight, PromQueryAnswer, PromQueryRequest, SettingsDocument,
-    SettingsUpdate, Status, TraceDetail, TraceSearch, TraceServices, WorkloadKind,
+    InjectionChange, InjectionRequest, IstioConfigList, IstioKind, IstioObjectDetail, Me,
+    MeshChange, MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
+    PromQueryAnswer, PromQueryRequest, SettingsDocument, SettingsUpdate, Status, TraceDetail,
+    TraceSearch, TraceServices, WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -313,6 +314,27 @@ pub async fn trace(id: String) -> Result<TraceDetail, ApiError> {
     get_json(&format!(
         "/api/traces/{}",
         crate::format::encode_component(&id)
+    ))
+    .await
+}
+
+/// `GET /api/istio/config`: the Istio objects of every namespace the caller
+/// may see, and the findings about them.
+pub async fn istio_config() -> Result<IstioConfigList, ApiError> {
+    get_json("/api/istio/config").await
+}
+
+/// `GET /api/istio/config/{namespace}/{kind}/{name}`.
+pub async fn istio_object(
+    namespace: &str,
+    kind: IstioKind,
+    name: &str,
+) -> Result<IstioObjectDetail, ApiError> {
+    get_json(&format!(
+        "/api/istio/config/{}/{}/{}",
+        crate::format::encode_component(namespace),
+        kind.plural(),
+        crate::format::encode_component(name)
     ))
     .await
 }

@@ -50,6 +50,7 @@ mod ui {
                         <Route path=path!("/") view=pages::overview::Overview />
                         <Route path=path!("/graph") view=pages::graph::GraphPage />
                         <Route path=path!("/metrics") view=pages::metrics::MetricsPage />
+                        <Route path=path!("/istio") view=pages::istio::IstioPage />
                         <Route path=path!("/namespaces") view=pages::namespaces::NamespacesPage />
                         <Route path=path!("/traces") view=pages::traces::TracesPage />
                         <Route path=path!("/prometheus") view=pages::prometheus::PrometheusPage />

@@ -38,6 +38,12 @@ pub const NAMESPACES: NavItem = NavItem {
     label: "Namespaces",
     summary: "Sidecar injection for your namespaces and workloads, with a preview of every change.",
 };
+/// Istio configuration and what is wrong with it.
+pub const ISTIO: NavItem = NavItem {
+    path: "/istio",
+    label: "Istio Config",
+    summary: "The Istio objects in force in your namespaces, and what is wrong with them.",
+};
 /// Traces (Jaeger-style).
 pub const TRACES: NavItem = NavItem {
     path: "/traces",
@@ -58,8 +64,8 @@ pub const SETTINGS: NavItem = NavItem {
 };
 
 /// The navigation bar, in order.
-pub const NAV: [NavItem; 7] = [
-    OVERVIEW, GRAPH, METRICS, NAMESPACES, TRACES, PROMETHEUS, SETTINGS,
+pub const NAV: [NavItem; 8] = [
+    OVERVIEW, GRAPH, METRICS, ISTIO, NAMESPACES, TRACES, PROMETHEUS, SETTINGS,
 ];
 
 /// Whether `path` (without query string) is a page of the UI.

@@ -6,6 +6,7 @@ export const NAV = [
   { path: '/', label: 'Overview' },
   { path: '/graph', label: 'Traffic Graph' },
   { path: '/metrics', label: 'Traffic Metrics' },
+  { path: '/istio', label: 'Istio Config' },
   { path: '/namespaces', label: 'Namespaces' },
   { path: '/traces', label: 'Traces' },
   { path: '/prometheus', label: 'Prometheus' },

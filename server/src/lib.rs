@@ -13,6 +13,7 @@ pub mod enablement;
 pub mod error;
 pub mod extract;
 pub mod graph;
+pub mod istio;
 pub mod metrics;
 pub mod promql;
 pub mod routes;

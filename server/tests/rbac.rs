@@ -96,6 +96,7 @@ async fn exercise(crd: Option<(&str, &str)>) -> Vec<AuditEntry> {
         call(&state, Method::GET, "/api/namespaces", token, None).await;
     }
     call(&state, Method::GET, "/api/mesh", ADMIN, None).await;
+    call(&state, Method::GET, "/api/istio/config", ALICE, None).await;
     save(&state, true).await;
     call(
         &state,

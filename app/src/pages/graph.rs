@@ -22,6 +22,7 @@ use crate::graph_view::{
     self, EdgeLabel, Expr, Layout, Toggles, edge_label, edge_name, node_name, short_name,
 };
 use crate::nav::GRAPH;
+use crate::pages::istio;
 use crate::types::{
     BoxKind, ChartKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, GraphNodeDetail,
     GraphType, Me, MetricsReport, NodeKind,
@@ -210,6 +211,15 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
         let q = effective.get().api_query();
         async move { api::graph(&q).await }
     });
+    // The services' Istio config, for badges and the side panel; a cluster
+    // without Istio (or a failed read) just shows none.
+    let config = LocalResource::new(api::istio_config);
+    let config_index = Signal::derive(move || {
+        config
+            .get()
+            .and_then(|r| r.ok())
+            .map(|l| std::sync::Arc::new(istio::config_index(&l)))
+    });
     let selection = RwSignal::new(None::<Selection>);
     let set = move |f: &dyn Fn(&mut GraphUrl)| {
         let mut next = effective.get_untracked();
@@ -342,7 +352,7 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
                         >
                             "Live"
                         </button>
-                        <button type="button" on:click=move |_| graph.refetch()>"Refresh"</button>
+                        <button type="button" on:click=move |_| { graph.refetch(); config.refetch(); }>"Refresh"</button>
                     </div>
                 </div>
             </div>
@@ -360,7 +370,7 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
                 <ExprInput label="Hide" placeholder="e.g. idle, ns = legacy, rps < 0.1" value=Signal::derive(move || url.get().hide) error=hide_error on_set=Callback::new(move |v: String| set(&|u: &mut GraphUrl| u.hide = v.clone())) />
             </div>
         </section>
-        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection /> })}
+        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection config=config_index /> })}
     }
 }
 
@@ -452,6 +462,7 @@ fn GraphArea(
     url: Memo<GraphUrl>,
     effective: Memo<GraphUrl>,
     selection: RwSignal<Option<Selection>>,
+    config: Signal<Option<std::sync::Arc<istio::ConfigIndex>>>,
 ) -> impl IntoView {
     let warnings = graph.warnings.clone();
     let raw = StoredValue::new(graph);
@@ -641,13 +652,13 @@ fn GraphArea(
                     {move || {
                         let vm = view_model.with(|v| v.3.clone());
                         let u = url.get();
-                        draw(&vm, &u, selection, hovered, viewbox)
+                        draw(&vm, &u, selection, hovered, viewbox, config.get())
                     }}
                 </svg>
                 </div>
                 <Legend />
             </section>
-            <SidePanel selection=selection view_model=Signal::derive(move || view_model.with(|v| v.3.clone())) effective=effective />
+            <SidePanel selection=selection view_model=Signal::derive(move || view_model.with(|v| v.3.clone())) effective=effective config=config />
         </div>
     }
 }
@@ -667,6 +678,7 @@ fn draw(
     selection: RwSignal<Option<Selection>>,
     hovered: RwSignal<Option<usize>>,
     viewbox: RwSignal<(f64, f64, f64, f64)>,
+    config: Option<std::sync::Arc<istio::ConfigIndex>>,
 ) -> AnyView {
     let g = &vm.graph;
     let pos = &vm.layout.positions;
@@ -764,6 +776,23 @@ fn draw(
             let label = n.name.clone();
             let sub = if n.kind == NodeKind::Unknown { String::new() } else { n.namespace.clone() };
             let no_sidecar = n.sidecar == Some(false);
+            let findings = istio::node_service(n)
+                .and_then(|key| config.as_ref().and_then(|c| c.get(&key).copied()))
+                .filter(|c| c.errors + c.warnings > 0)
+                .map(|c| {
+                    let (class, title) = if c.errors > 0 {
+                        ("config-mark bad", format!("Istio config of this service: {} error(s), {} warning(s)", c.errors, c.warnings))
+                    } else {
+                        ("config-mark warn", format!("Istio config of this service: {} warning(s)", c.warnings))
+                    };
+                    view! {
+                        <g class=class transform="translate(-14,-14)">
+                            <title>{title}</title>
+                            <circle r="8" />
+                            <text y="4" text-anchor="middle">{if c.errors > 0 { "×" } else { "!" }}</text>
+                        </g>
+                    }
+                });
             view! {
                 <g
                     role="button"
@@ -778,6 +807,7 @@ fn draw(
                 >
                     {shape(n.kind)}
                     {no_sidecar.then(|| view! { <text class="badge" x="12" y="-12">"!"</text> })}
+                    {findings}
                     <text class="node-label" y=format!("{:.1}", R + 14.0) text-anchor="middle">{label}</text>
                     <text class="node-sub" y=format!("{:.1}", R + 27.0) text-anchor="middle">{sub}</text>
                 </g>
@@ -978,6 +1008,8 @@ fn Legend() -> impl IntoView {
                 <li><span class="swatch tcp"></span>"TCP"</li>
                 <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="lock" d=LOCK /></svg>"mTLS (Security)"</li>
                 <li>"! no sidecar"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><g class="config-mark bad"><circle r="8" /><text y="4" text-anchor="middle">"×"</text></g></svg>"Istio config error"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><g class="config-mark warn"><circle r="8" /><text y="4" text-anchor="middle">"!"</text></g></svg>"Istio config warning"</li>
             </ul>
         </details>
     }
@@ -1001,6 +1033,7 @@ fn SidePanel(
     selection: RwSignal<Option<Selection>>,
     view_model: Signal<std::sync::Arc<View>>,
     effective: Memo<GraphUrl>,
+    config: Signal<Option<std::sync::Arc<istio::ConfigIndex>>>,
 ) -> impl IntoView {
     // A node outside the caller's namespaces has no details to fetch (the
     // server answers 403): the panel says so from the graph itself.
@@ -1044,7 +1077,7 @@ fn SidePanel(
                         None => view! {
                             <Transition fallback=|| view! { <p class="state-loading">"Loading…"</p> }>
                                 {move || detail.get().flatten().map(|d| match d {
-                                    Ok(d) => node_panel(d, view_model.get(), effective).into_any(),
+                                    Ok(d) => node_panel(d, view_model.get(), effective, config.get()).into_any(),
                                     Err(e) => view! { <p class="state-error" role="alert">{e.to_string()}</p> }.into_any(),
                                 })}
                             </Transition>
@@ -1108,7 +1141,25 @@ fn node_panel(
     d: GraphNodeDetail,
     vm: std::sync::Arc<View>,
     effective: Memo<GraphUrl>,
+    config: Option<std::sync::Arc<istio::ConfigIndex>>,
 ) -> impl IntoView {
+    // The Istio config of the node's service: its findings and a link.
+    let service = istio::node_service(&d.node);
+    let istio_config = service.map(|(ns, name)| {
+        let found = config.as_ref().and_then(|c| c.get(&(ns.clone(), name.clone())).copied());
+        let href = istio::service_url(&ns, &name);
+        match found {
+            Some(c) => view! {
+                <dt>"Istio config"</dt>
+                <dd>
+                    {istio::validity_badge(c.errors, c.warnings)} " "
+                    <a href=href>{format!("{} object{} for service {name}", c.objects, if c.objects == 1 { "" } else { "s" })}</a>
+                </dd>
+            }
+            .into_any(),
+            None => view! { <dt>"Istio config"</dt><dd class="muted">{format!("none for service {name}")}</dd> }.into_any(),
+        }
+    });
     let peers: HashMap<String, String> = d
         .peers
         .iter()
@@ -1160,6 +1211,7 @@ fn node_panel(
             <dt>"Outbound"</dt><dd>{format!("{:.2} rps", n.rps_out)}{(n.tcp_out > 0.0).then(|| format!(", {}", graph_view::bytes_rate(n.tcp_out)))}</dd>
             <dt>"Errors in"</dt><dd>{format!("{:.2} %", n.error_pct)}</dd>
             <dt>"Sidecar"</dt><dd>{graph_view::sidecar_text(&n)}</dd>
+            {istio_config}
         </dl>
         <p class="links">
             {d.metrics_url.map(|u| view! { <a href=u>"Traffic metrics"</a> })}

@@ -1,6 +1,7 @@
 //! One module per section; pages fetch their data and hand it to components.
 
 pub mod graph;
+pub mod istio;
 pub mod login;
 pub mod metrics;
 pub mod namespaces;

@@ -5,6 +5,7 @@
 mod dashboards;
 mod graph;
 mod health;
+mod istio;
 mod me;
 mod mesh;
 mod metrics;
@@ -35,6 +36,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(namespaces::router())
         .merge(settings::router())
         .merge(mesh::router())
+        .merge(istio::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
 }
