@@ -67,6 +67,7 @@ pub mod meta;
 pub mod patch;
 pub mod request;
 pub mod resources;
+pub mod schema;
 pub mod seed;
 pub mod selector;
 pub mod store;
@@ -315,7 +316,10 @@ impl InMemoryCluster {
         })?;
         let ns = meta::namespace(&obj).to_owned();
         let writer = store::Writer::Internal(store::SIM_MANAGER);
-        self.shared.lock().create(rt, &ns, obj, false, &writer)
+        let mut check = schema::FieldCheck::default();
+        self.shared
+            .lock()
+            .create(rt, &ns, obj, false, &writer, &mut check)
     }
 }
 
