@@ -158,12 +158,6 @@ impl Schema {
         self
     }
 
-    /// `enum` of integers.
-    pub fn one_of_ints(mut self, values: &[i64]) -> Self {
-        self.enumeration = values.iter().map(|v| Value::from(*v)).collect();
-        self
-    }
-
     /// `minimum` and `maximum`.
     pub fn range(mut self, min: i64, max: i64) -> Self {
         self.minimum = Some(min);
