@@ -23,6 +23,7 @@ use super::meta;
 use super::patch;
 use super::request;
 use super::resources::{self, Handling, ResourceType};
+use super::schema::{FieldCheck, FieldValidation};
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::{Preconditions, Writer};
 use super::watch::{self, WatchParams};
@@ -280,6 +281,52 @@ fn check_patch_options(params: &HashMap<String, String>, apply: bool) -> ApiResu
     Err(e)
 }
 
+/// The `fieldValidation` of a write whose options are `options`
+/// (`CreateOptions`, `UpdateOptions`, `PatchOptions`): 422 for a value
+/// kube-apiserver does not support, worded as its options validation.
+fn field_check(params: &HashMap<String, String>, options: &str) -> ApiResult<FieldCheck> {
+    let given = params.get("fieldValidation").map(String::as_str);
+    match FieldValidation::parse(given) {
+        Ok(directive) => Ok(FieldCheck::new(directive)),
+        Err(supported) => {
+            let quoted: Vec<String> = supported.iter().map(|v| format!("{v:?}")).collect();
+            let detail = format!(
+                "Unsupported value: {:?}: supported values: {}",
+                given.unwrap_or(""),
+                quoted.join(", ")
+            );
+            let mut e = ApiError::new(
+                Reason::Invalid,
+                format!("{options}.meta.k8s.io \"\" is invalid: fieldValidation: {detail}"),
+            );
+            e.details = Some(json!({
+                "group": "meta.k8s.io",
+                "kind": options,
+                "causes": [{"reason": "FieldValueNotSupported", "message": detail, "field": "fieldValidation"}],
+            }));
+            Err(e)
+        }
+    }
+}
+
+/// `resp` with a `Warning: 299 - "…"` header per warning, quoted as
+/// kube-apiserver quotes them (`"` and `\` escaped).
+fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let mut quoted = String::with_capacity(w.len() + 2);
+        for c in w.chars() {
+            if c == '"' || c == '\\' {
+                quoted.push('\\');
+            }
+            quoted.push(c);
+        }
+        if let Ok(v) = header::HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}
+
 fn truthy(params: &HashMap<String, String>, key: &str) -> bool {
     matches!(params.get(key).map(String::as_str), Some("true" | "1"))
 }
@@ -472,21 +519,34 @@ fn handle(
             ))
         }
         (Method::POST, None) => {
+            let mut check = field_check(&params, "CreateOptions")?;
             let obj = parse_json(body)?;
             let writer = Writer::Request {
                 manager: &manager,
                 status: false,
             };
-            let created = shared.lock().create(rt, ns, obj, dry_run, &writer)?;
-            Ok(ok(StatusCode::CREATED, created))
+            let created = shared
+                .lock()
+                .create(rt, ns, obj, dry_run, &writer, &mut check)?;
+            Ok(with_warnings(
+                ok(StatusCode::CREATED, created),
+                &check.warnings,
+            ))
         }
         (Method::PUT, Some(name)) => {
+            let mut check = field_check(&params, "UpdateOptions")?;
             let obj = parse_json(body)?;
-            let replaced =
-                shared
-                    .lock()
-                    .replace(rt, ns, name, obj, dry_run, status_only, &manager)?;
-            Ok(ok(StatusCode::OK, replaced))
+            let replaced = shared.lock().replace(
+                rt,
+                ns,
+                name,
+                obj,
+                dry_run,
+                status_only,
+                &manager,
+                &mut check,
+            )?;
+            Ok(with_warnings(ok(StatusCode::OK, replaced), &check.warnings))
         }
         (Method::PATCH, Some(name)) => {
             let content_type = headers
@@ -496,6 +556,7 @@ fn handle(
             let media = content_type.split(';').next().unwrap_or("").trim();
             let apply = media == patch::content_type::APPLY;
             check_patch_options(&params, apply)?;
+            let mut check = field_check(&params, "PatchOptions")?;
             if apply {
                 // The apply body is YAML; kube-rs (and kubectl) send JSON,
                 // which is YAML too, and JSON is all this server reads.
@@ -549,8 +610,9 @@ fn handle(
                 dry_run,
                 status_only,
                 &manager,
+                &mut check,
             )?;
-            Ok(ok(StatusCode::OK, patched))
+            Ok(with_warnings(ok(StatusCode::OK, patched), &check.warnings))
         }
         (Method::DELETE, name) => {
             let opts = if body.is_empty() {

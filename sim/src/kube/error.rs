@@ -32,6 +32,9 @@ pub enum Reason {
     Invalid,
     /// 500: something in the simulator went wrong.
     InternalError,
+    /// 500 without a reason: an error kube-apiserver did not turn into a
+    /// Status (a failed server-side apply conversion).
+    Unknown,
 }
 
 impl Reason {
@@ -49,6 +52,7 @@ impl Reason {
             Reason::UnsupportedMediaType => "UnsupportedMediaType",
             Reason::Invalid => "Invalid",
             Reason::InternalError => "InternalError",
+            Reason::Unknown => "",
         }
     }
 
@@ -64,7 +68,7 @@ impl Reason {
             Reason::Expired => 410,
             Reason::UnsupportedMediaType => 415,
             Reason::Invalid => 422,
-            Reason::InternalError => 500,
+            Reason::InternalError | Reason::Unknown => 500,
         }
     }
 }
@@ -193,9 +197,12 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason.as_str(),
             "code": self.reason.code(),
         });
+        // An unknown reason is left out, as Go's `omitempty` leaves it.
+        if !self.reason.as_str().is_empty() {
+            status["reason"] = json!(self.reason.as_str());
+        }
         if let Some(details) = &self.details {
             status["details"] = details.clone();
         }

@@ -349,6 +349,8 @@ pub const RESOURCES: &[ResourceType] = &[
 pub const SAIL_OPERATOR: &str = "sailoperator.io";
 /// istioctl operator API group name.
 pub const ISTIO_INSTALL: &str = "install.istio.io";
+/// Kubernetes Gateway API group name.
+pub const GATEWAY_API: &str = "gateway.networking.k8s.io";
 
 /// Custom resources an operator brings: served only once
 /// [`InMemoryCluster::install_crd`](super::InMemoryCluster::install_crd)
@@ -373,6 +375,40 @@ pub const OPTIONAL_CRDS: &[ResourceType] = &[
         true,
         true,
         &["iop", "io"],
+    ),
+    // Istio's JWT policy: installed with Istio's CRDs, optional here so
+    // that tests can see a kind appear.
+    stored(
+        ISTIO_SECURITY,
+        "v1",
+        "requestauthentications",
+        "requestauthentication",
+        "RequestAuthentication",
+        true,
+        true,
+        &["ra"],
+    ),
+    // The Kubernetes Gateway API's routes, served where its CRDs are
+    // installed.
+    stored(
+        GATEWAY_API,
+        "v1",
+        "httproutes",
+        "httproute",
+        "HTTPRoute",
+        true,
+        true,
+        &[],
+    ),
+    stored(
+        GATEWAY_API,
+        "v1",
+        "grpcroutes",
+        "grpcroute",
+        "GRPCRoute",
+        true,
+        true,
+        &[],
     ),
 ];
 

@@ -13,6 +13,7 @@ use super::fields::{self, ManagedEntry, Scope};
 use super::meta;
 use super::patch;
 use super::resources::{self, ResourceType};
+use super::schema::{self, FieldCheck, Part};
 use super::selector::{FieldSelector, LabelSelector};
 
 /// How many events the log keeps for watches that resume from a
@@ -156,6 +157,14 @@ fn manage(rt: &ResourceType, old: Option<&Value>, new: &mut Value, writer: &Writ
     fields::store_entries(new, entries);
 }
 
+/// The part of an object a server-side apply of `scope` writes.
+fn scope_part(scope: Scope) -> Part {
+    match scope {
+        Scope::Status => Part::Status,
+        Scope::Main => Part::Main,
+    }
+}
+
 /// Preconditions a delete may carry (`DeleteOptions.preconditions`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Preconditions {
@@ -227,22 +236,25 @@ const STRING_MAPS: &[&str] = &[
 /// replica here is a stored pod.
 pub const MAX_REPLICAS: u64 = 1000;
 
-/// Rejects bodies whose well-known fields have the wrong JSON type.
-fn check_shape(obj: &Value) -> ApiResult<()> {
+/// Rejects bodies whose well-known fields have the wrong JSON type. For
+/// kinds with a schema only `metadata` is checked here: the schema answers
+/// for the rest (422), as a CRD's does.
+fn check_shape(obj: &Value, has_schema: bool) -> ApiResult<()> {
     let bad = |path: &str, want: &str| {
         Err(ApiError::bad_request(format!(
             "error decoding request body: {} must be {want}",
             path.trim_start_matches('/').replace('/', ".")
         )))
     };
-    for path in OBJECT_FIELDS {
+    let checked = |path: &&&str| !has_schema || path.starts_with("/metadata");
+    for path in OBJECT_FIELDS.iter().filter(checked) {
         if let Some(v) = obj.pointer(path) {
             if !v.is_object() && !v.is_null() {
                 return bad(path, "an object");
             }
         }
     }
-    for path in STRING_MAPS {
+    for path in STRING_MAPS.iter().filter(checked) {
         if let Some(v) = obj.pointer(path) {
             let ok = v.is_null()
                 || v.as_object()
@@ -252,7 +264,7 @@ fn check_shape(obj: &Value) -> ApiResult<()> {
             }
         }
     }
-    if let Some(r) = obj.pointer("/spec/replicas") {
+    if let Some(r) = obj.pointer("/spec/replicas").filter(|_| !has_schema) {
         if !r.is_null() && r.as_u64().is_none_or(|n| n > MAX_REPLICAS) {
             return bad(
                 "/spec/replicas",
@@ -426,7 +438,7 @@ impl Store {
         if map.get("metadata").is_none_or(Value::is_null) {
             map.insert("metadata".into(), json!({}));
         }
-        check_shape(obj)
+        check_shape(obj, schema::of(rt).is_some())
     }
 
     fn check_name(rt: &ResourceType, name: &str) -> ApiResult<()> {
@@ -456,7 +468,8 @@ impl Store {
     }
 
     /// Creates an object (POST) written by `writer`. `namespace` is the one
-    /// in the URL.
+    /// in the URL. Kinds with a schema are decoded (unknown fields pruned
+    /// as `check` directs, its warnings left there) and validated.
     pub fn create(
         &mut self,
         rt: &'static ResourceType,
@@ -464,8 +477,10 @@ impl Store {
         mut obj: Value,
         dry_run: bool,
         writer: &Writer<'_>,
+        check: &mut FieldCheck,
     ) -> ApiResult<Value> {
         Self::set_type(rt, &mut obj)?;
+        schema::decode(rt, &mut obj, Part::Main, check)?;
         let md = &mut obj["metadata"];
         let mut name = md
             .get("name")
@@ -515,6 +530,9 @@ impl Store {
         } else if let Some(m) = md.as_object_mut() {
             m.remove("namespace");
         }
+        // Validation runs before storage, so an invalid object is 422
+        // even when its name is taken.
+        schema::validate(rt, &obj, Part::Main)?;
         if self.peek(rt, namespace, &name).is_some() {
             return Err(ApiError::already_exists(rt, &name));
         }
@@ -545,7 +563,7 @@ impl Store {
 
     /// Replaces an object (PUT) for field manager `manager`. With
     /// `status_only`, only `status` is taken from the body (the `/status`
-    /// subresource).
+    /// subresource), and only it is decoded and validated.
     #[allow(clippy::too_many_arguments)]
     pub fn replace(
         &mut self,
@@ -556,9 +574,16 @@ impl Store {
         dry_run: bool,
         status_only: bool,
         manager: &str,
+        check: &mut FieldCheck,
     ) -> ApiResult<Value> {
         let current = self.get(rt, namespace, name)?;
         Self::set_type(rt, &mut obj)?;
+        let part = if status_only {
+            Part::Status
+        } else {
+            Part::Main
+        };
+        schema::decode(rt, &mut obj, part, check)?;
         let body_name = meta::name(&obj);
         if body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -583,6 +608,7 @@ impl Store {
             next["status"] = obj.get("status").cloned().unwrap_or(Value::Null);
             obj = next;
         }
+        schema::validate(rt, &obj, part)?;
         let writer = Writer::Request {
             manager,
             status: status_only,
@@ -591,7 +617,8 @@ impl Store {
     }
 
     /// Patches an object (PATCH) with a body of `content_type`, for field
-    /// manager `manager`.
+    /// manager `manager`; the patched object is decoded and validated as a
+    /// PUT of it would be.
     #[allow(clippy::too_many_arguments)]
     pub fn patch(
         &mut self,
@@ -603,6 +630,7 @@ impl Store {
         dry_run: bool,
         status_only: bool,
         manager: &str,
+        check: &mut FieldCheck,
     ) -> ApiResult<Value> {
         let current = self.get(rt, namespace, name)?;
         let mut patched = patch::apply(&current, content_type, body)?;
@@ -626,11 +654,18 @@ impl Store {
             ));
         }
         Self::set_type(rt, &mut patched)?;
+        let part = if status_only {
+            Part::Status
+        } else {
+            Part::Main
+        };
+        schema::decode(rt, &mut patched, part, check)?;
         if status_only {
             let mut next = current.clone();
             next["status"] = patched.get("status").cloned().unwrap_or(Value::Null);
             patched = next;
         }
+        schema::validate(rt, &patched, part)?;
         let writer = Writer::Request {
             manager,
             status: status_only,
@@ -679,6 +714,9 @@ impl Store {
         {
             return Err(ApiError::bad_request("metadata.managedFields must be nil"));
         }
+        // Typed before merging: undeclared fields and wrong scalars fail
+        // the whole apply, as structured-merge-diff makes them.
+        schema::check_apply_config(rt, &config)?;
         // Without a name, the configuration applies to the live object the
         // URL names (merged, it carries the live name); creating from it
         // fails like kube-apiserver's name check, since nothing names it.
@@ -723,8 +761,15 @@ impl Store {
             None if !rv.is_empty() => Err(ApiError::conflict(rt, name)),
             None => {
                 let (obj, entries) = fields::apply(rt, None, Vec::new(), &config, req)?;
-                let created =
-                    self.create(rt, namespace, obj, dry_run, &Writer::Applied(entries))?;
+                let writer = Writer::Applied(entries);
+                let created = self.create(
+                    rt,
+                    namespace,
+                    obj,
+                    dry_run,
+                    &writer,
+                    &mut FieldCheck::default(),
+                )?;
                 Ok((created, true))
             }
             Some(current) => {
@@ -735,6 +780,13 @@ impl Store {
                 let (mut merged, entries) =
                     fields::apply(rt, Some(&current), entries, &config, req)?;
                 Self::set_type(rt, &mut merged)?;
+                schema::decode(
+                    rt,
+                    &mut merged,
+                    scope_part(scope),
+                    &mut FieldCheck::default(),
+                )?;
+                schema::validate(rt, &merged, scope_part(scope))?;
                 let writer = Writer::Applied(entries);
                 let stored = self.update(rt, current, merged, dry_run, true, &writer)?;
                 Ok((stored, false))
@@ -855,6 +907,14 @@ impl Store {
     /// Creates an object in the namespace its metadata names; for seeding.
     pub fn seed(&mut self, rt: &'static ResourceType, obj: Value) -> ApiResult<Value> {
         let namespace = meta::namespace(&obj).to_owned();
-        self.create(rt, &namespace, obj, false, &Writer::Internal(SIM_MANAGER))
+        let writer = Writer::Internal(SIM_MANAGER);
+        self.create(
+            rt,
+            &namespace,
+            obj,
+            false,
+            &writer,
+            &mut FieldCheck::default(),
+        )
     }
 }

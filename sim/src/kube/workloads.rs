@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::meta;
 use super::resources::{self, APPS, CORE, ResourceType};
+use super::schema::FieldCheck;
 use super::store::{CONTROLLER_MANAGER, Store, Writer};
 
 /// Namespace label that turns injection on.
@@ -266,7 +267,14 @@ impl Store {
                         "template": with_labels(template, &[("pod-template-hash", hash)]),
                     },
                 });
-                match self.create(rs_rt, &ns, rs, false, &CONTROLLER) {
+                match self.create(
+                    rs_rt,
+                    &ns,
+                    rs,
+                    false,
+                    &CONTROLLER,
+                    &mut FieldCheck::default(),
+                ) {
                     Ok(rs) => rs,
                     Err(e) => {
                         tracing::warn!(error = %e, "in-memory cluster: cannot create ReplicaSet");
@@ -573,7 +581,14 @@ impl Store {
         metadata.insert("annotations".into(), annotations);
         metadata.insert("ownerReferences".into(), json!([owner_ref(owner)]));
         let pod = json!({ "metadata": metadata, "spec": spec, "status": status });
-        match self.create(pods_rt, ns, pod, false, &CONTROLLER) {
+        match self.create(
+            pods_rt,
+            ns,
+            pod,
+            false,
+            &CONTROLLER,
+            &mut FieldCheck::default(),
+        ) {
             Ok(p) => Some(p),
             Err(e) => {
                 tracing::warn!(error = %e, "in-memory cluster: cannot create pod");
