@@ -12,6 +12,7 @@
 pub mod checks;
 pub mod hosts;
 pub mod managed;
+pub mod wizards;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -85,6 +86,8 @@ pub struct ServiceInfo {
     pub name: String,
     /// Pod selector (`None`: a service without one, e.g. ExternalName).
     pub selector: Option<BTreeMap<String, String>>,
+    /// Its ports: number, name and `appProtocol`.
+    pub ports: Vec<(i64, Option<String>, Option<String>)>,
 }
 
 /// A pod, with what the checks need.
@@ -254,10 +257,24 @@ pub async fn snapshot(
         try_join4(
             async {
                 list_all(&Api::<Service>::all(client.clone()), "services", |s| {
+                    let ports = s
+                        .spec
+                        .as_ref()
+                        .and_then(|spec| spec.ports.as_ref())
+                        .map(|ports| {
+                            ports
+                                .iter()
+                                .map(|p| {
+                                    (i64::from(p.port), p.name.clone(), p.app_protocol.clone())
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     Some(ServiceInfo {
                         namespace: s.metadata.namespace?,
                         name: s.metadata.name?,
                         selector: s.spec.and_then(|spec| spec.selector),
+                        ports,
                     })
                 })
                 .await

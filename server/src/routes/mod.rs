@@ -11,6 +11,7 @@ mod mesh;
 mod metrics;
 pub(crate) mod namespaces;
 mod prometheus;
+mod services;
 mod settings;
 mod status;
 mod traces;
@@ -37,6 +38,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(settings::router())
         .merge(mesh::router())
         .merge(istio::router())
+        .merge(services::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
 }

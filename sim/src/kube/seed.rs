@@ -476,6 +476,10 @@ fn seed_rbac(store: &mut Store, mesh: &Mesh) {
                 {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"], "verbs": read},
                 {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets"], "verbs": ["patch", "update"]},
                 {"apiGroups": [ISTIO_NETWORKING, ISTIO_SECURITY], "resources": ["*"], "verbs": read},
+                // Developers own their services' routing: the wizards write
+                // with these rights.
+                {"apiGroups": [ISTIO_NETWORKING], "resources": ["virtualservices", "destinationrules", "gateways"], "verbs": ["create", "update", "patch", "delete"]},
+                {"apiGroups": [ISTIO_SECURITY], "resources": ["peerauthentications"], "verbs": ["create", "update", "patch", "delete"]},
             ],
         }),
     );

@@ -1,0 +1,354 @@
+//! The traffic-management wizards against a real API server with Istio's
+//! CRDs installed: writes made with the caller's token (Kubernetes' RBAC
+//! decides, its 403 comes back as worded), server-side apply conflicts
+//! named and taken over only with `force`, the CRD schemas' dry run, and
+//! removal that keeps other managers' fields.
+//!
+//! Ignored by default. Run with a cluster in `$KUBECONFIG` that serves
+//! `networking.istio.io/v1` and whose account may create and delete
+//! namespaces, ServiceAccounts, Roles, RoleBindings, Services, Pods and
+//! Istio objects, request ServiceAccount tokens and create
+//! SubjectAccessReviews (a cluster admin's):
+//!
+//! ```sh
+//! cargo test -p meshdeck --test live_wizards -- --ignored --test-threads=1
+//! ```
+//!
+//! The test works in a namespace it creates (`meshdeck-test-*`) and deletes
+//! it at the end. Pods are created bare (no controller, no scheduling
+//! needed): the wizards read only their labels.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use app::types::{AuthMode, ObjectAction, RunMode, WizardRequest};
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use meshdeck_server::AppState;
+use meshdeck_server::access::{AccessScope, NamespaceAccess};
+use meshdeck_server::cluster::reviews::Identity;
+use meshdeck_server::cluster::{BearerToken, Cluster, Credentials, Source};
+use meshdeck_server::error::Error;
+use meshdeck_server::istio::wizards::write::{self, WriteOptions};
+use meshdeck_server::spa::Spa;
+use meshdeck_server::upstream::Upstreams;
+use serde_json::json;
+
+async fn connect() -> Cluster {
+    Cluster::connect(Source::Default(None), Duration::from_secs(10))
+        .await
+        .expect("a usable kubeconfig")
+        .expect("KUBECONFIG or ~/.kube/config pointing at a cluster")
+}
+
+fn unique() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("meshdeck-test-wizards-{nanos}")
+}
+
+/// A ServiceAccount of `ns` with `rules` there, as a caller of meshdeck.
+async fn caller(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    rules: serde_json::Value,
+) -> AccessScope {
+    let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+    let sas = Api::<ServiceAccount>::namespaced(client.clone(), ns);
+    sas.create(&PostParams::default(), &sa).await.unwrap();
+    let role: Role =
+        serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules})).unwrap();
+    Api::<Role>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+    }))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    let request: TokenRequest =
+        serde_json::from_value(json!({"spec": {"expirationSeconds": 600}})).unwrap();
+    let token = sas
+        .create_token_request(name, &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .expect("a token")
+        .token;
+    let user = format!("system:serviceaccount:{ns}:{name}");
+    let mut identity = Identity::named(&user);
+    identity.groups = vec![
+        "system:serviceaccounts".into(),
+        format!("system:serviceaccounts:{ns}"),
+        "system:authenticated".into(),
+    ];
+    AccessScope {
+        user: user.clone(),
+        groups: identity.groups.clone(),
+        identity,
+        credentials: Credentials::Bearer(BearerToken::new(token)),
+        owner: false,
+        namespaces: NamespaceAccess::Only(BTreeSet::from([ns.to_owned()])),
+        may_see_graph: true,
+        may_see_traces: true,
+        access_problem: None,
+    }
+}
+
+fn vs_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService"),
+        "virtualservices",
+    );
+    Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+fn dr_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.istio.io", "v1", "DestinationRule"),
+        "destinationrules",
+    );
+    Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+/// Deletes the test's namespace when the test ends, passed or failed: on
+/// a runtime of its own, with a client of its own (the test's client's
+/// connection task lives on the test's runtime, which waits here).
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let ns = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(async move {
+                    let cluster = connect().await;
+                    let _ = Api::<Namespace>::all(cluster.own().clone())
+                        .delete(&ns, &DeleteParams::default())
+                        .await;
+                })
+        })
+        .join();
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs cluster"]
+async fn wizards_write_as_the_caller_with_server_side_apply() {
+    let cluster = connect().await;
+    let admin = cluster.own().clone();
+    let ns = unique();
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    Api::<Namespace>::all(admin.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+    let _cleanup = Cleanup(ns.clone());
+
+    // A service `web` with versions v1 and v2 (bare pods, labels only).
+    let service: Service = serde_json::from_value(json!({"metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}}))
+    .unwrap();
+    Api::<Service>::namespaced(admin.clone(), &ns)
+        .create(&PostParams::default(), &service)
+        .await
+        .unwrap();
+    for v in ["v1", "v2"] {
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": format!("web-{v}"),
+            "labels": {"app": "web", "version": v}},
+            "spec": {"containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]}}))
+        .unwrap();
+        Api::<Pod>::namespaced(admin.clone(), &ns)
+            .create(&PostParams::default(), &pod)
+            .await
+            .unwrap();
+    }
+    // Someone's VirtualService for web, applied with kubectl.
+    vs_api(&admin, &ns)
+        .patch(
+            "web",
+            &PatchParams::apply("kubectl"),
+            &Patch::Apply(json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                "metadata": {"name": "web", "labels": {"team": "web"}},
+                "spec": {"hosts": ["web"], "http": [{"timeout": "9s", "route": [{"destination": {"host": "web"}}]}]}})),
+        )
+        .await
+        .unwrap();
+
+    let istio_rules = |verbs: &[&str]| {
+        json!([{"apiGroups": ["networking.istio.io", "security.istio.io"],
+            "resources": ["virtualservices", "destinationrules", "peerauthentications", "gateways"],
+            "verbs": verbs}])
+    };
+    let editor = caller(
+        &admin,
+        &ns,
+        "editor",
+        istio_rules(&[
+            "get", "list", "watch", "create", "patch", "update", "delete",
+        ]),
+    )
+    .await;
+    let viewer = caller(
+        &admin,
+        &ns,
+        "viewer",
+        istio_rules(&["get", "list", "watch"]),
+    )
+    .await;
+    let state = AppState::new(
+        RunMode::Serve,
+        AuthMode::Token,
+        Upstreams {
+            kube: Some(cluster.clone()),
+            ..Upstreams::default()
+        },
+        Spa::load(std::path::Path::new("/nonexistent")),
+    );
+    let canary: WizardRequest = serde_json::from_value(json!({"wizard": "traffic-shifting",
+        "weights": [{"version": "v1", "weight": 90}, {"version": "v2", "weight": 10}]}))
+    .unwrap();
+    let preview = WriteOptions {
+        dry_run: true,
+        force: false,
+    };
+
+    // The preview names kubectl's conflicting routes; the apply refuses.
+    let outcome = write::run(&state, &editor, &ns, "web", &canary, preview)
+        .await
+        .unwrap();
+    assert!(outcome.conflict, "{outcome:#?}");
+    assert!(
+        outcome
+            .problems
+            .iter()
+            .any(|p| p.status == 409 && p.message.contains("kubectl")),
+        "{:#?}",
+        outcome.problems
+    );
+    let refused = write::run(
+        &state,
+        &editor,
+        &ns,
+        "web",
+        &canary,
+        WriteOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(refused, Error::Conflict(_)), "{refused}");
+
+    // The viewer: Kubernetes' 403 in its words, for the preview and the apply.
+    let refused = write::run(
+        &state,
+        &viewer,
+        &ns,
+        "web",
+        &canary,
+        WriteOptions {
+            dry_run: false,
+            force: true,
+        },
+    )
+    .await
+    .unwrap_err();
+    match refused {
+        Error::Forbidden(m) => assert!(
+            m.contains(&viewer.user) && m.contains("cannot patch resource"),
+            "{m}"
+        ),
+        other => panic!("expected Kubernetes' 403, got {other}"),
+    }
+
+    // Taken over with force by the editor: the routes (an atomic list in
+    // the CRD) are meshdeck's now; kubectl's label stays.
+    let outcome = write::run(
+        &state,
+        &editor,
+        &ns,
+        "web",
+        &canary,
+        WriteOptions {
+            dry_run: false,
+            force: true,
+        },
+    )
+    .await
+    .unwrap();
+    let actions: Vec<ObjectAction> = outcome.objects.iter().map(|o| o.action).collect();
+    assert_eq!(actions, [ObjectAction::Create, ObjectAction::Update]);
+    let vs = vs_api(&admin, &ns).get("web").await.unwrap();
+    let vs = serde_json::to_value(&vs).unwrap();
+    assert_eq!(vs["metadata"]["labels"]["team"], "web");
+    assert_eq!(vs["spec"]["http"][0]["route"][1]["weight"], 10);
+    let managers: Vec<String> = vs["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(managers.contains(&"meshdeck".to_owned()), "{managers:?}");
+    assert!(managers.contains(&"kubectl".to_owned()), "{managers:?}");
+
+    // Bad output cannot reach the cluster, but the dry run is real: a
+    // DestinationRule the CRD schema rejects is refused with its words.
+    let bad = dr_api(&editor_client(&cluster, &editor), &ns)
+        .patch(
+            "web",
+            &PatchParams::apply("meshdeck").dry_run(),
+            &Patch::Apply(
+                json!({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+                "metadata": {"name": "web"},
+                "spec": {"host": "web", "trafficPolicy": {"tls": {"mode": "SOMETIMES"}}}}),
+            ),
+        )
+        .await
+        .unwrap_err();
+    match bad {
+        kube::Error::Api(s) => assert_eq!(s.code, 422, "{s:?}"),
+        other => panic!("{other}"),
+    }
+
+    // Remove: meshdeck's DestinationRule goes; the VirtualService is
+    // released to kubectl with its label and timeout.
+    let outcome = write::remove(&state, &editor, &ns, "web", false)
+        .await
+        .unwrap();
+    let actions: Vec<(String, ObjectAction)> = outcome
+        .objects
+        .iter()
+        .map(|o| (format!("{:?}", o.kind), o.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("VirtualService".to_owned(), ObjectAction::Release),
+            ("DestinationRule".to_owned(), ObjectAction::Delete)
+        ]
+    );
+    assert!(dr_api(&admin, &ns).get_opt("web").await.unwrap().is_none());
+    let vs = serde_json::to_value(vs_api(&admin, &ns).get("web").await.unwrap()).unwrap();
+    assert_eq!(vs["metadata"]["labels"]["team"], "web");
+    assert!(
+        vs["metadata"]["labels"]
+            .get("meshdeck.io/service")
+            .is_none()
+    );
+}
+
+fn editor_client(cluster: &Cluster, scope: &AccessScope) -> kube::Client {
+    scope.client(cluster).unwrap()
+}
