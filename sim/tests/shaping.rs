@@ -1062,3 +1062,258 @@ async fn the_seeded_objects_leave_the_traffic_as_the_scenario_says() {
     seeded.advance_to(T0 + 600.0);
     assert_eq!(alone.render_text(), seeded.render_text());
 }
+
+/// A clock the test sets.
+#[derive(Clone, Default)]
+struct ManualClock(Arc<std::sync::atomic::AtomicU64>);
+
+impl ManualClock {
+    fn set(&self, t: f64) {
+        self.0
+            .store(t.to_bits(), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn clock(&self) -> meshdeck_sim::live::Clock {
+        let cell = self.0.clone();
+        Arc::new(move || f64::from_bits(cell.load(std::sync::atomic::Ordering::SeqCst)))
+    }
+}
+
+/// Waits (in real time, briefly) until the follower has pushed `n` plans.
+async fn pushed(schedule: &meshdeck_sim::shaping::Schedule, n: usize) {
+    let started = std::time::Instant::now();
+    while schedule.len() < n {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the follower pushed {} of {n}",
+            schedule.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_follower_puts_each_committed_change_in_force_at_its_time() {
+    use meshdeck_sim::live::LiveMetrics;
+    use meshdeck_sim::shaping::Schedule;
+    let mesh = Arc::new(quiet_demo());
+    let run = Run {
+        mesh: mesh.clone(),
+        cluster: InMemoryCluster::from_mesh(&mesh),
+        sim: Simulator::new(mesh.clone(), MetricsOptions::default(), T0 - 600.0),
+    };
+    let clock = ManualClock::default();
+    clock.set(T0 - 300.0);
+    let live = LiveMetrics::with_clock(
+        Simulator::new(mesh.clone(), MetricsOptions::default(), T0 - 600.0),
+        clock.clock(),
+    );
+    let schedule = Schedule::new();
+    let follower = live.follow(run.cluster.clone(), Some(schedule.clone()));
+    // The seeded objects, at once.
+    pushed(&schedule, 1).await;
+    // A change committed at T0 is in force from T0.
+    clock.set(T0);
+    run.apply(vs(
+        "reviews",
+        "bookinfo",
+        json!({
+            "hosts": ["reviews"],
+            "http": [{"route": [
+                {"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
+                {"destination": {"host": "reviews", "subset": "v3"}, "weight": 10},
+            ]}],
+        }),
+    ))
+    .await;
+    pushed(&schedule, 2).await;
+    assert!(schedule.at(T0 - 1.0).is_some() && schedule.at(T0).is_some());
+    let a = Scrape::parse(&live.render_at(T0 + 5.0).unwrap());
+    clock.set(T0 + 605.0);
+    let b = Scrape::parse(&live.render().unwrap());
+    let total = edge_rate(&mesh, Some("productpage-v1"), "reviews");
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[DEST, ("destination_workload", "reviews-v1")],
+        0.9 * total,
+    );
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[DEST, ("destination_workload", "reviews-v3")],
+        0.1 * total,
+    );
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[DEST, ("destination_workload", "reviews-v2")],
+        0.0,
+    );
+    // Deleting the VirtualService: the scenario's spread again.
+    run.delete(
+        "networking.istio.io/v1",
+        "VirtualService",
+        "bookinfo",
+        "reviews",
+    )
+    .await;
+    pushed(&schedule, 3).await;
+    clock.set(T0 + 1205.0);
+    let c = Scrape::parse(&live.render().unwrap());
+    assert_rate(
+        &b,
+        &c,
+        600.0,
+        &[DEST, ("destination_workload", "reviews-v2")],
+        0.33 * total,
+    );
+    follower.abort();
+}
+
+#[tokio::test]
+async fn a_follower_that_lagged_behind_reads_everything_again() {
+    use meshdeck_sim::live::LiveMetrics;
+    use meshdeck_sim::shaping::Schedule;
+    let mesh = Arc::new(quiet_demo());
+    let cluster = InMemoryCluster::from_mesh(&mesh);
+    let clock = ManualClock::default();
+    clock.set(T0);
+    let live = LiveMetrics::with_clock(
+        Simulator::new(mesh.clone(), MetricsOptions::default(), T0 - 60.0),
+        clock.clock(),
+    );
+    let schedule = Schedule::new();
+    let follower = live.follow(cluster.clone(), Some(schedule.clone()));
+    pushed(&schedule, 1).await;
+    // More changes than the broadcast holds, committed while the follower
+    // cannot run (this test's runtime has one thread), the last one the
+    // VirtualService: the follower misses them and reads everything again.
+    for i in 0..5000 {
+        cluster
+            .create(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("filler-{i}"), "namespace": "bookinfo"}}))
+            .unwrap();
+    }
+    cluster
+        .create(vs(
+            "details",
+            "bookinfo",
+            json!({
+                "hosts": ["details"],
+                "http": [{"route": [{"destination": {"host": "details"}}],
+                          "fault": {"abort": {"httpStatus": 503, "percentage": {"value": 100.0}}}}],
+            }),
+        ))
+        .unwrap();
+    pushed(&schedule, 2).await;
+    let a = Scrape::parse(&live.render_at(T0 + 5.0).unwrap());
+    let b = Scrape::parse(&live.render_at(T0 + 605.0).unwrap());
+    let details = edge_rate(&mesh, Some("productpage-v1"), "details");
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[DEST, ("destination_workload", "details-v1")],
+        0.0,
+    );
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[
+            SRC,
+            ("destination_service_name", "details"),
+            ("response_flags", "FI"),
+        ],
+        details,
+    );
+    follower.abort();
+}
+
+#[tokio::test]
+async fn traces_follow_the_routing_in_force_at_their_time() {
+    use meshdeck_sim::shaping::{Plan, Schedule};
+    use meshdeck_sim::traces::{SpanKind, TagValue, TraceQuery, TraceStore};
+    let run = Run::new(quiet_demo());
+    run.apply(vs(
+        "reviews",
+        "bookinfo",
+        json!({
+            "hosts": ["reviews"],
+            "http": [{"route": [
+                {"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
+                {"destination": {"host": "reviews", "subset": "v3"}, "weight": 10},
+            ]}],
+        }),
+    ))
+    .await;
+    run.apply(vs(
+        "details",
+        "bookinfo",
+        json!({
+            "hosts": ["details"],
+            "http": [{"route": [{"destination": {"host": "details"}}],
+                      "fault": {"abort": {"httpStatus": 503, "percentage": {"value": 100.0}}}}],
+        }),
+    ))
+    .await;
+    let schedule = Schedule::new();
+    schedule.push(
+        T0,
+        Arc::new(Plan::compile(
+            &run.mesh,
+            &Config::from_cluster(&run.cluster),
+        )),
+    );
+    let store = TraceStore::new(10_000, 1.0).with_schedule(schedule);
+    store.fill_history(&run.mesh, T0 - 600.0, T0 + 600.0, 1.0);
+    let traces = store.find(&TraceQuery {
+        limit: 10_000,
+        ..TraceQuery::default()
+    });
+    let tag = |span: &meshdeck_sim::traces::Span, key: &str| span.tag(key).map(TagValue::to_text);
+    let mut versions: BTreeMap<(bool, String), usize> = BTreeMap::new();
+    let mut details_answers: BTreeMap<(bool, String), usize> = BTreeMap::new();
+    for t in &traces {
+        let after = t.start_us() >= (T0 * 1e6) as u64;
+        for span in &t.spans {
+            let service = t.service_of(span);
+            if service == "reviews.bookinfo" && span.kind == SpanKind::Server {
+                *versions
+                    .entry((after, tag(span, "istio.canonical_revision").unwrap()))
+                    .or_default() += 1;
+            }
+            if span.operation.starts_with("details.bookinfo") {
+                let answer = format!(
+                    "{} {} {}",
+                    span.kind.as_str(),
+                    tag(span, "http.status_code").unwrap(),
+                    tag(span, "response_flags").unwrap()
+                );
+                *details_answers.entry((after, answer)).or_default() += 1;
+            }
+        }
+    }
+    let count = |after: bool, v: &str| versions.get(&(after, v.to_owned())).copied().unwrap_or(0);
+    // Before: all three versions; after: v1 and v3 only, about 9:1 (600
+    // reviews calls each side; four standard deviations of a binomial).
+    assert!(count(false, "v2") > 100, "{versions:?}");
+    assert_eq!(count(true, "v2"), 0, "{versions:?}");
+    let (v1, v3) = (count(true, "v1"), count(true, "v3"));
+    let n = (v1 + v3) as f64;
+    let sd = (n * 0.1 * 0.9).sqrt();
+    assert!((v3 as f64 - 0.1 * n).abs() <= 4.0 * sd, "v1 {v1}, v3 {v3}");
+    // details: answered by productpage's proxy after the change, never reached.
+    let answers: Vec<&(bool, String)> =
+        details_answers.keys().filter(|(after, _)| *after).collect();
+    assert_eq!(
+        answers,
+        [&(true, "client 503 FI".to_owned())],
+        "{details_answers:?}"
+    );
+    assert!(details_answers.contains_key(&(false, "server 200 -".to_owned())));
+}

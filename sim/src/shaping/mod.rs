@@ -99,6 +99,19 @@ impl Schedule {
         changes.insert(at, (t, plan));
     }
 
+    /// How many plans were pushed.
+    pub fn len(&self) -> usize {
+        self.changes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether no plan was pushed (the scenario's traffic throughout).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The plan in force at Unix time `t`, if any was pushed before.
     pub fn at(&self, t: f64) -> Option<Arc<Plan>> {
         let changes = self.changes.read().unwrap_or_else(PoisonError::into_inner);

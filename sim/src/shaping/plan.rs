@@ -274,6 +274,44 @@ pub enum Emit {
     },
 }
 
+/// A flow as the trace generator follows it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TraceFlow {
+    /// Index into [`Mesh::edges`].
+    pub edge: usize,
+    /// The workload that serves the calls (`None`: outside the mesh, or
+    /// answered by the caller's proxy).
+    pub backend: Option<WlId>,
+    /// Share of the edge's calls.
+    pub share: f64,
+    /// Noise index of the flow (see [`crate::traffic::noise`]).
+    pub noise: usize,
+    /// What the caller's proxy does with them.
+    pub path: TracePath,
+}
+
+/// What a caller's proxy does with a call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TracePath {
+    /// Forwards it to the backend.
+    Forwarded {
+        /// Share delayed and the delay in milliseconds (`DI`).
+        delay: Option<(f64, f64)>,
+        /// Longer answers are cut here with 504 `UT`, in milliseconds.
+        timeout_ms: Option<f64>,
+    },
+    /// Answers it itself (no route, faults, refused connections, no
+    /// healthy upstream).
+    Answered {
+        /// The answer.
+        code: Code,
+        /// Its response flags.
+        flags: u32,
+        /// How long it takes, in milliseconds.
+        latency_ms: f64,
+    },
+}
+
 /// Spread (sigma of the log) of request and response sizes around their mean.
 const SIZE_SIGMA: f64 = 0.5;
 
@@ -676,6 +714,68 @@ impl Plan {
     /// Objects of the configuration that were left out, with why.
     pub fn problems(&self) -> &[String] {
         &self.problems
+    }
+
+    /// The flows as traces follow them: who calls which backend with what
+    /// share (without ejections) and what the caller's proxy does.
+    /// Mirror copies are left out.
+    pub fn trace_flows(&self) -> Vec<TraceFlow> {
+        self.flows
+            .iter()
+            .filter_map(|f| {
+                let share = match f.member {
+                    Member::Fixed => f.share,
+                    Member::Backend { cluster, index } => {
+                        f.share * self.healthy_share(cluster, Some(index), &Ejections::default())
+                    }
+                    Member::NoHealthy { .. } => return None,
+                };
+                let path = match &f.kind {
+                    Kind::Plain { .. } | Kind::Tcp { .. } => TracePath::Forwarded {
+                        delay: None,
+                        timeout_ms: None,
+                    },
+                    Kind::Routed { route, .. } => {
+                        let r = &self.routes[*route];
+                        TracePath::Forwarded {
+                            delay: r.delay,
+                            timeout_ms: r.per_try_ms(),
+                        }
+                    }
+                    Kind::Local {
+                        variant,
+                        latency_ms,
+                        ..
+                    } => {
+                        let key = self.variants[*variant as usize].key;
+                        TracePath::Answered {
+                            code: key.code,
+                            flags: key.flags,
+                            latency_ms: *latency_ms,
+                        }
+                    }
+                    Kind::Refused { variant, .. } | Kind::TcpRefused { src: variant } => {
+                        let key = self.variants[*variant as usize].key;
+                        TracePath::Answered {
+                            code: key.code,
+                            flags: key.flags,
+                            latency_ms: REFUSED_MS,
+                        }
+                    }
+                    Kind::Mirror { .. } => return None,
+                };
+                Some(TraceFlow {
+                    edge: f.edge,
+                    backend: match path {
+                        TracePath::Forwarded { .. } => f.backend,
+                        TracePath::Answered { .. } => None,
+                    },
+                    share,
+                    noise: f.noise,
+                    path,
+                })
+            })
+            .collect()
     }
 
     /// A fresh ejection state (nobody ejected), first sweeps after `t`.
