@@ -59,11 +59,14 @@ impl LiveMetrics {
     /// Puts `config` in force now: the counters are advanced to now under
     /// the previous configuration first. Returns when and the plan.
     pub fn apply(&self, config: &Config) -> Option<(f64, Arc<Plan>)> {
+        // Compiling takes a while on big meshes: scrapes go on meanwhile.
+        let mesh = self.sim.lock().ok()?.mesh().clone();
+        let plan = Arc::new(Plan::compile(&mesh, config));
         let mut sim = self.sim.lock().ok()?;
         let now = (self.clock)().max(sim.time());
         sim.advance_to(now);
-        sim.apply(config);
-        Some((now, sim.plan().clone()))
+        sim.apply_plan(plan.clone());
+        Some((now, plan))
     }
 
     /// Follows the traffic management of `cluster` (see [`shaping::follow`]):

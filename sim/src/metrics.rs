@@ -217,6 +217,11 @@ impl Simulator {
         self.values.len()
     }
 
+    /// The simulated mesh.
+    pub fn mesh(&self) -> &Arc<Mesh> {
+        &self.mesh
+    }
+
     /// The plan in force.
     pub fn plan(&self) -> &Arc<Plan> {
         &self.plan

@@ -1317,3 +1317,99 @@ async fn traces_follow_the_routing_in_force_at_their_time() {
     );
     assert!(details_answers.contains_key(&(false, "server 200 -".to_owned())));
 }
+
+#[tokio::test]
+async fn grpc_aborts_and_direct_responses_answer_at_the_caller_s_proxy_only() {
+    let mut run = Run::new(quiet_demo());
+    let mesh = run.mesh.clone();
+    run.apply(vs(
+        "payments-api",
+        "payments",
+        json!({
+            "hosts": ["payments-api"],
+            "http": [{
+                "route": [{"destination": {"host": "payments-api", "subset": "v1"}}],
+                "fault": {"abort": {"grpcStatus": "UNAVAILABLE", "percentage": {"value": 50.0}}},
+            }],
+        }),
+    ))
+    .await;
+    run.apply(vs(
+        "details",
+        "bookinfo",
+        json!({
+            "hosts": ["details"],
+            "http": [{"directResponse": {"status": 418}}],
+        }),
+    ))
+    .await;
+    run.commit(T0);
+    let a = run.at(T0 + 5.0);
+    let b = run.at(T0 + 605.0);
+    let checkout = edge_rate(&mesh, Some("productpage-v1"), "payments-api");
+    // gRPC callers get the status in a 200.
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[
+            SRC,
+            ("source_workload", "productpage-v1"),
+            ("destination_service_name", "payments-api"),
+            ("response_code", "200"),
+            ("grpc_response_status", "14"),
+            ("response_flags", "FI"),
+        ],
+        0.5 * checkout,
+    );
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[
+            DEST,
+            ("source_workload", "productpage-v1"),
+            ("destination_workload", "payments-api-v1"),
+        ],
+        0.5 * checkout,
+    );
+    // legacy's batch-reporter has no sidecar: no VirtualService reaches
+    // its calls, which keep the scenario's spread over v1 and v2.
+    let svc = &mesh.services[mesh.service_id("payments", "payments-api").unwrap()];
+    let total: f64 = svc.backends.iter().map(|(_, w)| w).sum();
+    let v2 = mesh.workload_id("payments", "payments-api-v2").unwrap();
+    let v2_weight = svc.backends.iter().find(|(w, _)| *w == v2).unwrap().1;
+    let reporter = edge_rate(&mesh, Some("batch-reporter-v1"), "payments-api");
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[
+            DEST,
+            ("source_workload", "unknown"),
+            ("destination_workload", "payments-api-v2"),
+        ],
+        reporter * v2_weight / total,
+    );
+    // A fixed answer: details is never called.
+    let details = edge_rate(&mesh, Some("productpage-v1"), "details");
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[
+            SRC,
+            ("destination_service_name", "details"),
+            ("response_code", "418"),
+            ("response_flags", "-"),
+        ],
+        details,
+    );
+    assert_rate(
+        &a,
+        &b,
+        600.0,
+        &[DEST, ("destination_workload", "details-v1")],
+        0.0,
+    );
+}

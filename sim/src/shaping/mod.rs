@@ -49,7 +49,16 @@ where
     // Subscribe before the first read, so no change falls in between.
     let mut changes = cluster.subscribe();
     tokio::spawn(async move {
-        apply(Arc::new(Config::from_cluster(&cluster)));
+        let mut reported: Vec<String> = Vec::new();
+        let mut read = |cluster: &InMemoryCluster| {
+            let config = Config::from_cluster(cluster);
+            for problem in config.problems.iter().filter(|p| !reported.contains(p)) {
+                tracing::warn!(%problem, "simulator: Istio object ignored");
+            }
+            reported.clone_from(&config.problems);
+            Arc::new(config)
+        };
+        apply(read(&cluster));
         loop {
             let reread = match changes.recv().await {
                 Ok(change) => reshapes(&change),
@@ -67,14 +76,13 @@ where
                     Err(_) => break,
                 }
             }
-            let config = Config::from_cluster(&cluster);
-            for problem in &config.problems {
-                tracing::warn!(%problem, "simulator: Istio object ignored");
-            }
-            apply(Arc::new(config));
+            apply(read(&cluster));
         }
     })
 }
+
+/// Plans a [`Schedule`] keeps.
+pub const SCHEDULE_LENGTH: usize = 64;
 
 /// Plans with the time each came into force, in time order.
 type Timeline = Vec<(f64, Arc<Plan>)>;
@@ -92,11 +100,15 @@ impl Schedule {
         Self::default()
     }
 
-    /// Puts `plan` in force from Unix time `t` (seconds) on.
+    /// Puts `plan` in force from Unix time `t` (seconds) on. The newest
+    /// [`SCHEDULE_LENGTH`] plans are kept (traces are generated forward in
+    /// time, so older ones are no longer asked for).
     pub fn push(&self, t: f64, plan: Arc<Plan>) {
         let mut changes = self.changes.write().unwrap_or_else(PoisonError::into_inner);
         let at = changes.partition_point(|(s, _)| *s <= t);
         changes.insert(at, (t, plan));
+        let extra = changes.len().saturating_sub(SCHEDULE_LENGTH);
+        changes.drain(..extra);
     }
 
     /// How many plans were pushed.
