@@ -7,6 +7,12 @@
 //! history agree exactly at every grid point and counters never go back.
 //! Histogram buckets come from the flow's latency (or size) distribution,
 //! so `histogram_quantile` over them reflects the model.
+//!
+//! The flows come from the traffic-management plan in force
+//! ([`crate::shaping`]; the scenario's own until [`Simulator::apply`]):
+//! a new plan takes over at the current time, every counter keeps its
+//! value, and series a plan adds (new codes, flags, destinations) appear
+//! once they count a request, as Istio creates them.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
