@@ -1,7 +1,9 @@
 //! `meshdeck demo`: the simulated mesh behind the console's normal clients.
 //! The simulator serves `/metrics`, which a real Prometheus (a child
 //! process on loopback, with an hour of history backfilled) scrapes every
-//! few seconds; the console then reads Prometheus like any other.
+//! few seconds; the console then reads Prometheus like any other. The
+//! simulator follows the Istio objects of the in-memory cluster, so traffic
+//! management written there shows in the metrics and traces.
 
 use std::io::BufWriter;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use meshdeck_sim::live::{self, LiveMetrics};
 use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history};
 use meshdeck_sim::model::{DemoRole, Mesh};
 use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::shaping::Schedule;
 use meshdeck_sim::traces::store::{DEFAULT_CAPACITY, DEFAULT_LIVE_RATE};
 use meshdeck_sim::traces::{self, TraceStore};
 use tokio::net::TcpListener;
@@ -152,6 +155,8 @@ pub struct DemoEnvironment {
     /// Base URL of the simulator: `/metrics`, and Jaeger's query API (v1 and v3).
     pub simulator_url: String,
     simulator: JoinHandle<()>,
+    /// The simulator following the cluster's traffic management.
+    shaping: JoinHandle<()>,
 }
 
 fn startup(reason: impl std::fmt::Display) -> Error {
@@ -185,15 +190,19 @@ impl DemoEnvironment {
         let addr = listener.local_addr().map_err(|e| startup(e.to_string()))?;
         // Traces: the last hour at the store's live rate, then generated on
         // demand up to the moment of each query.
-        let traces = TraceStore::new(DEFAULT_CAPACITY, DEFAULT_LIVE_RATE).following_clock(true);
+        let schedule = Schedule::new();
+        let traces = TraceStore::new(DEFAULT_CAPACITY, DEFAULT_LIVE_RATE)
+            .following_clock(true)
+            .with_schedule(schedule.clone());
         traces.fill_history(
             &mesh,
             end - f64::from(options.history_s).min(3600.0),
             end,
             DEFAULT_LIVE_RATE,
         );
-        let app = live::router(LiveMetrics::new(simulator))
-            .merge(traces::router(Arc::new(traces), mesh.clone()));
+        let metrics = LiveMetrics::new(simulator);
+        let app =
+            live::router(metrics.clone()).merge(traces::router(Arc::new(traces), mesh.clone()));
         let simulator = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app).await {
                 tracing::error!(%err, "simulator stopped");
@@ -269,17 +278,23 @@ impl DemoEnvironment {
             prometheus.stop().await;
             return Err(err);
         }
+        // From now on every committed VirtualService, DestinationRule and
+        // PeerAuthentication change reshapes the traffic (the seeded ones
+        // describe the scenario, so nothing moves until someone writes).
+        let shaping = metrics.follow(cluster.clone(), Some(schedule));
         Ok(DemoEnvironment {
             cluster,
             mesh,
             prometheus,
             simulator_url: format!("http://{addr}"),
             simulator,
+            shaping,
         })
     }
 
     /// Stops Prometheus (removing its data) and the simulator.
     pub async fn stop(self) {
+        self.shaping.abort();
         self.simulator.abort();
         self.prometheus.stop().await;
     }

@@ -9,6 +9,8 @@
 //!   text for scraping and as OpenMetrics history for backfilling.
 //! - [`traces`]: traces along the same call graph, served in Jaeger's v1 and
 //!   v3 (OTLP JSON) query formats.
+//! - [`shaping`]: Istio traffic management (VirtualService,
+//!   DestinationRule, PeerAuthentication) read from the in-memory cluster.
 //! - [`live`]: the simulator's `/metrics` endpoint.
 //! - [`kube`]: an in-memory Kubernetes API server behind a real `kube::Client`
 //!   (objects, patches, watches, TokenReview, SubjectAccessReview with RBAC).
@@ -21,5 +23,6 @@ pub mod model;
 pub mod prometheus;
 pub mod rng;
 pub mod scenario;
+pub mod shaping;
 pub mod traces;
 pub mod traffic;

@@ -7,13 +7,23 @@
 //! history agree exactly at every grid point and counters never go back.
 //! Histogram buckets come from the flow's latency (or size) distribution,
 //! so `histogram_quantile` over them reflects the model.
+//!
+//! The flows come from the traffic-management plan in force
+//! ([`crate::shaping`]; the scenario's own until [`Simulator::apply`]):
+//! a new plan takes over at the current time, every counter keeps its
+//! value, and series a plan adds (new codes, flags, destinations) appear
+//! once they count a request, as Istio creates them.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use crate::model::{Caller, Latency, Mesh, Protocol};
-use crate::traffic::{self, FlowKey};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::model::{Dist, Mesh, Protocol, erf};
+use crate::shaping::config::Config;
+use crate::shaping::plan::{Ejections, Emit, Plan, SeriesKey, flags_label};
 
 /// Integration grid in seconds: pieces of simulated time never cross a
 /// multiple of this, whatever the pattern of calls to [`Simulator::advance_to`].
@@ -28,9 +38,6 @@ pub const DURATION_BUCKETS_MS: [f64; 19] = [
 
 /// Decade buckets for `istio_request_bytes` / `istio_response_bytes` (bytes).
 pub const SIZE_BUCKETS_BYTES: [f64; 9] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
-
-/// Spread (sigma of the log) of request and response sizes around their mean.
-const SIZE_SIGMA: f64 = 0.5;
 
 /// The metric families, in output order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -129,28 +136,6 @@ impl Reporter {
     }
 }
 
-/// Outcome classes of a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
-    Ok,
-    ClientError,
-    ServerError,
-}
-
-impl Outcome {
-    /// `(response_code, grpc_response_status)` as Istio reports them.
-    fn codes(self, protocol: Protocol) -> (&'static str, &'static str) {
-        match (protocol, self) {
-            (Protocol::Grpc, Outcome::Ok) => ("200", "0"),
-            (Protocol::Grpc, Outcome::ClientError) => ("200", "5"),
-            (Protocol::Grpc, Outcome::ServerError) => ("200", "14"),
-            (_, Outcome::Ok) => ("200", ""),
-            (_, Outcome::ClientError) => ("404", ""),
-            (_, Outcome::ServerError) => ("503", ""),
-        }
-    }
-}
-
 /// What the generated metrics include.
 #[derive(Clone, Debug)]
 pub struct MetricsOptions {
@@ -171,122 +156,61 @@ impl Default for MetricsOptions {
     }
 }
 
-/// One request series group: a flow as one reporter sees one outcome.
+/// One series group: a request series (counter, then the duration
+/// histogram, then the size histograms if enabled) or a TCP series (sent,
+/// received, opened, closed).
 #[derive(Clone, Debug)]
-struct RequestSeries {
-    flow: usize,
-    outcome: Outcome,
-    /// Index of the request counter; the duration histogram follows
-    /// (buckets, +Inf, sum, count), then the size histograms if enabled.
+struct Series {
+    tcp: bool,
+    /// Index of its first value.
     acc: usize,
     labels: String,
-    /// False for a flow whose labels equal an earlier one's (two edges that
-    /// Istio cannot tell apart): it adds into the same counters and is not
-    /// written again.
-    render: bool,
-}
-
-/// One TCP series group: a flow as one reporter sees it.
-#[derive(Clone, Debug)]
-struct TcpSeries {
-    flow: usize,
-    /// Index of sent, received, opened, closed (in that order).
-    acc: usize,
-    labels: String,
-    /// See [`RequestSeries::render`].
-    render: bool,
+    /// Rendered even at zero (the scenario's own series); the others only
+    /// once they count one request or connection, as Istio creates a
+    /// series at its first request.
+    always: bool,
 }
 
 const HIST_DURATION_LEN: usize = DURATION_BUCKETS_MS.len() + 3;
 const HIST_SIZE_LEN: usize = SIZE_BUCKETS_BYTES.len() + 3;
 
-/// The running state of a mesh's metrics: every counter's value at [`Simulator::time`].
+/// The running state of a mesh's metrics: every counter's value at
+/// [`Simulator::time`], and the traffic-management configuration in force.
 pub struct Simulator {
     mesh: Arc<Mesh>,
     options: MetricsOptions,
-    keys: Vec<FlowKey>,
-    requests: Vec<RequestSeries>,
-    tcp: Vec<TcpSeries>,
+    plan: Arc<Plan>,
+    ejections: Ejections,
+    /// Per variant of the plan: its series.
+    slot_of: Vec<usize>,
+    series: Vec<Series>,
+    by_key: HashMap<SeriesKey, usize>,
+    by_labels: HashMap<String, usize>,
     values: Vec<f64>,
+    emits: Vec<Emit>,
     time: f64,
 }
 
 impl Simulator {
-    /// All counters at zero at Unix time `start` (seconds).
+    /// All counters at zero at Unix time `start` (seconds), the traffic as
+    /// the scenario describes it ([`Config::from_mesh`]).
     pub fn new(mesh: Arc<Mesh>, options: MetricsOptions, start: f64) -> Self {
-        let keys = traffic::flow_keys(&mesh);
-        let mut requests = Vec::new();
-        let mut tcp = Vec::new();
-        let mut next = 0;
-        let mut seen = std::collections::HashMap::new();
-        let per_outcome = 1
-            + HIST_DURATION_LEN
-            + if options.size_histograms {
-                2 * HIST_SIZE_LEN
-            } else {
-                0
-            };
-        for (flow, key) in keys.iter().enumerate() {
-            let edge = &mesh.edges[key.edge];
-            let protocol = mesh.services[edge.service].protocol;
-            for reporter in [Reporter::Source, Reporter::Destination] {
-                let reported = match reporter {
-                    Reporter::Source => traffic::source_reports(&mesh, edge.source),
-                    Reporter::Destination => traffic::destination_reports(&mesh, key.backend),
-                };
-                if !reported {
-                    continue;
-                }
-                let common = flow_labels(&mesh, *key, reporter, &options.extra_labels);
-                if protocol == Protocol::Tcp {
-                    let labels = format!("{common},request_protocol=\"tcp\",response_flags=\"-\"");
-                    let (acc, render) = slot(&mut seen, &labels, &mut next, 4);
-                    tcp.push(TcpSeries {
-                        flow,
-                        acc,
-                        labels,
-                        render,
-                    });
-                    continue;
-                }
-                // Istio only has a series for outcomes that happened.
-                let outcomes = [
-                    (Outcome::Ok, true),
-                    (Outcome::ClientError, edge.errors.client > 0.0),
-                    (
-                        Outcome::ServerError,
-                        edge.errors.server > 0.0 || has_error_fault(&mesh, *key),
-                    ),
-                ];
-                for (outcome, present) in outcomes {
-                    if !present {
-                        continue;
-                    }
-                    let (code, grpc) = outcome.codes(protocol);
-                    let labels = format!(
-                        "{common},request_protocol=\"{}\",response_code=\"{code}\",grpc_response_status=\"{grpc}\",response_flags=\"-\"",
-                        protocol.label()
-                    );
-                    let (acc, render) = slot(&mut seen, &labels, &mut next, per_outcome);
-                    requests.push(RequestSeries {
-                        flow,
-                        outcome,
-                        acc,
-                        labels,
-                        render,
-                    });
-                }
-            }
-        }
-        Simulator {
-            mesh: mesh.clone(),
+        let plan = Arc::new(Plan::compile(&mesh, &Config::from_mesh(&mesh)));
+        let mut sim = Simulator {
+            mesh,
             options,
-            keys,
-            requests,
-            tcp,
-            values: vec![0.0; next],
+            ejections: plan.ejections(start),
+            plan: plan.clone(),
+            slot_of: Vec::new(),
+            series: Vec::new(),
+            by_key: HashMap::new(),
+            by_labels: HashMap::new(),
+            values: Vec::new(),
+            emits: Vec::new(),
             time: start,
-        }
+        };
+        sim.install(plan);
+        sim
     }
 
     /// Unix time (seconds) the counters are at.
@@ -299,76 +223,184 @@ impl Simulator {
         self.values.len()
     }
 
+    /// The simulated mesh.
+    pub fn mesh(&self) -> &Arc<Mesh> {
+        &self.mesh
+    }
+
+    /// The plan in force.
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    /// The outlier ejections in force.
+    pub fn ejections(&self) -> &Ejections {
+        &self.ejections
+    }
+
+    /// Puts `config` in force from the current time on: counters keep
+    /// their values, new series start at zero, ejections start afresh.
+    pub fn apply(&mut self, config: &Config) {
+        let plan = Arc::new(Plan::compile(&self.mesh, config));
+        self.apply_plan(plan);
+    }
+
+    /// Puts a compiled plan in force from the current time on.
+    pub fn apply_plan(&mut self, plan: Arc<Plan>) {
+        self.ejections = plan.ejections(self.time);
+        self.install(plan);
+    }
+
+    /// Advances to `t` under the configuration in force, then puts `config`
+    /// in force (a change committed at `t`).
+    pub fn apply_at(&mut self, t: f64, config: &Config) {
+        self.advance_to(t);
+        self.apply(config);
+    }
+
+    fn install(&mut self, plan: Arc<Plan>) {
+        let per_request = 1
+            + HIST_DURATION_LEN
+            + if self.options.size_histograms {
+                2 * HIST_SIZE_LEN
+            } else {
+                0
+            };
+        self.slot_of.clear();
+        for variant in plan.variants() {
+            let index = match self.by_key.get(&variant.key) {
+                Some(i) => *i,
+                None => {
+                    let tcp = variant.key.protocol == Protocol::Tcp;
+                    let labels =
+                        series_labels(&self.mesh, &variant.key, &self.options.extra_labels);
+                    let index = match self.by_labels.get(&labels) {
+                        Some(i) => *i,
+                        None => {
+                            let acc = self.values.len();
+                            let len = if tcp { 4 } else { per_request };
+                            self.values.resize(acc + len, 0.0);
+                            self.series.push(Series {
+                                tcp,
+                                acc,
+                                labels: labels.clone(),
+                                always: false,
+                            });
+                            self.by_labels.insert(labels, self.series.len() - 1);
+                            self.series.len() - 1
+                        }
+                    };
+                    self.by_key.insert(variant.key, index);
+                    index
+                }
+            };
+            self.series[index].always |= variant.always;
+            self.slot_of.push(index);
+        }
+        self.plan = plan;
+    }
+
     /// Integrates the traffic from the current time up to `t` (no-op if `t`
-    /// is not later). Pieces are cut at every multiple of [`GRID_S`].
+    /// is not later). Pieces are cut at every multiple of [`GRID_S`] and at
+    /// every outlier-detection sweep.
     pub fn advance_to(&mut self, t: f64) {
-        let mut flows = Vec::with_capacity(self.keys.len());
+        let mut emits = std::mem::take(&mut self.emits);
         while self.time < t {
+            if let Some(sweep) = self.plan.next_sweep(&self.ejections)
+                && sweep <= self.time
+            {
+                self.plan.sweep(&self.mesh, &mut self.ejections, self.time);
+                continue;
+            }
             let next_grid = ((self.time / GRID_S).floor() + 1.0) * GRID_S;
-            let end = next_grid.min(t);
+            let mut end = next_grid.min(t);
+            if let Some(sweep) = self.plan.next_sweep(&self.ejections) {
+                end = end.min(sweep);
+            }
             let dt = end - self.time;
             let mid = self.time + dt / 2.0;
-            flows.clear();
-            flows.extend(
-                self.keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| traffic::flow_at(&self.mesh, i, *k, mid)),
-            );
-            self.integrate(&flows, dt);
+            emits.clear();
+            self.plan
+                .evaluate(&self.mesh, mid, &self.ejections, &mut emits);
+            self.integrate(&emits, dt);
             self.time = end;
+        }
+        if let Some(sweep) = self.plan.next_sweep(&self.ejections)
+            && sweep <= self.time
+        {
+            self.plan.sweep(&self.mesh, &mut self.ejections, self.time);
+        }
+        self.emits = emits;
+    }
+
+    fn integrate(&mut self, emits: &[Emit], dt: f64) {
+        let sizes = self.options.size_histograms;
+        for emit in emits {
+            match *emit {
+                Emit::Request {
+                    variant,
+                    rate,
+                    share,
+                    latency,
+                    request,
+                    response,
+                } => {
+                    let n = rate * dt * share;
+                    if n <= 0.0 {
+                        continue;
+                    }
+                    let acc = self.series[self.slot_of[variant as usize]].acc;
+                    let v = &mut self.values[acc..];
+                    v[0] += n;
+                    add_histogram(
+                        &mut v[1..1 + HIST_DURATION_LEN],
+                        &DURATION_BUCKETS_MS,
+                        n,
+                        &latency,
+                    );
+                    if sizes {
+                        let start = 1 + HIST_DURATION_LEN;
+                        add_histogram(
+                            &mut v[start..start + HIST_SIZE_LEN],
+                            &SIZE_BUCKETS_BYTES,
+                            n,
+                            &request,
+                        );
+                        let start = start + HIST_SIZE_LEN;
+                        add_histogram(
+                            &mut v[start..start + HIST_SIZE_LEN],
+                            &SIZE_BUCKETS_BYTES,
+                            n,
+                            &response,
+                        );
+                    }
+                }
+                Emit::Connection {
+                    variant,
+                    rate,
+                    sent,
+                    received,
+                } => {
+                    let connections = rate * dt;
+                    let acc = self.series[self.slot_of[variant as usize]].acc;
+                    let v = &mut self.values[acc..acc + 4];
+                    v[0] += connections * sent;
+                    v[1] += connections * received;
+                    v[2] += connections;
+                    v[3] += connections;
+                }
+            }
         }
     }
 
-    fn integrate(&mut self, flows: &[traffic::Flow], dt: f64) {
-        let sizes = self.options.size_histograms;
-        for s in &self.requests {
-            let flow = &flows[s.flow];
-            let share = match s.outcome {
-                Outcome::Ok => 1.0 - flow.errors.client - flow.errors.server,
-                Outcome::ClientError => flow.errors.client,
-                Outcome::ServerError => flow.errors.server,
-            };
-            let n = flow.rate * dt * share;
-            if n <= 0.0 {
-                continue;
-            }
-            let v = &mut self.values[s.acc..];
-            v[0] += n;
-            add_histogram(
-                &mut v[1..1 + HIST_DURATION_LEN],
-                &DURATION_BUCKETS_MS,
-                n,
-                &flow.latency,
-            );
-            if sizes {
-                let edge = &self.mesh.edges[flow.key.edge];
-                let start = 1 + HIST_DURATION_LEN;
-                add_histogram(
-                    &mut v[start..start + HIST_SIZE_LEN],
-                    &SIZE_BUCKETS_BYTES,
-                    n,
-                    &size_distribution(edge.request_bytes),
-                );
-                let start = start + HIST_SIZE_LEN;
-                add_histogram(
-                    &mut v[start..start + HIST_SIZE_LEN],
-                    &SIZE_BUCKETS_BYTES,
-                    n,
-                    &size_distribution(edge.response_bytes),
-                );
-            }
-        }
-        for s in &self.tcp {
-            let flow = &flows[s.flow];
-            let edge = &self.mesh.edges[flow.key.edge];
-            let connections = flow.rate * dt;
-            let v = &mut self.values[s.acc..s.acc + 4];
-            v[0] += connections * edge.response_bytes;
-            v[1] += connections * edge.request_bytes;
-            v[2] += connections;
-            v[3] += connections;
-        }
+    /// Whether a series is in the exposition.
+    fn shown(&self, s: &Series) -> bool {
+        let count = if s.tcp {
+            self.values[s.acc + 2]
+        } else {
+            self.values[s.acc]
+        };
+        s.always || count >= 1.0
     }
 
     /// The current values in Prometheus' text exposition format (what a
@@ -396,9 +428,10 @@ impl Simulator {
     fn write_family(&self, out: &mut String, family: Family, timestamp: Option<i64>) {
         let ts = timestamp.map(|t| format!(" {t}")).unwrap_or_default();
         let base = family.base_name();
+        let requests = self.series.iter().filter(|s| !s.tcp && self.shown(s));
         match family {
             Family::Requests => {
-                for s in self.requests.iter().filter(|s| s.render) {
+                for s in requests {
                     let _ = writeln!(
                         out,
                         "{base}_total{{{}}} {}{ts}",
@@ -414,7 +447,7 @@ impl Simulator {
                     _ => 1 + HIST_DURATION_LEN + HIST_SIZE_LEN,
                 };
                 let buckets = family.buckets();
-                for s in self.requests.iter().filter(|s| s.render) {
+                for s in requests {
                     let v = &self.values[s.acc + offset..];
                     for (i, le) in buckets.iter().enumerate() {
                         let _ = writeln!(
@@ -442,7 +475,7 @@ impl Simulator {
                     Family::TcpOpened => 2,
                     _ => 3,
                 };
-                for s in self.tcp.iter().filter(|s| s.render) {
+                for s in self.series.iter().filter(|s| s.tcp && self.shown(s)) {
                     let _ = writeln!(
                         out,
                         "{base}_total{{{}}} {}{ts}",
@@ -455,13 +488,16 @@ impl Simulator {
     }
 
     fn has_family(&self, family: Family) -> bool {
-        match family {
-            Family::Requests | Family::Duration => !self.requests.is_empty(),
-            Family::RequestBytes | Family::ResponseBytes => {
-                self.options.size_histograms && !self.requests.is_empty()
-            }
-            _ => !self.tcp.is_empty(),
+        let tcp = !matches!(
+            family,
+            Family::Requests | Family::Duration | Family::RequestBytes | Family::ResponseBytes
+        );
+        if matches!(family, Family::RequestBytes | Family::ResponseBytes)
+            && !self.options.size_histograms
+        {
+            return false;
         }
+        self.series.iter().any(|s| s.tcp == tcp && self.shown(s))
     }
 
     fn sample_name(&self, family: Family) -> String {
@@ -473,76 +509,55 @@ impl Simulator {
     }
 }
 
-/// The accumulator index for a series with `labels`: a new one (`len`
-/// values) the first time, the earlier one (not to be rendered) after that.
-fn slot(
-    seen: &mut std::collections::HashMap<String, usize>,
-    labels: &str,
-    next: &mut usize,
-    len: usize,
-) -> (usize, bool) {
-    if let Some(acc) = seen.get(labels) {
-        return (*acc, false);
-    }
-    let acc = *next;
-    *next += len;
-    seen.insert(labels.to_owned(), acc);
-    (acc, true)
-}
+/// The natural logarithms of bucket bounds, computed once.
+static DURATION_LN: LazyLock<Vec<f64>> =
+    LazyLock::new(|| DURATION_BUCKETS_MS.iter().map(|b| b.ln()).collect());
+static SIZE_LN: LazyLock<Vec<f64>> =
+    LazyLock::new(|| SIZE_BUCKETS_BYTES.iter().map(|b| b.ln()).collect());
 
 /// Adds `n` observations distributed as `dist` to a cumulative histogram
 /// laid out as buckets, +Inf, sum, count.
-fn add_histogram(h: &mut [f64], bounds: &[f64], n: f64, dist: &Latency) {
-    for (i, le) in bounds.iter().enumerate() {
-        h[i] += n * dist.cdf(*le);
-    }
+fn add_histogram(h: &mut [f64], bounds: &[f64], n: f64, dist: &Dist) {
     let len = bounds.len();
-    h[len] += n;
-    h[len + 1] += n * dist.mean_ms();
-    h[len + 2] += n;
-}
-
-/// Log-normal sizes with the given mean.
-fn size_distribution(mean: f64) -> Latency {
-    Latency {
-        median_ms: mean / (SIZE_SIGMA * SIZE_SIGMA / 2.0).exp(),
-        sigma: SIZE_SIGMA,
+    match *dist {
+        // The common case, with the logarithms out of the loop (the same
+        // arithmetic as `Latency::cdf`, so the same values).
+        Dist::LogNormal { base, shift, upper }
+            if shift == 0.0 && upper.is_infinite() && base.sigma > 0.0 =>
+        {
+            let ln = if len == DURATION_BUCKETS_MS.len() {
+                &DURATION_LN
+            } else {
+                &SIZE_LN
+            };
+            let median = base.median_ms.ln();
+            let scale = base.sigma * std::f64::consts::SQRT_2;
+            for (i, ln_le) in ln.iter().enumerate() {
+                let z = (ln_le - median) / scale;
+                h[i] += n * (0.5 * (1.0 + erf(z)));
+            }
+        }
+        _ => {
+            for (i, le) in bounds.iter().enumerate() {
+                h[i] += n * dist.cdf(*le);
+            }
+        }
     }
-}
-
-fn has_error_fault(mesh: &Mesh, key: FlowKey) -> bool {
-    key.backend.is_some_and(|wl| {
-        mesh.faults
-            .iter()
-            .any(|f| f.workload == wl && matches!(f.kind, crate::model::FaultKind::ServerErrors(_)))
-    })
+    h[len] += n;
+    h[len + 1] += n * dist.mean();
+    h[len + 2] += n;
 }
 
 const UNKNOWN: &str = "unknown";
 
-/// The labels a reporter puts on a flow's series (all but protocol, codes
-/// and flags), in Istio's names.
-fn flow_labels(
-    mesh: &Mesh,
-    key: FlowKey,
-    reporter: Reporter,
-    extra: &[(String, String)],
-) -> String {
-    let edge = &mesh.edges[key.edge];
-    let svc = &mesh.services[edge.service];
+/// The labels of a series, in Istio's names and order.
+fn series_labels(mesh: &Mesh, key: &SeriesKey, extra: &[(String, String)]) -> String {
+    let svc = &mesh.services[key.service];
     let svc_ns = &mesh.namespaces[svc.namespace].name;
-    // The caller is known by identity only if it has a sidecar.
-    let source = match edge.source {
-        Caller::Workload(wl) if mesh.has_sidecar(wl) => Some(wl),
-        _ => None,
-    };
-    // The callee's identity is known (metadata exchange) only if it has a sidecar.
-    let destination = key.backend.filter(|wl| mesh.has_sidecar(*wl));
-    let mtls = source.is_some()
-        && destination.is_some_and(|wl| mesh.namespaces[mesh.workloads[wl].namespace].mtls);
+    let mtls = key.mtls;
     let mut l = Vec::with_capacity(26 + extra.len());
-    l.push(("reporter", reporter.label().to_owned()));
-    match source {
+    l.push(("reporter", key.reporter.label().to_owned()));
+    match key.source {
         Some(wl) => {
             let w = &mesh.workloads[wl];
             l.push(("source_workload", w.name.clone()));
@@ -579,7 +594,7 @@ fn flow_labels(
             }
         }
     }
-    match destination {
+    match key.destination {
         Some(wl) => {
             let w = &mesh.workloads[wl];
             l.push(("destination_workload", w.name.clone()));
@@ -621,17 +636,17 @@ fn flow_labels(
             l.push(("destination_cluster", cluster));
         }
     }
-    l.push(("destination_service", mesh.service_fqdn(edge.service)));
+    l.push(("destination_service", mesh.service_fqdn(key.service)));
     l.push(("destination_service_name", svc.name.clone()));
     l.push(("destination_service_namespace", svc_ns.clone()));
     // Only the server side knows how the connection was secured.
-    let policy = match reporter {
+    let policy = match key.reporter {
         Reporter::Source => UNKNOWN,
         Reporter::Destination if mtls => "mutual_tls",
         Reporter::Destination => "none",
     };
     l.push(("connection_security_policy", policy.to_owned()));
-    let mut out = String::with_capacity(700);
+    let mut out = String::with_capacity(760);
     for (i, (k, v)) in l
         .iter()
         .map(|(k, v)| (*k, v.as_str()))
@@ -642,6 +657,18 @@ fn flow_labels(
             out.push(',');
         }
         let _ = write!(out, "{k}=\"{}\"", escape_label_value(v));
+    }
+    let flags = flags_label(key.flags);
+    if key.protocol == Protocol::Tcp {
+        let _ = write!(out, ",request_protocol=\"tcp\",response_flags=\"{flags}\"");
+    } else {
+        let grpc = key.code.grpc.map(|g| g.to_string()).unwrap_or_default();
+        let _ = write!(
+            out,
+            ",request_protocol=\"{}\",response_code=\"{}\",grpc_response_status=\"{grpc}\",response_flags=\"{flags}\"",
+            key.protocol.label(),
+            key.code.http
+        );
     }
     out
 }
@@ -782,7 +809,7 @@ mod tests {
         let mesh = Arc::new(scenario::demo());
         let mut sim = Simulator::new(mesh, MetricsOptions::default(), 0.0);
         sim.advance_to(300.0);
-        for s in &sim.requests {
+        for s in sim.series.iter().filter(|s| !s.tcp) {
             let h = &sim.values[s.acc + 1..s.acc + 1 + HIST_DURATION_LEN];
             for w in h[..DURATION_BUCKETS_MS.len() + 1].windows(2) {
                 assert!(w[0] <= w[1] + 1e-9);

@@ -207,6 +207,114 @@ impl Latency {
     }
 }
 
+impl Latency {
+    /// `E[X; X <= ms]`: the mean of the latencies up to `ms`, weighted by
+    /// their probability (the log-normal's partial expectation).
+    pub fn partial_mean(&self, ms: f64) -> f64 {
+        if ms <= 0.0 {
+            return 0.0;
+        }
+        if ms.is_infinite() {
+            return self.mean_ms();
+        }
+        if self.sigma <= 0.0 {
+            return if ms >= self.median_ms {
+                self.median_ms
+            } else {
+                0.0
+            };
+        }
+        let s = self.sigma;
+        let z = (ms.ln() - self.median_ms.ln() - s * s) / (s * std::f64::consts::SQRT_2);
+        self.mean_ms() * 0.5 * (1.0 + erf(z))
+    }
+}
+
+/// The distribution of a histogram's observations: a log-normal latency
+/// (or size), possibly shifted by a constant and cut off above, or one
+/// value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Dist {
+    /// `shift + X`, X log-normal as `base` and conditioned on `X <= upper`.
+    LogNormal {
+        /// The log-normal part.
+        base: Latency,
+        /// Added to every observation (a delay, earlier tries).
+        shift: f64,
+        /// The log-normal part never exceeds this (infinite: no cut).
+        upper: f64,
+    },
+    /// Every observation is this value.
+    Point(f64),
+}
+
+impl Dist {
+    /// The log-normal `l`, unshifted and uncut.
+    pub fn of(l: Latency) -> Dist {
+        Dist::LogNormal {
+            base: l,
+            shift: 0.0,
+            upper: f64::INFINITY,
+        }
+    }
+
+    /// This distribution shifted by `by`.
+    pub fn shifted(self, by: f64) -> Dist {
+        match self {
+            Dist::LogNormal { base, shift, upper } => Dist::LogNormal {
+                base,
+                shift: shift + by,
+                upper,
+            },
+            Dist::Point(v) => Dist::Point(v + by),
+        }
+    }
+
+    /// Probability that an observation is at most `x`.
+    pub fn cdf(&self, x: f64) -> f64 {
+        match *self {
+            Dist::Point(v) => {
+                if x >= v {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Dist::LogNormal { base, shift, upper } => {
+                if shift == 0.0 && upper.is_infinite() {
+                    return base.cdf(x);
+                }
+                let y = x - shift;
+                if y >= upper {
+                    return 1.0;
+                }
+                let whole = base.cdf(upper);
+                if whole <= f64::MIN_POSITIVE {
+                    return if y >= upper { 1.0 } else { 0.0 };
+                }
+                (base.cdf(y) / whole).min(1.0)
+            }
+        }
+    }
+
+    /// The mean observation.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Dist::Point(v) => v,
+            Dist::LogNormal { base, shift, upper } => {
+                if shift == 0.0 && upper.is_infinite() {
+                    return base.mean_ms();
+                }
+                let whole = base.cdf(upper);
+                if whole <= f64::MIN_POSITIVE {
+                    return shift + upper;
+                }
+                shift + base.partial_mean(upper) / whole
+            }
+        }
+    }
+}
+
 /// Error function (Abramowitz and Stegun 7.1.26, |error| < 1.5e-7).
 pub fn erf(x: f64) -> f64 {
     let sign = if x < 0.0 { -1.0 } else { 1.0 };
@@ -273,6 +381,47 @@ pub struct ErrorMix {
     pub server: f64,
 }
 
+/// One kind of request on an edge: what Istio's route matches look at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestClass {
+    /// Relative weight among the edge's classes (whole numbers keep the
+    /// shares exact: classes that take the same route add up to the edge).
+    pub weight: f64,
+    /// HTTP method (`GET`; gRPC calls are `POST`).
+    pub method: String,
+    /// Request path without query, e.g. `/reviews/0`.
+    pub path: String,
+    /// Request headers that matter for routing, names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RequestClass {
+    /// A class of `weight` with `method`, `path` and no headers.
+    pub fn new(weight: f64, method: &str, path: &str) -> Self {
+        RequestClass {
+            weight,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// This class with header `name: value` added.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// The value of header `name` (lower case), if the class carries it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// A caller's traffic to a service.
 #[derive(Clone, Debug)]
 pub struct Edge {
@@ -290,6 +439,9 @@ pub struct Edge {
     pub request_bytes: f64,
     /// Mean response body size in bytes (TCP: bytes received per connection).
     pub response_bytes: f64,
+    /// The kinds of requests on the edge (empty: one class, see
+    /// [`Mesh::request_classes`]); TCP edges have none.
+    pub requests: Vec<RequestClass>,
 }
 
 /// What a fault does to the calls a workload serves while it is active.
@@ -436,6 +588,54 @@ impl Mesh {
         self.services
             .iter()
             .position(|s| s.backends.iter().any(|(b, _)| *b == wl))
+    }
+
+    /// Whether workload `wl` is a gateway (an Envoy of its own rather than
+    /// a sidecar: mesh-bound VirtualServices do not apply to its calls).
+    pub fn is_gateway(&self, wl: WlId) -> bool {
+        let w = &self.workloads[wl];
+        w.app.ends_with("gateway") && self.has_sidecar(wl)
+    }
+
+    /// The default request path of service `svc`: gRPC services get
+    /// `/<package>.v1.<Service>/Handle`, HTTP services `/<name>`.
+    pub fn default_path(&self, svc: SvcId) -> String {
+        let s = &self.services[svc];
+        match s.protocol {
+            Protocol::Grpc => {
+                let pascal: String = s
+                    .name
+                    .split(['-', '.'])
+                    .map(|w| {
+                        let mut c = w.chars();
+                        c.next()
+                            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                format!("/{}.v1.{pascal}/Handle", s.name.replace('-', "_"))
+            }
+            _ => format!("/{}", s.name),
+        }
+    }
+
+    /// The request classes of edge `edge`: its own, or one class of the
+    /// service's default path (`GET`, or `POST` for gRPC).
+    pub fn request_classes(&self, edge: usize) -> Vec<RequestClass> {
+        let e = &self.edges[edge];
+        if !e.requests.is_empty() {
+            return e.requests.clone();
+        }
+        let method = if self.services[e.service].protocol == Protocol::Grpc {
+            "POST"
+        } else {
+            "GET"
+        };
+        vec![RequestClass::new(
+            1.0,
+            method,
+            &self.default_path(e.service),
+        )]
     }
 }
 

@@ -122,7 +122,15 @@ impl Builder {
             latency: Latency { median_ms, sigma },
             request_bytes: bytes.0,
             response_bytes: bytes.1,
+            requests: Vec::new(),
         });
+    }
+
+    /// Sets the request classes of the edge added last.
+    fn requests(&mut self, classes: Vec<RequestClass>) {
+        if let Some(edge) = self.mesh.edges.last_mut() {
+            edge.requests = classes;
+        }
     }
 
     fn fault(
@@ -161,6 +169,21 @@ impl Builder {
     }
 }
 
+/// Share of bookinfo's inner calls made for a signed-in user (header
+/// `end-user: jason`), in percent.
+pub const SIGNED_IN_SHARE: f64 = 30.0;
+/// The user bookinfo's signed-in requests name in `end-user`.
+pub const SIGNED_IN_USER: &str = "jason";
+
+/// Bookinfo's classes for `GET path`: anonymous, and signed in as
+/// [`SIGNED_IN_USER`] for [`SIGNED_IN_SHARE`] percent.
+fn bookinfo_requests(path: &str) -> Vec<RequestClass> {
+    vec![
+        RequestClass::new(100.0 - SIGNED_IN_SHARE, "GET", path),
+        RequestClass::new(SIGNED_IN_SHARE, "GET", path).with_header("end-user", SIGNED_IN_USER),
+    ]
+}
+
 /// The demo's variation: a 30-minute wave of ±25 % and ±8 % noise.
 pub const DEMO_VARIATION: Variation = Variation {
     wave_amplitude: 0.25,
@@ -180,6 +203,13 @@ pub const DEMO_VARIATION: Variation = Variation {
 /// - `legacy` (project Payments, no sidecars): batch-reporter, seen by
 ///   payments-api as `unknown`.
 /// - Clients outside the mesh also call productpage directly (NodePort).
+///
+/// Requests are shaped as the real bookinfo sends them, so that route
+/// matches have something to match: `GET /productpage` into productpage,
+/// `GET /details/0`, `GET /reviews/0` and `GET /ratings/0` inside, and
+/// [`SIGNED_IN_SHARE`] of them (the pages of a signed-in user) carrying
+/// the `end-user: jason` header that productpage adds and reviews passes
+/// on. gRPC calls are `POST /<package>.v1.<Service>/Handle`.
 pub fn demo() -> Mesh {
     let mut b = Builder::new("demo", 42, DEMO_VARIATION);
     let system = b.project("p-system", "System");
@@ -249,6 +279,7 @@ pub fn demo() -> Mesh {
         0.5,
         (420.0, 5200.0),
     );
+    b.requests(vec![RequestClass::new(1.0, "GET", "/productpage")]);
     b.edge(
         Caller::Unknown,
         productpage_svc,
@@ -259,6 +290,7 @@ pub fn demo() -> Mesh {
         0.5,
         (420.0, 5200.0),
     );
+    b.requests(vec![RequestClass::new(1.0, "GET", "/productpage")]);
     // bookinfo inside.
     b.edge(
         w(productpage),
@@ -270,6 +302,7 @@ pub fn demo() -> Mesh {
         0.4,
         (180.0, 410.0),
     );
+    b.requests(bookinfo_requests("/details/0"));
     b.edge(
         w(productpage),
         reviews_svc,
@@ -280,6 +313,7 @@ pub fn demo() -> Mesh {
         0.5,
         (190.0, 380.0),
     );
+    b.requests(bookinfo_requests("/reviews/0"));
     b.edge(
         w(reviews_v2),
         ratings_svc,
@@ -290,6 +324,7 @@ pub fn demo() -> Mesh {
         0.4,
         (120.0, 160.0),
     );
+    b.requests(bookinfo_requests("/ratings/0"));
     b.edge(
         w(reviews_v3),
         ratings_svc,
@@ -300,6 +335,7 @@ pub fn demo() -> Mesh {
         0.4,
         (120.0, 160.0),
     );
+    b.requests(bookinfo_requests("/ratings/0"));
     b.edge(
         w(ratings),
         mongodb_svc,

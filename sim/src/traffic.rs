@@ -65,7 +65,7 @@ pub fn wave(mesh: &Mesh, t: f64) -> f64 {
 }
 
 /// Noise multiplier in `[1 - noise, 1 + noise]` for one flow and interval.
-fn noise(mesh: &Mesh, flow: usize, salt: u64, t: f64) -> f64 {
+pub fn noise(mesh: &Mesh, flow: usize, salt: u64, t: f64) -> f64 {
     if mesh.variation.noise == 0.0 {
         return 1.0;
     }
@@ -77,9 +77,29 @@ fn noise(mesh: &Mesh, flow: usize, salt: u64, t: f64) -> f64 {
 pub fn flow_at(mesh: &Mesh, index: usize, key: FlowKey, t: f64) -> Flow {
     let edge = &mesh.edges[key.edge];
     let rate = edge.rate * key.weight * wave(mesh, t) * noise(mesh, index, 1, t);
+    let (errors, latency) = served_at(mesh, key.edge, key.backend, index, t);
+    Flow {
+        key,
+        rate: rate.max(0.0),
+        errors,
+        latency,
+    }
+}
+
+/// How `backend` answers the requests of edge `edge` at Unix time `t`:
+/// error shares (with the noise of flow `index` and the faults active) and
+/// latency (with the workload's factor and slow faults).
+pub fn served_at(
+    mesh: &Mesh,
+    edge: usize,
+    backend: Option<WlId>,
+    index: usize,
+    t: f64,
+) -> (ErrorMix, Latency) {
+    let edge = &mesh.edges[edge];
     let mut server = edge.errors.server * noise(mesh, index, 2, t);
     let mut latency = edge.latency;
-    if let Some(wl) = key.backend {
+    if let Some(wl) = backend {
         latency = latency.scaled(mesh.workloads[wl].latency_factor);
         for fault in mesh
             .faults
@@ -94,12 +114,7 @@ pub fn flow_at(mesh: &Mesh, index: usize, key: FlowKey, t: f64) -> Flow {
     }
     let client = edge.errors.client.min(1.0);
     let server = server.clamp(0.0, 1.0 - client);
-    Flow {
-        key,
-        rate: rate.max(0.0),
-        errors: ErrorMix { client, server },
-        latency,
-    }
+    (ErrorMix { client, server }, latency)
 }
 
 /// Whether calls of `caller` are reported by a source proxy.

@@ -686,3 +686,155 @@ async fn faults_show_in_prometheus_as_defined() {
     );
     prom.stop().await;
 }
+
+#[tokio::test]
+async fn a_weight_change_on_a_running_simulator_reaches_prometheus() {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    use meshdeck_sim::kube::InMemoryCluster;
+
+    let mesh = Arc::new(quiet_demo());
+    let now = live::now_s();
+    let mut sim = Simulator::new(mesh.clone(), MetricsOptions::default(), now - 60.0);
+    sim.advance_to(now);
+    let metrics = LiveMetrics::new(sim);
+    // The simulator follows the cluster's Istio objects, as in the demo.
+    let cluster = InMemoryCluster::from_mesh(&mesh);
+    let follower = metrics.follow(cluster.clone(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, live::router(metrics)).await.unwrap();
+    });
+    let prom = PrometheusServer::start(&PrometheusOptions {
+        scrape_targets: vec![addr.to_string()],
+        scrape_interval_s: 1,
+        ..PrometheusOptions::default()
+    })
+    .await
+    .unwrap();
+    let scrape_times = |result: serde_json::Value| -> Vec<f64> {
+        result
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|series| series["values"].as_array().unwrap().clone())
+            .map(|v| v[0].as_f64().unwrap())
+            .collect()
+    };
+    let up = |prom: &PrometheusServer| {
+        let prom_url = prom.url().to_owned();
+        async move {
+            let response: serde_json::Value = reqwest::Client::new()
+                .get(format!("{prom_url}/api/v1/query"))
+                .query(&[
+                    ("query", "up[5m]"),
+                    ("time", &format!("{:.3}", live::now_s())),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            response["data"]["result"].clone()
+        }
+    };
+    let waited = std::time::Instant::now();
+    while scrape_times(up(&prom).await).len() < 3 {
+        assert!(waited.elapsed().as_secs() < 60, "no scrapes");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // Commit a 90/10 split of reviews between v1 and v3.
+    let vs = serde_json::json!({
+        "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+        "metadata": {"name": "reviews", "namespace": "bookinfo"},
+        "spec": {"hosts": ["reviews"], "http": [{"route": [
+            {"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
+            {"destination": {"host": "reviews", "subset": "v3"}, "weight": 10},
+        ]}]},
+    });
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        cluster.client(),
+        "bookinfo",
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService"),
+            "virtualservices",
+        ),
+    );
+    let committed = live::now_s();
+    api.patch(
+        "reviews",
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&vs),
+    )
+    .await
+    .unwrap();
+
+    // Scrapes after the commit: the first one and 15 s more.
+    let (first, last) = loop {
+        let after: Vec<f64> = scrape_times(up(&prom).await)
+            .into_iter()
+            .filter(|t| *t > committed)
+            .collect();
+        if let (Some(first), Some(last)) = (after.first(), after.last())
+            && last - first >= 15.0
+        {
+            break (*first, *last);
+        }
+        assert!(
+            waited.elapsed().as_secs() < 120,
+            "scrapes after the commit: {after:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    eprintln!(
+        "commit to first scrape: {:.2} s; measuring over {:.1} s of scrapes",
+        first - committed,
+        last - first
+    );
+    // Every sample from the first scrape after the commit on carries only
+    // the new split's increments.
+    let window_ms = ((last - first + 0.5) * 1000.0).round();
+    let by_workload = query(
+        &prom,
+        &format!(
+            r#"sum by (destination_workload) (rate(istio_requests_total{{reporter="destination",destination_service_name="reviews"}}[{window_ms}ms]))"#
+        ),
+        last,
+    )
+    .await;
+    let series = query(
+        &prom,
+        r#"count by (destination_workload) (istio_requests_total{reporter="destination",destination_service_name="reviews"})"#,
+        last,
+    )
+    .await;
+    let total: f64 = mesh
+        .edges
+        .iter()
+        .filter(|e| mesh.services[e.service].name == "reviews")
+        .map(|e| e.rate)
+        .sum();
+    let span = last - first;
+    for (workload, share) in [
+        ("reviews-v1", 0.9),
+        ("reviews-v2", 0.0),
+        ("reviews-v3", 0.1),
+    ] {
+        let key = format!("destination_workload={workload}");
+        let got = by_workload.get(&key).copied().unwrap_or(0.0);
+        let want = total * share;
+        // Whole-number counters: one request per series at either end of
+        // the span, plus 2 % for rate()'s extrapolation.
+        let tolerance = series.get(&key).copied().unwrap_or(1.0) / span + 0.02 * want;
+        eprintln!("{workload}: {got:.3} req/s after the change (want {want:.3} ± {tolerance:.3})");
+        assert!(
+            (got - want).abs() <= tolerance,
+            "{workload}: {got} req/s, want {want} ± {tolerance}"
+        );
+    }
+    follower.abort();
+    prom.stop().await;
+    server.abort();
+}

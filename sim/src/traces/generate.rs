@@ -1,13 +1,21 @@
 //! Builds traces that follow the mesh's call graph and its traffic model: a
 //! trace enters through an entry edge, picks backends by the services'
-//! weights, follows each workload's outgoing calls in proportion to their
-//! rates, and takes latencies, errors and faults from [`crate::traffic`].
+//! weights (or by the routing of a traffic-management [`Plan`]), follows
+//! each workload's outgoing calls in proportion to their rates, and takes
+//! latencies, errors and faults from [`crate::traffic`]. Under a plan,
+//! calls the caller's proxy answers itself (no route, injected aborts,
+//! refused connections) end at its client span with their code and
+//! response flags, injected delays lengthen the client span (`DI`), and a
+//! request timeout cuts it (504 `UT`). Retries, mirror copies and outlier
+//! ejections are not traced.
 
 use std::collections::HashMap;
 
 use super::{Process, Span, SpanKind, SpanLog, Tag, Trace};
 use crate::model::{Caller, Latency, Mesh, Protocol, WlId, WorkloadKind};
 use crate::rng::{Rng, mix};
+use crate::shaping::Plan;
+use crate::shaping::plan::{Code, TracePath, flags, flags_label};
 use crate::traffic::{Flow, FlowKey, flow_at, flow_keys};
 
 /// Chance that a server error of a child call becomes a server error of the
@@ -84,6 +92,9 @@ struct Pod {
 pub struct TraceGenerator<'a> {
     mesh: &'a Mesh,
     keys: Vec<FlowKey>,
+    /// Per flow: its noise index and what the caller's proxy does.
+    noise: Vec<usize>,
+    paths: Vec<TracePath>,
     /// Flows a trace may start with.
     entry_flows: Vec<usize>,
     /// Per workload: the flows it serves.
@@ -95,9 +106,37 @@ pub struct TraceGenerator<'a> {
 }
 
 impl<'a> TraceGenerator<'a> {
-    /// Indexes `mesh`'s call graph.
+    /// Indexes `mesh`'s call graph as the scenario describes it.
     pub fn new(mesh: &'a Mesh) -> Self {
         let keys = flow_keys(mesh);
+        let noise = (0..keys.len()).collect();
+        let paths = vec![
+            TracePath::Forwarded {
+                delay: None,
+                timeout_ms: None,
+            };
+            keys.len()
+        ];
+        Self::build(mesh, keys, noise, paths)
+    }
+
+    /// Indexes `mesh`'s call graph as `plan` routes it.
+    pub fn with_plan(mesh: &'a Mesh, plan: &Plan) -> Self {
+        let flows = plan.trace_flows();
+        let keys = flows
+            .iter()
+            .map(|f| FlowKey {
+                edge: f.edge,
+                backend: f.backend,
+                weight: f.share,
+            })
+            .collect();
+        let noise = flows.iter().map(|f| f.noise).collect();
+        let paths = flows.iter().map(|f| f.path).collect();
+        Self::build(mesh, keys, noise, paths)
+    }
+
+    fn build(mesh: &'a Mesh, keys: Vec<FlowKey>, noise: Vec<usize>, paths: Vec<TracePath>) -> Self {
         let mut flows_into = vec![Vec::new(); mesh.workloads.len()];
         let mut flows_of_edge = vec![Vec::new(); mesh.edges.len()];
         for (i, k) in keys.iter().enumerate() {
@@ -138,6 +177,8 @@ impl<'a> TraceGenerator<'a> {
         TraceGenerator {
             mesh,
             keys,
+            noise,
+            paths,
             entry_flows,
             flows_into,
             edges_from,
@@ -252,6 +293,7 @@ fn sample_bytes(rng: &mut Rng, mean: f64) -> i64 {
 }
 
 /// What both spans of one call share.
+#[derive(Clone)]
 struct Call {
     operation: String,
     url: String,
@@ -260,6 +302,31 @@ struct Call {
     outcome: Outcome,
     request_size: i64,
     response_size: i64,
+    /// The answer when a proxy made it (instead of the outcome's codes).
+    answer: Option<Code>,
+    /// Response flags (bits of [`flags`]).
+    flags: u32,
+}
+
+/// The error message of an answer a proxy made, if it is an error.
+fn answer_message(code: Code) -> Option<String> {
+    match code.grpc {
+        Some(0) => None,
+        Some(g) => Some(format!("gRPC status {g}")),
+        None if code.http >= 400 => Some(format!(
+            "{} {}",
+            code.http,
+            match code.http {
+                404 => "Not Found",
+                500 => "Internal Server Error",
+                502 => "Bad Gateway",
+                503 => "Service Unavailable",
+                504 => "Gateway Timeout",
+                _ => "Error",
+            }
+        )),
+        None => None,
+    }
 }
 
 /// The state of one trace being built.
@@ -278,10 +345,11 @@ impl Builder<'_, '_> {
     /// Flow `i` at the trace's time (computed once per trace).
     fn flow(&mut self, i: usize) -> Flow {
         let (mesh, key, t) = (self.g.mesh, self.g.keys[i], self.t);
+        let noise = self.g.noise[i];
         *self
             .flows
             .entry(i)
-            .or_insert_with(|| flow_at(mesh, i, key, t))
+            .or_insert_with(|| flow_at(mesh, noise, key, t))
     }
 
     fn pick_pod(&mut self, workload: WlId) -> Pod {
@@ -353,6 +421,23 @@ impl Builder<'_, '_> {
         let flow = self.flow(flow_idx);
         let edge = &mesh.edges[flow.key.edge];
         let svc = &mesh.services[edge.service];
+        let (delay, timeout_ms) = match self.g.paths[flow_idx] {
+            TracePath::Answered {
+                code,
+                flags,
+                latency_ms,
+            } => {
+                return self.answered(
+                    flow_idx,
+                    parent,
+                    caller,
+                    start_us,
+                    depth,
+                    (code, flags, latency_ms),
+                );
+            }
+            TracePath::Forwarded { delay, timeout_ms } => (delay, timeout_ms),
+        };
 
         // Draws whose order does not depend on the children come first.
         let u = self.rng.next_f64();
@@ -379,8 +464,15 @@ impl Builder<'_, '_> {
             outcome,
             request_size: sample_bytes(&mut self.rng, edge.request_bytes),
             response_size: sample_bytes(&mut self.rng, edge.response_bytes),
+            answer: None,
+            flags: 0,
         };
         let peer_of_unknown = format!("192.0.2.{}", 1 + self.rng.below(254));
+        // An injected delay holds the request in the caller's proxy.
+        let delay_us = match delay {
+            Some((share, ms)) if self.rng.next_f64() < share => (ms * 1000.0) as u64,
+            _ => 0,
+        };
 
         let client = caller
             .filter(|p| mesh.has_sidecar(p.workload))
@@ -391,7 +483,7 @@ impl Builder<'_, '_> {
             .map(|p| (p, self.open_span(client_id.or(parent), SpanKind::Server, p)));
         let server_id = server.map(|(_, i)| self.spans[i].span_id);
 
-        let server_start = start_us + net_in;
+        let server_start = start_us + delay_us + net_in;
         let own_us = latency_us.saturating_sub(net_in + net_out).max(MIN_SPAN_US);
         let mut cursor = server_start + 50 + self.rng.below(300) as u64;
         let mut child_failed = false;
@@ -441,15 +533,75 @@ impl Builder<'_, '_> {
             let upstream = format!("inbound|{}||", svc.port);
             self.finish_span(i, pod, &call, server_start, server_end, upstream, peer);
         }
+        // The caller's proxy gives up at the request timeout.
+        let mut client_call = call.clone();
+        if delay_us > 0 {
+            client_call.flags |= flags::DI;
+        }
+        let mut client_end = client_end;
+        if let Some(ms) = timeout_ms {
+            let limit = start_us + delay_us + (ms * 1000.0) as u64;
+            if client_end > limit {
+                client_end = limit;
+                client_call.answer = Some(Code::answer(svc.protocol, 504));
+                client_call.flags |= flags::UT;
+                outcome = Outcome::ServerError;
+            }
+        }
         if let Some((pod, i)) = client {
             let upstream = format!("outbound|{}||{}", svc.port, mesh.service_fqdn(edge.service));
             let peer = match callee {
                 Some(c) => format!("{}:{}", pod_ip(mesh, c), svc.port),
                 None => format!("{}:{}", external_ip(mesh, edge.service), svc.port),
             };
-            self.finish_span(i, pod, &call, start_us, client_end, upstream, peer);
+            self.finish_span(i, pod, &client_call, start_us, client_end, upstream, peer);
         }
         (client_end, outcome)
+    }
+
+    /// A call the caller's proxy answers itself: its client span only.
+    fn answered(
+        &mut self,
+        flow_idx: usize,
+        parent: Option<u64>,
+        caller: Option<Pod>,
+        start_us: u64,
+        depth: usize,
+        (code, flag_bits, latency_ms): (Code, u32, f64),
+    ) -> (u64, Outcome) {
+        let mesh = self.g.mesh;
+        let edge = &mesh.edges[self.g.keys[flow_idx].edge];
+        let svc = &mesh.services[edge.service];
+        let server_error = code.http >= 500 || matches!(code.grpc, Some(g) if g != 0 && g != 5);
+        let outcome = if server_error {
+            Outcome::ServerError
+        } else if answer_message(code).is_some() {
+            Outcome::ClientError
+        } else {
+            Outcome::Ok
+        };
+        let call = Call {
+            operation: format!("{}:{}/*", mesh.service_fqdn(edge.service), svc.port),
+            url: self.url(edge.service, depth),
+            method: if svc.protocol == Protocol::Grpc {
+                "POST"
+            } else {
+                "GET"
+            },
+            protocol: svc.protocol,
+            outcome,
+            request_size: sample_bytes(&mut self.rng, edge.request_bytes),
+            response_size: 0,
+            answer: Some(code),
+            flags: flag_bits,
+        };
+        let end = start_us + ((latency_ms * 1000.0) as u64).max(MIN_SPAN_US);
+        if let Some(pod) = caller.filter(|p| mesh.has_sidecar(p.workload)) {
+            let i = self.open_span(parent, SpanKind::Client, pod);
+            let upstream = format!("outbound|{}||{}", svc.port, mesh.service_fqdn(edge.service));
+            self.finish_span(i, pod, &call, start_us, end, upstream, "-".into());
+        }
+        (end, outcome)
     }
 
     /// The request URL of a call to service `svc`.
@@ -505,7 +657,10 @@ impl Builder<'_, '_> {
         } else {
             "sidecar"
         };
-        let (http_code, grpc_code) = call.outcome.codes(call.protocol);
+        let (http_code, grpc_code) = match call.answer {
+            Some(code) => (i64::from(code.http), code.grpc.map(i64::from)),
+            None => call.outcome.codes(call.protocol),
+        };
         let mut tags = vec![
             Tag::str("component", "proxy"),
             Tag::str(
@@ -538,20 +693,23 @@ impl Builder<'_, '_> {
         }
         tags.extend([
             Tag::str("response_size", call.response_size.to_string()),
-            Tag::str("response_flags", "-"),
+            Tag::str("response_flags", flags_label(call.flags)),
             Tag::str("istio.canonical_revision", w.version.clone()),
             Tag::str("istio.canonical_service", w.app.clone()),
             Tag::str("istio.mesh_id", MESH_ID),
             Tag::str("istio.namespace", ns.clone()),
             Tag::str("span.kind", kind.as_str()),
         ]);
-        let message = call.outcome.message(call.protocol);
+        let message = match call.answer {
+            Some(code) => answer_message(code),
+            None => call.outcome.message(call.protocol).map(str::to_owned),
+        };
         let mut logs = Vec::new();
-        if let Some(msg) = message {
+        if let Some(msg) = &message {
             tags.push(Tag::bool("error", true));
             logs.push(SpanLog {
                 timestamp_us: end_us,
-                fields: vec![Tag::str("event", "error"), Tag::str("message", msg)],
+                fields: vec![Tag::str("event", "error"), Tag::str("message", msg.clone())],
             });
         }
         let span = &mut self.spans[i];
@@ -560,7 +718,7 @@ impl Builder<'_, '_> {
         span.duration_us = end_us.saturating_sub(start_us);
         span.tags = tags;
         span.logs = logs;
-        span.error = message.map(str::to_owned);
+        span.error = message;
     }
 }
 

@@ -8,6 +8,7 @@ use super::generate::TraceGenerator;
 use super::query::TraceQuery;
 use super::{SpanKind, Trace};
 use crate::model::Mesh;
+use crate::shaping::Schedule;
 
 /// Traces kept by default.
 pub const DEFAULT_CAPACITY: usize = 5_000;
@@ -28,6 +29,8 @@ pub struct TraceStore {
     capacity: usize,
     live_rate: f64,
     follow_clock: bool,
+    /// The traffic management in force over time (none: the scenario's).
+    schedule: Option<Schedule>,
     ring: RwLock<Ring>,
     /// Time (seconds) up to which traces have been generated; also
     /// serialises generation so concurrent callers do not duplicate slots.
@@ -52,6 +55,7 @@ impl TraceStore {
                 DEFAULT_LIVE_RATE
             },
             follow_clock: false,
+            schedule: None,
             ring: RwLock::new(Ring::default()),
             generated_until: Mutex::new(None),
         }
@@ -61,6 +65,13 @@ impl TraceStore {
     /// the wall clock before answering each request (for demo mode).
     pub fn following_clock(mut self, follow: bool) -> Self {
         self.follow_clock = follow;
+        self
+    }
+
+    /// Makes traces follow the routing in force at their time (see
+    /// [`crate::live::LiveMetrics::follow`]).
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = Some(schedule);
         self
     }
 
@@ -134,7 +145,14 @@ impl TraceStore {
             .generated_until
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let traces = generate_grid(mesh, start_s, end_s, traces_per_second, self.capacity);
+        let traces = generate_grid(
+            mesh,
+            self.schedule.as_ref(),
+            start_s,
+            end_s,
+            traces_per_second,
+            self.capacity,
+        );
         self.insert(traces);
         if end_s.is_finite() {
             *until = Some(until.map_or(end_s, |u| u.max(end_s)));
@@ -157,7 +175,14 @@ impl TraceStore {
             return;
         }
         // Times strictly after `from`, up to and including `now_s`.
-        let traces = generate_grid_after(mesh, from, now_s, self.live_rate, self.capacity);
+        let traces = generate_grid_after(
+            mesh,
+            self.schedule.as_ref(),
+            from,
+            now_s,
+            self.live_rate,
+            self.capacity,
+        );
         self.insert(traces);
         *until = Some(now_s);
     }
@@ -214,34 +239,72 @@ impl TraceStore {
 
 /// Traces at times `k / rate` for every integer `k` with the time in
 /// `[start_s, end_s)`, keeping only the newest `keep`.
-fn generate_grid(mesh: &Mesh, start_s: f64, end_s: f64, rate: f64, keep: usize) -> Vec<Trace> {
+fn generate_grid(
+    mesh: &Mesh,
+    schedule: Option<&Schedule>,
+    start_s: f64,
+    end_s: f64,
+    rate: f64,
+    keep: usize,
+) -> Vec<Trace> {
     if !(rate.is_finite() && rate > 0.0 && start_s.is_finite() && end_s.is_finite()) {
         return Vec::new();
     }
     let first = (start_s * rate).ceil().max(0.0);
     let last_excl = (end_s * rate).ceil();
-    grid(mesh, first, last_excl, rate, keep)
+    grid(mesh, schedule, first, last_excl, rate, keep)
 }
 
 /// Traces at times `k / rate` in `(from_s, to_s]`, keeping only the newest `keep`.
-fn generate_grid_after(mesh: &Mesh, from_s: f64, to_s: f64, rate: f64, keep: usize) -> Vec<Trace> {
+fn generate_grid_after(
+    mesh: &Mesh,
+    schedule: Option<&Schedule>,
+    from_s: f64,
+    to_s: f64,
+    rate: f64,
+    keep: usize,
+) -> Vec<Trace> {
     let first = ((from_s * rate).floor() + 1.0).max(0.0);
     let last_excl = (to_s * rate).floor() + 1.0;
-    grid(mesh, first, last_excl, rate, keep)
+    grid(mesh, schedule, first, last_excl, rate, keep)
 }
 
-/// Traces for grid slots `first..last_excl` (slot `k` at time `k / rate`).
-fn grid(mesh: &Mesh, first: f64, last_excl: f64, rate: f64, keep: usize) -> Vec<Trace> {
+/// Traces for grid slots `first..last_excl` (slot `k` at time `k / rate`),
+/// each routed by the plan in force at its time.
+fn grid(
+    mesh: &Mesh,
+    schedule: Option<&Schedule>,
+    first: f64,
+    last_excl: f64,
+    rate: f64,
+    keep: usize,
+) -> Vec<Trace> {
     if !(first.is_finite() && last_excl.is_finite()) || last_excl <= first {
         return Vec::new();
     }
     let first = first.max(last_excl - keep as f64);
-    let generator = TraceGenerator::new(mesh);
+    let scenario = TraceGenerator::new(mesh);
+    // One generator per plan, built when a slot first needs it.
+    let mut routed: Vec<(Arc<crate::shaping::Plan>, TraceGenerator<'_>)> = Vec::new();
     let (first, last) = (first as u64, last_excl as u64);
     (first..last)
         .filter_map(|k| {
-            let time_us = (k as f64 / rate * 1e6).round() as u64;
-            generator.trace_at(time_us, k)
+            let time_s = k as f64 / rate;
+            let time_us = (time_s * 1e6).round() as u64;
+            match schedule.and_then(|s| s.at(time_s)) {
+                None => scenario.trace_at(time_us, k),
+                Some(plan) => {
+                    let i = match routed.iter().position(|(p, _)| Arc::ptr_eq(p, &plan)) {
+                        Some(i) => i,
+                        None => {
+                            let generator = TraceGenerator::with_plan(mesh, &plan);
+                            routed.push((plan, generator));
+                            routed.len() - 1
+                        }
+                    };
+                    routed[i].1.trace_at(time_us, k)
+                }
+            }
         })
         .collect()
 }
