@@ -12,6 +12,7 @@ pub mod nav;
 pub mod session;
 pub mod settings_form;
 pub mod types;
+pub mod wizards;
 
 #[cfg(feature = "ui")]
 pub mod charts;
