@@ -8,6 +8,11 @@
 pub mod form;
 pub mod review;
 
+#[cfg(feature = "ui")]
+pub mod editors;
+#[cfg(feature = "ui")]
+pub mod preview;
+
 use crate::format;
 use crate::types::{ServiceProtocol, WizardKind};
 
