@@ -21,8 +21,8 @@ use crate::types::{
     AuthMode, Dashboard, DashboardKind, ErrorBody, ErrorCode, Graph, GraphNodeDetail,
     InjectionChange, InjectionRequest, IstioConfigList, IstioKind, IstioObjectDetail, Me,
     MeshChange, MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
-    PromQueryAnswer, PromQueryRequest, SettingsDocument, SettingsUpdate, Status, TraceDetail,
-    TraceSearch, TraceServices, WorkloadKind,
+    PromQueryAnswer, PromQueryRequest, ServiceTraffic, SettingsDocument, SettingsUpdate, Status,
+    TraceDetail, TraceSearch, TraceServices, WizardOutcome, WizardRequest, WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -254,6 +254,24 @@ pub async fn send_json<B: Serialize, T: DeserializeOwned>(
     result
 }
 
+/// `DELETE path` with the stored token, decoding the JSON answer like
+/// [`get_json`]. A 401 leads to the sign-in page.
+pub async fn delete_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    ensure_session().await;
+    let mut builder = Request::delete(path).header("Accept", "application/json");
+    if let Some(token) = stored_token() {
+        builder = builder.header("Authorization", &format!("Bearer {token}"));
+    }
+    let result = match builder.send().await {
+        Ok(response) => decode(path, response).await,
+        Err(e) => Err(ApiError::network(e)),
+    };
+    if matches!(&result, Err(e) if e.is_unauthenticated()) {
+        to_login();
+    }
+    result
+}
+
 async fn decode<T: DeserializeOwned>(
     path: &str,
     response: gloo_net::http::Response,
@@ -439,4 +457,43 @@ pub async fn prometheus_query(request: PromQueryRequest) -> Result<PromQueryAnsw
 /// `GET /api/dashboards/{kind}?<query>` (owners only).
 pub async fn dashboard(kind: DashboardKind, query: &str) -> Result<Dashboard, ApiError> {
     get_json(&format!("/api/dashboards/{}?{query}", kind.as_str())).await
+}
+
+fn service_path(ns: &str, name: &str, rest: &str) -> String {
+    format!(
+        "/api/services/{}/{}/{rest}",
+        crate::format::encode_component(ns),
+        crate::format::encode_component(name)
+    )
+}
+
+/// `GET /api/services/{ns}/{name}/traffic`: what the wizards start from.
+pub async fn service_traffic(ns: String, name: String) -> Result<ServiceTraffic, ApiError> {
+    get_json(&service_path(&ns, &name, "traffic")).await
+}
+
+/// `POST /api/services/{ns}/{name}/wizards[?dryRun=true][&force=true]`: a
+/// wizard's preview (`dry_run`) or its apply; `force` takes over fields
+/// other managers own.
+pub async fn run_wizard(
+    ns: &str,
+    name: &str,
+    request: &WizardRequest,
+    dry_run: bool,
+    force: bool,
+) -> Result<WizardOutcome, ApiError> {
+    let query = crate::wizards::review::wizard_query(dry_run, force);
+    let path = service_path(ns, name, &format!("wizards{query}"));
+    send_json(Send::Post, &path, request).await
+}
+
+/// `DELETE /api/services/{ns}/{name}/wizards[?dryRun=true]`: removes what
+/// meshdeck's wizards wrote for the service (or previews that).
+pub async fn remove_traffic_routing(
+    ns: &str,
+    name: &str,
+    dry_run: bool,
+) -> Result<WizardOutcome, ApiError> {
+    let query = crate::wizards::review::wizard_query(dry_run, false);
+    delete_json(&service_path(ns, name, &format!("wizards{query}"))).await
 }

@@ -12,6 +12,7 @@ pub mod nav;
 pub mod session;
 pub mod settings_form;
 pub mod types;
+pub mod wizards;
 
 #[cfg(feature = "ui")]
 pub mod charts;
@@ -52,6 +53,7 @@ mod ui {
                         <Route path=path!("/metrics") view=pages::metrics::MetricsPage />
                         <Route path=path!("/istio") view=pages::istio::IstioPage />
                         <Route path=path!("/namespaces") view=pages::namespaces::NamespacesPage />
+                        <Route path=path!("/services/:namespace/:name") view=pages::service::ServicePage />
                         <Route path=path!("/traces") view=pages::traces::TracesPage />
                         <Route path=path!("/prometheus") view=pages::prometheus::PrometheusPage />
                         <Route path=path!("/settings") view=pages::settings::SettingsPage />

@@ -68,9 +68,13 @@ pub const NAV: [NavItem; 8] = [
     OVERVIEW, GRAPH, METRICS, ISTIO, NAMESPACES, TRACES, PROMETHEUS, SETTINGS,
 ];
 
-/// Whether `path` (without query string) is a page of the UI.
+/// Whether `path` (without query string) is a page of the UI: a section,
+/// sign-in, or a service's page (`/services/{namespace}/{name}`, both
+/// names as Kubernetes allows them).
 pub fn is_ui_path(path: &str) -> bool {
-    path == crate::session::LOGIN_PATH || NAV.iter().any(|item| item.path == path)
+    path == crate::session::LOGIN_PATH
+        || NAV.iter().any(|item| item.path == path)
+        || crate::wizards::parse_page_path(path).is_some()
 }
 
 /// Why the caller may not use `item`, in words, or `None` when they may.
@@ -131,6 +135,15 @@ mod tests {
         assert!(is_ui_path("/login"));
         assert!(!is_ui_path("/api/status"));
         assert!(!is_ui_path("/graph/extra"));
+        // A service's page, for names Kubernetes allows only.
+        assert!(is_ui_path("/services/bookinfo/reviews"));
+        assert!(is_ui_path("/services/team-a/api-v2"));
+        assert!(!is_ui_path("/services"));
+        assert!(!is_ui_path("/services/bookinfo"));
+        assert!(!is_ui_path("/services/bookinfo/reviews/extra"));
+        assert!(!is_ui_path("/services/bookinfo/Reviews"));
+        assert!(!is_ui_path("/services/bookinfo/%2e%2e"));
+        assert!(!is_ui_path("/api/services/bookinfo/reviews/traffic"));
     }
 
     #[test]

@@ -1145,6 +1145,12 @@ fn node_panel(
 ) -> impl IntoView {
     // The Istio config of the node's service: its findings and a link.
     let service = istio::node_service(&d.node);
+    // The service's page, where its traffic is managed (the wizards).
+    let manage = service.as_ref().map(|(ns, name)| {
+        let href = crate::wizards::page_url(ns, name, None);
+        let label = format!("Manage traffic for service {name}");
+        view! { <a href=href aria-label=label>"Manage traffic"</a> " " }
+    });
     let istio_config = service.map(|(ns, name)| {
         let found = config.as_ref().and_then(|c| c.get(&(ns.clone(), name.clone())).copied());
         let href = istio::service_url(&ns, &name);
@@ -1214,6 +1220,7 @@ fn node_panel(
             {istio_config}
         </dl>
         <p class="links">
+            {manage}
             {d.metrics_url.map(|u| view! { <a href=u>"Traffic metrics"</a> })}
             " "
             {d.traces_url.map(|u| view! { <a href=u>"Traces"</a> })}

@@ -203,6 +203,16 @@ pub fn node_service(node: &GraphNode) -> Option<(String, String)> {
     }
 }
 
+/// With the list filtered by service `namespace/name`: a link to that
+/// service's page, where its traffic is managed.
+fn manage_link(service: &str) -> Option<impl IntoView + use<>> {
+    let (ns, name) = service.split_once('/')?;
+    let href = crate::wizards::page_url(ns, name, None);
+    Some(
+        view! { <a class="toolbar-link" href=href>{format!("Manage traffic for {ns}/{name}")}</a> },
+    )
+}
+
 /// An RFC 3339 time from the API server (`2026-12-07T04:46:02Z`) for
 /// people: `2026-12-07 04:46:02 UTC`.
 pub fn timestamp(rfc3339: &str) -> String {
@@ -259,6 +269,7 @@ pub fn IstioPage() -> impl IntoView {
         <PageHeader item=ISTIO />
         <div class="toolbar">
             <button type="button" on:click=move |_| list.refetch()>"Refresh"</button>
+            {move || manage_link(&url.get().service)}
         </div>
         {move || url.get().open().map(|(ns, kind, name)| view! { <ObjectPanel namespace=ns kind=kind name=name url=url go=go /> })}
         {loaded("Istio config", list, move |l: IstioConfigList| view! { <ConfigView list=l url=url go=go /> })}

@@ -8,5 +8,6 @@ pub mod namespaces;
 pub mod not_found;
 pub mod overview;
 pub mod prometheus;
+pub mod service;
 pub mod settings;
 pub mod traces;
