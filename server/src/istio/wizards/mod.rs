@@ -706,7 +706,7 @@ fn object(
     list.sort();
     list.dedup();
     let list: Vec<&str> = list.iter().map(|w| w.as_str()).collect();
-    let body = json!({
+    let mut body = json!({
         "apiVersion": api_version(kind),
         "kind": kind.label(),
         "metadata": {
@@ -717,10 +717,14 @@ fn object(
                 SERVICE_LABEL: facts.name,
                 WIZARD_LABEL: wizard.as_str(),
             },
-            "annotations": { WIZARDS_ANNOTATION: list.join(",") },
         },
         "spec": spec,
     });
+    // A DestinationRule holding only the subsets a route needs holds no
+    // wizard's settings: no annotation rather than an empty one.
+    if !list.is_empty() {
+        body["metadata"]["annotations"] = json!({ WIZARDS_ANNOTATION: list.join(",") });
+    }
     Desired {
         kind,
         namespace: facts.namespace.clone(),

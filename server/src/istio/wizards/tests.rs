@@ -430,6 +430,8 @@ fn wizards_compose_on_one_service() {
         fault[1].body["metadata"]["annotations"]["meshdeck.io/wizards"],
         "traffic-shifting,fault-injection"
     );
+    // The DestinationRule only holds the subsets the route needs.
+    assert!(fault[0].body["metadata"].get("annotations").is_none());
     golden("compose-canary-then-fault", &fault);
     // Then a new split: the fault stays on the new route.
     let after_fault = Current {
