@@ -1723,7 +1723,11 @@ pub struct Dashboard {
 // Istio configuration: the objects in force and what is wrong with them.
 // ---------------------------------------------------------------------------
 
-/// A kind of Istio configuration meshdeck reads.
+/// The Kubernetes Gateway API's group.
+pub const GATEWAY_API_GROUP: &str = "gateway.networking.k8s.io";
+
+/// A kind of Istio configuration meshdeck reads (with the Gateway API's
+/// routes, which Istio implements).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum IstioKind {
     /// `networking.istio.io` VirtualService: how requests to hosts are routed.
@@ -1742,11 +1746,17 @@ pub enum IstioKind {
     AuthorizationPolicy,
     /// `security.istio.io` RequestAuthentication: which JWTs are accepted.
     RequestAuthentication,
+    /// `gateway.networking.k8s.io` HTTPRoute: the Gateway API's routes for
+    /// HTTP (Istio honours them for mesh traffic when their parent is a
+    /// Service).
+    HttpRoute,
+    /// `gateway.networking.k8s.io` GRPCRoute: the same for gRPC.
+    GrpcRoute,
 }
 
 impl IstioKind {
     /// Every kind, in display order.
-    pub const ALL: [IstioKind; 8] = [
+    pub const ALL: [IstioKind; 10] = [
         IstioKind::VirtualService,
         IstioKind::DestinationRule,
         IstioKind::Gateway,
@@ -1755,6 +1765,8 @@ impl IstioKind {
         IstioKind::PeerAuthentication,
         IstioKind::AuthorizationPolicy,
         IstioKind::RequestAuthentication,
+        IstioKind::HttpRoute,
+        IstioKind::GrpcRoute,
     ];
 
     /// The API group.
@@ -1763,6 +1775,7 @@ impl IstioKind {
             IstioKind::PeerAuthentication
             | IstioKind::AuthorizationPolicy
             | IstioKind::RequestAuthentication => "security.istio.io",
+            IstioKind::HttpRoute | IstioKind::GrpcRoute => GATEWAY_API_GROUP,
             _ => "networking.istio.io",
         }
     }
@@ -1778,6 +1791,8 @@ impl IstioKind {
             IstioKind::PeerAuthentication => "peerauthentications",
             IstioKind::AuthorizationPolicy => "authorizationpolicies",
             IstioKind::RequestAuthentication => "requestauthentications",
+            IstioKind::HttpRoute => "httproutes",
+            IstioKind::GrpcRoute => "grpcroutes",
         }
     }
 
@@ -1792,6 +1807,8 @@ impl IstioKind {
             IstioKind::PeerAuthentication => "PeerAuthentication",
             IstioKind::AuthorizationPolicy => "AuthorizationPolicy",
             IstioKind::RequestAuthentication => "RequestAuthentication",
+            IstioKind::HttpRoute => "HTTPRoute",
+            IstioKind::GrpcRoute => "GRPCRoute",
         }
     }
 
@@ -2283,11 +2300,17 @@ pub enum WizardRequest {
         /// A copy of a share of the requests to another version.
         #[serde(default)]
         mirror: Option<MirrorSpec>,
+        /// Which API the route is written in.
+        #[serde(default)]
+        api: RouteApi,
     },
     /// Ordered rules.
     RequestRouting {
         /// The rules, in order (at least one).
         rules: Vec<RouteRule>,
+        /// Which API the routes are written in.
+        #[serde(default)]
+        api: RouteApi,
     },
     /// Weights across versions of a TCP service.
     TcpTrafficShifting {
@@ -2413,6 +2436,39 @@ pub struct ServiceTraffic {
     pub may_write: bool,
     /// Why not, when they may not.
     pub write_problem: Option<String>,
+    /// Whether the cluster serves the Gateway API route for the service's
+    /// protocol (HTTPRoute, or GRPCRoute for gRPC), so routing wizards may
+    /// write it instead of a VirtualService.
+    #[serde(default)]
+    pub gateway_api: bool,
+    /// The Services that select exactly one version of this one (its
+    /// selector plus `version`), by version: the backends a Gateway API
+    /// route names, since it has no subsets.
+    #[serde(default)]
+    pub version_services: BTreeMap<String, String>,
+}
+
+/// The API a routing wizard writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouteApi {
+    /// Istio's VirtualService and DestinationRule (subsets by version).
+    #[default]
+    Istio,
+    /// The Kubernetes Gateway API: an HTTPRoute (GRPCRoute for gRPC) whose
+    /// parent is the service and whose weighted backends are the Services
+    /// of its versions.
+    GatewayApi,
+}
+
+impl RouteApi {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteApi::Istio => "istio",
+            RouteApi::GatewayApi => "gateway-api",
+        }
+    }
 }
 
 /// What happens to one object.

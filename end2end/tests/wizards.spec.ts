@@ -125,6 +125,44 @@ test('each wizard opens from the graph, previews with a diff, applies, and shows
   }
 });
 
+test('routing written as a Gateway API GRPCRoute, where the cluster serves it', async ({ page, request }) => {
+  // As Istio's samples do: a Service for the version (selector + version).
+  const SVC = `${KUBE}/api/v1/namespaces/payments/services`;
+  const ledger = await (await request.get(`${SVC}/ledger`, { headers: AS_OWNER })).json();
+  const created = await request.post(SVC, {
+    headers: AS_OWNER,
+    data: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'ledger-v1', namespace: 'payments' },
+      spec: { selector: { ...ledger.spec.selector, version: 'v1' }, ports: ledger.spec.ports },
+    },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  try {
+    await page.goto('/services/payments/ledger?wizard=traffic-shifting');
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('radio', { name: 'Gateway API GRPCRoute' }).check();
+    await expect(dialog).toContainText('Found: v1 → ledger-v1.');
+    const previewed = await preview(page);
+    await expect(previewed).toContainText('GRPCRoute payments/ledger will be created');
+    await expect(previewed.getByLabel('YAML of GRPCRoute payments/ledger', { exact: true })).toContainText('name: ledger-v1');
+    await page.screenshot({ path: path.join('artifacts', 'wizard-gateway-api.png') });
+    await applyAndCheck(page, 'Traffic shifting', ['GRPCRoute']);
+    // The service page reads the weights back from the route.
+    await page.goto('/services/payments/ledger');
+    await expect(page.getByRole('table', { name: 'Versions' }).getByRole('row').filter({ hasText: 'ledger-v1' }).first()).toContainText('100 %');
+    const route = await request.get(`${KUBE}/apis/gateway.networking.k8s.io/v1/namespaces/payments/grpcroutes/ledger`, { headers: AS_OWNER });
+    expect(route.status()).toBe(200);
+    expect((await route.json()).spec.parentRefs[0]).toMatchObject({ kind: 'Service', name: 'ledger' });
+    await page.goto('/services/payments/ledger?wizard=remove');
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove', exact: true }).click();
+    await expect(page.getByRole('status', { name: 'Outcome' })).toContainText('GRPCRoute payments/ledger deleted');
+  } finally {
+    await request.delete(`${SVC}/ledger-v1`, { headers: AS_OWNER });
+  }
+});
+
 test('TCP traffic shifting for a TCP service', async ({ page }) => {
   await openFromGraph(page, 'payments', 'postgres');
   const management = page.getByRole('region', { name: 'Traffic management' });

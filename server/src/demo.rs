@@ -273,6 +273,11 @@ impl DemoEnvironment {
             "demo environment ready"
         );
         let cluster = InMemoryCluster::from_mesh(&mesh);
+        // Istio installs commonly bring the Gateway API's CRDs: the routing
+        // wizards may write HTTPRoutes and GRPCRoutes in the demo too.
+        for plural in ["httproutes", "grpcroutes"] {
+            cluster.install_crd(meshdeck_sim::kube::resources::GATEWAY_API, plural);
+        }
         if let Err(err) = install_documented_rbac(&cluster, &["console", "enablement"]) {
             simulator.abort();
             prometheus.stop().await;

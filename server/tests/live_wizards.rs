@@ -352,3 +352,131 @@ async fn wizards_write_as_the_caller_with_server_side_apply() {
 fn editor_client(cluster: &Cluster, scope: &AccessScope) -> kube::Client {
     scope.client(cluster).unwrap()
 }
+
+/// The Gateway API option against a real API server: where the cluster
+/// serves `gateway.networking.k8s.io/v1` HTTPRoute, a canary is one
+/// HTTPRoute attached to the service (its schema and defaulting accept
+/// it), written with the caller's token and removed again; where it does
+/// not, the wizard answers the 422 that says so and writes nothing.
+#[tokio::test]
+#[ignore = "needs cluster"]
+async fn gateway_api_routes_write_as_the_caller() {
+    let cluster = connect().await;
+    let admin = cluster.own().clone();
+    let ns = unique();
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    Api::<Namespace>::all(admin.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+    let _cleanup = Cleanup(ns.clone());
+    // `web` with versions v1 and v2, and a Service per version.
+    let services = Api::<Service>::namespaced(admin.clone(), &ns);
+    for (name, selector) in [
+        ("web", json!({"app": "web"})),
+        ("web-v1", json!({"app": "web", "version": "v1"})),
+        ("web-v2", json!({"app": "web", "version": "v2"})),
+    ] {
+        let service: Service = serde_json::from_value(json!({"metadata": {"name": name},
+            "spec": {"selector": selector, "ports": [{"name": "http", "port": 80}]}}))
+        .unwrap();
+        services
+            .create(&PostParams::default(), &service)
+            .await
+            .unwrap();
+    }
+    for v in ["v1", "v2"] {
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": format!("web-{v}"),
+            "labels": {"app": "web", "version": v}},
+            "spec": {"containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]}}))
+        .unwrap();
+        Api::<Pod>::namespaced(admin.clone(), &ns)
+            .create(&PostParams::default(), &pod)
+            .await
+            .unwrap();
+    }
+    let editor = caller(
+        &admin,
+        &ns,
+        "editor",
+        json!([{"apiGroups": ["gateway.networking.k8s.io"],
+            "resources": ["httproutes"],
+            "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]}]),
+    )
+    .await;
+    let state = AppState::new(
+        RunMode::Serve,
+        AuthMode::Token,
+        Upstreams {
+            kube: Some(cluster.clone()),
+            ..Upstreams::default()
+        },
+        Spa::load(std::path::Path::new("/nonexistent")),
+    );
+    let canary: WizardRequest = serde_json::from_value(json!({"wizard": "traffic-shifting",
+        "api": "gateway-api",
+        "weights": [{"version": "v1", "weight": 90}, {"version": "v2", "weight": 10}]}))
+    .unwrap();
+    let routes = Api::<DynamicObject>::namespaced_with(
+        admin.clone(),
+        &ns,
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+            "httproutes",
+        ),
+    );
+    let served = routes.list(&Default::default()).await.is_ok();
+    let result = write::run(
+        &state,
+        &editor,
+        &ns,
+        "web",
+        &canary,
+        WriteOptions::default(),
+    )
+    .await;
+    if !served {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid(m) if m.contains("does not serve the Gateway API's HTTPRoute")),
+            "{err}"
+        );
+        return;
+    }
+    let outcome = result.unwrap();
+    let written: Vec<(String, ObjectAction)> = outcome
+        .objects
+        .iter()
+        .map(|o| (o.kind.label().to_owned(), o.action))
+        .collect();
+    assert_eq!(written, [("HTTPRoute".to_owned(), ObjectAction::Create)]);
+    let route = serde_json::to_value(routes.get("web").await.unwrap()).unwrap();
+    let managers: Vec<&str> = route["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(managers, ["meshdeck"]);
+    assert_eq!(route["spec"]["parentRefs"][0]["name"], "web");
+    let backends: Vec<(String, i64)> = route["spec"]["rules"][0]["backendRefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["name"].as_str().unwrap().to_owned(),
+                b["weight"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        backends,
+        [("web-v1".to_owned(), 90), ("web-v2".to_owned(), 10)]
+    );
+    let removed = write::remove(&state, &editor, &ns, "web", false)
+        .await
+        .unwrap();
+    assert_eq!(removed.objects.len(), 1);
+    assert!(routes.get_opt("web").await.unwrap().is_none());
+}

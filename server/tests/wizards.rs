@@ -152,6 +152,24 @@ async fn wizard(h: &Harness, token: &str, query: &str, body: &Value) -> (StatusC
     .await
 }
 
+async fn wizard_in(
+    h: &Harness,
+    token: &str,
+    namespace: &str,
+    name: &str,
+    query: &str,
+    body: &Value,
+) -> (StatusCode, Value) {
+    request(
+        &h.state,
+        Method::POST,
+        &format!("/api/services/{namespace}/{name}/wizards{query}"),
+        token,
+        Some(body.clone()),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn the_traffic_facts_of_a_service() {
     let h = harness();
@@ -638,4 +656,196 @@ async fn every_wizard_passes_the_api_servers_schemas() {
     assert!(get(&vs_api(&h), "ratings").await.is_none());
     assert!(get(&vs_api(&h), "ratings-gateway").await.is_none());
     assert!(get(&dr_api(&h), "ratings").await.is_none());
+}
+
+/// The Gateway API option: a GRPCRoute (ledger speaks gRPC) attached to
+/// the service, sending to the versions' own Services, written as the
+/// caller through the API server's schema; its weights read back; removed
+/// again.
+#[tokio::test]
+async fn routing_written_as_a_gateway_api_httproute() {
+    let h = harness();
+    // ledger (gRPC, one version) in payments, where bob edits routing.
+    let shift = |weight: i64| {
+        json!({"wizard": "traffic-shifting", "api": "gateway-api",
+               "weights": [{"version": "v1", "weight": weight}]})
+    };
+    // Without the Gateway API's CRDs: a 422 naming the field.
+    let (status, body) = wizard_in(&h, BOB, "payments", "ledger", "", &shift(100)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        message(&body).contains("api: the cluster does not serve the Gateway API's GRPCRoute"),
+        "{body}"
+    );
+    for plural in ["httproutes", "grpcroutes"] {
+        assert!(h.cluster.install_crd("gateway.networking.k8s.io", plural));
+    }
+    // Served, but v1 has no Service of its own yet.
+    let (status, body) = wizard_in(&h, BOB, "payments", "ledger", "", &shift(100)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        message(&body).contains("weights[0].version: no Service in payments selects only version v1 of ledger (app=ledger, version=v1)"),
+        "{body}"
+    );
+    // The version's Service, as Istio's samples write them.
+    let ledger = h
+        .cluster
+        .get("", "v1", "services", "payments", "ledger")
+        .expect("the demo's ledger service");
+    let mut selector = ledger["spec"]["selector"].clone();
+    selector["version"] = json!("v1");
+    h.cluster
+        .create(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "ledger-v1", "namespace": "payments"},
+            "spec": {"selector": selector, "ports": ledger["spec"]["ports"].clone()}}))
+        .unwrap();
+    let (_, body) = request(
+        &h.state,
+        Method::GET,
+        "/api/services/payments/ledger/traffic",
+        BOB,
+        None,
+    )
+    .await;
+    let t: ServiceTraffic = serde_json::from_value(body).unwrap();
+    assert!(t.gateway_api);
+    assert_eq!(
+        t.version_services.get("v1").map(String::as_str),
+        Some("ledger-v1")
+    );
+
+    h.cluster.clear_audit();
+    let (status, body) = wizard_in(&h, BOB, "payments", "ledger", "", &shift(100)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let outcome: WizardOutcome = serde_json::from_value(body).unwrap();
+    let written: Vec<(String, ObjectAction)> = outcome
+        .objects
+        .iter()
+        .map(|o| (format!("{} {}", o.kind.label(), o.name), o.action))
+        .collect();
+    assert_eq!(
+        written,
+        [("GRPCRoute ledger".to_owned(), ObjectAction::Create)]
+    );
+    // Written as bob, not as meshdeck.
+    let audit = h.cluster.audit();
+    let writes: Vec<&AuditEntry> = audit
+        .iter()
+        .filter(|e| e.resource == "grpcroutes" && e.verb == "patch")
+        .collect();
+    assert!(!writes.is_empty());
+    assert!(writes.iter().all(|e| e.user == "bob"), "{writes:?}");
+    let route = h
+        .cluster
+        .get(
+            "gateway.networking.k8s.io",
+            "v1",
+            "grpcroutes",
+            "payments",
+            "ledger",
+        )
+        .expect("the GRPCRoute");
+    assert_eq!(
+        route["spec"]["parentRefs"][0]["name"], "ledger",
+        "attached to the service: {route}"
+    );
+    let backend = &route["spec"]["rules"][0]["backendRefs"][0];
+    assert_eq!(
+        (&backend["name"], &backend["weight"]),
+        (&json!("ledger-v1"), &json!(100))
+    );
+    let (_, body) = request(
+        &h.state,
+        Method::GET,
+        "/api/services/payments/ledger/traffic",
+        BOB,
+        None,
+    )
+    .await;
+    let t: ServiceTraffic = serde_json::from_value(body).unwrap();
+    let weights: Vec<(String, i64)> = t
+        .current_weights
+        .iter()
+        .map(|w| (w.version.clone(), w.weight))
+        .collect();
+    assert_eq!(weights, [("v1".to_owned(), 100)]);
+    assert_eq!(t.applied, [WizardKind::TrafficShifting]);
+    assert!(
+        t.objects
+            .iter()
+            .any(|o| o.kind.label() == "GRPCRoute" && o.managed_by_meshdeck)
+    );
+    // With the route in place, Istio's API is refused for this service.
+    let istio =
+        json!({"wizard": "traffic-shifting", "weights": [{"version": "v1", "weight": 100}]});
+    let (status, body) = wizard_in(&h, BOB, "payments", "ledger", "", &istio).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        message(&body).contains("api: GRPCRoute payments/ledger already routes service ledger"),
+        "{body}"
+    );
+    // An HTTP service's request routing is an HTTPRoute with every kind of
+    // match, accepted by the API server's HTTPRoute schema.
+    let productpage = h
+        .cluster
+        .get("", "v1", "services", "bookinfo", "productpage")
+        .expect("the demo's productpage service");
+    let mut selector = productpage["spec"]["selector"].clone();
+    selector["version"] = json!("v1");
+    h.cluster
+        .create(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "productpage-v1", "namespace": "bookinfo"},
+            "spec": {"selector": selector, "ports": productpage["spec"]["ports"].clone()}}))
+        .unwrap();
+    let routing = json!({"wizard": "request-routing", "api": "gateway-api", "rules": [
+        {"matches": [
+            {"headers": [{"name": "end-user", "match": {"kind": "exact", "value": "jason"}}],
+             "cookies": [{"name": "group", "value": "b"}]},
+            {"uri": {"kind": "prefix", "value": "/api/v1"}, "method": "POST"},
+            {"uri": {"kind": "regex", "value": "/items/[0-9]+"}},
+        ], "weights": [{"version": "v1", "weight": 100}]},
+        {"matches": [], "weights": [{"version": "v1", "weight": 100}]},
+    ]});
+    let (status, body) = wizard_in(&h, ALICE, "bookinfo", "productpage", "", &routing).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let route = h
+        .cluster
+        .get(
+            "gateway.networking.k8s.io",
+            "v1",
+            "httproutes",
+            "bookinfo",
+            "productpage",
+        )
+        .expect("the HTTPRoute");
+    let matches = &route["spec"]["rules"][0]["matches"];
+    assert_eq!(matches[0]["headers"][0]["value"], "jason");
+    assert_eq!(matches[0]["headers"][1]["name"], "cookie");
+    assert_eq!(
+        matches[1]["path"],
+        json!({"type": "PathPrefix", "value": "/api/v1"})
+    );
+    assert_eq!(matches[1]["method"], "POST");
+    assert_eq!(matches[2]["path"]["type"], "RegularExpression");
+    // Removal deletes it.
+    let (status, body) = request(
+        &h.state,
+        Method::DELETE,
+        "/api/services/payments/ledger/wizards",
+        BOB,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        h.cluster
+            .get(
+                "gateway.networking.k8s.io",
+                "v1",
+                "grpcroutes",
+                "payments",
+                "ledger"
+            )
+            .is_none()
+    );
 }

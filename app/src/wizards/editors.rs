@@ -18,8 +18,8 @@ use super::form::{
     canary_label, weight_total,
 };
 use crate::types::{
-    GatewayProtocol, MtlsMode, PeerAuthScope, ServiceProtocol, ServiceTraffic, StringMatchKind,
-    TlsMode, WizardKind, WizardRequest,
+    GatewayProtocol, MtlsMode, PeerAuthScope, RouteApi, ServiceProtocol, ServiceTraffic,
+    StringMatchKind, TlsMode, WizardKind, WizardRequest,
 };
 
 /// A wizard's editor: its view and what it builds.
@@ -52,7 +52,7 @@ pub fn editor(
                 show_errors,
                 server_errors,
             );
-            editor_of(shifting_view(form, errors), request)
+            editor_of(shifting_view(form, errors, ApiChoice::of(t)), request)
         }
         WizardKind::TcpTrafficShifting => {
             let (form, request, errors) = setup(
@@ -70,7 +70,7 @@ pub fn editor(
                 show_errors,
                 server_errors,
             );
-            editor_of(routing_view(form, errors), request)
+            editor_of(routing_view(form, errors, ApiChoice::of(t)), request)
         }
         WizardKind::FaultInjection => {
             let (form, request, errors) = setup(
@@ -690,10 +690,100 @@ fn weight_row(
 }
 
 // ---------------------------------------------------------------------------
+// Which API a routing wizard writes
+// ---------------------------------------------------------------------------
+
+/// What the routing wizards know of the Gateway API option.
+#[derive(Clone)]
+struct ApiChoice {
+    /// The cluster serves the route kind.
+    served: bool,
+    /// `HTTPRoute` or `GRPCRoute`.
+    kind: &'static str,
+    /// The versions' own Services, or which are missing.
+    backends: String,
+}
+
+impl ApiChoice {
+    fn of(traffic: &ServiceTraffic) -> Self {
+        let kind = if traffic.protocol == ServiceProtocol::Grpc {
+            "GRPCRoute"
+        } else {
+            "HTTPRoute"
+        };
+        let found: Vec<String> = traffic
+            .versions
+            .iter()
+            .filter_map(|v| {
+                traffic
+                    .version_services
+                    .get(&v.version)
+                    .map(|s| format!("{} → {s}", v.version))
+            })
+            .collect();
+        let missing: Vec<&str> = traffic
+            .versions
+            .iter()
+            .filter(|v| !traffic.version_services.contains_key(&v.version))
+            .map(|v| v.version.as_str())
+            .collect();
+        let mut backends = String::from(
+            "The route names Services, not subsets: each version needs a Service of its own (the service's selector plus version). ",
+        );
+        if !found.is_empty() {
+            backends.push_str(&format!("Found: {}. ", found.join(", ")));
+        }
+        if !missing.is_empty() {
+            backends.push_str(&format!(
+                "Missing for {}: create them to send those versions traffic.",
+                missing.join(", ")
+            ));
+        }
+        ApiChoice {
+            served: traffic.gateway_api,
+            kind,
+            backends,
+        }
+    }
+}
+
+/// The API radio of a routing form (only where the cluster serves the
+/// Gateway API's route kind).
+fn api_view<F: Send + Sync + 'static>(
+    form: RwSignal<F>,
+    choice: ApiChoice,
+    errors: Signal<FieldErrors>,
+    get: fn(&F) -> RouteApi,
+    set: fn(&mut F, RouteApi),
+) -> Option<AnyView> {
+    if !choice.served {
+        return None;
+    }
+    let gateway = Signal::derive(move || form.with(get) == RouteApi::GatewayApi);
+    let kind = choice.kind;
+    Some(
+        view! {
+            <fieldset class="wizard-group">
+                <legend>"Write it as"</legend>
+                {radio(form, "route-api", "Istio VirtualService and DestinationRule".into(), "Subsets by the pods' version label", move |f| get(f) == RouteApi::Istio, move |f| set(f, RouteApi::Istio))}
+                {radio(form, "route-api", format!("Gateway API {kind}"), "Kubernetes' newer routing API, which Istio implements for mesh traffic", move |f| get(f) == RouteApi::GatewayApi, move |f| set(f, RouteApi::GatewayApi))}
+                {move || gateway.get().then(|| view! { <p class="field-hint">{choice.backends.clone()}</p> })}
+                {field_error(errors, "api".into(), next_id())}
+            </fieldset>
+        }
+        .into_any(),
+    )
+}
+
+// ---------------------------------------------------------------------------
 // Traffic shifting, TCP traffic shifting
 // ---------------------------------------------------------------------------
 
-fn shifting_view(form: RwSignal<ShiftingForm>, errors: Signal<FieldErrors>) -> impl IntoView {
+fn shifting_view(
+    form: RwSignal<ShiftingForm>,
+    errors: Signal<FieldErrors>,
+    api: ApiChoice,
+) -> impl IntoView {
     let versions: Vec<(String, String)> = form.with_untracked(|f| {
         f.weights
             .iter()
@@ -701,16 +791,30 @@ fn shifting_view(form: RwSignal<ShiftingForm>, errors: Signal<FieldErrors>) -> i
             .collect()
     });
     let mirror_off = off(form, |f| f.mirror_on);
+    let gateway = Signal::derive(move || form.with(|f| f.api == RouteApi::GatewayApi));
+    let text = format!(
+        "Writes a VirtualService whose route splits the requests across the versions by weight, and a DestinationRule with one subset per version (its pods' version label){}. A canary sends a small share to a new version; a blue/green switch sends everything to one version, and back.",
+        if api.served {
+            format!(
+                "; or, with the Gateway API, one {} that sends to the versions' own Services",
+                api.kind
+            )
+        } else {
+            String::new()
+        }
+    );
     view! {
-        {intro("Writes a VirtualService whose route splits the requests across the versions by weight, and a DestinationRule with one subset per version (its pods' version label). A canary sends a small share to a new version; a blue/green switch sends everything to one version, and back.".into())}
+        {intro(text)}
+        {api_view(form, api, errors, |f| f.api, |f, a| f.api = a)}
         {weights_editor(form, 0, errors, WeightsLook {
             legend: "Share of requests per version".into(),
             label_prefix: String::new(),
             field: "weights".into(),
             full: true,
         })}
-        <fieldset class="wizard-group">
+        <fieldset class="wizard-group" disabled=gateway>
             <legend>"Mirroring (optional)"</legend>
+            {move || gateway.get().then(|| view! { <p class="field-hint">"Not with the Gateway API: mirroring a share is outside its standard channel."</p> })}
             {check_field(form, "Mirror a share of the requests to another version", |f| f.mirror_on, |f, on| f.mirror_on = on)}
             <p class="field-hint">"Copies are sent in addition to the routed requests; their answers are dropped. Use it to try a version on real traffic without its answers reaching anyone."</p>
             <fieldset class="plain-group field-row" disabled=mirror_off>
@@ -766,7 +870,29 @@ fn parse_match_kind(text: &str) -> Option<StringMatchKind> {
     }
 }
 
-fn routing_view(form: RwSignal<RoutingForm>, errors: Signal<FieldErrors>) -> impl IntoView {
+fn routing_intro(api: &ApiChoice) -> String {
+    let mut text = String::from(
+        "Rules are tried in order; the first whose conditions all hold decides which versions get the request. A rule without conditions matches every request: keep one, last, as the catch-all.",
+    );
+    if api.served {
+        let grpc = if api.kind == "GRPCRoute" {
+            ", URI paths, methods or cookies"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            " With the Gateway API, an {} cannot match callers' labels or header prefixes{grpc}.",
+            api.kind
+        ));
+    }
+    text
+}
+
+fn routing_view(
+    form: RwSignal<RoutingForm>,
+    errors: Signal<FieldErrors>,
+    api: ApiChoice,
+) -> impl IntoView {
     let count = Memo::new(move |_| form.with(|f| f.rules.len()));
     let newest = form.with_untracked(|f| {
         f.rules
@@ -780,8 +906,10 @@ fn routing_view(form: RwSignal<RoutingForm>, errors: Signal<FieldErrors>) -> imp
             .map(|i| rule_view(form, i, count, errors))
             .collect_view()
     };
+    let intro_text = routing_intro(&api);
     view! {
-        {intro("Rules are tried in order; the first whose conditions all hold decides which versions get the request. A rule without conditions matches every request: keep one, last, as the catch-all.".into())}
+        {intro(intro_text)}
+        {api_view(form, api, errors, |f| f.api, |f, a| f.api = a)}
         <div class="preset-row" role="group" aria-label="Presets">
             <span class="preset-title">"Presets"</span>
             {form_button(

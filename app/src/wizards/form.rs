@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::types::{
     AbortFault, ConnectionPoolSpec, CookieMatch, DelayFault, GatewayProtocol, HeaderMatch,
-    LoadBalancerSpec, MirrorSpec, MtlsMode, OutlierSpec, PeerAuthScope, PeerAuthSpec, RetrySpec,
-    RouteMatch, RouteRule, ServiceProtocol, ServiceTraffic, StringMatch, StringMatchKind, TlsMode,
-    VersionWeight, WizardRequest,
+    IstioKind, LoadBalancerSpec, MirrorSpec, MtlsMode, OutlierSpec, PeerAuthScope, PeerAuthSpec,
+    RetrySpec, RouteApi, RouteMatch, RouteRule, ServiceProtocol, ServiceTraffic, StringMatch,
+    StringMatchKind, TlsMode, VersionWeight, WizardRequest,
 };
 
 // ---------------------------------------------------------------------------
@@ -356,6 +356,22 @@ pub struct ShiftingForm {
     pub mirror_version: String,
     /// Percent copied, as typed.
     pub mirror_percent: String,
+    /// Istio's VirtualService or the Gateway API's route.
+    pub api: RouteApi,
+}
+
+/// The API a routing form starts with: the Gateway API where the service
+/// is routed by an HTTPRoute or GRPCRoute already, else Istio's.
+pub fn initial_api(traffic: &ServiceTraffic) -> RouteApi {
+    let routed_by_gateway_api = traffic
+        .objects
+        .iter()
+        .any(|o| matches!(o.kind, IstioKind::HttpRoute | IstioKind::GrpcRoute));
+    if traffic.gateway_api && routed_by_gateway_api {
+        RouteApi::GatewayApi
+    } else {
+        RouteApi::Istio
+    }
 }
 
 impl ShiftingForm {
@@ -367,6 +383,7 @@ impl ShiftingForm {
             mirror_on: false,
             mirror_version: versions.last().cloned().unwrap_or_default(),
             mirror_percent: "100".into(),
+            api: initial_api(traffic),
         }
     }
 
@@ -387,7 +404,11 @@ impl ShiftingForm {
                 percent: check_percent(&self.mirror_percent, "mirror.percent", &mut errors),
             }
         });
-        errors.result(WizardRequest::TrafficShifting { weights, mirror })
+        errors.result(WizardRequest::TrafficShifting {
+            weights,
+            mirror,
+            api: self.api,
+        })
     }
 }
 
@@ -581,6 +602,8 @@ impl RuleForm {
 pub struct RoutingForm {
     /// The rules.
     pub rules: Vec<RuleForm>,
+    /// Istio's VirtualService or the Gateway API's route.
+    pub api: RouteApi,
 }
 
 /// Which A/B preset.
@@ -601,7 +624,10 @@ impl RoutingForm {
         let versions = version_names(traffic);
         let mut rule = RuleForm::catch_all(&versions, 0);
         rule.weights = initial_weights(&versions, &traffic.current_weights);
-        RoutingForm { rules: vec![rule] }
+        RoutingForm {
+            rules: vec![rule],
+            api: initial_api(traffic),
+        }
     }
 
     /// The versions, in order.
@@ -630,6 +656,7 @@ impl RoutingForm {
         }
         RoutingForm {
             rules: vec![b, RuleForm::catch_all(&versions, 0)],
+            api: self.api,
         }
     }
 
@@ -686,7 +713,10 @@ impl RoutingForm {
             .enumerate()
             .map(|(i, r)| r.build(i, &mut errors))
             .collect();
-        errors.result(WizardRequest::RequestRouting { rules })
+        errors.result(WizardRequest::RequestRouting {
+            rules,
+            api: self.api,
+        })
     }
 }
 
@@ -1312,6 +1342,8 @@ mod tests {
                 .collect(),
             objects: vec![],
             applied: vec![],
+            gateway_api: false,
+            version_services: BTreeMap::new(),
             plaintext_callers: vec![],
             gateway_selector: BTreeMap::new(),
             may_write: true,
@@ -1431,6 +1463,7 @@ mod tests {
             serde_json::to_value(&request).unwrap(),
             serde_json::json!({
                 "wizard": "traffic-shifting",
+                "api": "istio",
                 "weights": [
                     {"version": "v1", "weight": 0},
                     {"version": "v2", "weight": 100},
@@ -1501,6 +1534,7 @@ mod tests {
             json,
             serde_json::json!({
                 "wizard": "request-routing",
+                "api": "istio",
                 "rules": [
                     {
                         "matches": [{
@@ -1528,7 +1562,7 @@ mod tests {
             })
         );
         let cookie = RoutingForm::new(&reviews()).ab(AbPreset::Cookie);
-        let WizardRequest::RequestRouting { rules } = cookie.request().unwrap() else {
+        let WizardRequest::RequestRouting { rules, .. } = cookie.request().unwrap() else {
             panic!("request routing");
         };
         assert_eq!(
@@ -1566,7 +1600,7 @@ mod tests {
         let errors = form.request().unwrap_err();
         assert_eq!(fields(&errors), ["rules[0]"]);
         form.move_rule(0, false);
-        let WizardRequest::RequestRouting { rules } = form.request().unwrap() else {
+        let WizardRequest::RequestRouting { rules, .. } = form.request().unwrap() else {
             panic!("request routing");
         };
         // Header names are sent in lower case.
@@ -1622,7 +1656,7 @@ mod tests {
         rule.uri = "/api".into();
         rule.source_labels = "app=productpage, version=v1".into();
         rule.weights[2].weight = "100".into();
-        let WizardRequest::RequestRouting { rules } = form.request().unwrap() else {
+        let WizardRequest::RequestRouting { rules, .. } = form.request().unwrap() else {
             panic!("request routing");
         };
         let m = &rules[0].matches[0];
@@ -1891,5 +1925,33 @@ mod tests {
         let errors = form.request().unwrap_err();
         assert_eq!(fields(&errors), ["hosts[0]", "port"]);
         assert_eq!(errors.get("port").unwrap(), "must be from 1 to 65535");
+    }
+
+    #[test]
+    fn routing_forms_start_with_the_api_the_service_is_routed_by() {
+        let mut t = reviews();
+        assert_eq!(ShiftingForm::new(&t).api, RouteApi::Istio);
+        // Served, but nothing routes the service through it yet.
+        t.gateway_api = true;
+        assert_eq!(RoutingForm::new(&t).api, RouteApi::Istio);
+        t.objects.push(crate::types::IstioObjectSummary {
+            kind: IstioKind::HttpRoute,
+            namespace: "bookinfo".into(),
+            name: "reviews".into(),
+            hosts: vec![],
+            services: vec![],
+            managed_by_meshdeck: true,
+            created: None,
+            errors: 0,
+            warnings: 0,
+        });
+        let mut form = ShiftingForm::new(&t);
+        assert_eq!(form.api, RouteApi::GatewayApi);
+        form.weights = apply_preset(&form.weights, WeightPreset::AllTo(0));
+        let request = serde_json::to_value(form.request().unwrap()).unwrap();
+        assert_eq!(request["api"], "gateway-api");
+        // The A/B preset keeps the API chosen.
+        let ab = RoutingForm::new(&t).ab(AbPreset::Header);
+        assert_eq!(ab.api, RouteApi::GatewayApi);
     }
 }

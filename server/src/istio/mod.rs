@@ -450,6 +450,41 @@ pub fn services_of(object: &IstioObject, snapshot: &Snapshot) -> Vec<ServiceName
                 }
             }
         }
+        IstioKind::HttpRoute | IstioKind::GrpcRoute => {
+            // Parents (GAMMA: the Service a mesh route attaches to) and
+            // backends that are Services.
+            let refs = object
+                .at("/parentRefs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .chain(
+                    object
+                        .at("/rules")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|r| r.get("backendRefs").and_then(Value::as_array))
+                        .flatten(),
+                );
+            for r in refs {
+                let group = r.get("group").and_then(Value::as_str).unwrap_or("");
+                let kind = r.get("kind").and_then(Value::as_str);
+                let is_service = group.is_empty() && kind.is_none_or(|k| k == "Service");
+                if let (true, Some(name)) = (is_service, r.get("name").and_then(Value::as_str)) {
+                    let ns = r
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&object.namespace);
+                    if snapshot.service(ns, name).is_some() {
+                        out.insert(ServiceName {
+                            namespace: ns.to_owned(),
+                            name: name.to_owned(),
+                        });
+                    }
+                }
+            }
+        }
         IstioKind::Gateway | IstioKind::ServiceEntry => {}
     }
     out.into_iter().collect()

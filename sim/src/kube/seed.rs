@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::resources::{self, APPS, CORE, ISTIO_NETWORKING, ISTIO_SECURITY, RBAC};
+use super::resources::{self, APPS, CORE, GATEWAY_API, ISTIO_NETWORKING, ISTIO_SECURITY, RBAC};
 use super::store::{Store, UserInfo};
 use super::workloads::{INJECT_OVERRIDE, INJECTION_LABEL};
 use crate::model::{DemoRole, Mesh, PROJECT_LABEL, Protocol, WorkloadKind};
@@ -480,6 +480,7 @@ fn seed_rbac(store: &mut Store, mesh: &Mesh) {
                 // with these rights.
                 {"apiGroups": [ISTIO_NETWORKING], "resources": ["virtualservices", "destinationrules", "gateways"], "verbs": ["create", "update", "patch", "delete"]},
                 {"apiGroups": [ISTIO_SECURITY], "resources": ["peerauthentications"], "verbs": ["create", "update", "patch", "delete"]},
+                {"apiGroups": [GATEWAY_API], "resources": ["httproutes", "grpcroutes"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
             ],
         }),
     );

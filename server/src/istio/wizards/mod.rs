@@ -27,8 +27,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use app::types::{
     AbortFault, ConnectionPoolSpec, DelayFault, GatewayProtocol, IstioKind, LoadBalancerSpec,
-    MirrorSpec, MtlsMode, OutlierSpec, PeerAuthScope, PeerAuthSpec, RetrySpec, RouteMatch,
-    RouteRule, ServiceProtocol, ServiceVersion, StringMatch, StringMatchKind, TlsMode,
+    MirrorSpec, MtlsMode, OutlierSpec, PeerAuthScope, PeerAuthSpec, RetrySpec, RouteApi,
+    RouteMatch, RouteRule, ServiceProtocol, ServiceVersion, StringMatch, StringMatchKind, TlsMode,
     VersionWeight, WizardKind, WizardRequest,
 };
 use serde_json::{Map, Value, json};
@@ -72,9 +72,29 @@ pub struct ServiceFacts {
     pub versions: Vec<ServiceVersion>,
     /// Labels of the ingress gateway's pods.
     pub gateway_selector: BTreeMap<String, String>,
+    /// The cluster serves the Gateway API route of the service's protocol
+    /// (HTTPRoute, GRPCRoute for gRPC).
+    pub gateway_api: bool,
+    /// Services selecting exactly one version of this one, by version.
+    pub version_services: BTreeMap<String, String>,
+    /// VirtualServices routing the service's host for the mesh
+    /// (`namespace/name`).
+    pub virtual_services: Vec<String>,
+    /// HTTPRoutes and GRPCRoutes attached to the service
+    /// (`Kind namespace/name`).
+    pub gateway_routes: Vec<String>,
 }
 
 impl ServiceFacts {
+    /// The Gateway API route kind for the service's protocol.
+    pub fn route_kind(&self) -> IstioKind {
+        if self.protocol == ServiceProtocol::Grpc {
+            IstioKind::GrpcRoute
+        } else {
+            IstioKind::HttpRoute
+        }
+    }
+
     /// The service's fully qualified host.
     pub fn host(&self) -> String {
         format!("{}.{}.svc.cluster.local", self.name, self.namespace)
@@ -246,6 +266,78 @@ impl Problems {
         }
     }
 
+    /// The route API chosen fits the cluster and the routing already there:
+    /// Istio does not combine a VirtualService and a Gateway API route for
+    /// one service.
+    fn route_api(&mut self, api: RouteApi, facts: &ServiceFacts) {
+        match api {
+            RouteApi::Istio => {
+                if let Some(route) = facts.gateway_routes.first() {
+                    self.add(
+                        "api",
+                        format!(
+                            "{route} already routes service {}; Istio does not combine it with a VirtualService: choose the Gateway API, or remove that route first",
+                            facts.name
+                        ),
+                    );
+                }
+            }
+            RouteApi::GatewayApi => {
+                let kind = facts.route_kind().label();
+                if !facts.gateway_api {
+                    self.add(
+                        "api",
+                        format!(
+                            "the cluster does not serve the Gateway API's {kind} ({})",
+                            app::types::GATEWAY_API_GROUP
+                        ),
+                    );
+                }
+                if let Some(vs) = facts.virtual_services.first() {
+                    self.add(
+                        "api",
+                        format!(
+                            "VirtualService {vs} already routes service {}; Istio does not combine it with an {kind}: remove its traffic routing first, or stay with Istio's API",
+                            facts.name
+                        ),
+                    );
+                }
+                if facts.port.is_none() {
+                    self.add(
+                        "api",
+                        format!("service {} has no port for the {kind} to name", facts.name),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every version with a weight has a Service of its own to send to.
+    fn backends(&mut self, field: &str, facts: &ServiceFacts, weights: &[VersionWeight]) {
+        for (i, w) in weights.iter().enumerate() {
+            if facts.has_version(&w.version) && !facts.version_services.contains_key(&w.version) {
+                let selector: Vec<String> = facts
+                    .selector
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .chain([format!("{VERSION_LABEL}={}", w.version)])
+                    .collect();
+                self.add(
+                    &format!("{field}[{i}].version"),
+                    format!(
+                        "no Service in {} selects only version {} of {} ({}): Gateway API routes send to Services, not subsets; create one (Istio's samples call it {}-{})",
+                        facts.namespace,
+                        w.version,
+                        facts.name,
+                        selector.join(", "),
+                        facts.name,
+                        w.version
+                    ),
+                );
+            }
+        }
+    }
+
     fn version(&mut self, field: &str, facts: &ServiceFacts, version: &str) {
         if !facts.has_version(version) {
             self.add(
@@ -413,6 +505,69 @@ fn check_match(p: &mut Problems, field: &str, m: &RouteMatch) {
     }
 }
 
+/// Most rules of one Gateway API route, and headers per match (the CRDs'
+/// `maxItems`).
+const GATEWAY_API_MAX_RULES: usize = 16;
+const GATEWAY_API_MAX_HEADERS: usize = 16;
+
+/// What request routing asks that a Gateway API route cannot say.
+fn gateway_api_rules(p: &mut Problems, facts: &ServiceFacts, rules: &[RouteRule]) {
+    let grpc = facts.protocol == ServiceProtocol::Grpc;
+    let kind = facts.route_kind().label();
+    if rules.len() > GATEWAY_API_MAX_RULES {
+        p.add(
+            "rules",
+            format!("an {kind} holds at most {GATEWAY_API_MAX_RULES} rules"),
+        );
+    }
+    for (i, rule) in rules.iter().enumerate().take(MAX_RULES) {
+        p.backends(&format!("rules[{i}].weights"), facts, &rule.weights);
+        for (j, m) in rule.matches.iter().enumerate().take(MAX_MATCHES) {
+            let field = format!("rules[{i}].matches[{j}]");
+            if m.headers.len() + usize::from(!m.cookies.is_empty()) > GATEWAY_API_MAX_HEADERS {
+                p.add(
+                    &format!("{field}.headers"),
+                    format!("an {kind} match takes at most {GATEWAY_API_MAX_HEADERS} headers"),
+                );
+            }
+            for (k, h) in m.headers.iter().enumerate() {
+                if h.value.kind == StringMatchKind::Prefix {
+                    p.add(
+                        &format!("{field}.headers[{k}].match.kind"),
+                        "the Gateway API matches headers exactly or by regex, not by prefix",
+                    );
+                }
+            }
+            if !m.source_labels.is_empty() {
+                p.add(
+                    &format!("{field}.source_labels"),
+                    format!("an {kind} cannot match the caller's labels: write it with Istio's VirtualService"),
+                );
+            }
+            if grpc {
+                if !m.cookies.is_empty() {
+                    p.add(
+                        &format!("{field}.cookies"),
+                        "a GRPCRoute matches headers, not cookies",
+                    );
+                }
+                if m.uri.is_some() {
+                    p.add(
+                        &format!("{field}.uri"),
+                        "a GRPCRoute matches gRPC methods and headers, not URI paths",
+                    );
+                }
+                if m.method.is_some() {
+                    p.add(
+                        &format!("{field}.method"),
+                        "a GRPCRoute has no HTTP methods to match",
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Every problem of `request` for `facts`, each as `field: problem`;
 /// empty when it can be written.
 pub fn validate(request: &WizardRequest, facts: &ServiceFacts) -> Vec<String> {
@@ -438,18 +593,49 @@ pub fn validate(request: &WizardRequest, facts: &ServiceFacts) -> Vec<String> {
         ),
         _ => {}
     }
+    if matches!(
+        request,
+        WizardRequest::FaultInjection { .. } | WizardRequest::TimeoutsRetries { .. }
+    ) && let Some(route) = facts.gateway_routes.first()
+    {
+        p.add(
+            "wizard",
+            format!(
+                "{route} routes service {}; this wizard writes into a VirtualService, which Istio does not combine with it",
+                facts.name
+            ),
+        );
+    }
     match request {
-        WizardRequest::TrafficShifting { weights, mirror } => {
+        WizardRequest::TrafficShifting {
+            weights,
+            mirror,
+            api,
+        } => {
             p.weights("weights", facts, weights);
             if let Some(MirrorSpec { version, percent }) = mirror {
                 p.version("mirror.version", facts, version);
                 p.percent("mirror.percent", *percent);
             }
+            p.route_api(*api, facts);
+            if *api == RouteApi::GatewayApi {
+                if mirror.is_some() {
+                    p.add(
+                        "mirror",
+                        "mirroring a share of the requests is not in the Gateway API's standard channel: write it with Istio's VirtualService",
+                    );
+                }
+                p.backends("weights", facts, weights);
+            }
         }
         WizardRequest::TcpTrafficShifting { weights } => p.weights("weights", facts, weights),
-        WizardRequest::RequestRouting { rules } => {
+        WizardRequest::RequestRouting { rules, api } => {
             if rules.is_empty() {
                 p.add("rules", "add at least one rule");
+            }
+            p.route_api(*api, facts);
+            if *api == RouteApi::GatewayApi {
+                gateway_api_rules(&mut p, facts, rules);
             }
             if rules.len() > MAX_RULES {
                 p.add("rules", format!("more than {MAX_RULES} rules"));
@@ -960,6 +1146,93 @@ fn http_virtual_service(
     )
 }
 
+/// A Gateway API header match.
+fn gateway_api_header(name: &str, kind: StringMatchKind, value: &str) -> Value {
+    let kind = match kind {
+        StringMatchKind::Regex => "RegularExpression",
+        // Prefix is refused before (not in the Gateway API).
+        StringMatchKind::Exact | StringMatchKind::Prefix => "Exact",
+    };
+    json!({"type": kind, "name": name, "value": value})
+}
+
+/// One match of an HTTPRoute (`grpc`: of a GRPCRoute, headers only).
+fn gateway_api_match(m: &RouteMatch, grpc: bool) -> Value {
+    let mut headers: Vec<Value> = m
+        .headers
+        .iter()
+        .map(|h| gateway_api_header(&h.name, h.value.kind, &h.value.value))
+        .collect();
+    if !m.cookies.is_empty() {
+        headers.push(gateway_api_header(
+            "cookie",
+            StringMatchKind::Regex,
+            &cookie_regex(&m.cookies),
+        ));
+    }
+    let mut out = Map::new();
+    if !headers.is_empty() {
+        out.insert("headers".into(), Value::Array(headers));
+    }
+    if !grpc {
+        if let Some(uri) = &m.uri {
+            let kind = match uri.kind {
+                StringMatchKind::Exact => "Exact",
+                StringMatchKind::Prefix => "PathPrefix",
+                StringMatchKind::Regex => "RegularExpression",
+            };
+            out.insert("path".into(), json!({"type": kind, "value": uri.value}));
+        }
+        if let Some(method) = &m.method {
+            out.insert("method".into(), json!(method.to_ascii_uppercase()));
+        }
+    }
+    Value::Object(out)
+}
+
+/// The Gateway API route of the service (GAMMA: its parent is the Service
+/// itself, so it applies to mesh traffic): one rule per `(matches,
+/// weights)`, each weighted version sent to its own Service.
+fn gateway_api_route(
+    facts: &ServiceFacts,
+    wizard: WizardKind,
+    rules: &[(&[RouteMatch], &[VersionWeight])],
+) -> Desired {
+    let kind = facts.route_kind();
+    let grpc = kind == IstioKind::GrpcRoute;
+    let port = facts.port.unwrap_or_default();
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|(matches, weights)| {
+            let backends: Vec<Value> = weights
+                .iter()
+                .map(|w| {
+                    let name = facts
+                        .version_services
+                        .get(&w.version)
+                        .cloned()
+                        .unwrap_or_else(|| format!("{}-{}", facts.name, w.version));
+                    json!({"name": name, "port": port, "weight": w.weight})
+                })
+                .collect();
+            let mut rule = Map::new();
+            if !matches.is_empty() {
+                rule.insert(
+                    "matches".into(),
+                    Value::Array(matches.iter().map(|m| gateway_api_match(m, grpc)).collect()),
+                );
+            }
+            rule.insert("backendRefs".into(), Value::Array(backends));
+            Value::Object(rule)
+        })
+        .collect();
+    let spec = json!({
+        "parentRefs": [{"group": "", "kind": "Service", "name": facts.name, "port": port}],
+        "rules": rules,
+    });
+    object(kind, facts, &facts.name, wizard, &[wizard], spec)
+}
+
 fn percentage(p: f64) -> Value {
     json!({"value": p})
 }
@@ -971,7 +1244,24 @@ pub fn build(request: &WizardRequest, facts: &ServiceFacts, current: &Current) -
     let wizard = request.kind();
     let dr = |policy| destination_rule(facts, current, wizard, policy);
     match request {
-        WizardRequest::TrafficShifting { weights, mirror } => {
+        WizardRequest::TrafficShifting {
+            weights,
+            api: RouteApi::GatewayApi,
+            ..
+        } => vec![gateway_api_route(facts, wizard, &[(&[], weights)])],
+        WizardRequest::RequestRouting {
+            rules,
+            api: RouteApi::GatewayApi,
+        } => {
+            let rules: Vec<(&[RouteMatch], &[VersionWeight])> = rules
+                .iter()
+                .map(|r| (r.matches.as_slice(), r.weights.as_slice()))
+                .collect();
+            vec![gateway_api_route(facts, wizard, &rules)]
+        }
+        WizardRequest::TrafficShifting {
+            weights, mirror, ..
+        } => {
             let mut route = json!({"route": weighted(facts, weights)});
             if let Some(m) = mirror {
                 route["mirror"] = destination(facts, Some(&m.version));
@@ -982,7 +1272,7 @@ pub fn build(request: &WizardRequest, facts: &ServiceFacts, current: &Current) -
                 http_virtual_service(facts, current, wizard, Some(vec![route]), None),
             ]
         }
-        WizardRequest::RequestRouting { rules } => {
+        WizardRequest::RequestRouting { rules, .. } => {
             let routes = rules
                 .iter()
                 .map(|rule| {

@@ -26,6 +26,12 @@ fn reviews() -> ServiceFacts {
         selector: BTreeMap::from([("app".into(), "reviews".into())]),
         versions: vec![version("v1"), version("v2"), version("v3")],
         gateway_selector: BTreeMap::from([("istio".into(), "ingressgateway".into())]),
+        gateway_api: true,
+        version_services: ["v1", "v2", "v3"]
+            .map(|v| (v.to_owned(), format!("reviews-{v}")))
+            .into(),
+        virtual_services: Vec::new(),
+        gateway_routes: Vec::new(),
     }
 }
 
@@ -98,6 +104,7 @@ fn kinds(objects: &[Desired]) -> Vec<(IstioKind, &str)> {
 #[test]
 fn canary() {
     let req = WizardRequest::TrafficShifting {
+        api: RouteApi::Istio,
         weights: vec![w("v1", 90), w("v2", 10), w("v3", 0)],
         mirror: None,
     };
@@ -138,6 +145,7 @@ fn canary() {
 #[test]
 fn blue_green_with_mirroring() {
     let req = WizardRequest::TrafficShifting {
+        api: RouteApi::Istio,
         weights: vec![w("v1", 0), w("v2", 100)],
         mirror: Some(MirrorSpec {
             version: "v3".into(),
@@ -180,6 +188,7 @@ fn ab_test_by_header_and_cookie() {
         ..RouteMatch::default()
     };
     let req = WizardRequest::RequestRouting {
+        api: RouteApi::Istio,
         rules: vec![
             RouteRule {
                 matches: vec![header, cookie],
@@ -401,6 +410,7 @@ fn wizards_compose_on_one_service() {
     // A canary, then faults: the routes stay, the fault joins them.
     let canary = written(
         &WizardRequest::TrafficShifting {
+            api: RouteApi::Istio,
             weights: vec![w("v1", 90), w("v2", 10)],
             mirror: None,
         },
@@ -441,6 +451,7 @@ fn wizards_compose_on_one_service() {
     };
     let shift = written(
         &WizardRequest::TrafficShifting {
+            api: RouteApi::Istio,
             weights: vec![w("v1", 50), w("v2", 50)],
             mirror: None,
         },
@@ -500,6 +511,7 @@ fn bad_input_lists_every_invalid_field() {
     let facts = reviews();
     let problems = validate(
         &WizardRequest::TrafficShifting {
+            api: RouteApi::Istio,
             weights: vec![w("v1", 80), w("v9", 30), w("v1", -5)],
             mirror: Some(MirrorSpec {
                 version: "v2".into(),
@@ -520,6 +532,7 @@ fn bad_input_lists_every_invalid_field() {
     );
     let problems = validate(
         &WizardRequest::RequestRouting {
+            api: RouteApi::Istio,
             rules: vec![
                 RouteRule {
                     matches: vec![],
@@ -587,6 +600,7 @@ fn bad_input_lists_every_invalid_field() {
     // TCP services take only what applies to TCP.
     let problems = validate(
         &WizardRequest::TrafficShifting {
+            api: RouteApi::Istio,
             weights: vec![w("v1", 100)],
             mirror: None,
         },
@@ -611,4 +625,364 @@ fn durations_read_like_go() {
     assert_eq!(duration_ms("-1s"), None);
     assert_eq!(duration_ms("3 days"), None);
     assert_eq!(duration_ms(""), None);
+}
+
+// ---------------------------------------------------------------------------
+// The Gateway API option of traffic shifting and request routing.
+// ---------------------------------------------------------------------------
+
+fn backend_weights(rule: &Value) -> Vec<(String, i64)> {
+    rule["backendRefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            assert_eq!(b["port"], 9080, "a Service backend names its port");
+            (
+                b["name"].as_str().unwrap().to_owned(),
+                b["weight"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn gateway_api_canary_is_one_httproute_to_the_versions_services() {
+    let req = WizardRequest::TrafficShifting {
+        weights: vec![w("v1", 90), w("v2", 0), w("v3", 10)],
+        mirror: None,
+        api: RouteApi::GatewayApi,
+    };
+    let out = written(&req, &reviews(), &Current::default());
+    // No DestinationRule: the Gateway API has no subsets.
+    assert_eq!(kinds(&out), vec![(IstioKind::HttpRoute, "reviews")]);
+    let body = &out[0].body;
+    assert_eq!(body["apiVersion"], "gateway.networking.k8s.io/v1");
+    assert_eq!(body["kind"], "HTTPRoute");
+    // Attached to the Service itself (GAMMA), so it routes mesh traffic.
+    let parent = &body["spec"]["parentRefs"][0];
+    assert_eq!(
+        (&parent["group"], &parent["kind"], &parent["name"]),
+        (&json!(""), &json!("Service"), &json!("reviews"))
+    );
+    let rules = body["spec"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert!(rules[0].get("matches").is_none(), "every request");
+    assert_eq!(
+        backend_weights(&rules[0]),
+        vec![
+            ("reviews-v1".into(), 90),
+            ("reviews-v2".into(), 0),
+            ("reviews-v3".into(), 10)
+        ]
+    );
+    assert_eq!(
+        body["metadata"]["labels"]["meshdeck.io/wizard"],
+        "traffic-shifting"
+    );
+    golden("gateway-api-canary", &out);
+}
+
+#[test]
+fn gateway_api_request_routing_matches_headers_cookies_paths_and_methods() {
+    let req = WizardRequest::RequestRouting {
+        rules: vec![
+            RouteRule {
+                matches: vec![
+                    RouteMatch {
+                        headers: vec![HeaderMatch {
+                            name: "end-user".into(),
+                            value: StringMatch {
+                                kind: StringMatchKind::Exact,
+                                value: "jason".into(),
+                            },
+                        }],
+                        ..RouteMatch::default()
+                    },
+                    RouteMatch {
+                        cookies: vec![CookieMatch {
+                            name: "group".into(),
+                            value: "b".into(),
+                        }],
+                        ..RouteMatch::default()
+                    },
+                ],
+                weights: vec![w("v3", 100)],
+            },
+            RouteRule {
+                matches: vec![RouteMatch {
+                    uri: Some(StringMatch {
+                        kind: StringMatchKind::Prefix,
+                        value: "/api".into(),
+                    }),
+                    method: Some("GET".into()),
+                    ..RouteMatch::default()
+                }],
+                weights: vec![w("v2", 50), w("v1", 50)],
+            },
+            RouteRule {
+                matches: vec![],
+                weights: vec![w("v1", 100)],
+            },
+        ],
+        api: RouteApi::GatewayApi,
+    };
+    let out = written(&req, &reviews(), &Current::default());
+    assert_eq!(kinds(&out), vec![(IstioKind::HttpRoute, "reviews")]);
+    let rules = out[0].body["spec"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 3);
+    assert_eq!(
+        rules[0]["matches"][0]["headers"][0],
+        json!({"type": "Exact", "name": "end-user", "value": "jason"})
+    );
+    let cookie = &rules[0]["matches"][1]["headers"][0];
+    assert_eq!(
+        (&cookie["type"], &cookie["name"]),
+        (&json!("RegularExpression"), &json!("cookie"))
+    );
+    let re = regex::Regex::new(cookie["value"].as_str().unwrap()).unwrap();
+    assert!(re.is_match("session=1; group=b") && !re.is_match("group=bb"));
+    assert_eq!(backend_weights(&rules[0]), vec![("reviews-v3".into(), 100)]);
+    assert_eq!(
+        rules[1]["matches"][0]["path"],
+        json!({"type": "PathPrefix", "value": "/api"})
+    );
+    assert_eq!(rules[1]["matches"][0]["method"], "GET");
+    assert_eq!(
+        backend_weights(&rules[1]),
+        vec![("reviews-v2".into(), 50), ("reviews-v1".into(), 50)]
+    );
+    assert!(rules[2].get("matches").is_none());
+    golden("gateway-api-request-routing", &out);
+}
+
+#[test]
+fn gateway_api_routing_of_a_grpc_service_is_a_grpcroute() {
+    let facts = ServiceFacts {
+        protocol: ServiceProtocol::Grpc,
+        ..reviews()
+    };
+    let req = WizardRequest::RequestRouting {
+        rules: vec![
+            RouteRule {
+                matches: vec![RouteMatch {
+                    headers: vec![HeaderMatch {
+                        name: "x-tenant".into(),
+                        value: StringMatch {
+                            kind: StringMatchKind::Regex,
+                            value: "^beta-.*".into(),
+                        },
+                    }],
+                    ..RouteMatch::default()
+                }],
+                weights: vec![w("v2", 100)],
+            },
+            RouteRule {
+                matches: vec![],
+                weights: vec![w("v1", 100)],
+            },
+        ],
+        api: RouteApi::GatewayApi,
+    };
+    let out = written(&req, &facts, &Current::default());
+    assert_eq!(kinds(&out), vec![(IstioKind::GrpcRoute, "reviews")]);
+    assert_eq!(out[0].body["kind"], "GRPCRoute");
+    let rules = out[0].body["spec"]["rules"].as_array().unwrap();
+    assert_eq!(
+        rules[0]["matches"][0],
+        json!({"headers": [{"type": "RegularExpression", "name": "x-tenant", "value": "^beta-.*"}]})
+    );
+    golden("gateway-api-grpc", &out);
+}
+
+fn fields(problems: &[String]) -> Vec<&str> {
+    problems
+        .iter()
+        .map(|p| p.split_once(": ").unwrap().0)
+        .collect()
+}
+
+#[test]
+fn what_the_gateway_api_cannot_say_is_a_422_per_field() {
+    // v3 has no Service of its own.
+    let mut facts = reviews();
+    facts.version_services.remove("v3");
+    let shift = WizardRequest::TrafficShifting {
+        weights: vec![w("v1", 90), w("v3", 10)],
+        mirror: Some(MirrorSpec {
+            version: "v2".into(),
+            percent: 5.0,
+        }),
+        api: RouteApi::GatewayApi,
+    };
+    let problems = validate(&shift, &facts);
+    assert_eq!(
+        fields(&problems),
+        vec!["mirror", "weights[1].version"],
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("app=reviews, version=v3"),
+        "{problems:?}"
+    );
+
+    let routing = WizardRequest::RequestRouting {
+        rules: vec![
+            RouteRule {
+                matches: vec![RouteMatch {
+                    headers: vec![HeaderMatch {
+                        name: "x-env".into(),
+                        value: StringMatch {
+                            kind: StringMatchKind::Prefix,
+                            value: "stag".into(),
+                        },
+                    }],
+                    source_labels: BTreeMap::from([("app".into(), "productpage".into())]),
+                    ..RouteMatch::default()
+                }],
+                weights: vec![w("v1", 100)],
+            },
+            RouteRule {
+                matches: vec![],
+                weights: vec![w("v1", 100)],
+            },
+        ],
+        api: RouteApi::GatewayApi,
+    };
+    assert_eq!(
+        fields(&validate(&routing, &reviews())),
+        vec![
+            "rules[0].matches[0].headers[0].match.kind",
+            "rules[0].matches[0].source_labels"
+        ]
+    );
+    // gRPC: no URIs, methods or cookies.
+    let grpc = ServiceFacts {
+        protocol: ServiceProtocol::Grpc,
+        ..reviews()
+    };
+    let routing = WizardRequest::RequestRouting {
+        rules: vec![
+            RouteRule {
+                matches: vec![RouteMatch {
+                    cookies: vec![CookieMatch {
+                        name: "a".into(),
+                        value: "b".into(),
+                    }],
+                    uri: Some(StringMatch {
+                        kind: StringMatchKind::Exact,
+                        value: "/x".into(),
+                    }),
+                    method: Some("POST".into()),
+                    ..RouteMatch::default()
+                }],
+                weights: vec![w("v1", 100)],
+            },
+            RouteRule {
+                matches: vec![],
+                weights: vec![w("v1", 100)],
+            },
+        ],
+        api: RouteApi::GatewayApi,
+    };
+    assert_eq!(
+        fields(&validate(&routing, &grpc)),
+        vec![
+            "rules[0].matches[0].cookies",
+            "rules[0].matches[0].uri",
+            "rules[0].matches[0].method"
+        ]
+    );
+    // More rules than an HTTPRoute holds.
+    let many = WizardRequest::RequestRouting {
+        rules: (0..17)
+            .map(|i| RouteRule {
+                matches: if i == 16 {
+                    vec![]
+                } else {
+                    vec![RouteMatch {
+                        method: Some("GET".into()),
+                        ..RouteMatch::default()
+                    }]
+                },
+                weights: vec![w("v1", 100)],
+            })
+            .collect(),
+        api: RouteApi::GatewayApi,
+    };
+    assert_eq!(fields(&validate(&many, &reviews())), vec!["rules"]);
+}
+
+#[test]
+fn one_routing_api_per_service() {
+    let canary = |api| WizardRequest::TrafficShifting {
+        weights: vec![w("v1", 90), w("v3", 10)],
+        mirror: None,
+        api,
+    };
+    // Not served.
+    let facts = ServiceFacts {
+        gateway_api: false,
+        ..reviews()
+    };
+    let problems = validate(&canary(RouteApi::GatewayApi), &facts);
+    assert_eq!(fields(&problems), vec!["api"]);
+    assert!(
+        problems[0].contains("does not serve the Gateway API's HTTPRoute"),
+        "{problems:?}"
+    );
+    // A VirtualService routes the host already.
+    let facts = ServiceFacts {
+        virtual_services: vec!["bookinfo/reviews".into()],
+        ..reviews()
+    };
+    let problems = validate(&canary(RouteApi::GatewayApi), &facts);
+    assert!(
+        problems[0].starts_with("api: VirtualService bookinfo/reviews already routes"),
+        "{problems:?}"
+    );
+    assert!(validate(&canary(RouteApi::Istio), &facts).is_empty());
+    // An HTTPRoute is attached: Istio's API and the VirtualService-writing
+    // policy wizards are refused, the Gateway API is fine.
+    let facts = ServiceFacts {
+        gateway_routes: vec!["HTTPRoute bookinfo/reviews".into()],
+        ..reviews()
+    };
+    assert_eq!(
+        fields(&validate(&canary(RouteApi::Istio), &facts)),
+        vec!["api"]
+    );
+    assert!(validate(&canary(RouteApi::GatewayApi), &facts).is_empty());
+    let fault = WizardRequest::FaultInjection {
+        delay: Some(DelayFault {
+            fixed_delay: "1s".into(),
+            percent: 5.0,
+        }),
+        abort: None,
+    };
+    assert_eq!(fields(&validate(&fault, &facts)), vec!["wizard"]);
+    // The wire format: `api` is optional and defaults to Istio's.
+    let parsed: WizardRequest = serde_json::from_value(json!({
+        "wizard": "traffic-shifting", "weights": [{"version": "v1", "weight": 100}]
+    }))
+    .unwrap();
+    assert_eq!(
+        parsed,
+        WizardRequest::TrafficShifting {
+            weights: vec![w("v1", 100)],
+            mirror: None,
+            api: RouteApi::Istio
+        }
+    );
+    let parsed: WizardRequest = serde_json::from_value(json!({
+        "wizard": "traffic-shifting", "weights": [{"version": "v1", "weight": 100}], "api": "gateway-api"
+    }))
+    .unwrap();
+    assert!(matches!(
+        parsed,
+        WizardRequest::TrafficShifting {
+            api: RouteApi::GatewayApi,
+            ..
+        }
+    ));
 }

@@ -114,15 +114,103 @@ pub fn facts(snapshot: &Snapshot, namespace: &str, name: &str) -> Result<Service
     }
     let mut versions: Vec<ServiceVersion> = versions.into_values().collect();
     versions.sort_by(|a, b| natural(&a.version, &b.version));
-    Ok(ServiceFacts {
+    let selector = service.selector.clone().unwrap_or_default();
+    let facts = ServiceFacts {
         namespace: namespace.to_owned(),
         name: name.to_owned(),
         protocol,
         port,
-        selector: service.selector.clone().unwrap_or_default(),
+        gateway_api: false,
+        version_services: version_services(snapshot, namespace, &selector),
+        virtual_services: Vec::new(),
+        gateway_routes: Vec::new(),
+        selector,
         versions,
         gateway_selector: gateway_selector(snapshot),
+    };
+    let host = facts.host();
+    let virtual_services = snapshot
+        .of_kind(IstioKind::VirtualService)
+        .filter(|vs| {
+            let mesh = istio::strings(vs.at("/gateways")).all(|g| g == "mesh")
+                || vs.at("/gateways").is_none();
+            mesh && istio::strings(vs.at("/hosts")).any(|h| hosts::fqdn(h, &vs.namespace) == host)
+        })
+        .map(|vs| format!("{}/{}", vs.namespace, vs.name))
+        .collect();
+    let gateway_routes = snapshot
+        .objects
+        .iter()
+        .filter(|o| matches!(o.kind, IstioKind::HttpRoute | IstioKind::GrpcRoute))
+        .filter(|o| parent_is_service(o, namespace, name))
+        .map(|o| format!("{} {}/{}", o.kind.label(), o.namespace, o.name))
+        .collect();
+    let route_kind = facts.route_kind();
+    Ok(ServiceFacts {
+        gateway_api: snapshot
+            .served
+            .iter()
+            .any(|k| k.kind == route_kind && k.version.as_deref() == Some("v1")),
+        virtual_services,
+        gateway_routes,
+        ..facts
     })
+}
+
+/// Whether a Gateway API route is attached to Service `namespace/name`
+/// (GAMMA: a `parentRefs` entry of kind Service).
+fn parent_is_service(route: &IstioObject, namespace: &str, name: &str) -> bool {
+    route
+        .at("/parentRefs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|r| {
+            r.get("kind").and_then(Value::as_str) == Some("Service")
+                && r.get("group")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                && r.get("name").and_then(Value::as_str) == Some(name)
+                && r.get("namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&route.namespace)
+                    == namespace
+        })
+}
+
+/// The Services of `namespace` whose selector is exactly `selector` plus a
+/// `version`, by version (the first by name where several are).
+fn version_services(
+    snapshot: &Snapshot,
+    namespace: &str,
+    selector: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if selector.is_empty() {
+        return out;
+    }
+    let mut services: Vec<_> = snapshot
+        .services
+        .iter()
+        .filter(|s| s.namespace == namespace)
+        .collect();
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    for s in services {
+        let Some(sel) = &s.selector else { continue };
+        let Some(version) = sel.get(VERSION_LABEL) else {
+            continue;
+        };
+        let rest: BTreeMap<_, _> = sel
+            .iter()
+            .filter(|(k, _)| k.as_str() != VERSION_LABEL)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if &rest == selector {
+            out.entry(version.clone()).or_insert_with(|| s.name.clone());
+        }
+    }
+    out
 }
 
 /// `v2` before `v10`.
@@ -512,6 +600,7 @@ fn identity_spec(o: &IstioObject) -> Option<Value> {
         IstioKind::VirtualService => keep("hosts"),
         IstioKind::DestinationRule => keep("host"),
         IstioKind::Gateway => keep("servers"),
+        IstioKind::HttpRoute | IstioKind::GrpcRoute => keep("parentRefs"),
         _ => None,
     }
 }
@@ -519,7 +608,7 @@ fn identity_spec(o: &IstioObject) -> Option<Value> {
 /// Removal order: routes before the subsets they name.
 fn removal_rank(kind: IstioKind) -> u8 {
     match kind {
-        IstioKind::VirtualService => 0,
+        IstioKind::VirtualService | IstioKind::HttpRoute | IstioKind::GrpcRoute => 0,
         IstioKind::Gateway => 1,
         IstioKind::DestinationRule => 2,
         _ => 3,
@@ -649,6 +738,37 @@ pub async fn remove(
 /// The weights of the first route of the VirtualService routing the
 /// service's host (meshdeck's first), by subset.
 fn current_weights(snapshot: &Snapshot, facts: &ServiceFacts) -> Vec<VersionWeight> {
+    // A Gateway API route attached to the service: its first rule's
+    // backends, named back to versions through their Services.
+    let route = snapshot.objects.iter().find(|o| {
+        matches!(o.kind, IstioKind::HttpRoute | IstioKind::GrpcRoute)
+            && parent_is_service(o, &facts.namespace, &facts.name)
+    });
+    if let Some(route) = route {
+        let backends = route
+            .at("/rules/0/backendRefs")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let single = backends.len() == 1;
+        return backends
+            .iter()
+            .filter_map(|b| {
+                let name = b.get("name")?.as_str()?;
+                let version = facts
+                    .version_services
+                    .iter()
+                    .find(|(_, s)| s.as_str() == name)?
+                    .0
+                    .clone();
+                let weight = b
+                    .get("weight")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(if single { 100 } else { 1 });
+                Some(VersionWeight { version, weight })
+            })
+            .collect();
+    }
     let host = facts.host();
     let mut candidates: Vec<&IstioObject> = snapshot
         .of_kind(IstioKind::VirtualService)
@@ -760,6 +880,8 @@ pub async fn traffic(
         gateway_selector: facts.gateway_selector.clone(),
         may_write: write_problem.is_none(),
         write_problem,
+        gateway_api: facts.gateway_api,
+        version_services: facts.version_services.clone(),
     })
 }
 
