@@ -2549,3 +2549,130 @@ pub struct WizardOutcome {
     /// refusing callers outside the mesh).
     pub warnings: Vec<String>,
 }
+
+// ---------------------------------------------------------------------------
+// Progressive delivery: canary rollouts judged on the mesh's own metrics.
+// ---------------------------------------------------------------------------
+
+/// How a canary is judged after each interval (Flagger's and Argo
+/// Rollouts' analysis model).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutAnalysis {
+    /// Lowest share of the canary's requests answered without a 5xx, in
+    /// percent.
+    pub min_success_pct: f64,
+    /// Highest p99 request duration of the canary, in milliseconds.
+    #[serde(default)]
+    pub max_p99_ms: Option<f64>,
+    /// Highest p99 of the canary relative to the stable version's over the
+    /// same interval (`1.2`: at most 20 % slower).
+    #[serde(default)]
+    pub max_p99_ratio: Option<f64>,
+    /// Fewest canary requests in an interval to judge it; below, the step
+    /// waits instead.
+    pub min_requests: u64,
+    /// Failed checks in a row that roll the canary back.
+    pub failure_limit: u32,
+}
+
+/// A canary rollout of one service: the canary version's weight goes
+/// through `steps`, one per `interval_s` while the analysis passes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutSpec {
+    /// The version serving now.
+    pub stable: String,
+    /// The new version.
+    pub canary: String,
+    /// The canary's weights in percent, increasing (e.g. 5, 10, 25, 50,
+    /// 100); after the last one passes, the canary is promoted.
+    pub steps: Vec<i64>,
+    /// Seconds between judgements.
+    pub interval_s: u32,
+    /// The checks.
+    pub analysis: RolloutAnalysis,
+}
+
+/// One version's numbers over an interval; `None` where Prometheus gave no
+/// answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VersionMeasurement {
+    /// Requests received in the interval.
+    pub requests: Option<f64>,
+    /// Share answered without a 5xx, in percent (`None` without requests).
+    pub success_pct: Option<f64>,
+    /// p99 request duration in milliseconds (`None` without requests).
+    pub p99_ms: Option<f64>,
+}
+
+/// What the analysis measured for one interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IntervalMeasurement {
+    /// The canary.
+    pub canary: VersionMeasurement,
+    /// The stable version.
+    pub stable: VersionMeasurement,
+    /// Prometheus could not be asked (down, timed out, an error), and why.
+    #[serde(default)]
+    pub unavailable: Option<String>,
+}
+
+/// Where a rollout stands between judgements.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutProgress {
+    /// Index into `steps` of the weight in force.
+    pub step: usize,
+    /// Failed judgements in a row.
+    pub failures: u32,
+    /// The next judgement advances without analysis (asked for once).
+    #[serde(default)]
+    pub skip_analysis: bool,
+}
+
+/// What a judgement decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutAction {
+    /// The checks passed: on to the next step's weight.
+    Advance,
+    /// The last step passed: the canary takes all traffic.
+    Promote,
+    /// Too little traffic to judge: the step waits.
+    Wait,
+    /// A check failed, fewer times in a row than the limit: the step is
+    /// judged again after the next interval.
+    Hold,
+    /// The checks failed the given number of times in a row: the canary
+    /// goes back to 0 %.
+    RollBack,
+    /// Data is missing (Prometheus down or silent): nothing moves until it
+    /// is back.
+    Pause,
+}
+
+/// One check of a judgement, with the numbers behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RolloutCheck {
+    /// `success rate`, `p99`, `p99 vs stable`.
+    pub name: String,
+    /// What was measured (`None`: not measured).
+    pub observed: Option<f64>,
+    /// The limit it was held to.
+    pub limit: f64,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// A judgement: the action, why, the checks, and the weight now in force.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RolloutDecision {
+    /// What was decided.
+    pub action: RolloutAction,
+    /// Why, in words.
+    pub reason: String,
+    /// The checks made (none when waiting, pausing or skipping analysis).
+    pub checks: Vec<RolloutCheck>,
+    /// The canary's weight after the decision.
+    pub canary_weight: i64,
+}

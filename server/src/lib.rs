@@ -16,6 +16,7 @@ pub mod graph;
 pub mod istio;
 pub mod metrics;
 pub mod promql;
+pub mod rollouts;
 pub mod routes;
 pub mod run;
 pub mod serve;
