@@ -1,10 +1,11 @@
 //! The Istio objects the simulator honours, read from the JSON the API
 //! server stores: the fields of `networking.istio.io/v1` VirtualService
 //! and DestinationRule and `security.istio.io/v1` PeerAuthentication that
-//! shape traffic (names as in Istio's API reference). Unknown fields are
-//! ignored; an object with a field that does not read (a bad duration or
-//! regex) is left out and named in [`Config::problems`], as Istio's
-//! validation would have refused it.
+//! shape traffic (names as in Istio's API reference), and the Gateway API's
+//! mesh routes translated into the same terms (see [`super::gateway`]).
+//! Unknown fields are ignored; an object with a field that does not read (a
+//! bad duration or regex) is left out and named in [`Config::problems`], as
+//! Istio's validation would have refused it.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::kube::InMemoryCluster;
-use crate::kube::resources::{ISTIO_NETWORKING, ISTIO_SECURITY};
+use crate::kube::resources::{CORE, GATEWAY_API, ISTIO_NETWORKING, ISTIO_SECURITY};
 use crate::model::Mesh;
 
 /// Istio's root namespace: a PeerAuthentication without selector here is
@@ -83,6 +84,10 @@ pub enum StringMatch {
     Exact(String),
     /// Starting with this.
     Prefix(String),
+    /// This path or one below it (`/api` matches `/api` and `/api/v1`, not
+    /// `/apis`): Envoy's `path_separated_prefix`, which Istio uses for the
+    /// Gateway API's `PathPrefix`.
+    PathPrefix(String),
     /// Matching this RE2-style expression as a whole (as Envoy's
     /// `safe_regex` does).
     Regex(regex::Regex),
@@ -104,9 +109,21 @@ impl StringMatch {
                 .get(..want.len())
                 .is_some_and(|head| head.eq_ignore_ascii_case(want)),
             StringMatch::Prefix(want) => value.starts_with(want.as_str()),
+            StringMatch::PathPrefix(want) => value
+                .strip_prefix(want.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
             StringMatch::Regex(re) => re.is_match(value),
             StringMatch::Present => true,
         }
+    }
+}
+
+impl StringMatch {
+    /// A regex condition on the whole value (as Envoy's `safe_regex`).
+    pub fn regex(pattern: &str) -> Result<StringMatch, String> {
+        regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map(StringMatch::Regex)
+            .map_err(|e| format!("invalid regex {pattern:?}: {e}"))
     }
 }
 
@@ -122,9 +139,7 @@ impl<'de> Deserialize<'de> for StringMatch {
         match (raw.exact, raw.prefix, raw.regex) {
             (Some(e), None, None) => Ok(StringMatch::Exact(e)),
             (None, Some(p), None) => Ok(StringMatch::Prefix(p)),
-            (None, None, Some(r)) => regex::Regex::new(&format!("^(?:{r})$"))
-                .map(StringMatch::Regex)
-                .map_err(|e| serde::de::Error::custom(format!("invalid regex {r:?}: {e}"))),
+            (None, None, Some(r)) => StringMatch::regex(&r).map_err(serde::de::Error::custom),
             (None, None, None) => Ok(StringMatch::Present),
             _ => Err(serde::de::Error::custom(
                 "a string match has one of exact, prefix and regex",
@@ -149,6 +164,25 @@ pub struct Destination {
     pub host: String,
     /// Subset of the host's DestinationRule.
     pub subset: String,
+    /// Set on routes translated from the Gateway API only (Istio's API has
+    /// no such field): the backendRef's Service as the translation found it.
+    #[serde(skip)]
+    pub service: Option<BackendService>,
+}
+
+/// A Gateway API backendRef's Service, resolved when the route was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackendService {
+    /// No such Service (or not a Service): an invalid backendRef.
+    Missing,
+    /// The Service exists: its namespace and pod selector (empty: no
+    /// selector, so no pods).
+    Selects {
+        /// The Service's namespace.
+        namespace: String,
+        /// `spec.selector`.
+        selector: BTreeMap<String, String>,
+    },
 }
 
 /// A weighted destination.
@@ -467,11 +501,17 @@ pub struct Config {
     pub destination_rules: Vec<Object<DestinationRuleSpec>>,
     /// PeerAuthentications.
     pub peer_authentications: Vec<Object<PeerAuthenticationSpec>>,
+    /// Gateway API HTTPRoutes and GRPCRoutes attached to Services (mesh
+    /// routes), as the VirtualServices istiod makes of them: one per
+    /// namespace, Service host and port (see [`super::gateway`]).
+    pub mesh_routes: Vec<Object<VirtualServiceSpec>>,
     /// Objects left out, with why.
     pub problems: Vec<String>,
 }
 
-fn read_objects<T: for<'de> Deserialize<'de>>(
+/// The objects of one kind that read, oldest first; the others are named
+/// in `problems`.
+pub(super) fn read_objects<T: for<'de> Deserialize<'de>>(
     kind: &str,
     objects: &[Value],
     problems: &mut Vec<String>,
@@ -528,8 +568,23 @@ impl Config {
             virtual_services,
             destination_rules,
             peer_authentications,
+            mesh_routes: Vec::new(),
             problems,
         }
+    }
+
+    /// Adds the Gateway API's `HTTPRoutes` and `GRPCRoutes` (JSON as stored)
+    /// whose parent is a Service, with their backendRefs resolved against
+    /// `services` (the cluster's Services).
+    pub fn with_gateway_routes(
+        mut self,
+        http_routes: &[Value],
+        grpc_routes: &[Value],
+        services: &[Value],
+    ) -> Config {
+        self.mesh_routes =
+            super::gateway::mesh_routes(http_routes, grpc_routes, services, &mut self.problems);
+        self
     }
 
     /// The configuration stored in `cluster` now.
@@ -539,6 +594,11 @@ impl Config {
             &list(ISTIO_NETWORKING, "virtualservices"),
             &list(ISTIO_NETWORKING, "destinationrules"),
             &list(ISTIO_SECURITY, "peerauthentications"),
+        )
+        .with_gateway_routes(
+            &list(GATEWAY_API, "httproutes"),
+            &list(GATEWAY_API, "grpcroutes"),
+            &list(CORE, "services"),
         )
     }
 
@@ -605,6 +665,10 @@ mod tests {
         assert!(!m(json!({"exact": "jason"})).matches(None, false));
         assert!(m(json!({"prefix": "/reviews"})).matches(Some("/reviews/0"), false));
         assert!(m(json!({"prefix": "/REVIEWS"})).matches(Some("/reviews/0"), true));
+        // The Gateway API's path prefixes end at a `/`.
+        let api = StringMatch::PathPrefix("/api".into());
+        assert!(api.matches(Some("/api"), false) && api.matches(Some("/api/v1"), false));
+        assert!(!api.matches(Some("/apis"), false));
         // Regexes match the whole value, as Envoy's safe_regex does.
         assert!(m(json!({"regex": "/reviews/[0-9]+"})).matches(Some("/reviews/0"), false));
         assert!(!m(json!({"regex": "reviews"})).matches(Some("/reviews/0"), false));

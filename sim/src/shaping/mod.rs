@@ -1,13 +1,17 @@
 //! Istio traffic management in the simulated mesh: the simulator reads the
 //! VirtualServices, DestinationRules and PeerAuthentications of its
-//! in-memory cluster and shapes its traffic as Istio's proxies would.
+//! in-memory cluster, and the Gateway API routes attached to Services, and
+//! shapes its traffic as Istio's proxies would.
 //!
 //! - [`config`]: the objects' fields the simulator honours.
+//! - [`gateway`]: HTTPRoutes and GRPCRoutes for mesh traffic, translated
+//!   into VirtualServices as istiod translates them.
 //! - [`plan`]: routing compiled from them, and the traffic it gives at an
 //!   instant (the model of each feature is documented there).
 //! - [`follow`]: recompiles on every committed change of those objects.
 
 pub mod config;
+pub mod gateway;
 pub mod plan;
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -19,14 +23,18 @@ pub use config::Config;
 pub use plan::Plan;
 
 use crate::kube::InMemoryCluster;
-use crate::kube::resources::{CORE, ISTIO_NETWORKING, ISTIO_SECURITY};
+use crate::kube::resources::{CORE, GATEWAY_API, ISTIO_NETWORKING, ISTIO_SECURITY};
 use crate::kube::store::Change;
 
-/// The resources whose changes reshape traffic.
-pub const FOLLOWED: [(&str, &str); 3] = [
+/// The resources whose changes reshape traffic (Services: the Gateway API
+/// routes' backends are Services, resolved when the routes are read).
+pub const FOLLOWED: [(&str, &str); 6] = [
     (ISTIO_NETWORKING, "virtualservices"),
     (ISTIO_NETWORKING, "destinationrules"),
     (ISTIO_SECURITY, "peerauthentications"),
+    (GATEWAY_API, "httproutes"),
+    (GATEWAY_API, "grpcroutes"),
+    (CORE, "services"),
 ];
 
 /// Whether a committed change can alter the configuration (deleting a

@@ -1,9 +1,10 @@
-//! Compiling a [`Config`] into a [`Plan`]: which VirtualService and
-//! DestinationRule apply to a caller's calls, how request classes match
-//! routes, how subsets resolve to workloads, how connections fare under
-//! PeerAuthentication and client TLS.
+//! Compiling a [`Config`] into a [`Plan`]: which VirtualService (or
+//! Gateway API route) and DestinationRule apply to a caller's calls, how
+//! request classes match routes, how subsets and backend Services resolve
+//! to workloads, how connections fare under PeerAuthentication and client
+//! TLS.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::policy::{
     MAX_RETRIES, RETRY_BACKOFF_MS, RetryOn, RetryPolicy, RoutePolicy, refused_retries,
@@ -15,8 +16,9 @@ use super::{
 use crate::metrics::Reporter;
 use crate::model::{Caller, FaultKind, Mesh, Protocol, RequestClass, SvcId, WlId};
 use crate::shaping::config::{
-    Config, DEFAULT_RETRY_ON, Destination, DestinationRuleSpec, HttpMatch, HttpRoute, L4Match,
-    MESH_GATEWAY, Object, ROOT_NAMESPACE, RouteDestination, TrafficPolicy, VirtualServiceSpec,
+    BackendService, Config, DEFAULT_RETRY_ON, Destination, DestinationRuleSpec, HttpMatch,
+    HttpRoute, L4Match, MESH_GATEWAY, Object, ROOT_NAMESPACE, RouteDestination, TrafficPolicy,
+    VirtualServiceSpec,
 };
 use crate::traffic::{self, flow_keys};
 
@@ -85,6 +87,28 @@ impl Plan {
 
 /// Label pairs a subset selects.
 type Labels = Vec<(String, String)>;
+
+/// Which of a service's workloads a destination reaches.
+#[derive(Clone, Copy, Debug)]
+enum Target<'a> {
+    /// A subset of the host's DestinationRule (`""`: all of them).
+    Subset(&'a str),
+    /// The pods a Gateway API backend Service selects (Istio's cluster of
+    /// that Service, whose DestinationRule applies).
+    Backend {
+        host: &'a str,
+        namespace: &'a str,
+        selector: &'a BTreeMap<String, String>,
+    },
+}
+
+/// Where a route's destination leads.
+enum Resolved<'a> {
+    /// A cluster of this service.
+    Cluster(SvcId, Target<'a>),
+    /// An answer of the caller's proxy: status, flags, body bytes.
+    Answer(u16, u32, f64),
+}
 
 /// The labels a pod of workload `wl` carries (what selectors see).
 pub fn pod_labels(mesh: &Mesh, wl: WlId) -> Vec<(&'static str, String)> {
@@ -383,20 +407,24 @@ impl Compiler<'_> {
         }
     }
 
-    /// The VirtualService that routes `caller`'s calls to `service`.
+    /// The VirtualService, or the Gateway API routes' translation, that
+    /// routes `caller`'s calls to `service`. Istio does not merge them for
+    /// one host: as its sidecar scoping orders them, Gateway API routes in
+    /// the caller's namespace come first (the "consumer override"), then
+    /// exact hosts before wildcards, the caller's namespace, the oldest.
     fn virtual_service(&self, caller: WlId, service: SvcId) -> Option<&Object<VirtualServiceSpec>> {
         let mesh = self.mesh;
         let caller_ns = &mesh.namespaces[mesh.workloads[caller].namespace].name;
         let fqdn = mesh.service_fqdn(service);
-        self.config
-            .virtual_services
-            .iter()
-            .enumerate()
-            .filter(|(_, vs)| {
+        let istio = self.config.virtual_services.iter().map(|vs| (vs, false));
+        let gateway_api = self.config.mesh_routes.iter().map(|vs| (vs, true));
+        istio
+            .chain(gateway_api)
+            .filter(|(vs, _)| {
                 applies_to_sidecars(&vs.spec.gateways)
                     && vs.visible_in(&vs.spec.export_to, caller_ns)
             })
-            .filter_map(|(i, vs)| {
+            .filter_map(|(vs, gamma)| {
                 let best = vs
                     .spec
                     .hosts
@@ -404,10 +432,17 @@ impl Compiler<'_> {
                     .map(|h| host_match(&expand_host(mesh, h, &vs.namespace), &fqdn))
                     .max()
                     .unwrap_or(0);
-                (best > 0).then_some((i, vs, best))
+                (best > 0).then_some((vs, gamma, best))
             })
-            .min_by_key(|(i, vs, best)| (u8::MAX - best, &vs.namespace != caller_ns, *i))
-            .map(|(_, vs, _)| vs)
+            .min_by_key(|(vs, gamma, best)| {
+                (
+                    !(*gamma && &vs.namespace == caller_ns),
+                    u8::MAX - best,
+                    &vs.namespace != caller_ns,
+                    (&vs.created, &vs.namespace, &vs.name),
+                )
+            })
+            .map(|(vs, _, _)| vs)
     }
 
     /// The DestinationRule for `caller`'s calls to `service`: the caller's
@@ -418,9 +453,20 @@ impl Compiler<'_> {
         service: SvcId,
     ) -> Option<&Object<DestinationRuleSpec>> {
         let mesh = self.mesh;
-        let caller_ns = &mesh.namespaces[mesh.workloads[caller].namespace].name;
         let svc_ns = &mesh.namespaces[mesh.services[service].namespace].name;
-        let fqdn = mesh.service_fqdn(service);
+        self.destination_rule_for(caller, &mesh.service_fqdn(service), svc_ns)
+    }
+
+    /// The DestinationRule for `caller`'s calls to host `fqdn` of a
+    /// service in namespace `svc_ns`.
+    fn destination_rule_for(
+        &self,
+        caller: WlId,
+        fqdn: &str,
+        svc_ns: &str,
+    ) -> Option<&Object<DestinationRuleSpec>> {
+        let mesh = self.mesh;
+        let caller_ns = &mesh.namespaces[mesh.workloads[caller].namespace].name;
         let labels = pod_labels(mesh, caller);
         self.config
             .destination_rules
@@ -433,13 +479,13 @@ impl Compiler<'_> {
                     })
             })
             .filter_map(|(i, dr)| {
-                let m = host_match(&expand_host(mesh, &dr.spec.host, &dr.namespace), &fqdn);
+                let m = host_match(&expand_host(mesh, &dr.spec.host, &dr.namespace), fqdn);
                 (m > 0).then_some((i, dr, m))
             })
             .min_by_key(|(i, dr, m)| {
                 let place = if &dr.namespace == caller_ns {
                     0
-                } else if &dr.namespace == svc_ns {
+                } else if dr.namespace == svc_ns {
                     1
                 } else if dr.namespace == ROOT_NAMESPACE {
                     2
@@ -451,34 +497,61 @@ impl Compiler<'_> {
             .map(|(_, dr, _)| dr)
     }
 
-    /// The cluster `caller` reaches for `service` (and `subset`), or the
+    /// The cluster `caller` reaches for `service` (and `target`), or the
     /// answer its proxy gives when there is none.
     fn cluster(
         &mut self,
         caller: WlId,
         service: SvcId,
-        subset: &str,
+        target: Target,
     ) -> Result<(usize, Option<String>), Code> {
-        let key = (caller, service, subset.to_owned());
         let protocol = self.mesh.services[service].protocol;
-        let dr = self.destination_rule(caller, service);
-        let top = dr.and_then(|d| d.spec.traffic_policy.as_ref());
-        let (selected, policy): (Option<Labels>, Option<&TrafficPolicy>) = if subset.is_empty() {
-            (None, None)
-        } else {
-            let Some(s) = dr.and_then(|d| d.spec.subsets.iter().find(|s| s.name == subset)) else {
-                return Err(Code::answer(protocol, 503));
-            };
-            (
-                Some(
-                    s.labels
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
-                s.traffic_policy.as_ref(),
-            )
+        let (key, dr, subset, namespace) = match target {
+            Target::Subset(subset) => (
+                (caller, service, subset.to_owned()),
+                self.destination_rule(caller, service),
+                subset,
+                None,
+            ),
+            // Keyed by host, which cannot be a subset's name (hosts have dots).
+            Target::Backend {
+                host, namespace, ..
+            } => (
+                (caller, service, host.to_owned()),
+                self.destination_rule_for(caller, host, namespace),
+                "",
+                Some(namespace),
+            ),
         };
+        let top = dr.and_then(|d| d.spec.traffic_policy.as_ref());
+        let (selected, policy): (Option<Labels>, Option<&TrafficPolicy>) =
+            if let Target::Backend { selector, .. } = target {
+                (
+                    Some(
+                        selector
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    None,
+                )
+            } else if subset.is_empty() {
+                (None, None)
+            } else {
+                let Some(s) = dr.and_then(|d| d.spec.subsets.iter().find(|s| s.name == subset))
+                else {
+                    return Err(Code::answer(protocol, 503));
+                };
+                (
+                    Some(
+                        s.labels
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ),
+                    s.traffic_policy.as_ref(),
+                )
+            };
         let tls = policy
             .and_then(|p| p.tls.as_ref())
             .or(top.and_then(|p| p.tls.as_ref()))
@@ -498,11 +571,13 @@ impl Compiler<'_> {
             svc.backends
                 .iter()
                 .filter(|(wl, _)| {
-                    selected.as_ref().is_none_or(|want| {
-                        let labels = pod_labels(mesh, *wl);
-                        want.iter()
-                            .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
-                    })
+                    namespace
+                        .is_none_or(|ns| mesh.namespaces[mesh.workloads[*wl].namespace].name == ns)
+                        && selected.as_ref().is_none_or(|want| {
+                            let labels = pod_labels(mesh, *wl);
+                            want.iter()
+                                .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+                        })
                 })
                 .map(|(wl, w)| (Some(*wl), *w, mesh.workloads[*wl].replicas.max(1)))
                 .collect()
@@ -575,6 +650,60 @@ impl Compiler<'_> {
             .copied()
     }
 
+    /// Where destination `d` of a route in namespace `ns` leads for calls
+    /// of `edge`.
+    fn resolve<'d>(&self, edge: usize, d: &'d Destination, ns: &str) -> Resolved<'d> {
+        let (namespace, selector) = match &d.service {
+            None => {
+                return match self.destination_service(d, ns) {
+                    Some(svc) => Resolved::Cluster(svc, Target::Subset(&d.subset)),
+                    None => Resolved::Answer(503, flags::NC, 0.0),
+                };
+            }
+            // istiod keeps the destination and has Envoy answer 500 for
+            // the cluster it does not find (`cluster_not_found_response_code`).
+            Some(BackendService::Missing) => return Resolved::Answer(500, flags::NC, 0.0),
+            Some(BackendService::Selects {
+                namespace,
+                selector,
+            }) => (namespace, selector),
+        };
+        // A Service the scenario models: its own cluster.
+        if let Some(svc) = self.by_host.get(&d.host) {
+            return Resolved::Cluster(*svc, Target::Subset(""));
+        }
+        // A Service of its own (such as a version's, `reviews-v1`): the
+        // pods it selects, among the called service's first, else among
+        // another service's of its namespace. The simulator reports its
+        // requests under the service that owns the pods.
+        let mesh = self.mesh;
+        let picks = |svc: SvcId| {
+            !selector.is_empty()
+                && mesh.services[svc].backends.iter().any(|(wl, _)| {
+                    mesh.namespaces[mesh.workloads[*wl].namespace].name == *namespace
+                        && selects(selector, &pod_labels(mesh, *wl))
+                })
+        };
+        let called = mesh.edges[edge].service;
+        let owner = if picks(called) {
+            Some(called)
+        } else {
+            (0..mesh.services.len()).find(|s| picks(*s))
+        };
+        match owner {
+            Some(svc) => Resolved::Cluster(
+                svc,
+                Target::Backend {
+                    host: &d.host,
+                    namespace,
+                    selector,
+                },
+            ),
+            // A Service without pods: Envoy's cluster has no endpoints.
+            None => Resolved::Answer(503, flags::UH, UH_BODY),
+        }
+    }
+
     fn edge(&mut self, edge: usize) {
         let mesh = self.mesh;
         let e = &mesh.edges[edge];
@@ -602,12 +731,12 @@ impl Compiler<'_> {
             });
             match route {
                 Some((ns, dests)) => self.split(edge, caller, 1.0, None, &dests, &ns),
-                None => self.send(edge, caller, 1.0, None, service, ""),
+                None => self.send(edge, caller, 1.0, None, service, Target::Subset("")),
             }
             return;
         }
         let Some(vs) = vs.filter(|vs| !vs.spec.http.is_empty()) else {
-            self.send(edge, caller, 1.0, None, service, "");
+            self.send(edge, caller, 1.0, None, service, Target::Subset(""));
             return;
         };
         // Each request class takes the first route that matches it.
@@ -812,28 +941,23 @@ impl Compiler<'_> {
             } else {
                 1.0 / dests.len() as f64
             };
-            match self.destination_service(&d.destination, ns) {
-                Some(svc) => self.send(
-                    edge,
-                    caller,
-                    share * part,
-                    policy,
-                    svc,
-                    &d.destination.subset,
-                ),
-                None => self.local(
+            match self.resolve(edge, &d.destination, ns) {
+                Resolved::Cluster(svc, target) => {
+                    self.send(edge, caller, share * part, policy, svc, target);
+                }
+                Resolved::Answer(status, flag_bits, body) => self.local(
                     edge,
                     share * part,
-                    Code::answer(protocol, 503),
-                    flags::NC,
+                    Code::answer(protocol, status),
+                    flag_bits,
                     LOCAL_REPLY_MS,
-                    0.0,
+                    body,
                 ),
             }
         }
     }
 
-    /// Sends `share` of the edge's requests to `service` (`subset`) under
+    /// Sends `share` of the edge's requests to `service` (`target`) under
     /// route policy `policy`.
     fn send(
         &mut self,
@@ -842,13 +966,13 @@ impl Compiler<'_> {
         share: f64,
         policy: Option<usize>,
         service: SvcId,
-        subset: &str,
+        target: Target,
     ) {
         if share <= 0.0 {
             return;
         }
         let protocol = self.mesh.services[service].protocol;
-        let (cluster, tls) = match self.cluster(caller, service, subset) {
+        let (cluster, tls) = match self.cluster(caller, service, target) {
             Ok(c) => c,
             Err(code) => {
                 self.local(edge, share, code, flags::NC, LOCAL_REPLY_MS, 0.0);
@@ -1054,10 +1178,10 @@ impl Compiler<'_> {
         if share <= 0.0 {
             return;
         }
-        let Some(service) = self.destination_service(dest, ns) else {
+        let Resolved::Cluster(service, target) = self.resolve(edge, dest, ns) else {
             return;
         };
-        let Ok((cluster, tls)) = self.cluster(caller, service, &dest.subset) else {
+        let Ok((cluster, tls)) = self.cluster(caller, service, target) else {
             return;
         };
         let c = self.clusters[cluster].clone();

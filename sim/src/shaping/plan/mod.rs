@@ -22,6 +22,12 @@
 //!   Without a VirtualService (and for callers without a sidecar, which no
 //!   VirtualService reaches) requests spread over the service's workloads
 //!   in the scenario's proportions. TCP routes split connections by weight.
+//!   Gateway API routes attached to a Service take part as the
+//!   VirtualServices istiod makes of them (`shaping::gateway`); one of
+//!   them in the caller's namespace comes before any VirtualService for
+//!   the host (Istio's "consumer override"), otherwise the usual order
+//!   applies (so an older VirtualService wins). A backendRef without a
+//!   Service: 500 `NC`.
 //! - Faults: aborts answer at the caller's proxy (`FI`, the backend never
 //!   sees them); delays add to the caller's latency (`DI`). As Istio says,
 //!   a route with a fault has no timeout and no retries.
