@@ -36,7 +36,7 @@ export default defineConfig({
     launchOptions,
   },
   webServer: {
-    command: `${bin} demo --bind 127.0.0.1:${port} --static-dir ../dist --kube-api-bind 127.0.0.1:${kubePort}`,
+    command: `${bin} demo --bind 127.0.0.1:${port} --kube-api-bind 127.0.0.1:${kubePort}`,
     url: `http://127.0.0.1:${port}/api/health`,
     cwd: '.',
     reuseExistingServer: false,

@@ -24,4 +24,6 @@ for f in dist/*.wasm dist/*.js dist/*.css; do
 done
 
 echo "[build] server (cargo build --release)"
-cargo build --release -p meshdeck
+# The UI goes into the binary too (server/build.rs), so it serves without
+# --static-dir.
+MESHDECK_EMBED_DIST="$PWD/dist" cargo build --release -p meshdeck

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
-exec "$target_dir/release/meshdeck" demo --static-dir dist "$@"
+exec "$target_dir/release/meshdeck" demo "$@"

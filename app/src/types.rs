@@ -75,6 +75,18 @@ pub struct Health {
     pub version: String,
 }
 
+/// `GET /api/ready`: whether this replica can serve (its Kubernetes API
+/// answers), with the upstreams' probes; 503 when not ready.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// The Kubernetes API answered meshdeck's probe.
+    pub ready: bool,
+    /// Why not, in words.
+    pub reason: Option<String>,
+    /// Every upstream's probe (as in `/api/status`).
+    pub upstreams: Vec<UpstreamStatus>,
+}
+
 /// How the server was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

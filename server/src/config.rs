@@ -93,9 +93,11 @@ pub struct HttpArgs {
     /// Address to listen on.
     #[arg(long, env = "MESHDECK_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Directory with the built UI (Trunk's `dist/`).
-    #[arg(long, env = "MESHDECK_STATIC_DIR", default_value = "dist")]
-    pub static_dir: PathBuf,
+    /// Directory with the built UI (Trunk's `dist/`). Default: the UI
+    /// embedded in the binary (release builds of `scripts/build.sh`), else
+    /// `dist` in the working directory.
+    #[arg(long, env = "MESHDECK_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
     /// Timeout for each call to an upstream system, in milliseconds.
     #[arg(long, env = "MESHDECK_UPSTREAM_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
     pub upstream_timeout_ms: u64,

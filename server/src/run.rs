@@ -75,7 +75,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         RunMode::Serve,
         auth_mode,
         upstreams,
-        Spa::load(&args.http.static_dir),
+        Spa::from_args(args.http.static_dir.as_deref()),
         options,
     )
     .with_settings_namespace(args.access.namespace.clone());
@@ -121,7 +121,7 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         Ok(mut upstreams) => {
             let cluster = environment.meshdeck_cluster();
             upstreams.kube = Some(cluster.clone());
-            let spa = Spa::load(&args.http.static_dir);
+            let spa = Spa::from_args(args.http.static_dir.as_deref());
             let options = AuthOptions {
                 project_key: args.access.project_key.clone(),
                 cache_ttl: args.access.auth_cache_ttl,

@@ -1,7 +1,9 @@
-//! Serving the built UI (Trunk's `dist/`): hashed assets from disk, and
-//! `index.html` for every page path so deep links work. The page's
-//! Content-Security-Policy allows the WASM and exactly the inline bootstrap
-//! script Trunk writes (by its SHA-256), nothing else inline.
+//! Serving the built UI (Trunk's `dist/`): hashed assets from disk or from
+//! the binary (release builds by `scripts/build.sh` embed `dist/`, see
+//! `build.rs`), and `index.html` for every page path so deep links work.
+//! The page's Content-Security-Policy allows the WASM and exactly the
+//! inline bootstrap script Trunk writes (by its SHA-256), nothing else
+//! inline.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,32 +17,80 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_ui.rs"));
+}
+
+/// Files by URL path (`/index.html`), as `build.rs` embeds them.
+pub type EmbeddedFiles = &'static [(&'static str, &'static [u8])];
+
+/// The UI embedded in this binary (empty unless it was built with
+/// `MESHDECK_EMBED_DIST`).
+pub fn embedded_files() -> EmbeddedFiles {
+    embedded::FILES
+}
+
+/// Where the UI's files come from.
+#[derive(Clone)]
+enum Assets {
+    Disk(PathBuf),
+    Embedded(EmbeddedFiles),
+}
+
 /// The loaded UI: `index.html` in memory plus the policy that fits it.
 #[derive(Clone)]
 pub struct Spa {
-    dir: PathBuf,
+    assets: Assets,
     index: Option<Arc<[u8]>>,
     csp: HeaderValue,
 }
 
 impl Spa {
+    /// The UI from `--static-dir` when given; else the one embedded in the
+    /// binary; else `dist/` in the working directory.
+    pub fn from_args(static_dir: Option<&Path>) -> Self {
+        match static_dir {
+            Some(dir) => Spa::load(dir),
+            None if !embedded_files().is_empty() => Spa::embedded(embedded_files()),
+            None => Spa::load(Path::new("dist")),
+        }
+    }
+
     /// Reads `dir/index.html` once; the UI is rebuilt by restarting.
     pub fn load(dir: &Path) -> Self {
         let index = std::fs::read(dir.join("index.html")).ok();
+        if index.is_none() {
+            tracing::warn!(dir = %dir.display(), "no index.html: the UI is not built; the API still works");
+        }
+        Spa::with(Assets::Disk(dir.to_path_buf()), index)
+    }
+
+    /// Serves `files` (URL path and content, `.gz` siblings for gzip).
+    pub fn embedded(files: EmbeddedFiles) -> Self {
+        let index = files
+            .iter()
+            .find(|(path, _)| *path == "/index.html")
+            .map(|(_, body)| body.to_vec());
+        Spa::with(Assets::Embedded(files), index)
+    }
+
+    fn with(assets: Assets, index: Option<Vec<u8>>) -> Self {
         let hashes = index
             .as_deref()
             .map(|html| inline_script_hashes(&String::from_utf8_lossy(html)))
             .unwrap_or_default();
-        if index.is_none() {
-            tracing::warn!(dir = %dir.display(), "no index.html: the UI is not built; the API still works");
-        }
         let csp = HeaderValue::from_str(&content_security_policy(&hashes))
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
         Spa {
-            dir: dir.to_path_buf(),
+            assets,
             index: index.map(Arc::from),
             csp,
         }
+    }
+
+    /// Whether the UI comes from the binary.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.assets, Assets::Embedded(_))
     }
 
     /// The Content-Security-Policy sent with every response.
@@ -62,7 +112,11 @@ impl Spa {
         if !plausible_file_path(&path) {
             return self.index(StatusCode::NOT_FOUND);
         }
-        let assets = ServeDir::new(&self.dir)
+        let dir = match &self.assets {
+            Assets::Disk(dir) => dir,
+            Assets::Embedded(files) => return self.serve_embedded(files, &request, &path),
+        };
+        let assets = ServeDir::new(dir)
             .precompressed_gzip()
             .append_index_html_on_directories(false);
         match assets.oneshot(request).await {
@@ -89,6 +143,63 @@ impl Spa {
         }
     }
 
+    /// An embedded file (its `.gz` sibling where the client takes gzip),
+    /// with the headers `ServeDir` would send; `index.html` (404) for a
+    /// path no file has.
+    fn serve_embedded(&self, files: EmbeddedFiles, request: &Request, path: &str) -> Response {
+        let find = |p: &str| files.iter().find(|(name, _)| *name == p).map(|(_, b)| *b);
+        if !matches!(*request.method(), http::Method::GET | http::Method::HEAD) {
+            return self.index(StatusCode::NOT_FOUND);
+        }
+        let Some(plain) = find(path) else {
+            return self.index(StatusCode::NOT_FOUND);
+        };
+        let gzip_ok = request
+            .headers()
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|e| {
+                let mut parts = e.trim().split(';');
+                let name = parts.next().unwrap_or("").trim();
+                let q_zero = parts.any(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                        == Some(0.0)
+                });
+                (name == "gzip" || name == "*") && !q_zero
+            });
+        let gz = gzip_ok.then(|| find(&format!("{path}.gz"))).flatten();
+        let cache = if is_hashed_asset(path) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        let mut response = Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, content_type(path))
+            .header(header::CACHE_CONTROL, cache)
+            .header(header::VARY, "accept-encoding");
+        let body = match gz {
+            Some(gz) => {
+                response = response.header(header::CONTENT_ENCODING, "gzip");
+                gz
+            }
+            None => plain,
+        };
+        response = response.header(header::CONTENT_LENGTH, body.len());
+        let body = if request.method() == http::Method::HEAD {
+            Body::empty()
+        } else {
+            Body::from(body)
+        };
+        response
+            .body(body)
+            .unwrap_or_else(|_| self.index(StatusCode::NOT_FOUND))
+    }
+
     fn index(&self, status: StatusCode) -> Response {
         let Some(index) = &self.index else {
             return (
@@ -107,6 +218,23 @@ impl Spa {
             Body::from(index.to_vec()),
         )
             .into_response()
+    }
+}
+
+/// The content type of a UI file, by its extension.
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("json") => "application/json",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("gz") => "application/gzip",
+        _ => "application/octet-stream",
     }
 }
 
@@ -146,13 +274,18 @@ fn percent_decode_bytes(text: &str) -> Vec<u8> {
     out
 }
 
-/// Whether the file `path` names carries Trunk's content hash (a `-` and
-/// 16 hex digits before the extension, e.g. `frontend-b46e7fa6a25cd0c1.js`).
+/// Whether the file `path` names carries Trunk's content hash: a `-`, then
+/// the hash in hex (a 64-bit value printed without leading zeros, so 12 to
+/// 16 digits in practice), then `.` or `_` (`frontend-b46e7fa6a25cd0c1.js`,
+/// `frontend-8ac2d5e2a284251_bg.wasm`).
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or("");
     name.match_indices('-').any(|(i, _)| {
-        let hash = name.get(i + 1..i + 17).unwrap_or("");
-        hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit())
+        let rest = &name[i + 1..];
+        let digits = rest
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(rest.len());
+        (12..=16).contains(&digits) && matches!(rest[digits..].chars().next(), Some('.' | '_'))
     })
 }
 
@@ -207,6 +340,9 @@ mod tests {
             "/frontend-b46e7fa6a25cd0c1.js",
             "/frontend-b46e7fa6a25cd0c1_bg.wasm",
             "/main-f206aba3db198f4e.css",
+            // A hash with a leading zero, printed without it.
+            "/frontend-8ac2d5e2a284251_bg.wasm",
+            "/frontend-8ac2d5e2a284251.js",
         ] {
             assert!(is_hashed_asset(hashed), "{hashed}");
         }
@@ -215,6 +351,8 @@ mod tests {
             "/app-1234.js",
             "/robots.txt",
             "/a-b46e7fa6a25cd0cx.js",
+            "/notes-2024.txt",
+            "/a-b46e7fa6a25cd0c1ab.js",
         ] {
             assert!(!is_hashed_asset(plain), "{plain}");
         }
@@ -229,6 +367,83 @@ mod tests {
         assert!(plausible_file_path(&format!("/{}", "a".repeat(255))));
         // Escaped bytes count once decoded.
         assert!(!plausible_file_path(&format!("/{}", "%41".repeat(256))));
+    }
+
+    static FILES: EmbeddedFiles = &[
+        (
+            "/index.html",
+            b"<html><script type=\"module\">boot()</script></html>",
+        ),
+        ("/frontend-b46e7fa6a25cd0c1.js", b"plain js"),
+        ("/frontend-b46e7fa6a25cd0c1.js.gz", b"gzipped js"),
+        ("/robots.txt", b"User-agent: *"),
+    ];
+
+    async fn get(spa: &Spa, method: &str, path: &str, accept: Option<&str>) -> (Response, Vec<u8>) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(a) = accept {
+            request = request.header(header::ACCEPT_ENCODING, a);
+        }
+        let response = spa.serve(request.body(Body::empty()).unwrap()).await;
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap().to_vec();
+        (Response::from_parts(parts, Body::empty()), bytes)
+    }
+
+    fn header_of(r: &Response, name: header::HeaderName) -> Option<&str> {
+        r.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[tokio::test]
+    async fn the_embedded_ui_is_served_like_the_one_on_disk() {
+        let spa = Spa::embedded(FILES);
+        assert!(spa.is_embedded());
+        // The policy allows the embedded index's inline script.
+        assert!(
+            spa.csp()
+                .to_str()
+                .unwrap()
+                .contains("'sha256-MeZS89WlF0u+o0hCvHTBt4q1WHU+U+sJKgbdRUc36mY='")
+        );
+        let (r, body) = get(&spa, "GET", "/graph", None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(body.starts_with(b"<html>"));
+        let js = "/frontend-b46e7fa6a25cd0c1.js";
+        let (r, body) = get(&spa, "GET", js, Some("br, gzip;q=0.8")).await;
+        assert_eq!(body, b"gzipped js");
+        assert_eq!(header_of(&r, header::CONTENT_ENCODING), Some("gzip"));
+        assert_eq!(
+            header_of(&r, header::CONTENT_TYPE),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(
+            header_of(&r, header::CACHE_CONTROL),
+            Some("public, max-age=31536000, immutable")
+        );
+        assert_eq!(header_of(&r, header::CONTENT_LENGTH), Some("10"));
+        for refused in [None, Some("gzip;q=0"), Some("br")] {
+            let (r, body) = get(&spa, "GET", js, refused).await;
+            assert_eq!(body, b"plain js", "{refused:?}");
+            assert_eq!(header_of(&r, header::CONTENT_ENCODING), None);
+        }
+        let (r, body) = get(&spa, "HEAD", js, None).await;
+        assert_eq!((r.status(), body.len()), (StatusCode::OK, 0));
+        assert_eq!(header_of(&r, header::CONTENT_LENGTH), Some("8"));
+        let (r, _) = get(&spa, "GET", "/robots.txt", None).await;
+        assert_eq!(header_of(&r, header::CACHE_CONTROL), Some("no-cache"));
+        assert_eq!(
+            header_of(&r, header::CONTENT_TYPE),
+            Some("text/plain; charset=utf-8")
+        );
+        // No such file, or not a read: the UI's not-found page, 404.
+        for (method, path) in [("GET", "/missing.js"), ("POST", js)] {
+            let (r, body) = get(&spa, method, path, None).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            assert!(body.starts_with(b"<html>"));
+        }
+        // Without an index.html nothing is served but the "not built" page.
+        let (r, _) = get(&Spa::embedded(&[]), "GET", "/", None).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]

@@ -298,3 +298,86 @@ async fn api_answers_are_gzipped_for_clients_that_accept_it() {
     assert_eq!(a.upstreams.len(), b.upstreams.len());
     assert_eq!(a.mode, b.mode);
 }
+
+/// Readiness follows the Kubernetes API: not configured or not answering
+/// is a 503 saying so (and naming no address); answering is a 200.
+#[tokio::test]
+async fn ready_when_the_kubernetes_api_answers() {
+    use app::types::Readiness;
+    let (status, _, body) = call(
+        state_with(Upstreams::default(), &dist("ready-none")),
+        Method::GET,
+        "/api/ready",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let r: Readiness = serde_json::from_slice(&body).unwrap();
+    assert!(!r.ready);
+    assert_eq!(
+        r.reason.as_deref(),
+        Some("no Kubernetes API is configured (pass --kubeconfig or --in-cluster)")
+    );
+    assert_eq!(r.upstreams.len(), UpstreamKind::ALL.len());
+
+    let mesh = meshdeck_sim::scenario::demo();
+    let cluster = meshdeck_sim::kube::InMemoryCluster::from_mesh(&mesh);
+    let upstreams = Upstreams {
+        kube: Some(meshdeck_server::demo::in_memory(
+            &cluster,
+            meshdeck_sim::kube::seed::MESHDECK_SA_TOKEN,
+        )),
+        ..Upstreams::default()
+    };
+    let (status, _, body) = call(
+        state_with(upstreams, &dist("ready-kube")),
+        Method::GET,
+        "/api/ready",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let r: Readiness = serde_json::from_slice(&body).unwrap();
+    assert!(r.ready && r.reason.is_none());
+
+    // A kubeconfig pointing at a port nothing listens on.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dir = empty_dir("ready-down");
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    let cluster = meshdeck_server::cluster::Cluster::connect(
+        meshdeck_server::cluster::Source::File(&kubeconfig, None),
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let upstreams = Upstreams {
+        kube: Some(cluster),
+        ..Upstreams::default()
+    };
+    let (status, _, body) = call(
+        state_with(upstreams, &dist("ready-down")),
+        Method::GET,
+        "/api/ready",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let r: Readiness = serde_json::from_slice(&body).unwrap();
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.starts_with("the Kubernetes API does not answer: "),
+        "{reason}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&body).contains(&port.to_string()),
+        "{reason}"
+    );
+}
