@@ -658,6 +658,22 @@ async fn every_wizard_passes_the_api_servers_schemas() {
     assert!(get(&dr_api(&h), "ratings").await.is_none());
 }
 
+/// Creates `<service>-<version>`: the service's selector plus `version`,
+/// its ports (Istio's samples' version Services).
+fn version_service(h: &Harness, ns: &str, service: &str, version: &str) {
+    let svc = h
+        .cluster
+        .get("", "v1", "services", ns, service)
+        .expect("the demo's service");
+    let mut selector = svc["spec"]["selector"].clone();
+    selector["version"] = json!(version);
+    h.cluster
+        .create(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": format!("{service}-{version}"), "namespace": ns},
+            "spec": {"selector": selector, "ports": svc["spec"]["ports"].clone()}}))
+        .unwrap();
+}
+
 /// The Gateway API option: a GRPCRoute (ledger speaks gRPC) attached to
 /// the service, sending to the versions' own Services, written as the
 /// caller through the API server's schema; its weights read back; removed
@@ -688,17 +704,7 @@ async fn routing_written_as_a_gateway_api_httproute() {
         "{body}"
     );
     // The version's Service, as Istio's samples write them.
-    let ledger = h
-        .cluster
-        .get("", "v1", "services", "payments", "ledger")
-        .expect("the demo's ledger service");
-    let mut selector = ledger["spec"]["selector"].clone();
-    selector["version"] = json!("v1");
-    h.cluster
-        .create(json!({"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "ledger-v1", "namespace": "payments"},
-            "spec": {"selector": selector, "ports": ledger["spec"]["ports"].clone()}}))
-        .unwrap();
+    version_service(&h, "payments", "ledger", "v1");
     let (_, body) = request(
         &h.state,
         Method::GET,
@@ -786,17 +792,7 @@ async fn routing_written_as_a_gateway_api_httproute() {
     );
     // An HTTP service's request routing is an HTTPRoute with every kind of
     // match, accepted by the API server's HTTPRoute schema.
-    let productpage = h
-        .cluster
-        .get("", "v1", "services", "bookinfo", "productpage")
-        .expect("the demo's productpage service");
-    let mut selector = productpage["spec"]["selector"].clone();
-    selector["version"] = json!("v1");
-    h.cluster
-        .create(json!({"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "productpage-v1", "namespace": "bookinfo"},
-            "spec": {"selector": selector, "ports": productpage["spec"]["ports"].clone()}}))
-        .unwrap();
+    version_service(&h, "bookinfo", "productpage", "v1");
     let routing = json!({"wizard": "request-routing", "api": "gateway-api", "rules": [
         {"matches": [
             {"headers": [{"name": "end-user", "match": {"kind": "exact", "value": "jason"}}],
