@@ -932,3 +932,84 @@ async fn one_object_as_yaml_with_who_owns_which_field() {
         assert!(!error.error.message.is_empty());
     }
 }
+
+/// Gateway API routes are listed where the cluster serves them; an account
+/// set up with the RBAC of before (no `list` on them) still gets the rest
+/// of the config, without the routes.
+#[tokio::test]
+async fn gateway_api_routes_are_listed_and_optional_for_meshdecks_rbac() {
+    let h = harness();
+    for plural in ["httproutes", "grpcroutes"] {
+        assert!(h.cluster.install_crd("gateway.networking.k8s.io", plural));
+    }
+    apply_as(
+        &h,
+        "kubectl",
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "reviews", "namespace": "bookinfo"},
+            "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "reviews", "port": 9080}],
+                     "rules": [{"backendRefs": [{"name": "reviews", "port": 9080}]}]}}),
+    )
+    .await;
+    let list = config(&h, ADMIN, "?namespaces=bookinfo").await;
+    let served: Vec<(IstioKind, Option<&str>)> = list
+        .kinds
+        .iter()
+        .filter(|k| matches!(k.kind, IstioKind::HttpRoute | IstioKind::GrpcRoute))
+        .map(|k| (k.kind, k.version.as_deref()))
+        .collect();
+    assert_eq!(
+        served,
+        [
+            (IstioKind::HttpRoute, Some("v1")),
+            (IstioKind::GrpcRoute, Some("v1"))
+        ]
+    );
+    let route = list
+        .objects
+        .iter()
+        .find(|o| o.kind == IstioKind::HttpRoute)
+        .expect("the HTTPRoute");
+    assert_eq!(route.name, "reviews");
+    let services: Vec<&str> = route.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(services, ["reviews"], "its parent and backend");
+
+    // meshdeck's ClusterRole as documented before the routes were added.
+    let mut role = h
+        .cluster
+        .get(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "clusterroles",
+            "",
+            "meshdeck-console",
+        )
+        .expect("the documented console role");
+    let rules: Vec<Value> = role["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["apiGroups"][0] != "gateway.networking.k8s.io")
+        .cloned()
+        .collect();
+    role["rules"] = Value::Array(rules);
+    let roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(h.cluster.client());
+    let role: k8s_openapi::api::rbac::v1::ClusterRole = serde_json::from_value(role).unwrap();
+    roles
+        .replace("meshdeck-console", &Default::default(), &role)
+        .await
+        .unwrap();
+    let list = config(&h, ADMIN, "?namespaces=bookinfo").await;
+    assert!(list.objects.iter().all(|o| o.kind != IstioKind::HttpRoute));
+    assert!(
+        list.objects
+            .iter()
+            .any(|o| o.kind == IstioKind::VirtualService)
+    );
+    assert!(
+        list.kinds
+            .iter()
+            .filter(|k| matches!(k.kind, IstioKind::HttpRoute | IstioKind::GrpcRoute))
+            .all(|k| k.version.is_none())
+    );
+}

@@ -781,6 +781,19 @@ async fn routing_written_as_a_gateway_api_httproute() {
             .iter()
             .any(|o| o.kind.label() == "GRPCRoute" && o.managed_by_meshdeck)
     );
+    // A DestinationRule policy beside it is written, with a warning that
+    // it does not reach the routed requests.
+    let cb = json!({"wizard": "circuit-breaking", "load_balancer": {"type": "random"}});
+    let (status, body) = wizard_in(&h, BOB, "payments", "ledger", "?dryRun=true", &cb).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let preview: WizardOutcome = serde_json::from_value(body).unwrap();
+    assert!(
+        preview.warnings.iter().any(|w| w.starts_with(
+            "GRPCRoute payments/ledger sends service ledger's requests to the Services of its versions"
+        )),
+        "{:?}",
+        preview.warnings
+    );
     // With the route in place, Istio's API is refused for this service.
     let istio =
         json!({"wizard": "traffic-shifting", "weights": [{"version": "v1", "weight": 100}]});

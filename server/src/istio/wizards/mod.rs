@@ -505,6 +505,34 @@ fn check_match(p: &mut Problems, field: &str, m: &RouteMatch) {
     }
 }
 
+/// What a valid request would write that will not do all the caller may
+/// expect, as warnings shown with the preview and the outcome: today, a
+/// DestinationRule traffic policy for a service whose mesh traffic a
+/// Gateway API route sends to other Services (its versions'), whose hosts
+/// the DestinationRule for the service's host does not cover.
+pub fn notes(request: &WizardRequest, facts: &ServiceFacts) -> Vec<String> {
+    let policy = match request {
+        WizardRequest::CircuitBreaking { .. } => {
+            "its connection pool, outlier detection and load balancing"
+        }
+        WizardRequest::Mtls { .. } => {
+            "its TLS mode (a PeerAuthentication still applies to the workloads)"
+        }
+        _ => return Vec::new(),
+    };
+    facts
+        .gateway_routes
+        .iter()
+        .map(|route| {
+            format!(
+                "{route} sends service {}'s requests to the Services of its versions; this DestinationRule is for host {}, so {policy} does not apply to those requests: write DestinationRules for the version Services' hosts instead",
+                facts.name,
+                facts.host()
+            )
+        })
+        .collect()
+}
+
 /// Most rules of one Gateway API route, and headers per match (the CRDs'
 /// `maxItems`).
 const GATEWAY_API_MAX_RULES: usize = 16;

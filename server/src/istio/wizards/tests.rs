@@ -986,3 +986,37 @@ fn one_routing_api_per_service() {
         }
     ));
 }
+
+#[test]
+fn a_destination_rule_beside_a_gateway_api_route_is_warned_of() {
+    let cb = WizardRequest::CircuitBreaking {
+        connection_pool: None,
+        outlier_detection: None,
+        load_balancer: Some(LoadBalancerSpec::Random),
+    };
+    // No route: nothing to say.
+    assert!(notes(&cb, &reviews()).is_empty());
+    let routed = ServiceFacts {
+        gateway_routes: vec!["HTTPRoute bookinfo/reviews".into()],
+        ..reviews()
+    };
+    let said = notes(&cb, &routed);
+    assert_eq!(said.len(), 1);
+    assert!(
+        said[0].starts_with("HTTPRoute bookinfo/reviews sends service reviews's requests to the Services of its versions; this DestinationRule is for host reviews.bookinfo.svc.cluster.local"),
+        "{said:?}"
+    );
+    // Written all the same: a warning, not a refusal.
+    assert!(validate(&cb, &routed).is_empty());
+    let mtls = WizardRequest::Mtls {
+        tls_mode: TlsMode::IstioMutual,
+        peer_authentication: None,
+    };
+    assert!(notes(&mtls, &routed)[0].contains("its TLS mode"));
+    let shift = WizardRequest::TrafficShifting {
+        weights: vec![w("v1", 100)],
+        mirror: None,
+        api: RouteApi::GatewayApi,
+    };
+    assert!(notes(&shift, &routed).is_empty());
+}

@@ -549,7 +549,8 @@ pub async fn run(
             other_managers: other_managers(live),
         });
     }
-    let warnings = warnings_after(&snapshot, after, scope);
+    let mut warnings = super::notes(request, &facts);
+    warnings.extend(warnings_after(&snapshot, after, scope));
     let outcome = WizardOutcome {
         wizard: Some(request.kind()),
         service: ServiceName {
