@@ -65,6 +65,28 @@ test('a view-only ServiceAccount finds the switches disabled, and Kubernetes ref
   expect((await refused.json()).error.message).toBe(
     `namespaces "${NS}" is forbidden: User "${USER}" cannot patch resource "namespaces" in API group "" in the namespace "${NS}"`,
   );
+  // The wizards are off for them too, with the reason; sent anyway, the
+  // preview comes back with Kubernetes' refusal of the dry run.
+  await page.goto(`/services/${NS}/reviews`);
+  const management = page.getByRole('region', { name: 'Traffic management' });
+  await expect(management.getByRole('note')).toContainText(
+    `Read-only for you: Kubernetes RBAC does not let you create virtualservices.networking.istio.io in namespace "${NS}"`,
+  );
+  await expect(management.getByRole('button', { name: 'Traffic shifting', exact: true })).toBeDisabled();
+  await page.screenshot({ path: path.join('artifacts', 'service-view-only.png'), fullPage: true });
+  const preview = await request.post(`/api/services/${NS}/reviews/wizards?dryRun=true`, {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { wizard: 'traffic-shifting', weights: [{ version: 'v1', weight: 100 }] },
+  });
+  expect(preview.status(), await preview.text()).toBe(200);
+  const problems = (await preview.json()).problems;
+  expect(problems.length).toBeGreaterThan(0);
+  for (const p of problems) {
+    expect(p.status).toBe(403);
+    expect(p.message).toContain(`User "${USER}" cannot patch resource`);
+  }
+  await page.goto('/namespaces');
+
   // An owner's switches stay enabled.
   const switcher = page.getByRole('combobox', { name: 'Demo identity' });
   await expect(switcher.locator('option:checked')).toHaveText('signed in with a token');

@@ -290,7 +290,7 @@ fn TrafficManagement(
     let readonly = (!may_write).then(|| {
         view! {
             <p class="ns-readonly" role="note">
-                {format!("Read-only for you: {reason}. Changes are made with your own credentials; ask for a Role that lets you write VirtualServices and DestinationRules here.")}
+                {format!("Read-only for you: {reason}. Ask for a Role that lets you write VirtualServices and DestinationRules here.")}
             </p>
         }
     });
@@ -591,7 +591,7 @@ fn WizardDialog(
     let readonly = (!may_write).then(|| {
         view! {
             <p class="ns-readonly" role="note">
-                {format!("Read-only for you: {write_problem}. Preview and Apply are off; changes are made with your own credentials.")}
+                {format!("Read-only for you: {write_problem}. Preview and Apply are off.")}
             </p>
         }
     });
