@@ -21,8 +21,9 @@ use crate::types::{
     AuthMode, Dashboard, DashboardKind, ErrorBody, ErrorCode, Graph, GraphNodeDetail,
     InjectionChange, InjectionRequest, IstioConfigList, IstioKind, IstioObjectDetail, Me,
     MeshChange, MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
-    PromQueryAnswer, PromQueryRequest, ServiceTraffic, SettingsDocument, SettingsUpdate, Status,
-    TraceDetail, TraceSearch, TraceServices, WizardOutcome, WizardRequest, WorkloadKind,
+    PromQueryAnswer, PromQueryRequest, Rollout, RolloutCharts, RolloutControl, RolloutList,
+    RolloutStart, ServiceTraffic, SettingsDocument, SettingsUpdate, Status, TraceDetail,
+    TraceSearch, TraceServices, WizardOutcome, WizardRequest, WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -496,4 +497,43 @@ pub async fn remove_traffic_routing(
 ) -> Result<WizardOutcome, ApiError> {
     let query = crate::wizards::review::wizard_query(dry_run, false);
     delete_json(&service_path(ns, name, &format!("wizards{query}"))).await
+}
+
+fn rollout_path(ns: &str, service: &str, tail: &str) -> String {
+    format!(
+        "/api/rollouts/{}/{}{tail}",
+        crate::format::encode_component(ns),
+        crate::format::encode_component(service)
+    )
+}
+
+/// `GET /api/rollouts`: the rollouts the caller may see, and the demo's
+/// ready-made ones.
+pub async fn rollouts() -> Result<RolloutList, ApiError> {
+    get_json("/api/rollouts").await
+}
+
+/// `GET /api/rollouts/{ns}/{service}`.
+pub async fn rollout(ns: &str, service: &str) -> Result<Rollout, ApiError> {
+    get_json(&rollout_path(ns, service, "")).await
+}
+
+/// `GET /api/rollouts/{ns}/{service}/charts`.
+pub async fn rollout_charts(ns: &str, service: &str) -> Result<RolloutCharts, ApiError> {
+    get_json(&rollout_path(ns, service, "/charts")).await
+}
+
+/// `POST /api/rollouts`: starts a rollout (422 naming every problem).
+pub async fn start_rollout(start: &RolloutStart) -> Result<Rollout, ApiError> {
+    send_json(Send::Post, "/api/rollouts", start).await
+}
+
+/// `POST /api/rollouts/{ns}/{service}/{pause|resume|abort|promote|skip}`.
+pub async fn control_rollout(
+    ns: &str,
+    service: &str,
+    control: RolloutControl,
+) -> Result<Rollout, ApiError> {
+    let path = rollout_path(ns, service, &format!("/{}", control.as_str()));
+    send_json(Send::Post, &path, &serde_json::json!({})).await
 }

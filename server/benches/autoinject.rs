@@ -86,7 +86,7 @@ async fn main() {
         .unwrap();
     let started = Instant::now();
     let controllers = meshdeck_server::run::spawn_controllers(
-        in_memory(&cluster, MESHDECK_SA_TOKEN),
+        meshdeck_server::run::controllers_state(in_memory(&cluster, MESHDECK_SA_TOKEN)),
         "meshdeck".into(),
         LeaseTiming::default(),
     );

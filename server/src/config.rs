@@ -420,7 +420,15 @@ pub struct ServeArgs {
     #[command(flatten)]
     /// The authenticating proxy (`--auth-mode proxy`).
     pub proxy: ProxyArgs,
+    /// Seconds between Prometheus' scrapes of the mesh (Istio's sample
+    /// Prometheus: 15). Rollout intervals may not be shorter.
+    #[arg(long, env = "MESHDECK_PROMETHEUS_SCRAPE_INTERVAL", default_value_t = DEFAULT_SCRAPE_INTERVAL_S, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub prometheus_scrape_interval: u32,
 }
+
+/// Prometheus' scrape interval assumed unless told (Istio's sample
+/// Prometheus scrapes every 15 s).
+pub const DEFAULT_SCRAPE_INTERVAL_S: u32 = 15;
 
 /// A socket address on a loopback interface.
 fn loopback_addr(text: &str) -> std::result::Result<SocketAddr, String> {

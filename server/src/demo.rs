@@ -25,10 +25,10 @@ use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 
 /// meshdeck's own RBAC as the README documents it (`deploy/rbac/`), by use:
-/// the demo runs meshdeck's account with exactly the read-only console's
-/// and enablement's rules, so a rule missing from the documents shows up
+/// the demo runs meshdeck's account with exactly the read-only console's,
+/// enablement's and rollouts' rules, so a rule missing from the documents shows up
 /// in the demo (and in the tests that run the same way).
-pub const DOCUMENTED_RBAC: [(&str, &str); 3] = [
+pub const DOCUMENTED_RBAC: [(&str, &str); 4] = [
     ("console", include_str!("../../deploy/rbac/console.yaml")),
     (
         "enablement",
@@ -38,6 +38,7 @@ pub const DOCUMENTED_RBAC: [(&str, &str); 3] = [
         "impersonate",
         include_str!("../../deploy/rbac/impersonate.yaml"),
     ),
+    ("rollouts", include_str!("../../deploy/rbac/rollouts.yaml")),
 ];
 
 /// The objects of a multi-document YAML text.
@@ -278,7 +279,8 @@ impl DemoEnvironment {
         for plural in ["httproutes", "grpcroutes"] {
             cluster.install_crd(meshdeck_sim::kube::resources::GATEWAY_API, plural);
         }
-        if let Err(err) = install_documented_rbac(&cluster, &["console", "enablement"]) {
+        if let Err(err) = install_documented_rbac(&cluster, &["console", "enablement", "rollouts"])
+        {
             simulator.abort();
             prometheus.stop().await;
             return Err(err);

@@ -13,19 +13,24 @@ use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
 use crate::demo::{DemoEnvironment, DemoOptions, demo_identities};
 use crate::enablement::autoinject;
 use crate::error::{Error, Result};
+use crate::rollouts;
 use crate::serve::serve_on;
 use crate::spa::Spa;
 use crate::state::AppState;
 use crate::upstream::Upstreams;
 
-/// Runs the controllers (auto-injection) on this replica while it holds
-/// the controllers' Lease in meshdeck's namespace.
+/// Runs the controllers (auto-injection, rollouts) on this replica while
+/// it holds the controllers' Lease in meshdeck's namespace.
 pub fn spawn_controllers(
-    cluster: Cluster,
+    state: AppState,
     namespace: String,
     timing: LeaseTiming,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let Ok(cluster) = state.cluster().cloned() else {
+            tracing::warn!("no cluster: the controllers do not run");
+            return;
+        };
         let client = cluster.own().clone();
         let task_namespace = namespace.clone();
         lease::run_as_leader(
@@ -34,10 +39,30 @@ pub fn spawn_controllers(
             CONTROLLERS_LEASE,
             lease::identity(),
             timing,
-            move || autoinject::run(cluster.clone(), task_namespace.clone()),
+            move || {
+                let injection = autoinject::run(cluster.clone(), task_namespace.clone());
+                let rollouts = rollouts::controller::run(state.clone());
+                async move {
+                    futures::join!(injection, rollouts);
+                }
+            },
         )
         .await;
     })
+}
+
+/// State for the controllers alone on `cluster` (no Prometheus: rollouts
+/// pause for want of data): tests and benchmarks of the other controllers.
+pub fn controllers_state(cluster: Cluster) -> AppState {
+    AppState::new(
+        RunMode::Serve,
+        AuthMode::Token,
+        Upstreams {
+            kube: Some(cluster),
+            ..Upstreams::default()
+        },
+        Spa::load(std::path::Path::new("/nonexistent")),
+    )
 }
 
 /// `meshdeck serve`: a real cluster.
@@ -78,12 +103,13 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         Spa::from_args(args.http.static_dir.as_deref()),
         options,
     )
-    .with_settings_namespace(args.access.namespace.clone());
-    // New namespaces get injection while the mesh is enabled (a controller
-    // on the replica holding the lease).
-    let controllers = state.upstreams().kube.clone().map(|cluster| {
+    .with_settings_namespace(args.access.namespace.clone())
+    .with_scrape_interval(args.prometheus_scrape_interval);
+    // New namespaces get injection while the mesh is enabled, and rollouts
+    // are judged (controllers on the replica holding the lease).
+    let controllers = state.upstreams().kube.is_some().then(|| {
         spawn_controllers(
-            cluster,
+            state.clone(),
             args.access.namespace.clone(),
             LeaseTiming::default(),
         )
@@ -129,9 +155,10 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
                 ..AuthOptions::default()
             };
             let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options)
-                .with_settings_namespace(args.access.namespace.clone());
+                .with_settings_namespace(args.access.namespace.clone())
+                .with_scrape_interval(args.scrape_interval);
             let watch = spawn_controllers(
-                cluster,
+                state.clone(),
                 args.access.namespace.clone(),
                 LeaseTiming::default(),
             );

@@ -51,6 +51,8 @@ struct StateOptions {
     settings_namespace: String,
     /// Most bytes the graph and metrics caches keep together.
     cache_max_bytes: usize,
+    /// Prometheus' scrape interval (seconds): the shortest rollout interval.
+    scrape_interval_s: u32,
 }
 
 /// The graph cache's share of `--cache-max-bytes`, in quarters: graph
@@ -156,6 +158,7 @@ impl AppState {
             graph_limits: GraphLimits::default(),
             settings_namespace: crate::enablement::settings::DEFAULT_NAMESPACE.to_owned(),
             cache_max_bytes: crate::config::DEFAULT_CACHE_MAX_BYTES as usize,
+            scrape_interval_s: crate::config::DEFAULT_SCRAPE_INTERVAL_S,
         };
         AppState {
             inner: Arc::new(Inner::build(mode, auth_mode, upstreams, spa, auth, options)),
@@ -195,6 +198,16 @@ impl AppState {
     /// metrics reports).
     pub fn with_cache_max_bytes(self, bytes: usize) -> Self {
         self.with_options(|o| o.cache_max_bytes = bytes)
+    }
+
+    /// The same state knowing Prometheus scrapes every `seconds`.
+    pub fn with_scrape_interval(self, seconds: u32) -> Self {
+        self.with_options(|o| o.scrape_interval_s = seconds)
+    }
+
+    /// Prometheus' scrape interval (seconds).
+    pub fn scrape_interval_s(&self) -> u32 {
+        self.inner.options.scrape_interval_s
     }
 
     /// The same state with other graph limits.

@@ -979,7 +979,7 @@ async fn new_namespaces_get_injection_while_the_mesh_is_enabled() {
         }
     };
     let watch = meshdeck_server::run::spawn_controllers(
-        h.state.cluster().unwrap().clone(),
+        h.state.clone(),
         "meshdeck".into(),
         LeaseTiming {
             duration_s: 3,

@@ -368,7 +368,7 @@ async fn the_controller_labels_a_namespace_created_after_enable() {
         .await
         .unwrap();
     let controllers = meshdeck_server::run::spawn_controllers(
-        cluster.clone(),
+        meshdeck_server::run::controllers_state(cluster.clone()),
         settings_ns.clone(),
         LeaseTiming {
             duration_s: 5,

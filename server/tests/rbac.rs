@@ -80,7 +80,7 @@ async fn save(state: &AppState, gateway: bool) {
 /// installed (or none), recording meshdeck's requests.
 async fn exercise(crd: Option<(&str, &str)>) -> Vec<AuditEntry> {
     let cluster = InMemoryCluster::from_mesh(&scenario::demo());
-    install_documented_rbac(&cluster, &["console", "enablement"]).unwrap();
+    install_documented_rbac(&cluster, &["console", "enablement", "rollouts"]).unwrap();
     let admin = cluster.client();
     if let Some((group, plural)) = crd {
         assert!(cluster.install_crd(group, plural));
@@ -118,7 +118,7 @@ async fn exercise(crd: Option<(&str, &str)>) -> Vec<AuditEntry> {
     // Auto-injection: the controller (on the lease holder) labels a new
     // namespace.
     let controllers = meshdeck_server::run::spawn_controllers(
-        state.cluster().unwrap().clone(),
+        state.clone(),
         "meshdeck".into(),
         LeaseTiming {
             duration_s: 3,
@@ -147,6 +147,37 @@ async fn exercise(crd: Option<(&str, &str)>) -> Vec<AuditEntry> {
     }
     controllers.abort();
     assert!(labelled, "the controller did not label the new namespace");
+    // Rollouts: the record created and read, listed, replaced by a skip;
+    // the controller's step written with meshdeck's account.
+    let start = json!({"namespace": "bookinfo", "service": "reviews",
+        "spec": app::types::RolloutSpec::with_defaults("v1", "v2")});
+    let (status, body) =
+        common::request(&state, Method::POST, "/api/rollouts", ALICE, Some(start)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    call(&state, Method::GET, "/api/rollouts", ALICE, None).await;
+    call(
+        &state,
+        Method::GET,
+        "/api/rollouts/bookinfo/reviews",
+        ALICE,
+        None,
+    )
+    .await;
+    call(
+        &state,
+        Method::POST,
+        "/api/rollouts/bookinfo/reviews/skip",
+        ALICE,
+        Some(json!({})),
+    )
+    .await;
+    let judged = meshdeck_server::rollouts::controller::tick(
+        &state,
+        meshdeck_server::rollouts::ops::now_s() + 1.0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(judged, 1);
     // Pruning: the gateway is no longer wanted.
     save(&state, false).await;
     call(&state, Method::POST, "/api/mesh/enable", ADMIN, None).await;

@@ -31,7 +31,7 @@ struct Version {
     bucket: usize,
 }
 
-const VERSIONS: [Version; 4] = [
+const VERSIONS: [Version; 5] = [
     // Stable: 10/s, no errors, durations in (50, 100].
     Version {
         name: "v1",
@@ -60,7 +60,25 @@ const VERSIONS: [Version; 4] = [
         errors: 0.0,
         bucket: 0,
     },
+    // gRPC canary: 4/s, a quarter UNAVAILABLE (gRPC status 14 over HTTP
+    // 200, as Istio reports gRPC calls).
+    Version {
+        name: "v5",
+        rate: 4.0,
+        errors: 0.25,
+        bucket: 1,
+    },
 ];
+
+/// The labels of one answer of `v`: gRPC status for v5, HTTP code else.
+fn answer_labels(v: &Version, failed: bool) -> &'static str {
+    match (v.name, failed) {
+        ("v5", false) => "response_code=\"200\",grpc_response_status=\"0\"",
+        ("v5", true) => "response_code=\"200\",grpc_response_status=\"14\"",
+        (_, false) => "response_code=\"200\"",
+        (_, true) => "response_code=\"503\"",
+    }
+}
 
 fn history(start: f64, end: f64) -> String {
     let mut out = String::new();
@@ -78,15 +96,11 @@ fn history(start: f64, end: f64) -> String {
     for t in &times {
         for v in &VERSIONS {
             let n = v.rate * (t - start);
-            for (code, share) in [("200", 1.0 - v.errors), ("503", v.errors)] {
+            for (failed, share) in [(false, 1.0 - v.errors), (true, v.errors)] {
                 if share > 0.0 {
                     let l = labels(v);
-                    writeln!(
-                        out,
-                        "istio_requests_total{{{l},response_code=\"{code}\"}} {} {t}",
-                        n * share
-                    )
-                    .unwrap();
+                    let a = answer_labels(v, failed);
+                    writeln!(out, "istio_requests_total{{{l},{a}}} {} {t}", n * share).unwrap();
                 }
             }
         }
@@ -230,6 +244,17 @@ async fn an_interval_measured_in_prometheus_and_judged() {
     assert_eq!(
         decide(&quiet, &RolloutProgress::default(), &m).0.action,
         RolloutAction::Wait
+    );
+
+    // A gRPC canary failing a quarter of its calls with UNAVAILABLE
+    // (HTTP 200): 75 % success, held, not passed.
+    let grpc = spec("v5");
+    let m = analysis::measure(&prom, "bookinfo", "reviews", &grpc, at).await;
+    close(m.canary.requests, 4.0 * 60.0);
+    close(m.canary.success_pct, 75.0);
+    assert_eq!(
+        decide(&grpc, &RolloutProgress::default(), &m).0.action,
+        RolloutAction::Hold
     );
 
     // A service Prometheus knows nothing of: no answer at all, a pause.

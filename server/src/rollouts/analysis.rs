@@ -4,11 +4,13 @@
 //! (the same series as the traffic charts; see `crate::promql`).
 //!
 //! - requests: `sum by (destination_version) (increase(istio_requests_total{S}[I]))`
-//! - 5xx share: `(sum by (destination_version) (rate(istio_requests_total{S,response_code=~"5.*"}[I])) or 0 * sum by (destination_version) (rate(istio_requests_total{S}[I]))) / sum by (destination_version) (rate(istio_requests_total{S}[I]))`;
-//!   the success rate is 100 × (1 − that). The `or` gives a version with no
-//!   5xx series a share of 0 rather than no answer, and a version answering
-//!   only 5xx still has its share (1), so a failing canary is judged, not
-//!   paused.
+//! - failure share: `(sum by (destination_version) (rate(istio_requests_total{S,response_code=~"5.*"}[I]) or rate(istio_requests_total{S,grpc_response_status=~"2|4|12|13|14|15"}[I])) or 0 * sum by (destination_version) (rate(istio_requests_total{S}[I]))) / sum by (destination_version) (rate(istio_requests_total{S}[I]))`;
+//!   the success rate is 100 × (1 − that). A failure is a 5xx, or a gRPC
+//!   status a gateway would answer with a 5xx ([`GRPC_FAILURES`]); the
+//!   inner `or` joins series, so a call that is both is counted once. The
+//!   outer `or` gives a version with no failure series a share of 0 rather
+//!   than no answer, and a version answering only failures still has its
+//!   share (1), so a failing canary is judged, not paused.
 //! - p99: `histogram_quantile(0.99, sum by (le, destination_version) (rate(istio_request_duration_milliseconds_bucket{S}[I])))`
 //!
 //! `S` is `reporter="destination",destination_service_namespace="NS",destination_service_name="SVC",destination_version=~"STABLE|CANARY"`
@@ -19,6 +21,12 @@ use app::types::{IntervalMeasurement, RolloutSpec, VersionMeasurement};
 use crate::error::Error;
 use crate::promql::{self, DURATION_BUCKETS, Op, REQUESTS, Selector};
 use crate::upstream::prometheus::{PrometheusClient, Sample};
+
+/// gRPC statuses that count as failures: those a gateway maps to a 5xx
+/// (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE,
+/// DATA_LOSS). A gRPC call's `response_code` is 200 whatever its status,
+/// so without these a failing gRPC canary would look healthy.
+pub const GRPC_FAILURES: &str = "2|4|12|13|14|15";
 
 /// The three queries of one judgement: requests, 5xx share, p99.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,12 +55,16 @@ pub fn queries(namespace: &str, name: &str, spec: &RolloutSpec) -> AnalysisQueri
         .clone()
         .with("response_code", Op::Re, "5.*")
         .render();
+    let grpc = selector
+        .clone()
+        .with("grpc_response_status", Op::Re, GRPC_FAILURES)
+        .render();
     let window = promql::duration(f64::from(spec.interval_s));
     let rate_all = format!("sum by (destination_version) (rate({REQUESTS}{{{s}}}[{window}]))");
     AnalysisQueries {
         requests: format!("sum by (destination_version) (increase({REQUESTS}{{{s}}}[{window}]))"),
         error_share: format!(
-            "(sum by (destination_version) (rate({REQUESTS}{{{five}}}[{window}])) or 0 * {rate_all}) / {rate_all}"
+            "(sum by (destination_version) (rate({REQUESTS}{{{five}}}[{window}]) or rate({REQUESTS}{{{grpc}}}[{window}])) or 0 * {rate_all}) / {rate_all}"
         ),
         p99: format!(
             "histogram_quantile(0.99, sum by (le, destination_version) (rate({DURATION_BUCKETS}{{{s}}}[{window}])))"

@@ -1,9 +1,10 @@
 //! Progressive delivery, its core: the checks of a rollout's spec and the
 //! judgement after each interval, as pure functions ([`validate`],
 //! [`decide`]), and the analysis that measures an interval in Prometheus
-//! ([`analysis`]). The controller that applies the decisions (weights
-//! written through the traffic-shifting wizard, state kept in the cluster)
-//! builds on these.
+//! ([`analysis`]); the record kept in the cluster ([`store`]); what people
+//! do with rollouts ([`ops`]); and the controller that judges them and
+//! writes the weights through the traffic-shifting wizard
+//! ([`controller`]).
 //!
 //! The judgement follows Flagger's and Argo Rollouts' analysis model, with
 //! two rules of its own: a rollout never advances on missing data, and
@@ -12,6 +13,9 @@
 //! than count as a failure.
 
 pub mod analysis;
+pub mod controller;
+pub mod ops;
+pub mod store;
 
 use app::types::{
     IntervalMeasurement, RolloutAction, RolloutCheck, RolloutDecision, RolloutProgress, RolloutSpec,

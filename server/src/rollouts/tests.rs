@@ -352,7 +352,7 @@ fn the_analysis_queries() {
     assert_eq!(
         q.error_share,
         format!(
-            r#"(sum by (destination_version) (rate(istio_requests_total{{{s},response_code=~"5.*"}}[60s])) or 0 * {all}) / {all}"#
+            r#"(sum by (destination_version) (rate(istio_requests_total{{{s},response_code=~"5.*"}}[60s]) or rate(istio_requests_total{{{s},grpc_response_status=~"2|4|12|13|14|15"}}[60s])) or 0 * {all}) / {all}"#
         )
     );
     assert_eq!(

@@ -11,6 +11,7 @@ mod mesh;
 mod metrics;
 pub(crate) mod namespaces;
 mod prometheus;
+mod rollouts;
 mod services;
 mod settings;
 mod status;
@@ -39,6 +40,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(mesh::router())
         .merge(istio::router())
         .merge(services::router())
+        .merge(rollouts::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found)
 }

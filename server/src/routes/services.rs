@@ -67,7 +67,7 @@ async fn traffic_get(
 
 /// The body, parsed after the caller's access was checked; a body of the
 /// wrong shape is a 422 naming where.
-fn parse(body: &[u8]) -> Result<WizardRequest> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -91,7 +91,7 @@ async fn wizard_post(
     body: Bytes,
 ) -> Result<Json<WizardOutcome>> {
     check(&scope, &ns, &name)?;
-    let request = parse(&body)?;
+    let request: WizardRequest = parse(&body)?;
     let options = WriteOptions {
         dry_run: query.dry_run,
         force: query.force,

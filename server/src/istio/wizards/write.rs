@@ -499,6 +499,22 @@ pub async fn run(
     request: &WizardRequest,
     options: WriteOptions,
 ) -> Result<WizardOutcome> {
+    let client = scope.client(state.cluster()?)?;
+    run_with(state, scope, &client, namespace, name, request, options).await
+}
+
+/// [`run`], writing with `client`: the caller's own (wizards), or
+/// meshdeck's account for a rollout's step after a SubjectAccessReview of
+/// the person who started it (`scope` names them and filters warnings).
+pub async fn run_with(
+    state: &AppState,
+    scope: &AccessScope,
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    request: &WizardRequest,
+    options: WriteOptions,
+) -> Result<WizardOutcome> {
     let (snapshot, facts) = read(state, namespace, name).await?;
     let problems = validate(request, &facts);
     if !problems.is_empty() {
@@ -513,7 +529,6 @@ pub async fn run(
     for d in &mut desired {
         keep_host_spelling(d, live_object(&snapshot, d));
     }
-    let client = scope.client(state.cluster()?)?;
     let check = WriteOptions {
         dry_run: true,
         ..options
@@ -525,7 +540,7 @@ pub async fn run(
         let r = object_ref(d.kind, &d.namespace, &d.name);
         let live = live_object(&snapshot, d);
         let before = live.map(|o| yaml(&clean(&o.raw))).unwrap_or_default();
-        let result = match apply_as_caller(&client, &r, &d.body, check).await? {
+        let result = match apply_as_caller(client, &r, &d.body, check).await? {
             Ok(o) => serde_json::to_value(&o).unwrap_or(Value::Null),
             Err(p) => {
                 problems.push(p);
@@ -572,14 +587,14 @@ pub async fn run(
     let mut created: Vec<ObjectRef> = Vec::new();
     for (d, o) in desired.iter().zip(&outcome.objects) {
         let r = object_ref(d.kind, &d.namespace, &d.name);
-        let failure = match apply_as_caller(&client, &r, &d.body, options).await {
+        let failure = match apply_as_caller(client, &r, &d.body, options).await {
             Ok(Ok(_)) => None,
             Ok(Err(p)) => Some(refusal(&p)),
             Err(e) => Some(e),
         };
         if let Some(err) = failure {
             for done in created.iter().rev() {
-                if let Err(undo) = delete_as_caller(&client, done, false).await {
+                if let Err(undo) = delete_as_caller(client, done, false).await {
                     tracing::error!(error = %undo, object = %done.describe(), "could not remove an object after a failed apply");
                 }
             }
@@ -734,6 +749,18 @@ pub async fn remove(
     }
     tracing::info!(user = %scope.user, service = %format!("{namespace}/{name}"), objects = outcome.objects.len(), "traffic routing removed");
     Ok(outcome)
+}
+
+/// The service's facts and the weights in force (see
+/// [`current_weights`]), read with meshdeck's own account.
+pub async fn service_weights(
+    state: &AppState,
+    namespace: &str,
+    name: &str,
+) -> Result<(ServiceFacts, Vec<VersionWeight>)> {
+    let (snapshot, facts) = read(state, namespace, name).await?;
+    let weights = current_weights(&snapshot, &facts);
+    Ok((facts, weights))
 }
 
 /// The weights of the first route of the VirtualService routing the
