@@ -37,7 +37,7 @@ for _ in $(seq 1 120); do
 done
 [ -s "$kube_dir/kubeconfig" ] || { echo "the demo's Kubernetes API did not come up"; cat "$kube_dir/demo.log"; exit 1; }
 KUBECONFIG="$kube_dir/kubeconfig" MESHDECK_TEST_TOKEN=demo-token-alice \
-  cargo test -p meshdeck --test live_cluster --test live_enablement --test live_wizards -- --ignored --test-threads=1 2>&1 | tee -a "$log"
+  cargo test -p meshdeck --test live_cluster --test live_enablement --test live_wizards --test live_rollouts -- --ignored --test-threads=1 2>&1 | tee -a "$log"
 kill "$demo_pid"
 wait "$demo_pid" || true
 

@@ -18,31 +18,23 @@
 //! it at the end. Pods are created bare (no controller, no scheduling
 //! needed): the wizards read only their labels.
 
-use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use app::types::{AuthMode, ObjectAction, RunMode, WizardRequest};
-use k8s_openapi::api::authentication::v1::TokenRequest;
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use meshdeck_server::AppState;
-use meshdeck_server::access::{AccessScope, NamespaceAccess};
-use meshdeck_server::cluster::reviews::Identity;
-use meshdeck_server::cluster::{BearerToken, Cluster, Credentials, Source};
+use meshdeck_server::access::AccessScope;
+use meshdeck_server::cluster::Cluster;
 use meshdeck_server::error::Error;
 use meshdeck_server::istio::wizards::write::{self, WriteOptions};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use serde_json::json;
 
-async fn connect() -> Cluster {
-    Cluster::connect(Source::Default(None), Duration::from_secs(10))
-        .await
-        .expect("a usable kubeconfig")
-        .expect("KUBECONFIG or ~/.kube/config pointing at a cluster")
-}
+mod common;
+use common::live::{Cleanup, caller, connect};
 
 fn unique() -> String {
     let nanos = SystemTime::now()
@@ -50,61 +42,6 @@ fn unique() -> String {
         .unwrap()
         .subsec_nanos();
     format!("meshdeck-test-wizards-{nanos}")
-}
-
-/// A ServiceAccount of `ns` with `rules` there, as a caller of meshdeck.
-async fn caller(
-    client: &kube::Client,
-    ns: &str,
-    name: &str,
-    rules: serde_json::Value,
-) -> AccessScope {
-    let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
-    let sas = Api::<ServiceAccount>::namespaced(client.clone(), ns);
-    sas.create(&PostParams::default(), &sa).await.unwrap();
-    let role: Role =
-        serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules})).unwrap();
-    Api::<Role>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &role)
-        .await
-        .unwrap();
-    let binding: RoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
-    }))
-    .unwrap();
-    Api::<RoleBinding>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
-    let request: TokenRequest =
-        serde_json::from_value(json!({"spec": {"expirationSeconds": 600}})).unwrap();
-    let token = sas
-        .create_token_request(name, &PostParams::default(), &request)
-        .await
-        .unwrap()
-        .status
-        .expect("a token")
-        .token;
-    let user = format!("system:serviceaccount:{ns}:{name}");
-    let mut identity = Identity::named(&user);
-    identity.groups = vec![
-        "system:serviceaccounts".into(),
-        format!("system:serviceaccounts:{ns}"),
-        "system:authenticated".into(),
-    ];
-    AccessScope {
-        user: user.clone(),
-        groups: identity.groups.clone(),
-        identity,
-        credentials: Credentials::Bearer(BearerToken::new(token)),
-        owner: false,
-        namespaces: NamespaceAccess::Only(BTreeSet::from([ns.to_owned()])),
-        may_see_graph: true,
-        may_see_traces: true,
-        access_problem: None,
-    }
 }
 
 fn vs_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
@@ -121,28 +58,6 @@ fn dr_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
         "destinationrules",
     );
     Api::namespaced_with(client.clone(), ns, &ar)
-}
-
-/// Deletes the test's namespace when the test ends, passed or failed: on
-/// a runtime of its own, with a client of its own (the test's client's
-/// connection task lives on the test's runtime, which waits here).
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let ns = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(async move {
-                    let cluster = connect().await;
-                    let _ = Api::<Namespace>::all(cluster.own().clone())
-                        .delete(&ns, &DeleteParams::default())
-                        .await;
-                })
-        })
-        .join();
-    }
 }
 
 #[tokio::test]

@@ -3,6 +3,8 @@
 //! to it and to the in-memory cluster.
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod live;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,0 +1,100 @@
+//! Helpers of the tests that need a cluster (`#[ignore = "needs cluster"]`):
+//! the kubeconfig's cluster, callers made of ServiceAccounts with a Role,
+//! and the test namespace deleted at the end.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, DeleteParams, PostParams};
+use meshdeck_server::access::{AccessScope, NamespaceAccess};
+use meshdeck_server::cluster::reviews::Identity;
+use meshdeck_server::cluster::{BearerToken, Cluster, Credentials, Source};
+use serde_json::json;
+
+/// The cluster of `$KUBECONFIG` (or `~/.kube/config`).
+pub async fn connect() -> Cluster {
+    Cluster::connect(Source::Default(None), Duration::from_secs(10))
+        .await
+        .expect("a usable kubeconfig")
+        .expect("KUBECONFIG or ~/.kube/config pointing at a cluster")
+}
+
+/// A ServiceAccount of `ns` with `rules` there, as a caller of meshdeck.
+pub async fn caller(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    rules: serde_json::Value,
+) -> AccessScope {
+    let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+    let sas = Api::<ServiceAccount>::namespaced(client.clone(), ns);
+    sas.create(&PostParams::default(), &sa).await.unwrap();
+    let role: Role =
+        serde_json::from_value(json!({"metadata": {"name": name}, "rules": rules})).unwrap();
+    Api::<Role>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+    }))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    let request: TokenRequest =
+        serde_json::from_value(json!({"spec": {"expirationSeconds": 600}})).unwrap();
+    let token = sas
+        .create_token_request(name, &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .expect("a token")
+        .token;
+    let user = format!("system:serviceaccount:{ns}:{name}");
+    let mut identity = Identity::named(&user);
+    identity.groups = vec![
+        "system:serviceaccounts".into(),
+        format!("system:serviceaccounts:{ns}"),
+        "system:authenticated".into(),
+    ];
+    AccessScope {
+        user: user.clone(),
+        groups: identity.groups.clone(),
+        identity,
+        credentials: Credentials::Bearer(BearerToken::new(token)),
+        owner: false,
+        namespaces: NamespaceAccess::Only(BTreeSet::from([ns.to_owned()])),
+        may_see_graph: true,
+        may_see_traces: true,
+        access_problem: None,
+    }
+}
+
+/// Deletes the test's namespace when the test ends, passed or failed: on
+/// a runtime of its own, with a client of its own (the test's client's
+/// connection task lives on the test's runtime, which waits here).
+pub struct Cleanup(pub String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let ns = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(async move {
+                    let cluster = connect().await;
+                    let _ = Api::<Namespace>::all(cluster.own().clone())
+                        .delete(&ns, &DeleteParams::default())
+                        .await;
+                })
+        })
+        .join();
+    }
+}
