@@ -193,6 +193,8 @@ impl<V, E> Inner<V, E> {
 /// A map from request key to a shared computation or a kept answer.
 pub struct Coalescer<V, E> {
     inner: Arc<Inner<V, E>>,
+    /// Its name in meshdeck's own metrics.
+    name: &'static str,
 }
 
 impl<V, E> Coalescer<V, E>
@@ -220,7 +222,14 @@ where
                     next_id: 0,
                 }),
             }),
+            name: "cache",
         }
+    }
+
+    /// The same cache, named `name` in meshdeck's own metrics.
+    pub fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
     }
 
     /// The options it was built with.
@@ -240,10 +249,20 @@ where
         let pending = {
             let mut store = self.inner.lock();
             store.expire(Instant::now());
+            let metrics = crate::selfmetrics::global();
             match store.slots.get(&key) {
-                Some(Slot::Ready { value, .. }) => return Ok(value.clone()),
-                Some(Slot::Running { answer, .. }) => answer.clone(),
-                None => self.start(&mut store, key, keep, compute()),
+                Some(Slot::Ready { value, .. }) => {
+                    metrics.cache(self.name, "hit");
+                    return Ok(value.clone());
+                }
+                Some(Slot::Running { answer, .. }) => {
+                    metrics.cache(self.name, "coalesced");
+                    answer.clone()
+                }
+                None => {
+                    metrics.cache(self.name, "miss");
+                    self.start(&mut store, key, keep, compute())
+                }
             }
         };
         pending.await

@@ -93,6 +93,10 @@ pub struct HttpArgs {
     /// Address to listen on.
     #[arg(long, env = "MESHDECK_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Address for meshdeck's own metrics (`GET /metrics`, Prometheus'
+    /// text format, no token); off unless given.
+    #[arg(long, env = "MESHDECK_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// Directory with the built UI (Trunk's `dist/`). Default: the UI
     /// embedded in the binary (release builds of `scripts/build.sh`), else
     /// `dist` in the working directory.

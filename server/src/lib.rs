@@ -19,6 +19,7 @@ pub mod promql;
 pub mod rollouts;
 pub mod routes;
 pub mod run;
+pub mod selfmetrics;
 pub mod serve;
 pub mod spa;
 pub mod state;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
             routes::api_router().layer(CompressionLayer::new().quality(CompressionLevel::Fastest)),
         )
         .fallback(spa_fallback)
+        .layer(axum::middleware::from_fn(selfmetrics::track))
         .with_state(state)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

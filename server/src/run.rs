@@ -263,6 +263,23 @@ async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
         context: "reading the listening address".into(),
         source: Some(Box::new(e)),
     })?;
+    let metrics = match http.metrics_bind {
+        Some(bind) => {
+            let listener = TcpListener::bind(bind).await.map_err(|e| Error::Internal {
+                context: format!("cannot listen on {bind} for meshdeck's metrics"),
+                source: Some(Box::new(e)),
+            })?;
+            tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "meshdeck's own metrics at /metrics");
+            let router = crate::selfmetrics::router(state.clone());
+            Some(AbortOnDrop(tokio::spawn(serve_on(
+                listener,
+                router,
+                http.serve_options(),
+                std::future::pending(),
+            ))))
+        }
+        None => None,
+    };
     tracing::info!(%addr, mode = ?state.mode(), "meshdeck is listening");
     // Printed on stdout, not only logged: scripts and people look for it.
     println!("meshdeck is ready: open http://{addr}/");
@@ -275,8 +292,18 @@ async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
         shutdown_signal(),
     )
     .await;
+    drop(metrics);
     tracing::info!("meshdeck stopped");
     Ok(())
+}
+
+/// A task aborted when this handle is dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -116,14 +116,16 @@ impl Inner {
                     options.metrics_limits.cache_ttl,
                     options.cache_max_bytes - graph_bytes,
                 ),
-                |report| crate::metrics::report_weight(report),
+                |report: &Arc<MetricsReport>| crate::metrics::report_weight(report),
                 unanswered,
-            ),
+            )
+            .named("metrics"),
             graph_cache: Coalescer::new(
                 cache(options.graph_limits.cache_ttl, graph_bytes),
-                |fetched| fetched.weight(),
+                |fetched: &Arc<Fetched>| fetched.weight(),
                 unanswered,
-            ),
+            )
+            .named("graph"),
             mode,
             auth_mode,
             upstreams,

@@ -226,7 +226,10 @@ pub fn with_timeouts(
 
 /// A client from `config`.
 pub fn client(config: kube::Config) -> Result<kube::Client> {
-    kube::Client::try_from(config).map_err(|e| config_error("client", e))
+    // Every call counted in meshdeck's own metrics.
+    kube::client::ClientBuilder::try_from(config)
+        .map(|b| b.with_layer(&crate::selfmetrics::KubeTiming).build())
+        .map_err(|e| config_error("client", e))
 }
 
 fn config_error(what: &str, err: impl std::error::Error + Send + Sync + 'static) -> Error {

@@ -114,6 +114,7 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action> {
         return Ok(Action::await_change());
     }
     label(&ctx.client, &ns, &name).await?;
+    crate::selfmetrics::global().reconcile("autoinject", "ok");
     ctx.failures
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -158,6 +159,7 @@ pub async fn label(client: &kube::Client, ns: &Namespace, name: &str) -> Result<
 
 /// Retries a failed namespace with exponential backoff (1 s, 2 s, ... 60 s).
 fn error_policy(ns: Arc<Namespace>, err: &Error, ctx: Arc<Context>) -> Action {
+    crate::selfmetrics::global().reconcile("autoinject", "error");
     let name = ns.metadata.name.clone().unwrap_or_default();
     let mut failures = ctx.failures.lock().unwrap_or_else(|e| e.into_inner());
     let n = failures.entry(name.clone()).or_insert(0);

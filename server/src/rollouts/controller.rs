@@ -64,12 +64,20 @@ pub async fn tick(state: &AppState, now: f64) -> Result<usize> {
             continue;
         }
         let name = format!("{}/{}", r.namespace, r.service);
+        let metrics = crate::selfmetrics::global();
         match judge(state, stored, now).await {
-            Ok(()) => judged += 1,
+            Ok(()) => {
+                judged += 1;
+                metrics.reconcile("rollouts", "ok");
+            }
             Err(Error::Conflict(_)) => {
+                metrics.reconcile("rollouts", "conflict");
                 tracing::debug!(rollout = %name, "rollout changed meanwhile; judged again next round")
             }
-            Err(err) => tracing::warn!(error = %err, rollout = %name, "rollout not judged"),
+            Err(err) => {
+                metrics.reconcile("rollouts", "error");
+                tracing::warn!(error = %err, rollout = %name, "rollout not judged")
+            }
         }
     }
     Ok(judged)
@@ -120,6 +128,14 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
         },
     };
     let (decision, progress) = decide(&r.spec, &r.progress, &measured);
+    crate::selfmetrics::global().decision(match decision.action {
+        RolloutAction::Advance => "advance",
+        RolloutAction::Promote => "promote",
+        RolloutAction::Wait => "wait",
+        RolloutAction::Hold => "hold",
+        RolloutAction::RollBack => "roll_back",
+        RolloutAction::Pause => "pause",
+    });
     let moves = matches!(
         decision.action,
         RolloutAction::Advance | RolloutAction::Promote | RolloutAction::RollBack

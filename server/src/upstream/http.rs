@@ -203,10 +203,21 @@ impl HttpUpstream {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
-        self.authorized(request)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))
+        let started = std::time::Instant::now();
+        let answer = self.authorized(request).send().await;
+        let outcome = match &answer {
+            Ok(r) => crate::selfmetrics::status_class(r.status().as_u16()),
+            Err(_) => "error",
+        };
+        let upstream = match self.kind {
+            UpstreamKind::Prometheus => "prometheus",
+            UpstreamKind::Jaeger => "jaeger",
+            UpstreamKind::Kubernetes => "kubernetes",
+            UpstreamKind::Grafana => "grafana",
+            UpstreamKind::Kiali => "kiali",
+        };
+        crate::selfmetrics::global().upstream(upstream, outcome, started.elapsed());
+        answer.map_err(|e| self.transport_error(e))
     }
 
     /// `GET path?query`, expecting a 2xx JSON answer.
@@ -216,12 +227,7 @@ impl HttpUpstream {
         query: &[(&str, &str)],
     ) -> Result<T> {
         let url = self.url(path)?;
-        let response = self
-            .authorized(self.client.get(url))
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let response = self.send(self.client.get(url).query(query)).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(self.unavailable(format!("{path} answered HTTP {}", status.as_u16())));
