@@ -8,8 +8,8 @@
 //! `| quote`, and `{{ if ... }}` / `{{ end }}` blocks on a value's
 //! truthiness, with `{{-` and `-}}` trimming whitespace as Go does. Any
 //! other action fails the test, so the chart cannot drift out of what is
-//! checked here. (The chart was also rendered with Helm 3 where Helm was
-//! at hand; see the README.)
+//! checked here. (Helm itself has not rendered this chart yet: no
+//! machine it was developed on could install Helm.)
 //!
 //! Checked: the manifests are the chart rendered with its default values
 //! (regenerate with `MESHDECK_REGENERATE=1 cargo test -p meshdeck --test
