@@ -22,8 +22,8 @@ use crate::types::{
     InjectionChange, InjectionRequest, IstioConfigList, IstioKind, IstioObjectDetail, Me,
     MeshChange, MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
     PromQueryAnswer, PromQueryRequest, Rollout, RolloutCharts, RolloutControl, RolloutList,
-    RolloutStart, ServiceTraffic, SettingsDocument, SettingsUpdate, Status, TraceDetail,
-    TraceSearch, TraceServices, WizardOutcome, WizardRequest, WorkloadKind,
+    RolloutStart, ServiceTraffic, SettingsDocument, SettingsUpdate, Status, TelemetryReport,
+    TraceDetail, TraceSearch, TraceServices, WizardOutcome, WizardRequest, WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -536,4 +536,10 @@ pub async fn control_rollout(
 ) -> Result<Rollout, ApiError> {
     let path = rollout_path(ns, service, &format!("/{}", control.as_str()));
     send_json(Send::Post, &path, &serde_json::json!({})).await
+}
+
+/// `GET /api/status/telemetry`: whether Prometheus holds the mesh's
+/// metrics, for the caller's namespaces.
+pub async fn telemetry() -> Result<TelemetryReport, ApiError> {
+    get_json("/api/status/telemetry").await
 }

@@ -23,6 +23,7 @@ pub mod selfmetrics;
 pub mod serve;
 pub mod spa;
 pub mod state;
+pub mod telemetry_check;
 pub mod traces;
 pub mod upstream;
 

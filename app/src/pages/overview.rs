@@ -8,7 +8,7 @@ use crate::components::layout::PageHeader;
 use crate::components::state::loaded;
 use crate::components::upstreams::UpstreamTable;
 use crate::nav::OVERVIEW;
-use crate::types::{AuthMode, Me, RunMode, Status};
+use crate::types::{AuthMode, Me, RunMode, Status, TelemetryReport, TelemetryState};
 
 /// `/`: version, mode and the state of every upstream, with a refresh button.
 #[component]
@@ -32,8 +32,83 @@ pub fn Overview() -> impl IntoView {
                         <h2>"Your access"</h2>
                         <AccessSummary me=m />
                     </section>
+                    <TelemetryCard />
                 }
             })
+        })}
+    }
+}
+
+/// Whether Prometheus holds the mesh's metrics, per namespace with
+/// sidecars: the first thing to look at when the graph is empty.
+#[component]
+fn TelemetryCard() -> impl IntoView {
+    let report = LocalResource::new(api::telemetry);
+    view! {
+        <section class="card" aria-labelledby="telemetry-heading">
+            <h2 id="telemetry-heading">"Telemetry"</h2>
+            {loaded("telemetry", report, |r: TelemetryReport| view! { <TelemetryView report=r /> })}
+        </section>
+    }
+}
+
+/// The badge of a namespace's verdict.
+pub fn telemetry_badge(state: TelemetryState) -> (&'static str, &'static str) {
+    match state {
+        TelemetryState::Ok => ("badge badge-ok", "metrics arrive"),
+        TelemetryState::OutboundOnly => ("badge badge-ok", "outbound only"),
+        TelemetryState::NotScraped => ("badge badge-bad", "sidecars not scraped"),
+        TelemetryState::None => ("badge badge-warn", "no metrics"),
+    }
+}
+
+#[component]
+fn TelemetryView(report: TelemetryReport) -> impl IntoView {
+    let window = report.window.clone();
+    let istiod = match report.istiod_scraped {
+        Some(true) => view! { <span class="badge badge-ok">"scraped"</span> }.into_any(),
+        Some(false) => view! {
+            <span class="badge badge-warn">"not scraped"</span>
+            " Prometheus has no "<code>"pilot_xds_pushes"</code>": istiod's own metrics (port 15014) are not collected."
+        }
+        .into_any(),
+        None => view! { <span class="badge badge-muted">"unknown"</span> }.into_any(),
+    };
+    let problem = report.problem.clone();
+    let rows = report
+        .namespaces
+        .iter()
+        .map(|n| {
+            let (class, label) = telemetry_badge(n.state);
+            view! {
+                <tr>
+                    <td>{n.namespace.clone()}</td>
+                    <td class="num">{n.pods_with_sidecar}</td>
+                    <td class="num">{format!("{:.0}", n.destination_reported)}</td>
+                    <td class="num">{format!("{:.0}", n.source_reported)}</td>
+                    <td class="num">{format!("{:.0}", n.outbound_reported)}</td>
+                    <td><span class=class>{label}</span>{n.hint.clone().map(|h| view! { <div class="muted">{h}</div> })}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let empty = report.namespaces.is_empty() && problem.is_none();
+    view! {
+        <p class="muted">{format!("Requests in Prometheus over the last {window}, by namespace with sidecars, as each side's proxy reported them.")}</p>
+        {problem.map(|p| view! { <p class="error">{p}</p> })}
+        <dl class="facts"><dt>"istiod"</dt><dd>{istiod}</dd></dl>
+        {empty.then(|| view! { <p>"None of your namespaces has workloads with the sidecar yet."</p> })}
+        {(!report.namespaces.is_empty()).then(|| view! {
+            <table class="data-table" aria-label="Telemetry by namespace">
+                <thead><tr>
+                    <th>"Namespace"</th><th class="num">"Pods with sidecar"</th>
+                    <th class="num" title="reporter=\"destination\"">"In, reported by its sidecars"</th>
+                    <th class="num" title="reporter=\"source\"">"In, reported by callers"</th>
+                    <th class="num">"Out, reported by its sidecars"</th>
+                    <th>"Verdict"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
         })}
     }
 }

@@ -1,7 +1,10 @@
 //! `GET /api/status`: how the console is wired and which upstreams answer.
 //! Public (no token): the overview page and health checks read it.
+//! `GET /api/status/telemetry`: whether Prometheus holds the mesh's
+//! metrics, per namespace the caller may see (signed in: namespace names
+//! are not public).
 
-use app::types::Status;
+use app::types::{Status, TelemetryReport};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +13,19 @@ use crate::state::AppState;
 
 /// Routes of this resource.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/status", get(status_get))
+    Router::new()
+        .route("/status", get(status_get))
+        .route("/status/telemetry", get(telemetry_get))
+}
+
+#[tracing::instrument(name = "status.telemetry", skip_all)]
+async fn telemetry_get(
+    State(state): State<AppState>,
+    scope: crate::access::AccessScope,
+) -> crate::error::Result<Json<TelemetryReport>> {
+    crate::telemetry_check::report(&state, &scope)
+        .await
+        .map(Json)
 }
 
 /// Every upstream's state (probed concurrently, each bounded by its
