@@ -1149,7 +1149,14 @@ fn node_panel(
     let manage = service.as_ref().map(|(ns, name)| {
         let href = crate::wizards::page_url(ns, name, None);
         let label = format!("Manage traffic for service {name}");
-        view! { <a href=href aria-label=label>"Manage traffic"</a> " " }
+        // The service page's canary rollout section: start one, or the
+        // one running.
+        let rollout = format!("{href}#canary-rollout");
+        let rollout_label = format!("Canary rollout of service {name}");
+        view! {
+            <a href=href aria-label=label>"Manage traffic"</a> " "
+            <a href=rollout aria-label=rollout_label>"Canary rollout"</a> " "
+        }
     });
     let istio_config = service.map(|(ns, name)| {
         let found = config.as_ref().and_then(|c| c.get(&(ns.clone(), name.clone())).copied());
