@@ -152,3 +152,25 @@ test('a member sees far nodes as inaccessible and cannot pick other namespaces',
   await expect(panel).toContainText('service · not visible to you');
   await expect(panel.getByRole('alert')).toHaveCount(0);
 });
+
+test('focus shows a node with its callers and callees only, from the side panel', async ({ page }) => {
+  await page.goto('/graph?namespaces=bookinfo&type=versionedApp&services=0');
+  const graph = page.getByRole('group', { name: 'Service graph' });
+  const reviews = graph.getByRole('button', { name: /^app reviews v2 \(bookinfo\)/ });
+  await reviews.click();
+  const panel = page.getByRole('complementary', { name: 'Details' });
+  await panel.getByRole('link', { name: 'Focus on reviews v2 (bookinfo)' }).click();
+  await expect(page).toHaveURL(/focus=vapp%3Abookinfo%3Areviews%3Av2/);
+  const bar = page.getByRole('region', { name: 'Focus' });
+  await expect(bar).toContainText('vapp:bookinfo:reviews:v2');
+  // productpage calls reviews v2, which calls ratings: nothing else.
+  await expect(graph.getByRole('button', { name: /^app productpage v1 \(bookinfo\)/ })).toHaveCount(1);
+  await expect(graph.getByRole('button', { name: /^app ratings v1 \(bookinfo\)/ })).toHaveCount(1);
+  await expect(graph.getByRole('button', { name: /^app reviews v1 \(bookinfo\)/ })).toHaveCount(0);
+  await expect(graph.getByRole('button', { name: /^app details v1 \(bookinfo\)/ })).toHaveCount(0);
+  // Two calls away: ratings' database too.
+  await bar.getByLabel('Focus depth').selectOption('2');
+  await expect(graph.getByRole('button', { name: /mongodb/ })).toHaveCount(1);
+  await bar.getByRole('button', { name: 'Show the whole graph' }).click();
+  await expect(graph.getByRole('button', { name: /^app details v1 \(bookinfo\)/ })).toHaveCount(1);
+});

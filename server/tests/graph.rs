@@ -530,3 +530,64 @@ async fn a_failed_tcp_query_gives_a_partial_graph_with_a_warning() {
     assert!(graph.edges.iter().any(|e| e.protocol == EdgeProtocol::Http));
     assert!(!graph.edges.iter().any(|e| e.protocol == EdgeProtocol::Tcp));
 }
+
+/// Focus on reviews v2 in the versioned app graph: it, what calls it and
+/// what it calls (one call away), as the scenario's edges say, and
+/// nothing else; depth out of range 400, an unknown node 404.
+#[tokio::test]
+async fn focus_keeps_a_nodes_callers_and_callees() {
+    let f = fixture().await;
+    let whole = get_graph(
+        state(&f.prometheus.url(), &f.mesh),
+        &format!(
+            "/api/graph?namespaces=bookinfo&type=versionedApp&injectServiceNodes=false&{}",
+            at(f)
+        ),
+        "admin",
+    )
+    .await;
+    let id = "vapp:bookinfo:reviews:v2";
+    assert!(
+        whole.nodes.iter().any(|n| n.id == id),
+        "{:?}",
+        whole.nodes.iter().map(|n| &n.id).collect::<Vec<_>>()
+    );
+    let focused = get_graph(
+        state(&f.prometheus.url(), &f.mesh),
+        &format!(
+            "/api/graph?namespaces=bookinfo&type=versionedApp&injectServiceNodes=false&{}&focus={id}&depth=1",
+            at(f)
+        ),
+        "admin",
+    )
+    .await;
+    // In the scenario reviews v2 is called by productpage and calls ratings.
+    let mut nodes: Vec<&str> = focused.nodes.iter().map(|n| n.id.as_str()).collect();
+    nodes.sort();
+    assert_eq!(
+        nodes,
+        [
+            "vapp:bookinfo:productpage:v1",
+            "vapp:bookinfo:ratings:v1",
+            id
+        ]
+    );
+    assert_eq!(focused.edges.len(), 2);
+    assert!(focused.nodes.len() < whole.nodes.len());
+    for (query, code) in [
+        (format!("focus={id}&depth=0"), StatusCode::BAD_REQUEST),
+        (format!("focus={id}&depth=7"), StatusCode::BAD_REQUEST),
+        (
+            "focus=vapp:bookinfo:nope:v9".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, _) = get(
+            state(&f.prometheus.url(), &f.mesh),
+            &format!("/api/graph?namespaces=bookinfo&{query}"),
+            "admin",
+        )
+        .await;
+        assert_eq!(status, code, "{query}");
+    }
+}

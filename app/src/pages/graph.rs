@@ -68,6 +68,10 @@ pub struct GraphUrl {
     pub find: String,
     /// Hide expression.
     pub hide: String,
+    /// Node id to focus on (its callers and callees only).
+    pub focus: String,
+    /// Calls away from the focused node (1 when empty).
+    pub depth: String,
 }
 
 impl GraphUrl {
@@ -86,6 +90,8 @@ impl GraphUrl {
             boxes: get("boxes"),
             find: get("find"),
             hide: get("hide"),
+            focus: get("focus"),
+            depth: get("depth"),
         }
     }
 
@@ -136,7 +142,25 @@ impl GraphUrl {
                 "injectServiceNodes",
                 if self.services == "0" { "false" } else { "" }.to_owned(),
             ),
+            ("focus", self.focus.clone()),
+            (
+                "depth",
+                if self.focus.is_empty() {
+                    String::new()
+                } else {
+                    self.depth.clone()
+                },
+            ),
         ])
+    }
+
+    /// The same state focused on node `id`, one call away.
+    pub fn focused_on(&self, id: &str) -> GraphUrl {
+        GraphUrl {
+            focus: id.to_owned(),
+            depth: String::new(),
+            ..self.clone()
+        }
     }
 
     /// This state's page URL.
@@ -153,6 +177,8 @@ impl GraphUrl {
             ("boxes", self.boxes.clone()),
             ("find", self.find.clone()),
             ("hide", self.hide.clone()),
+            ("focus", self.focus.clone()),
+            ("depth", self.depth.clone()),
         ]);
         if qs.is_empty() {
             GRAPH.path.to_owned()
@@ -370,6 +396,27 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
                 <ExprInput label="Hide" placeholder="e.g. idle, ns = legacy, rps < 0.1" value=Signal::derive(move || url.get().hide) error=hide_error on_set=Callback::new(move |v: String| set(&|u: &mut GraphUrl| u.hide = v.clone())) />
             </div>
         </section>
+        <Show when=move || !url.get().focus.is_empty()>
+            <section class="focus-bar" aria-label="Focus">
+                <span>
+                    "Showing only "<strong>{move || url.get().focus}</strong>", its callers and its callees, up to "
+                </span>
+                <select
+                    aria-label="Focus depth"
+                    prop:value=move || { let d = url.get().depth; if d.is_empty() { "1".to_owned() } else { d } }
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        set(&|u: &mut GraphUrl| u.depth = if v == "1" { String::new() } else { v.clone() })
+                    }
+                >
+                    {(1..=6).map(|d| view! { <option value=d.to_string()>{d.to_string()}</option> }).collect_view()}
+                </select>
+                <span>" call(s) away."</span>
+                <button type="button" on:click=move |_| set(&|u: &mut GraphUrl| { u.focus.clear(); u.depth.clear(); })>
+                    "Show the whole graph"
+                </button>
+            </section>
+        </Show>
         {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection config=config_index /> })}
     }
 }
@@ -1227,6 +1274,13 @@ fn node_panel(
             {istio_config}
         </dl>
         <p class="links">
+            <a
+                href=effective.get_untracked().focused_on(&n.id).page_url()
+                aria-label=format!("Focus on {}", short_name(&n))
+            >
+                "Focus"
+            </a>
+            " "
             {manage}
             {d.metrics_url.map(|u| view! { <a href=u>"Traffic metrics"</a> })}
             " "

@@ -7,6 +7,7 @@
 //! pipeline, so it can be tested and benchmarked on fixed vectors.
 
 pub mod decorators;
+pub mod focus;
 pub mod queries;
 pub mod traffic;
 
@@ -84,6 +85,11 @@ pub struct GraphParams {
     pub inject_service_nodes: Option<bool>,
     /// The node of `GET /api/graph/node`.
     pub node: Option<String>,
+    /// Only this node's callers and callees (a node id of the graph).
+    pub focus: Option<String>,
+    /// How many calls away from `focus` (1 to [`focus::MAX_DEPTH`],
+    /// default 1).
+    pub depth: Option<usize>,
 }
 
 /// A checked graph request.
@@ -598,8 +604,22 @@ pub async fn graph(
         None => Keep::Retain,
         Some(_) => Keep::Discard,
     };
+    let depth = params.depth.unwrap_or(1);
+    if !(1..=focus::MAX_DEPTH).contains(&depth) {
+        return Err(Error::BadRequest(format!(
+            "depth {depth} is not from 1 to {}",
+            focus::MAX_DEPTH
+        )));
+    }
     let fetched = fetch(state, &request, keep).await?;
-    Ok(build(&fetched, &request, |ns| scope.can_see(ns)))
+    let graph = build(&fetched, &request, |ns| scope.can_see(ns));
+    match params.focus.as_deref().filter(|f| !f.is_empty()) {
+        None => Ok(graph),
+        Some(id) if graph.nodes.iter().any(|n| n.id == id) => Ok(focus::focus_on(graph, id, depth)),
+        Some(id) => Err(Error::NotFound(format!(
+            "no node {id:?} to focus on in this graph (of the namespaces, type and window asked)"
+        ))),
+    }
 }
 
 /// `GET /api/graph/node`: one node of the graph for `params` with its
