@@ -1,7 +1,10 @@
 //! Drawing the traffic charts as SVG with plotters: time on x, the chart's
 //! unit on y, one coloured line per series with gaps where there was no
-//! traffic, and a legend when there is more than one line.
+//! traffic, and a legend when there is more than one line. Charts of a
+//! rollout also carry marks: dashed vertical lines where its canary's
+//! weight changed, labelled with the new weight.
 
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -147,6 +150,8 @@ pub fn chart_svg(
         unit: chart.kind.unit(),
         palette: colours(chart.kind),
         legend: chart.series.len() > 1,
+        marks: &[],
+        fine_time: false,
     };
     let mut svg = String::new();
     draw(&mut svg, &lines, start, end, size, offset_s).map_err(|e| e.to_string())?;
@@ -169,6 +174,46 @@ pub fn lines_svg(
         unit,
         palette: &PALETTE,
         legend: false,
+        marks: &[],
+        fine_time: false,
+    };
+    let mut svg = String::new();
+    draw(&mut svg, &lines, start, end, size, offset_s).map_err(|e| e.to_string())?;
+    Ok(svg)
+}
+
+/// A moment marked on a chart with a vertical line, e.g. a rollout's step
+/// boundary labelled with the canary's weight from then on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    /// When (Unix seconds).
+    pub t: f64,
+    /// Shown above the plot at the line, e.g. `20 %`.
+    pub label: String,
+}
+
+/// Like [`lines_svg`] (colours from [`PALETTE`], no drawn legend), with a
+/// dashed vertical line at each mark inside the time range and its label
+/// in a row above the plot. Time ticks go down to 10 s apart, labelled
+/// with seconds when they are less than a minute apart, since a rollout
+/// may last a minute.
+#[allow(clippy::too_many_arguments)]
+pub fn marked_lines_svg(
+    series: &[Series],
+    unit: Unit,
+    start: f64,
+    end: f64,
+    size: (u32, u32),
+    offset_s: i64,
+    marks: &[Mark],
+) -> Result<String, String> {
+    let lines = Lines {
+        series,
+        unit,
+        palette: &PALETTE,
+        legend: false,
+        marks,
+        fine_time: true,
     };
     let mut svg = String::new();
     draw(&mut svg, &lines, start, end, size, offset_s).map_err(|e| e.to_string())?;
@@ -181,10 +226,63 @@ struct Lines<'s> {
     unit: Unit,
     palette: &'static [RGBColor],
     legend: bool,
+    /// Vertical lines with labels above the plot.
+    marks: &'s [Mark],
+    /// Sub-minute time ticks, labelled with seconds.
+    fine_time: bool,
 }
 
 /// Height of the legend row above a chart's plot (pixels).
 const LEGEND_ROW: u32 = 30;
+/// Height of the two rows of mark labels above a chart's plot (pixels).
+const MARK_ROWS: u32 = 36;
+/// Colour of the marks and their labels.
+const MARK: RGBColor = RGBColor(0x6b, 0x21, 0xa8);
+
+/// Tick spacings below a minute, for [`fine_time_ticks`] (seconds).
+const FINE_STEPS: [f64; 3] = [10.0, 15.0, 30.0];
+
+/// Like [`time_ticks`], also 10, 15 or 30 s apart for spans of a few
+/// minutes; with the spacing, so labels can show seconds.
+pub fn fine_time_ticks(start: f64, end: f64, offset_s: i64) -> (Vec<f64>, f64) {
+    let span = (end - start).max(1.0);
+    let step = FINE_STEPS
+        .into_iter()
+        .chain(TIME_STEPS)
+        .find(|s| span / s <= 7.0)
+        .unwrap_or(604800.0);
+    let offset = offset_s as f64;
+    let first = ((start + offset) / step).ceil() * step - offset;
+    let ticks = (0..)
+        .map(|i| first + i as f64 * step)
+        .take_while(|t| *t <= end)
+        .collect();
+    (ticks, step)
+}
+
+/// Where each mark's label goes: its centre x, kept inside `left..right`,
+/// and its row (0 or 1): the second row when it would overlap the label
+/// before it in the first. `xs` are the marks' x positions in time order.
+pub fn mark_label_slots(xs: &[(i32, usize)], left: i32, right: i32) -> Vec<(i32, u8)> {
+    // Text comes out at about 12 px: about 7 px a character, plus room.
+    let width = |chars: usize| chars as i32 * 7 + 8;
+    let mut last_end = [i32::MIN; 2];
+    xs.iter()
+        .map(|&(x, chars)| {
+            let w = width(chars);
+            let centre = x.clamp(left + w / 2, (right - w / 2).max(left + w / 2));
+            let row = if centre - w / 2 >= last_end[0] {
+                0
+            } else if centre - w / 2 >= last_end[1] {
+                1
+            } else {
+                0
+            };
+            last_end[row] = centre + w / 2;
+            (centre, row as u8)
+        })
+        .collect()
+}
 
 fn draw<'a>(
     svg: &'a mut String,
@@ -199,9 +297,17 @@ fn draw<'a>(
     let root = SVGBackend::with_string(svg, size).into_drawing_area();
     root.fill(&WHITE)?;
     let (y0, y1) = y_range_of(lines.series, unit);
-    // A legend gets a row of its own above the plot, never over the data.
+    // A legend gets a row of its own above the plot, never over the data;
+    // so do the labels of marks.
+    let top = if lines.legend {
+        LEGEND_ROW
+    } else if !lines.marks.is_empty() {
+        MARK_ROWS
+    } else {
+        10
+    };
     let mut ctx = ChartBuilder::on(&root)
-        .margin_top(if lines.legend { LEGEND_ROW } else { 10 })
+        .margin_top(top)
         .margin_right(16)
         .margin_left(4)
         .x_label_area_size(26)
@@ -228,17 +334,51 @@ fn draw<'a>(
         .draw()?;
     let grid = ShapeStyle::from(&RGBColor(0xee, 0xf0, 0xf3)).stroke_width(1);
     let tick_label = tick_font.pos(Pos::new(HPos::Center, VPos::Top));
-    for t in time_ticks(start, end, offset_s) {
+    let (ticks, tick_step) = if lines.fine_time {
+        fine_time_ticks(start, end, offset_s)
+    } else {
+        (time_ticks(start, end, offset_s), 60.0)
+    };
+    for t in ticks {
         ctx.draw_series(std::iter::once(PathElement::new(
             vec![(t, y0), (t, y1)],
             grid,
         )))?;
         let (x, y) = ctx.backend_coord(&(t, y0));
-        root.draw(&Text::new(
-            format::time_label(t, offset_s, span),
-            (x, y + 6),
-            tick_label.clone(),
-        ))?;
+        let label = if tick_step < 60.0 {
+            format::clock(t, offset_s)
+        } else {
+            format::time_label(t, offset_s, span)
+        };
+        root.draw(&Text::new(label, (x, y + 6), tick_label.clone()))?;
+    }
+    // Marks under the lines, so the data stays on top.
+    let x_end = end.max(start + 1.0);
+    let shown: Vec<&Mark> = lines
+        .marks
+        .iter()
+        .filter(|m| m.t >= start && m.t <= x_end)
+        .collect();
+    if !shown.is_empty() {
+        let dash = ShapeStyle::from(&MARK.mix(0.7)).stroke_width(1);
+        let xs: Vec<(i32, usize)> = shown
+            .iter()
+            .map(|m| (ctx.backend_coord(&(m.t, y1)).0, m.label.chars().count()))
+            .collect();
+        let (left, _) = ctx.backend_coord(&(start, y1));
+        let (right, _) = ctx.backend_coord(&(x_end, y1));
+        let mark_font = ("sans-serif", 14).into_font().color(&MARK);
+        let mark_style = mark_font.pos(Pos::new(HPos::Center, VPos::Center));
+        for (m, (x, row)) in shown.iter().zip(mark_label_slots(&xs, left, right)) {
+            ctx.draw_series(std::iter::once(DashedPathElement::new(
+                vec![(m.t, y0), (m.t, y1)],
+                4,
+                3,
+                dash,
+            )))?;
+            let y = 9 + i32::from(row) * 15;
+            root.draw(&Text::new(m.label.clone(), (x, y), mark_style.clone()))?;
+        }
     }
     let palette = lines.palette;
     for (i, series) in lines.series.iter().enumerate() {
@@ -539,6 +679,87 @@ mod tests {
             scatter_svg(&[], (480, 200), 0).is_ok(),
             "empty plots draw axes only"
         );
+    }
+
+    #[test]
+    fn marks_draw_dashed_lines_with_their_labels() {
+        let series = vec![
+            Series {
+                name: "v1 (stable)".into(),
+                points: (0..=12).map(|i| (i as f64 * 5.0, Some(0.999))).collect(),
+            },
+            Series {
+                name: "v2 (canary)".into(),
+                points: (0..=12).map(|i| (i as f64 * 5.0, Some(0.92))).collect(),
+            },
+        ];
+        let marks = [
+            Mark {
+                t: 0.0,
+                label: "20 %".into(),
+            },
+            Mark {
+                t: 30.0,
+                label: "0 %".into(),
+            },
+            // Outside the range: not drawn.
+            Mark {
+                t: 90.0,
+                label: "50 %".into(),
+            },
+        ];
+        let svg = marked_lines_svg(&series, Unit::Ratio, 0.0, 60.0, (560, 240), 0, &marks).unwrap();
+        let labels = texts(&svg);
+        assert!(labels.contains(&"20 %".to_string()), "{labels:?}");
+        assert!(labels.contains(&"0 %".to_string()), "{labels:?}");
+        assert!(!labels.contains(&"50 %".to_string()), "{labels:?}");
+        // Sub-minute ticks carry seconds: a minute's span gets 10 s ticks.
+        for tick in ["00:00:00", "00:00:30", "00:01:00"] {
+            assert!(
+                labels.contains(&tick.to_string()),
+                "tick {tick}: {labels:?}"
+            );
+        }
+        // Each mark is a dashed line: several short strokes in its colour,
+        // all at one x.
+        let dashes: Vec<&str> = svg
+            .split("<polyline")
+            .skip(1)
+            .filter(|p| p.contains("stroke=\"#6B21A8\""))
+            .collect();
+        assert!(dashes.len() >= 2 * 5, "dashes: {}", dashes.len());
+        // Both versions' lines, in the palette's first two colours.
+        for colour in ["#1D4ED8", "#D97706"] {
+            assert!(svg.contains(&format!("stroke=\"{colour}\"")), "{colour}");
+        }
+        // The existing charts draw no marks and keep their minute ticks.
+        let plain = lines_svg(&series, Unit::Ratio, 0.0, 60.0, (560, 240), 0).unwrap();
+        assert!(!plain.contains("#6B21A8"));
+        assert!(texts(&plain).contains(&"00:01".to_string()));
+    }
+
+    #[test]
+    fn fine_ticks_and_label_slots() {
+        assert_eq!(
+            fine_time_ticks(5.0, 50.0, 0),
+            (vec![10.0, 20.0, 30.0, 40.0, 50.0], 10.0)
+        );
+        assert_eq!(fine_time_ticks(0.0, 100.0, 0).1, 15.0);
+        assert_eq!(
+            fine_time_ticks(0.0, 3600.0, 0),
+            (time_ticks(0.0, 3600.0, 0), 600.0)
+        );
+        // Far apart: one row; close together: the second row; near the
+        // right edge: moved inside.
+        assert_eq!(
+            mark_label_slots(&[(100, 4), (300, 4)], 60, 540),
+            vec![(100, 0), (300, 0)]
+        );
+        assert_eq!(
+            mark_label_slots(&[(100, 4), (110, 4)], 60, 540),
+            vec![(100, 0), (110, 1)]
+        );
+        assert_eq!(mark_label_slots(&[(540, 5)], 60, 540), vec![(519, 0)]);
     }
 
     /// The trimmed contents of every `<text>` element.

@@ -103,6 +103,17 @@ pub fn datetime(t: f64, offset_s: i64) -> String {
     )
 }
 
+/// A time of day with seconds, e.g. `14:05:07`, for events seconds apart.
+pub fn clock(t: f64, offset_s: i64) -> String {
+    let secs = (t.floor() as i64 + offset_s).rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// Parses `YYYY-MM-DDTHH:MM` (an HTML `datetime-local` value) as local time.
 pub fn parse_datetime_local(s: &str, offset_s: i64) -> Option<f64> {
     let (date, time) = s.split_once('T')?;
@@ -167,6 +178,8 @@ mod tests {
         // Leap day and year boundary.
         assert_eq!(datetime(951_782_400.0, 0), "2000-02-29 00:00");
         assert_eq!(datetime(1_798_761_599.0, 0), "2026-12-31 23:59");
+        assert_eq!(clock(t + 7.9, 0), "14:05:07");
+        assert_eq!(clock(1_798_761_599.0, 3600), "00:59:59");
     }
 }
 

@@ -52,6 +52,8 @@ mod ui {
                         <Route path=path!("/graph") view=pages::graph::GraphPage />
                         <Route path=path!("/metrics") view=pages::metrics::MetricsPage />
                         <Route path=path!("/istio") view=pages::istio::IstioPage />
+                        <Route path=path!("/rollouts") view=pages::rollouts::RolloutsPage />
+                        <Route path=path!("/rollouts/:namespace/:service") view=pages::rollouts::RolloutPage />
                         <Route path=path!("/namespaces") view=pages::namespaces::NamespacesPage />
                         <Route path=path!("/services/:namespace/:name") view=pages::service::ServicePage />
                         <Route path=path!("/traces") view=pages::traces::TracesPage />

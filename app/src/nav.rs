@@ -32,6 +32,12 @@ pub const METRICS: NavItem = NavItem {
     label: "Traffic Metrics",
     summary: "Success rate, request volume, 4xx, 5xx and request duration over time.",
 };
+/// Canary rollouts (progressive delivery).
+pub const ROLLOUTS: NavItem = NavItem {
+    path: "/rollouts",
+    label: "Rollouts",
+    summary: "Canary rollouts that advance or roll back by themselves on the mesh's own metrics.",
+};
 /// Namespaces and workloads: sidecar injection.
 pub const NAMESPACES: NavItem = NavItem {
     path: "/namespaces",
@@ -64,17 +70,37 @@ pub const SETTINGS: NavItem = NavItem {
 };
 
 /// The navigation bar, in order.
-pub const NAV: [NavItem; 8] = [
-    OVERVIEW, GRAPH, METRICS, ISTIO, NAMESPACES, TRACES, PROMETHEUS, SETTINGS,
+pub const NAV: [NavItem; 9] = [
+    OVERVIEW, GRAPH, METRICS, ISTIO, ROLLOUTS, NAMESPACES, TRACES, PROMETHEUS, SETTINGS,
 ];
 
 /// Whether `path` (without query string) is a page of the UI: a section,
-/// sign-in, or a service's page (`/services/{namespace}/{name}`, both
-/// names as Kubernetes allows them).
+/// sign-in, a service's page (`/services/{namespace}/{name}`) or a
+/// rollout's (`/rollouts/{namespace}/{service}`), names as Kubernetes
+/// allows them.
 pub fn is_ui_path(path: &str) -> bool {
     path == crate::session::LOGIN_PATH
         || NAV.iter().any(|item| item.path == path)
         || crate::wizards::parse_page_path(path).is_some()
+        || parse_rollout_path(path).is_some()
+}
+
+/// The page of the rollout of service `namespace/service`.
+pub fn rollout_url(namespace: &str, service: &str) -> String {
+    format!(
+        "{}/{}/{}",
+        ROLLOUTS.path,
+        crate::format::encode_component(namespace),
+        crate::format::encode_component(service)
+    )
+}
+
+/// `(namespace, service)` when `path` is a rollout's page.
+pub fn parse_rollout_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(ROLLOUTS.path)?.strip_prefix('/')?;
+    let (namespace, service) = rest.split_once('/')?;
+    let ok = crate::wizards::is_dns_label;
+    (ok(namespace) && ok(service)).then_some((namespace, service))
 }
 
 /// Why the caller may not use `item`, in words, or `None` when they may.
@@ -144,6 +170,20 @@ mod tests {
         assert!(!is_ui_path("/services/bookinfo/Reviews"));
         assert!(!is_ui_path("/services/bookinfo/%2e%2e"));
         assert!(!is_ui_path("/api/services/bookinfo/reviews/traffic"));
+        // A rollout's page, likewise.
+        assert!(is_ui_path("/rollouts"));
+        assert!(is_ui_path("/rollouts/bookinfo/reviews"));
+        assert!(!is_ui_path("/rollouts/bookinfo"));
+        assert!(!is_ui_path("/rollouts/bookinfo/reviews/charts"));
+        assert!(!is_ui_path("/rollouts/Bookinfo/reviews"));
+        assert!(!is_ui_path("/api/rollouts/bookinfo/reviews"));
+    }
+
+    #[test]
+    fn rollout_urls_round_trip() {
+        let url = rollout_url("payments", "payments-api");
+        assert_eq!(url, "/rollouts/payments/payments-api");
+        assert_eq!(parse_rollout_path(&url), Some(("payments", "payments-api")));
     }
 
     #[test]

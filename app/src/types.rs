@@ -2912,7 +2912,8 @@ pub struct RolloutScenario {
 /// rate, request volume and p99 over the rollout, one series per version.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RolloutCharts {
-    /// Success rate, request volume, request duration (p99), in that order.
+    /// Success rate (a share, 0 to 1), request volume (requests per
+    /// second), request duration (p99, ms), in that order.
     pub charts: Vec<Chart>,
     /// First point (Unix seconds).
     pub start: f64,

@@ -7,6 +7,7 @@ export const NAV = [
   { path: '/graph', label: 'Traffic Graph' },
   { path: '/metrics', label: 'Traffic Metrics' },
   { path: '/istio', label: 'Istio Config' },
+  { path: '/rollouts', label: 'Rollouts' },
   { path: '/namespaces', label: 'Namespaces' },
   { path: '/traces', label: 'Traces' },
   { path: '/prometheus', label: 'Prometheus' },

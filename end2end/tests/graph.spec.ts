@@ -170,7 +170,7 @@ test('focus shows a node with its callers and callees only, from the side panel'
   await expect(graph.getByRole('button', { name: /^app details v1 \(bookinfo\)/ })).toHaveCount(0);
   // Two calls away: ratings' database too.
   await bar.getByLabel('Focus depth').selectOption('2');
-  await expect(graph.getByRole('button', { name: /mongodb/ })).toHaveCount(1);
+  await expect(graph.getByRole('button', { name: /^app mongodb v1 \(bookinfo\)/ })).toHaveCount(1);
   await bar.getByRole('button', { name: 'Show the whole graph' }).click();
   await expect(graph.getByRole('button', { name: /^app details v1 \(bookinfo\)/ })).toHaveCount(1);
 });

@@ -52,7 +52,8 @@ fn sum_where(samples: &[Sample], label: &str, value: &str, reporter: Option<&str
         })
         .map(|s| s.value)
         .filter(|v| v.is_finite())
-        .sum()
+        // Not `sum()`: an empty float sum is -0, shown as "-0".
+        .fold(0.0, |a, b| a + b)
 }
 
 /// The verdict for one namespace from what was reported (pure).
@@ -213,6 +214,11 @@ mod tests {
         assert_eq!(quiet.state, TelemetryState::None);
         assert!(quiet.hint.unwrap().contains("none of its 4 sidecar(s)"));
         // NaN (no rate) counts as nothing.
+        assert!(
+            judge("quiet", 1, &[], &[])
+                .destination_reported
+                .is_sign_positive()
+        );
         let nan = [sample(
             &[
                 ("destination_workload_namespace", "x"),

@@ -104,7 +104,9 @@ fn NavLink(item: NavItem, features: Signal<Option<Features>>) -> impl IntoView {
     view! {
         <li>
             {move || match reason() {
-                None => view! { <A href=item.path exact=true>{item.label}</A> }.into_any(),
+                // A section stays current on its sub-pages (a rollout
+                // under Rollouts); only the Overview, at `/`, matches exactly.
+                None => view! { <A href=item.path exact={item.path == "/"}>{item.label}</A> }.into_any(),
                 Some(why) => view! {
                     <span class="nav-disabled" aria-disabled="true" title=why>
                         {item.label}

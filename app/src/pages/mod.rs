@@ -8,6 +8,7 @@ pub mod namespaces;
 pub mod not_found;
 pub mod overview;
 pub mod prometheus;
+pub mod rollouts;
 pub mod service;
 pub mod settings;
 pub mod traces;

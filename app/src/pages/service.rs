@@ -4,7 +4,8 @@
 //! "take over these fields" as an explicit second step after a
 //! field-manager conflict), and removal of what the wizards wrote. The
 //! open dialog lives in the URL (`?wizard=traffic-shifting`), so it can
-//! be linked to. Writes are made with the caller's own credentials.
+//! be linked to. Writes are made with the caller's own credentials. Below
+//! them, the service's canary rollout, or the form that starts one.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -13,9 +14,12 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::{self, ApiError};
-use crate::components::state::loaded;
+use crate::components::state::{LoadingState, loaded};
+use crate::nav::rollout_url;
 use crate::pages::graph::GraphUrl;
 use crate::pages::istio::{self, IstioUrl, validity_badge};
+use crate::pages::rollouts::StartRolloutForm;
+use crate::pages::rollouts::model::{self as rollout_model, find_rollout};
 use crate::types::{ObjectAction, ServiceProtocol, ServiceTraffic, WizardOutcome, WizardRequest};
 use crate::wizards::editors::{self, Editor};
 use crate::wizards::form::FieldErrors;
@@ -165,6 +169,7 @@ fn ServiceView(
             <Versions traffic=traffic.clone() />
         </div>
         <TrafficManagement traffic=traffic.clone() open=open />
+        <CanaryRollout traffic=traffic.clone() />
         <Objects traffic=traffic />
         {dialog_view}
     }
@@ -359,6 +364,78 @@ fn TrafficManagement(
             {tcp_note}
             <ul class="wizard-tiles">{tiles}</ul>
             {remove}
+        </section>
+    }
+}
+
+/// The service's canary rollout: a link to it with its phase, or the form
+/// that starts one (also below a finished one).
+#[component]
+fn CanaryRollout(traffic: ServiceTraffic) -> impl IntoView {
+    let ns = traffic.service.namespace.clone();
+    let name = traffic.service.name.clone();
+    let list = LocalResource::new(api::rollouts);
+    let versions: Vec<String> = traffic.versions.iter().map(|v| v.version.clone()).collect();
+    let form = {
+        let (ns, name) = (ns.clone(), name.clone());
+        let may_write = traffic.may_write;
+        let problem = traffic.write_problem.clone();
+        move || {
+            view! {
+                <StartRolloutForm
+                    namespace=ns.clone()
+                    service=name.clone()
+                    versions=versions.clone()
+                    may_write=may_write
+                    write_problem=problem.clone()
+                />
+            }
+        }
+    };
+    let body = move || {
+        let (ns, name, form) = (ns.clone(), name.clone(), form.clone());
+        Suspend::new(async move {
+            match list.await {
+                Ok(l) => match find_rollout(&l.rollouts, &ns, &name).cloned() {
+                    Some(r) => {
+                        let done = r.phase.is_done();
+                        let line = format!(
+                            "{} → {} · canary weight {} %",
+                            r.spec.stable, r.spec.canary, r.canary_weight
+                        );
+                        view! {
+                            <p class="rollout-link">
+                                <span class=rollout_model::phase_class(r.phase)>{r.phase.label()}</span>
+                                " " {line} " "
+                                <a href=rollout_url(&r.namespace, &r.service)>"Open the rollout"</a>
+                            </p>
+                            <p class="hint">{r.status.clone()}</p>
+                            {done.then(|| view! {
+                                <div class="rollout-another">
+                                    <h3 class="sub-heading">"Start another"</h3>
+                                    {form()}
+                                </div>
+                            })}
+                        }
+                        .into_any()
+                    }
+                    None => form().into_any(),
+                },
+                Err(err) => view! {
+                    <p class="form-error" role="alert">{format!("The rollouts could not be loaded: {err}")}</p>
+                    {form()}
+                }
+                .into_any(),
+            }
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="canary-rollout">
+            <h2 id="canary-rollout">"Canary rollout"</h2>
+            <p class="summary-line">
+                "Shifts traffic to a new version step by step and judges it on the mesh's own metrics after each interval: it advances while the checks pass and rolls back by itself when they fail."
+            </p>
+            <Transition fallback=move || view! { <LoadingState what="rollouts" /> }>{body}</Transition>
         </section>
     }
 }

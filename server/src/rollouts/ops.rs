@@ -588,7 +588,8 @@ pub async fn charts(
     let window = crate::promql::duration(f64::from(window_spec.interval_s));
     let requests = q.requests.replace("increase(", "rate(");
     debug_assert!(requests.contains(&format!("[{window}]")));
-    let success = format!("100 * (1 - ({}))", q.error_share);
+    // A share (0 to 1), as every success-rate chart draws it.
+    let success = format!("1 - ({})", q.error_share);
     let (a, b, c) = futures::join!(
         prometheus.query_range(&success, start, end, step),
         prometheus.query_range(&requests, start, end, step),
