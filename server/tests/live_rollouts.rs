@@ -18,14 +18,12 @@
 //! cargo test -p meshdeck --test live_rollouts -- --ignored --test-threads=1
 //! ```
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use app::types::{
     AuthMode, RolloutAction, RolloutControl, RolloutPhase, RolloutSpec, RolloutStart, RunMode,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::RoleBinding;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject};
 use kube::core::GroupVersionKind;
 use meshdeck_server::AppState;
 use meshdeck_server::cluster::Cluster;
@@ -36,7 +34,7 @@ use meshdeck_server::upstream::Upstreams;
 use serde_json::{Value, json};
 
 mod common;
-use common::live::{Cleanup, caller, connect};
+use common::live::{caller, connect, test_namespace, web_versions};
 
 fn state(cluster: &Cluster) -> AppState {
     AppState::new(
@@ -88,34 +86,8 @@ fn pair(v1: i64, v2: i64) -> Vec<(String, i64)> {
 async fn a_rollout_is_kept_in_the_cluster_and_steps_only_as_its_starter_may() {
     let cluster = connect().await;
     let admin = cluster.own().clone();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let ns = format!("meshdeck-test-rollouts-{nanos}");
-    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
-    Api::<Namespace>::all(admin.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-        .unwrap();
-    let _cleanup = Cleanup(ns.clone());
-    let service: Service = serde_json::from_value(json!({"metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}}))
-    .unwrap();
-    Api::<Service>::namespaced(admin.clone(), &ns)
-        .create(&PostParams::default(), &service)
-        .await
-        .unwrap();
-    for v in ["v1", "v2"] {
-        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": format!("web-{v}"),
-            "labels": {"app": "web", "version": v}},
-            "spec": {"containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]}}))
-        .unwrap();
-        Api::<Pod>::namespaced(admin.clone(), &ns)
-            .create(&PostParams::default(), &pod)
-            .await
-            .unwrap();
-    }
+    let (ns, _cleanup) = test_namespace(&admin, "rollouts").await;
+    web_versions(&admin, &ns, true).await;
     let routing = |verbs: &[&str]| {
         json!([{"apiGroups": ["networking.istio.io"],
             "resources": ["virtualservices", "destinationrules"], "verbs": verbs}])

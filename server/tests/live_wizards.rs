@@ -18,10 +18,8 @@
 //! it at the end. Pods are created bare (no controller, no scheduling
 //! needed): the wizards read only their labels.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use app::types::{AuthMode, ObjectAction, RunMode, WizardRequest};
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use meshdeck_server::AppState;
@@ -34,15 +32,7 @@ use meshdeck_server::upstream::Upstreams;
 use serde_json::json;
 
 mod common;
-use common::live::{Cleanup, caller, connect};
-
-fn unique() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("meshdeck-test-wizards-{nanos}")
-}
+use common::live::{caller, connect, test_namespace, web_versions};
 
 fn vs_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
     let ar = ApiResource::from_gvk_with_plural(
@@ -65,32 +55,9 @@ fn dr_api(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
 async fn wizards_write_as_the_caller_with_server_side_apply() {
     let cluster = connect().await;
     let admin = cluster.own().clone();
-    let ns = unique();
-    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
-    Api::<Namespace>::all(admin.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-        .unwrap();
-    let _cleanup = Cleanup(ns.clone());
-
+    let (ns, _cleanup) = test_namespace(&admin, "wizards").await;
     // A service `web` with versions v1 and v2 (bare pods, labels only).
-    let service: Service = serde_json::from_value(json!({"metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}}))
-    .unwrap();
-    Api::<Service>::namespaced(admin.clone(), &ns)
-        .create(&PostParams::default(), &service)
-        .await
-        .unwrap();
-    for v in ["v1", "v2"] {
-        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": format!("web-{v}"),
-            "labels": {"app": "web", "version": v}},
-            "spec": {"containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]}}))
-        .unwrap();
-        Api::<Pod>::namespaced(admin.clone(), &ns)
-            .create(&PostParams::default(), &pod)
-            .await
-            .unwrap();
-    }
+    web_versions(&admin, &ns, true).await;
     // Someone's VirtualService for web, applied with kubectl.
     vs_api(&admin, &ns)
         .patch(
@@ -278,13 +245,7 @@ fn editor_client(cluster: &Cluster, scope: &AccessScope) -> kube::Client {
 async fn gateway_api_routes_write_as_the_caller() {
     let cluster = connect().await;
     let admin = cluster.own().clone();
-    let ns = unique();
-    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
-    Api::<Namespace>::all(admin.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-        .unwrap();
-    let _cleanup = Cleanup(ns.clone());
+    let (ns, _cleanup) = test_namespace(&admin, "wizards").await;
     // `web` with versions v1 and v2, and a Service per version.
     let services = Api::<Service>::namespaced(admin.clone(), &ns);
     for (name, selector) in [
@@ -300,16 +261,7 @@ async fn gateway_api_routes_write_as_the_caller() {
             .await
             .unwrap();
     }
-    for v in ["v1", "v2"] {
-        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": format!("web-{v}"),
-            "labels": {"app": "web", "version": v}},
-            "spec": {"containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]}}))
-        .unwrap();
-        Api::<Pod>::namespaced(admin.clone(), &ns)
-            .create(&PostParams::default(), &pod)
-            .await
-            .unwrap();
-    }
+    web_versions(&admin, &ns, false).await;
     let editor = caller(
         &admin,
         &ns,

@@ -573,6 +573,12 @@ async fn current_as_admin(state: &AppState) -> Rollout {
     serde_json::from_value(body).unwrap()
 }
 
+/// `POST /api/rollouts/bookinfo/reviews/{action}` as the holder of `token`.
+async fn act(state: &AppState, action: &str, token: &str) -> (StatusCode, Value) {
+    let uri = format!("/api/rollouts/bookinfo/reviews/{action}");
+    request(state, Method::POST, &uri, token, Some(json!({}))).await
+}
+
 fn message(body: &Value) -> String {
     serde_json::from_value::<ErrorBody>(body.clone())
         .map(|b| b.error.message)
@@ -664,14 +670,7 @@ async fn the_rest_api_checks_input_and_scopes_by_namespace() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = request(
-        &state,
-        Method::POST,
-        "/api/rollouts/bookinfo/reviews/pause",
-        BOB,
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = act(&state, "pause", BOB).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = request(
         &state,
@@ -682,43 +681,15 @@ async fn the_rest_api_checks_input_and_scopes_by_namespace() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, _) = request(
-        &state,
-        Method::POST,
-        "/api/rollouts/bookinfo/reviews/explode",
-        ALICE,
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = act(&state, "explode", ALICE).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Pause, then a second pause is a 409; abort sends v2 back to 0 %.
-    let (status, body) = request(
-        &state,
-        Method::POST,
-        "/api/rollouts/bookinfo/reviews/pause",
-        ALICE,
-        Some(json!({})),
-    )
-    .await;
+    let (status, body) = act(&state, "pause", ALICE).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = request(
-        &state,
-        Method::POST,
-        "/api/rollouts/bookinfo/reviews/pause",
-        ALICE,
-        Some(json!({})),
-    )
-    .await;
+    let (status, body) = act(&state, "pause", ALICE).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, body) = request(
-        &state,
-        Method::POST,
-        "/api/rollouts/bookinfo/reviews/abort",
-        ALICE,
-        Some(json!({})),
-    )
-    .await;
+    let (status, body) = act(&state, "abort", ALICE).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let r: Rollout = serde_json::from_value(body).unwrap();
     assert_eq!((r.phase, r.canary_weight), (RolloutPhase::Aborted, 0));

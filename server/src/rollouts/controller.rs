@@ -111,10 +111,7 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
             describe_weights(&live),
             describe_weights(&ops::weights(&r.spec, r.canary_weight))
         );
-        record.rollout.phase = RolloutPhase::Paused;
-        record.rollout.next_judgement_at = None;
-        record.rollout.status = message.clone();
-        record.push(RolloutEvent { message, ..base });
+        pause(&mut record, RolloutEvent { message, ..base });
         store::save(&own, &record, resource_version).await?;
         return Ok(());
     }
@@ -158,14 +155,14 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
                 record.starter.user,
                 denied.join("; ")
             );
-            record.rollout.phase = RolloutPhase::Paused;
-            record.rollout.next_judgement_at = None;
-            record.rollout.status = message.clone();
-            record.push(RolloutEvent {
-                message,
-                measured: Some(measured),
-                ..base
-            });
+            pause(
+                &mut record,
+                RolloutEvent {
+                    message,
+                    measured: Some(measured),
+                    ..base
+                },
+            );
             store::save(&own, &record, resource_version).await?;
             return Ok(());
         }
@@ -203,7 +200,7 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
         measured: Some(measured),
         step: progress.step,
         canary_weight: weight,
-        ..base
+        ..base.clone()
     });
     let saved = store::save(&own, &record, resource_version).await?;
     if moves {
@@ -213,19 +210,7 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
             // a person.
             let message = format!("paused: the weights could not be written: {err}");
             let mut failed = saved.record.clone();
-            failed.rollout.phase = RolloutPhase::Paused;
-            failed.rollout.next_judgement_at = None;
-            failed.rollout.status = message.clone();
-            failed.push(RolloutEvent {
-                at: now,
-                by: None,
-                control: None,
-                decision: None,
-                measured: None,
-                step: r.progress.step,
-                canary_weight: r.canary_weight,
-                message,
-            });
+            pause(&mut failed, RolloutEvent { message, ..base });
             store::save(&own, &failed, saved.resource_version).await?;
             return Err(err);
         }
@@ -239,4 +224,13 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
         tracing::info!(rollout = %format!("{ns}/{svc}"), weight, "rollout weights written");
     }
     Ok(())
+}
+
+/// Pauses the rollout of `record` with `event` (its message becomes the
+/// status): nothing moves until a person resumes it.
+fn pause(record: &mut store::Record, event: RolloutEvent) {
+    record.rollout.phase = RolloutPhase::Paused;
+    record.rollout.next_judgement_at = None;
+    record.rollout.status = event.message.clone();
+    record.push(event);
 }

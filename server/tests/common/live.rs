@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::TokenRequest;
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, PostParams};
 use meshdeck_server::access::{AccessScope, NamespaceAccess};
@@ -96,5 +96,47 @@ impl Drop for Cleanup {
                 })
         })
         .join();
+    }
+}
+
+/// A namespace of the test's own, `meshdeck-test-<what>-<nanos>`, and the
+/// guard that deletes it.
+pub async fn test_namespace(admin: &kube::Client, what: &str) -> (String, Cleanup) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let ns = format!("meshdeck-test-{what}-{nanos}");
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    Api::<Namespace>::all(admin.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+    let cleanup = Cleanup(ns.clone());
+    (ns, cleanup)
+}
+
+/// Bare pods `web-v1` and `web-v2` in `ns` (labels `app: web` and their
+/// version; no controller, no scheduling needed: only labels are read),
+/// and, with `service`, the Service `web` selecting both.
+pub async fn web_versions(admin: &kube::Client, ns: &str, service: bool) {
+    if service {
+        let service: Service = serde_json::from_value(json!({"metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}}))
+        .unwrap();
+        Api::<Service>::namespaced(admin.clone(), ns)
+            .create(&PostParams::default(), &service)
+            .await
+            .unwrap();
+    }
+    for v in ["v1", "v2"] {
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": format!("web-{v}"),
+            "labels": {"app": "web", "version": v}},
+            "spec": {"containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]}}))
+        .unwrap();
+        Api::<Pod>::namespaced(admin.clone(), ns)
+            .create(&PostParams::default(), &pod)
+            .await
+            .unwrap();
     }
 }
