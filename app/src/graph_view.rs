@@ -578,6 +578,19 @@ pub fn short_name(node: &GraphNode) -> String {
     }
 }
 
+/// A node's name read from its id (`vapp:bookinfo:reviews:v2` is
+/// `reviews v2 (bookinfo)`), for where only the id is at hand (the focus
+/// in the URL); an id of another shape as it is.
+pub fn name_from_id(id: &str) -> String {
+    let parts: Vec<&str> = id.split(':').collect();
+    match parts.as_slice() {
+        ["vapp", ns, app, version] => format!("{app} {version} ({ns})"),
+        ["app" | "wl", ns, name] => format!("{name} ({ns})"),
+        ["svc", ns, name] => format!("service {name} ({ns})"),
+        _ => id.to_owned(),
+    }
+}
+
 /// An edge's accessible name: `edge productpage v1 (bookinfo) to reviews
 /// (bookinfo), HTTP`.
 pub fn edge_name(source: &GraphNode, target: &GraphNode, edge: &GraphEdge) -> String {
@@ -1288,5 +1301,16 @@ mod tests {
         let p = [(0.0, 0.0), (10.0, 0.0)];
         assert_eq!(hit_test(&p, 7.0, 0.0, 5.0), Some(1));
         assert_eq!(hit_test(&p, 50.0, 0.0, 5.0), None);
+    }
+
+    #[test]
+    fn names_from_ids() {
+        assert_eq!(
+            name_from_id("vapp:bookinfo:reviews:v2"),
+            "reviews v2 (bookinfo)"
+        );
+        assert_eq!(name_from_id("wl:shop:cart"), "cart (shop)");
+        assert_eq!(name_from_id("svc:shop:cart"), "service cart (shop)");
+        assert_eq!(name_from_id("unknown"), "unknown");
     }
 }

@@ -162,7 +162,7 @@ test('focus shows a node with its callers and callees only, from the side panel'
   await panel.getByRole('link', { name: 'Focus on reviews v2 (bookinfo)' }).click();
   await expect(page).toHaveURL(/focus=vapp%3Abookinfo%3Areviews%3Av2/);
   const bar = page.getByRole('region', { name: 'Focus' });
-  await expect(bar).toContainText('vapp:bookinfo:reviews:v2');
+  await expect(bar).toContainText('reviews v2 (bookinfo)');
   // productpage calls reviews v2, which calls ratings: nothing else.
   await expect(graph.getByRole('button', { name: /^app productpage v1 \(bookinfo\)/ })).toHaveCount(1);
   await expect(graph.getByRole('button', { name: /^app ratings v1 \(bookinfo\)/ })).toHaveCount(1);

@@ -399,7 +399,7 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
         <Show when=move || !url.get().focus.is_empty()>
             <section class="focus-bar" aria-label="Focus">
                 <span>
-                    "Showing only "<strong>{move || url.get().focus}</strong>", its callers and its callees, up to "
+                    "Showing only "<strong title=move || url.get().focus>{move || graph_view::name_from_id(&url.get().focus)}</strong>", its callers and its callees, up to "
                 </span>
                 <select
                     aria-label="Focus depth"

@@ -992,7 +992,7 @@ pub fn StartRolloutForm(
                     <div class="field-row">
                         {select(form, "Stable version", "serving now", field::STABLE, options.clone(), errors, |f| f.stable.clone(), |f, v| f.stable = v)}
                         {select(form, "Canary version", "the new one", field::CANARY, options, errors, |f| f.canary.clone(), |f, v| f.canary = v)}
-                        {input(form, "Steps (% of traffic)", "comma-separated, increasing; promoted after the last", field::STEPS, false, errors, |f| f.steps.clone(), |f, v| f.steps = v)}
+                        {input(form, "Steps (% of traffic)", "comma-separated and increasing (10, 25, 50, 100), or a step size and maximum (every 10 up to 50); promoted after the last", field::STEPS, false, errors, |f| f.steps.clone(), |f, v| f.steps = v)}
                         {input(form, "Interval (s)", "between judgements", field::INTERVAL, true, errors, |f| f.interval_s.clone(), |f, v| f.interval_s = v)}
                     </div>
                 </fieldset>

@@ -24,10 +24,39 @@ pub fn steps_text(steps: &[i64]) -> String {
     format!("{} %", list.join(" → "))
 }
 
-/// The steps field (`10, 25, 50, 100`): whole weights from 1 to 100, each
-/// above the one before; the problem in words otherwise. Empty pieces (a
+/// A step size and a maximum (`every 10 up to 50`, `%` allowed): the
+/// weights 10, 20, ... up to the maximum, which is the last step even
+/// when it is not a multiple. `None` when `text` is not of that form.
+fn step_size_and_maximum(text: &str) -> Option<Result<Vec<i64>, String>> {
+    let lower = text.trim().to_lowercase();
+    let rest = lower.strip_prefix("every ")?;
+    let (size, max) = rest.split_once(" up to ")?;
+    let number = |t: &str| t.trim().trim_end_matches('%').trim().parse::<i64>().ok();
+    let (Some(size), Some(max)) = (number(size), number(max)) else {
+        return Some(Err(format!(
+            "{text:?}: write a step size and a maximum as whole numbers, e.g. every 10 up to 50"
+        )));
+    };
+    if !(1..=100).contains(&size) || !(1..=100).contains(&max) || size > max {
+        return Some(Err(format!(
+            "every {size} up to {max}: the step size and the maximum are weights from 1 to 100, the step no larger than the maximum"
+        )));
+    }
+    let mut steps: Vec<i64> = (1..).map(|i| i * size).take_while(|w| *w <= max).collect();
+    if steps.last() != Some(&max) {
+        steps.push(max);
+    }
+    Some(Ok(steps))
+}
+
+/// The steps field: a list (`10, 25, 50, 100`) of whole weights from 1 to
+/// 100, each above the one before, or a step size and a maximum (`every
+/// 10 up to 50`); the problem in words otherwise. Empty pieces (a
 /// trailing comma) are ignored.
 pub fn parse_steps(text: &str) -> Result<Vec<i64>, String> {
+    if let Some(steps) = step_size_and_maximum(text) {
+        return steps;
+    }
     let mut steps: Vec<i64> = Vec::new();
     for piece in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let w: i64 = piece
@@ -764,6 +793,17 @@ mod tests {
     #[test]
     fn steps_parse_and_show() {
         assert_eq!(parse_steps("10, 25,50 ,100"), Ok(vec![10, 25, 50, 100]));
+        assert_eq!(
+            parse_steps("every 10 up to 50"),
+            Ok(vec![10, 20, 30, 40, 50])
+        );
+        assert_eq!(
+            parse_steps("Every 20 % up to 100%"),
+            Ok(vec![20, 40, 60, 80, 100])
+        );
+        assert_eq!(parse_steps("every 30 up to 100"), Ok(vec![30, 60, 90, 100]));
+        assert!(parse_steps("every 60 up to 50").is_err());
+        assert!(parse_steps("every ten up to 50").is_err());
         assert_eq!(parse_steps("5 %, 100%,"), Ok(vec![5, 100]));
         assert_eq!(
             parse_steps("10, ten"),
