@@ -293,10 +293,28 @@ fn every_object_fits_the_kubernetes_schema_with_every_option_on() {
     assert_eq!(monitor["apiVersion"], "monitoring.coreos.com/v1");
     assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
     assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+    // The HTTPRoute (Gateway API, not in k8s-openapi): its shape, by hand.
+    let with_route = render_chart(json!({"httpRoute": {"enabled": true}}));
+    let route = with_route
+        .iter()
+        .find(|(_, o)| o["kind"] == "HTTPRoute")
+        .map(|(_, o)| o.clone())
+        .expect("an HTTPRoute when asked");
+    assert_eq!(route["apiVersion"], "gateway.networking.k8s.io/v1");
+    assert_eq!(
+        route["spec"]["parentRefs"],
+        json!([{"name": "gateway", "namespace": "istio-system"}])
+    );
+    assert_eq!(route["spec"]["hostnames"], json!(["meshdeck.example.com"]));
+    assert_eq!(
+        route["spec"]["rules"][0]["backendRefs"],
+        json!([{"name": "meshdeck", "port": 80}])
+    );
     assert!(
-        !render_chart(json!({}))
-            .iter()
-            .any(|(_, o)| o["kind"] == "ServiceMonitor" || o["kind"] == "Ingress"),
+        !render_chart(json!({})).iter().any(|(_, o)| matches!(
+            o["kind"].as_str(),
+            Some("ServiceMonitor" | "Ingress" | "HTTPRoute")
+        )),
         "off by default"
     );
 }
