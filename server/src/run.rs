@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::auth::{AuthOptions, Authenticator};
-use crate::cluster::lease::{self, CONTROLLERS_LEASE, LeaseTiming};
+use crate::cluster::lease::{self, AbortOnDrop, CONTROLLERS_LEASE, LeaseTiming};
 use crate::cluster::{Cluster, Source};
 use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
 use crate::demo::{DemoEnvironment, DemoOptions, demo_identities};
@@ -295,15 +295,6 @@ async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
     drop(metrics);
     tracing::info!("meshdeck stopped");
     Ok(())
-}
-
-/// A task aborted when this handle is dropped.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

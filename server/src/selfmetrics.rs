@@ -33,6 +33,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::cache::CacheStats;
 use crate::state::AppState;
 
 /// Upper bounds of the duration histograms, in seconds.
@@ -160,23 +161,19 @@ impl SelfMetrics {
     pub fn render(&self, state: &AppState) -> String {
         let mut out = String::new();
         let c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut family = |name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        };
-        family(
+        header(
+            &mut out,
             "meshdeck_http_requests_total",
             "counter",
             "Requests served, by matched route, method and status.",
         );
-        let mut text = String::new();
         for ((route, method, status), n) in &c.http {
+            let route = escape(route);
             let _ = writeln!(
-                text,
-                "meshdeck_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
-                escape(route)
+                out,
+                "meshdeck_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
             );
         }
-        out.push_str(&text);
         histograms(
             &mut out,
             "meshdeck_http_request_duration_seconds",
@@ -184,9 +181,11 @@ impl SelfMetrics {
             "route",
             c.http_duration.iter().map(|(k, h)| (k.as_str(), h)),
         );
-        let _ = writeln!(
-            out,
-            "# HELP meshdeck_upstream_requests_total Calls to Prometheus, Jaeger and the Kubernetes API, by outcome.\n# TYPE meshdeck_upstream_requests_total counter"
+        header(
+            &mut out,
+            "meshdeck_upstream_requests_total",
+            "counter",
+            "Calls to Prometheus, Jaeger and the Kubernetes API, by outcome.",
         );
         for ((upstream, outcome), n) in &c.upstream {
             let _ = writeln!(
@@ -201,9 +200,11 @@ impl SelfMetrics {
             "upstream",
             c.upstream_duration.iter().map(|(k, h)| (*k, h)),
         );
-        let _ = writeln!(
-            out,
-            "# HELP meshdeck_cache_requests_total Lookups in the graph and metrics caches: kept answer, shared running computation, or a new one.\n# TYPE meshdeck_cache_requests_total counter"
+        header(
+            &mut out,
+            "meshdeck_cache_requests_total",
+            "counter",
+            "Lookups in the graph and metrics caches: kept answer, shared running computation, or a new one.",
         );
         for ((cache, result), n) in &c.cache {
             let _ = writeln!(
@@ -215,41 +216,42 @@ impl SelfMetrics {
             ("graph", state.graph_cache().stats()),
             ("metrics", state.metrics_cache().stats()),
         ];
-        for (name, help, value) in [
-            (
-                "meshdeck_cache_entries",
-                "Answers kept.",
-                &(|s: &crate::cache::CacheStats| s.entries)
-                    as &dyn Fn(&crate::cache::CacheStats) -> usize,
-            ),
-            ("meshdeck_cache_bytes", "Estimated bytes kept.", &|s| {
-                s.bytes
-            }),
+        let gauges: [(&str, &str, CacheGauge); 3] = [
+            ("meshdeck_cache_entries", "Answers kept.", |s| s.entries),
+            ("meshdeck_cache_bytes", "Estimated bytes kept.", |s| s.bytes),
             (
                 "meshdeck_cache_computations_running",
                 "Computations running.",
-                &|s| s.running,
+                |s| s.running,
             ),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        ];
+        for (name, help, value) in gauges {
+            header(&mut out, name, "gauge", help);
             for (cache, stats) in &caches {
                 let _ = writeln!(out, "{name}{{cache=\"{cache}\"}} {}", value(stats));
             }
         }
         let reviews = state.auth().stats();
-        let _ = writeln!(
-            out,
-            "# HELP meshdeck_token_reviews_total TokenReviews sent.\n# TYPE meshdeck_token_reviews_total counter\nmeshdeck_token_reviews_total {}",
-            reviews.token_reviews
-        );
-        let _ = writeln!(
-            out,
-            "# HELP meshdeck_access_reviews_total SubjectAccessReviews sent.\n# TYPE meshdeck_access_reviews_total counter\nmeshdeck_access_reviews_total {}",
-            reviews.access_reviews
-        );
-        let _ = writeln!(
-            out,
-            "# HELP meshdeck_controller_reconciles_total Reconciles of the controllers, by outcome.\n# TYPE meshdeck_controller_reconciles_total counter"
+        for (name, help, n) in [
+            (
+                "meshdeck_token_reviews_total",
+                "TokenReviews sent.",
+                reviews.token_reviews,
+            ),
+            (
+                "meshdeck_access_reviews_total",
+                "SubjectAccessReviews sent.",
+                reviews.access_reviews,
+            ),
+        ] {
+            header(&mut out, name, "counter", help);
+            let _ = writeln!(out, "{name} {n}");
+        }
+        header(
+            &mut out,
+            "meshdeck_controller_reconciles_total",
+            "counter",
+            "Reconciles of the controllers, by outcome.",
         );
         for ((controller, outcome), n) in &c.reconciles {
             let _ = writeln!(
@@ -257,9 +259,11 @@ impl SelfMetrics {
                 "meshdeck_controller_reconciles_total{{controller=\"{controller}\",outcome=\"{outcome}\"}} {n}"
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP meshdeck_rollout_decisions_total Judgements of canary rollouts, by decision.\n# TYPE meshdeck_rollout_decisions_total counter"
+        header(
+            &mut out,
+            "meshdeck_rollout_decisions_total",
+            "counter",
+            "Judgements of canary rollouts, by decision.",
         );
         for (action, n) in &c.decisions {
             let _ = writeln!(
@@ -271,6 +275,14 @@ impl SelfMetrics {
     }
 }
 
+/// How a cache gauge reads its value.
+type CacheGauge = fn(&CacheStats) -> usize;
+
+/// A family's `# HELP` and `# TYPE` lines.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
 fn histograms<'a>(
     out: &mut String,
     name: &str,
@@ -278,7 +290,7 @@ fn histograms<'a>(
     label: &str,
     items: impl Iterator<Item = (&'a str, &'a Histogram)>,
 ) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    header(out, name, "histogram", help);
     for (key, h) in items {
         let key = escape(key);
         for (le, n) in BUCKETS.iter().zip(h.counts) {

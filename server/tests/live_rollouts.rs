@@ -107,7 +107,7 @@ async fn a_rollout_is_kept_in_the_cluster_and_steps_only_as_its_starter_may() {
         spec,
     };
     let first = state(&cluster);
-    let t = ops::now_s();
+    let t = meshdeck_sim::live::now_s();
     let r = ops::start_at(&first, &starter, &start, t).await.unwrap();
     assert_eq!((r.phase, r.canary_weight), (RolloutPhase::Running, 10));
     assert_eq!(weights(&admin, &ns).await, pair(90, 10));

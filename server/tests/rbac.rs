@@ -171,12 +171,10 @@ async fn exercise(crd: Option<(&str, &str)>) -> Vec<AuditEntry> {
         Some(json!({})),
     )
     .await;
-    let judged = meshdeck_server::rollouts::controller::tick(
-        &state,
-        meshdeck_server::rollouts::ops::now_s() + 1.0,
-    )
-    .await
-    .unwrap();
+    let judged =
+        meshdeck_server::rollouts::controller::tick(&state, meshdeck_sim::live::now_s() + 1.0)
+            .await
+            .unwrap();
     assert_eq!(judged, 1);
     // Pruning: the gateway is no longer wanted.
     save(&state, false).await;

@@ -124,7 +124,7 @@ pub async fn run_as_leader<F, Fut>(
 }
 
 /// A task that is aborted when this handle is dropped.
-struct AbortOnDrop(JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub(crate) JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -21,16 +21,20 @@ use crate::error::Result;
 /// Namespaces fetched per list call; the rest come with continue tokens.
 const PAGE_SIZE: u32 = 500;
 
-/// A user as the cluster's authenticator reports them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A user as the cluster's authenticator reports them (kept with a
+/// rollout, as who started it: it carries no credential).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     /// User name, e.g. `alice` or `system:serviceaccount:ns:name`.
     pub user: String,
     /// Unique id, where the authenticator gives one.
+    #[serde(default)]
     pub uid: Option<String>,
     /// Groups.
+    #[serde(default)]
     pub groups: Vec<String>,
     /// Extra attributes (scopes and the like), passed on to authorization.
+    #[serde(default)]
     pub extra: BTreeMap<String, Vec<String>>,
 }
 

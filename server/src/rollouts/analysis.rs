@@ -37,6 +37,8 @@ pub struct AnalysisQueries {
     pub error_share: String,
     /// p99 duration per version, in milliseconds.
     pub p99: String,
+    /// Requests per second per version (not judged: the rollout's charts).
+    pub request_rate: String,
 }
 
 /// The queries for `spec` on service `namespace/name`.
@@ -69,6 +71,7 @@ pub fn queries(namespace: &str, name: &str, spec: &RolloutSpec) -> AnalysisQueri
         p99: format!(
             "histogram_quantile(0.99, sum by (le, destination_version) (rate({DURATION_BUCKETS}{{{s}}}[{window}])))"
         ),
+        request_rate: rate_all,
     }
 }
 

@@ -2,6 +2,9 @@
 //! every [`TICK`] it lists the rollouts' ConfigMaps and judges each running
 //! rollout whose interval is over:
 //!
+//! Only running rollouts are read (their ConfigMaps carry their phase as
+//! a label), so finished ones cost nothing.
+//!
 //! 1. The weights in force must still be the rollout's; someone else's
 //!    edit pauses it, naming both.
 //! 2. The analysis measures the interval in Prometheus (three queries) and
@@ -21,7 +24,7 @@ use std::time::Duration;
 
 use app::types::{RolloutAction, RolloutEvent, RolloutPhase};
 
-use super::ops::{self, describe_weights, now_s, weights_match};
+use super::ops::{self, describe_weights, weights_match};
 use super::store::{self, Stored};
 use super::{analysis, decide};
 use crate::access::AccessScope;
@@ -41,7 +44,7 @@ pub async fn run(state: AppState) {
     let mut failing = false;
     loop {
         interval.tick().await;
-        match tick(&state, now_s()).await {
+        match tick(&state, meshdeck_sim::live::now_s()).await {
             Ok(_) => failing = false,
             Err(err) if !failing => {
                 failing = true;
@@ -57,7 +60,7 @@ pub async fn run(state: AppState) {
 pub async fn tick(state: &AppState, now: f64) -> Result<usize> {
     let own = state.cluster()?.own().clone();
     let mut judged = 0;
-    for stored in store::list(&own).await? {
+    for stored in store::list_running(&own).await? {
         let r = &stored.record.rollout;
         let due = r.phase == RolloutPhase::Running && r.next_judgement_at.is_some_and(|t| t <= now);
         if !due {
@@ -111,7 +114,7 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
             describe_weights(&live),
             describe_weights(&ops::weights(&r.spec, r.canary_weight))
         );
-        pause(&mut record, RolloutEvent { message, ..base });
+        record.halt(RolloutPhase::Paused, RolloutEvent { message, ..base });
         store::save(&own, &record, resource_version).await?;
         return Ok(());
     }
@@ -140,11 +143,11 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
 
     // 3. May the person who started it still make the writes?
     if moves {
-        let who = record.starter.identity();
+        let who = &record.starter;
         let auth = state.auth();
         let mut denied = Vec::new();
         for w in ops::writes(ns) {
-            if !auth.may_now(&who, &w).await? {
+            if !auth.may_now(who, &w).await? {
                 denied.push(w.describe());
             }
         }
@@ -155,8 +158,8 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
                 record.starter.user,
                 denied.join("; ")
             );
-            pause(
-                &mut record,
+            record.halt(
+                RolloutPhase::Paused,
                 RolloutEvent {
                     message,
                     measured: Some(measured),
@@ -210,7 +213,7 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
             // a person.
             let message = format!("paused: the weights could not be written: {err}");
             let mut failed = saved.record.clone();
-            pause(&mut failed, RolloutEvent { message, ..base });
+            failed.halt(RolloutPhase::Paused, RolloutEvent { message, ..base });
             store::save(&own, &failed, saved.resource_version).await?;
             return Err(err);
         }
@@ -224,13 +227,4 @@ async fn judge(state: &AppState, stored: Stored, now: f64) -> Result<()> {
         tracing::info!(rollout = %format!("{ns}/{svc}"), weight, "rollout weights written");
     }
     Ok(())
-}
-
-/// Pauses the rollout of `record` with `event` (its message becomes the
-/// status): nothing moves until a person resumes it.
-fn pause(record: &mut store::Record, event: RolloutEvent) {
-    record.rollout.phase = RolloutPhase::Paused;
-    record.rollout.next_judgement_at = None;
-    record.rollout.status = event.message.clone();
-    record.push(event);
 }

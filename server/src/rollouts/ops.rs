@@ -16,21 +16,13 @@ use app::types::{
 };
 
 use super::analysis;
-use super::store::{self, Record, Starter, Stored};
+use super::store::{self, Record, Stored};
 use crate::access::AccessScope;
 use crate::cluster::names;
 use crate::cluster::reviews::Attributes;
 use crate::error::{Error, Result};
 use crate::istio::wizards::write::{self, WriteOptions};
 use crate::state::AppState;
-
-/// Unix seconds now.
-pub fn now_s() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
 
 /// The writes a rollout makes in `namespace`: patching its VirtualService
 /// and DestinationRule.
@@ -126,15 +118,9 @@ fn queries_of(namespace: &str, service: &str, spec: &RolloutSpec) -> RolloutQuer
     }
 }
 
-/// Prometheus' scrape interval as configured (`--prometheus-scrape-interval`,
-/// the demo's `--scrape-interval`).
-fn scrape_interval_s(state: &AppState) -> u32 {
-    state.scrape_interval_s()
-}
-
 /// `POST /api/rollouts`.
 pub async fn start(state: &AppState, scope: &AccessScope, start: &RolloutStart) -> Result<Rollout> {
-    start_at(state, scope, start, now_s()).await
+    start_at(state, scope, start, meshdeck_sim::live::now_s()).await
 }
 
 /// [`start`] as if it were `now` (Unix seconds): the rollout's clock
@@ -150,12 +136,10 @@ pub async fn start_at(
         service,
         spec,
     } = start;
-    names::namespace(namespace)?;
-    names::object("service", service)?;
-    scope.check_namespace(namespace)?;
+    check(scope, namespace, service)?;
     let (facts, _) = write::service_weights(state, namespace, service).await?;
     let versions: Vec<String> = facts.versions.iter().map(|v| v.version.clone()).collect();
-    let mut problems = super::validate(spec, &versions, scrape_interval_s(state));
+    let mut problems = super::validate(spec, &versions, state.scrape_interval_s());
     if facts.protocol == ServiceProtocol::Tcp {
         problems.push(format!(
             "service: {namespace}/{service} is a TCP service: a rollout is judged on HTTP and gRPC requests, which TCP has none of"
@@ -212,7 +196,7 @@ pub async fn start_at(
             may_control: false,
             control_problem: None,
         },
-        starter: Starter::from(&scope.identity),
+        starter: scope.identity.clone(),
     };
     record.push(RolloutEvent {
         at: now,
@@ -244,19 +228,19 @@ pub async fn start_at(
     if let Err(err) = written {
         let mut failed = saved.record.clone();
         let message = format!("not started: the weights could not be written: {err}");
-        failed.rollout.phase = RolloutPhase::Aborted;
-        failed.rollout.next_judgement_at = None;
-        failed.rollout.status = message.clone();
-        failed.push(RolloutEvent {
-            at: now,
-            by: Some(scope.user.clone()),
-            control: Some(RolloutControl::Abort),
-            decision: None,
-            measured: None,
-            step: 0,
-            canary_weight: 0,
-            message,
-        });
+        failed.halt(
+            RolloutPhase::Aborted,
+            RolloutEvent {
+                at: now,
+                by: Some(scope.user.clone()),
+                control: Some(RolloutControl::Abort),
+                decision: None,
+                measured: None,
+                step: 0,
+                canary_weight: 0,
+                message,
+            },
+        );
         if let Err(e) = store::save(&own, &failed, saved.resource_version.clone()).await {
             tracing::error!(error = %e, service = %format!("{namespace}/{service}"), "could not record a rollout that did not start");
         }
@@ -278,6 +262,14 @@ pub async fn start_at(
     }
     tracing::info!(user = %scope.user, service = %format!("{namespace}/{service}"), stable = %spec.stable, canary = %spec.canary, "rollout started");
     view(state, scope, saved.record).await
+}
+
+/// 400 for names that cannot be a service's, 403 before anything is read
+/// when the caller may not see the namespace.
+fn check(scope: &AccessScope, namespace: &str, service: &str) -> Result<()> {
+    names::namespace(namespace)?;
+    names::object("service", service)?;
+    scope.check_namespace(namespace)
 }
 
 /// The rollout as `scope` sees it: with whether they may act on it.
@@ -305,9 +297,7 @@ pub async fn get(
     namespace: &str,
     service: &str,
 ) -> Result<Rollout> {
-    names::namespace(namespace)?;
-    names::object("service", service)?;
-    scope.check_namespace(namespace)?;
+    check(scope, namespace, service)?;
     let own = state.cluster()?.own();
     match store::get(own, namespace, service).await? {
         Some(s) => view(state, scope, s.record).await,
@@ -499,7 +489,15 @@ pub async fn control(
     service: &str,
     control: RolloutControl,
 ) -> Result<Rollout> {
-    control_at(state, scope, namespace, service, control, now_s()).await
+    control_at(
+        state,
+        scope,
+        namespace,
+        service,
+        control,
+        meshdeck_sim::live::now_s(),
+    )
+    .await
 }
 
 /// [`control`] as if it were `now` (Unix seconds).
@@ -511,9 +509,7 @@ pub async fn control_at(
     control: RolloutControl,
     now: f64,
 ) -> Result<Rollout> {
-    names::namespace(namespace)?;
-    names::object("service", service)?;
-    scope.check_namespace(namespace)?;
+    check(scope, namespace, service)?;
     let own = state.cluster()?.own().clone();
     let Some(stored) = store::get(&own, namespace, service).await? else {
         return Err(Error::NotFound(format!(
@@ -578,12 +574,12 @@ pub async fn charts(
             upstream: app::types::UpstreamKind::Prometheus,
             reason: "no Prometheus is configured".into(),
         })?;
-    let scrape = f64::from(scrape_interval_s(state).max(1));
+    let scrape = f64::from(state.scrape_interval_s().max(1));
     let start = rollout.started_at - 60.0;
     let end = if rollout.phase.is_done() {
-        (rollout.updated_at + 60.0).min(now_s())
+        (rollout.updated_at + 60.0).min(meshdeck_sim::live::now_s())
     } else {
-        now_s()
+        meshdeck_sim::live::now_s()
     };
     // About 240 points, never finer than the scrape interval; each
     // point's rate spans two steps (at least two scrapes).
@@ -591,9 +587,7 @@ pub async fn charts(
     let mut window_spec = rollout.spec.clone();
     window_spec.interval_s = (2.0 * step).max(2.0 * scrape) as u32;
     let q = analysis::queries(namespace, service, &window_spec);
-    let window = crate::promql::duration(f64::from(window_spec.interval_s));
-    let requests = q.requests.replace("increase(", "rate(");
-    debug_assert!(requests.contains(&format!("[{window}]")));
+    let requests = q.request_rate;
     // A share (0 to 1), as every success-rate chart draws it.
     let success = format!("1 - ({})", q.error_share);
     let (a, b, c) = futures::join!(

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use app::types::{MAX_ROLLOUT_EVENTS, Rollout, RolloutEvent};
+use app::types::{MAX_ROLLOUT_EVENTS, Rollout, RolloutEvent, RolloutPhase};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,10 @@ use crate::error::{Error, Result};
 
 /// Label on a rollout's ConfigMap naming its service.
 pub const ROLLOUT_LABEL: &str = "meshdeck.io/rollout";
+/// Label on a rollout's ConfigMap with its phase (`running`, `paused`,
+/// `promoted`, `rolled_back`, `aborted`): the controller lists only the
+/// running ones, whatever number of finished ones the cluster keeps.
+pub const PHASE_LABEL: &str = "meshdeck.io/rollout-phase";
 /// Key of the rollout's JSON in its ConfigMap.
 pub const DATA_KEY: &str = "rollout.json";
 /// Largest rollout document kept (a ConfigMap holds at most 1 MiB).
@@ -38,54 +42,15 @@ pub fn object_name(service: &str) -> String {
     format!("meshdeck-rollout-{service}")
 }
 
-/// The person who started a rollout, as Kubernetes named them: whom the
-/// SubjectAccessReview before each step asks about.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Starter {
-    /// User name.
-    pub user: String,
-    /// Unique id, where the authenticator gave one.
-    #[serde(default)]
-    pub uid: Option<String>,
-    /// Groups.
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// Extra attributes.
-    #[serde(default)]
-    pub extra: BTreeMap<String, Vec<String>>,
-}
-
-impl From<&Identity> for Starter {
-    fn from(i: &Identity) -> Self {
-        Starter {
-            user: i.user.clone(),
-            uid: i.uid.clone(),
-            groups: i.groups.clone(),
-            extra: i.extra.clone(),
-        }
-    }
-}
-
-impl Starter {
-    /// As an identity for a SubjectAccessReview.
-    pub fn identity(&self) -> Identity {
-        Identity {
-            user: self.user.clone(),
-            uid: self.uid.clone(),
-            groups: self.groups.clone(),
-            extra: self.extra.clone(),
-        }
-    }
-}
-
 /// What the ConfigMap holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The rollout (its `may_control` fields are filled per caller when
     /// shown, not stored).
     pub rollout: Rollout,
-    /// Who started it.
-    pub starter: Starter,
+    /// Who started it, as Kubernetes named them: whom the
+    /// SubjectAccessReview before each step asks about.
+    pub starter: Identity,
 }
 
 impl Record {
@@ -100,6 +65,16 @@ impl Record {
         r.events.push(event);
         let extra = r.events.len().saturating_sub(MAX_ROLLOUT_EVENTS);
         r.events.drain(..extra);
+    }
+
+    /// Stops the rollout in `phase` (paused, or over) with `event`, whose
+    /// message becomes the status: nothing is judged until a person
+    /// resumes it.
+    pub fn halt(&mut self, phase: RolloutPhase, event: RolloutEvent) {
+        self.rollout.phase = phase;
+        self.rollout.next_judgement_at = None;
+        self.rollout.status = event.message.clone();
+        self.push(event);
     }
 }
 
@@ -152,6 +127,7 @@ fn encode(record: &Record, resource_version: Option<String>) -> Result<ConfigMap
             labels: Some(BTreeMap::from([
                 (MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned()),
                 (ROLLOUT_LABEL.to_owned(), r.service.clone()),
+                (PHASE_LABEL.to_owned(), phase_value(r.phase).to_owned()),
             ])),
             resource_version,
             ..ObjectMeta::default()
@@ -175,10 +151,30 @@ pub async fn get(client: &kube::Client, namespace: &str, service: &str) -> Resul
     }
 }
 
+/// A phase as its label value (its name on the wire).
+fn phase_value(phase: RolloutPhase) -> &'static str {
+    match phase {
+        RolloutPhase::Running => "running",
+        RolloutPhase::Paused => "paused",
+        RolloutPhase::Promoted => "promoted",
+        RolloutPhase::RolledBack => "rolled_back",
+        RolloutPhase::Aborted => "aborted",
+    }
+}
+
 /// Every rollout in the cluster.
 pub async fn list(client: &kube::Client) -> Result<Vec<Stored>> {
+    list_selected(client, ROLLOUT_LABEL).await
+}
+
+/// The running rollouts in the cluster (what the controller judges).
+pub async fn list_running(client: &kube::Client) -> Result<Vec<Stored>> {
+    list_selected(client, &format!("{ROLLOUT_LABEL},{PHASE_LABEL}=running")).await
+}
+
+async fn list_selected(client: &kube::Client, selector: &str) -> Result<Vec<Stored>> {
     let api: Api<ConfigMap> = Api::all(client.clone());
-    let params = ListParams::default().labels(ROLLOUT_LABEL);
+    let params = ListParams::default().labels(selector);
     match api.list(&params).await {
         Ok(list) => Ok(list.items.into_iter().filter_map(decode).collect()),
         Err(e) => Err(api_error(

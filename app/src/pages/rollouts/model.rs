@@ -598,34 +598,17 @@ impl StartForm {
         );
         let min_requests = whole(&self.min_requests, 0, 1_000_000_000);
         let failure_limit = whole(&self.failure_limit, 1, 100);
-        check(
-            field::STEPS,
-            steps.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        check(
-            field::INTERVAL,
-            interval.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        check(
-            field::MIN_SUCCESS,
-            min_success.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        check(
-            field::MAX_P99_MS,
-            max_p99_ms.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        check(
-            field::MAX_P99_RATIO,
-            max_p99_ratio.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        check(
-            field::MIN_REQUESTS,
-            min_requests.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        check(
-            field::FAILURE_LIMIT,
-            failure_limit.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        // Each field's problem, if any (the values are used below).
+        fn problem<T>(r: &Result<T, String>) -> Result<(), String> {
+            r.as_ref().map(|_| ()).map_err(Clone::clone)
+        }
+        check(field::STEPS, problem(&steps));
+        check(field::INTERVAL, problem(&interval));
+        check(field::MIN_SUCCESS, problem(&min_success));
+        check(field::MAX_P99_MS, problem(&max_p99_ms));
+        check(field::MAX_P99_RATIO, problem(&max_p99_ratio));
+        check(field::MIN_REQUESTS, problem(&min_requests));
+        check(field::FAILURE_LIMIT, problem(&failure_limit));
         match (
             steps,
             interval,

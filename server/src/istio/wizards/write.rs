@@ -758,7 +758,10 @@ pub async fn service_weights(
     namespace: &str,
     name: &str,
 ) -> Result<(ServiceFacts, Vec<VersionWeight>)> {
-    let (snapshot, facts) = read(state, namespace, name).await?;
+    // Neither needs what Prometheus adds to a snapshot (the plaintext
+    // callers the checks use): no query for it.
+    let snapshot = istio::snapshot(state.cluster()?.own(), None).await?;
+    let facts = facts(&snapshot, namespace, name)?;
     let weights = current_weights(&snapshot, &facts);
     Ok((facts, weights))
 }
