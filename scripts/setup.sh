@@ -5,7 +5,8 @@
 #
 #   wasm32 target (rustup), Trunk 0.21.14 and wasm-bindgen-cli (cargo install),
 #   @playwright/test and binaryen's wasm-opt (npm, in end2end/),
-#   chromium, chromium-driver, prometheus (apt, --no-install-recommends).
+#   chromium, chromium-driver, prometheus, python3-venv, curl (apt,
+#   --no-install-recommends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +56,9 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
 command -v npm >/dev/null || missing+=(nodejs npm)
+# The API fuzzer (scripts/fuzz-api.sh) installs Schemathesis into a venv.
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   [ -r /etc/debian_version ] ||
     fail "not a Debian system: install ${missing[*]} with your package manager (Chromium, ChromeDriver, Prometheus with promtool, Node.js with npm) and run again."

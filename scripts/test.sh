@@ -41,6 +41,10 @@ KUBECONFIG="$kube_dir/kubeconfig" MESHDECK_TEST_TOKEN=demo-token-alice \
 kill "$demo_pid"
 wait "$demo_pid" || true
 
+# Schemathesis against the demo with /api/openapi.json (its own ports).
+echo "[test] API fuzzer (Schemathesis)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}" MESHDECK_BIN="$target_dir/release/meshdeck" scripts/fuzz-api.sh
+
 echo "[test] Playwright end-to-end suite"
 (cd end2end && MESHDECK_BIN="$target_dir/release/meshdeck" npx playwright test) 2>&1 | tee -a "$log"
 

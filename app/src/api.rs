@@ -80,6 +80,11 @@ pub async fn status() -> Result<Status, ApiError> {
     fetch_json("/api/status", None).await
 }
 
+/// `GET /api/openapi.json` (public): this API's OpenAPI document.
+pub async fn openapi() -> Result<serde_json::Value, ApiError> {
+    fetch_json("/api/openapi.json", None).await
+}
+
 /// `GET /api/me`.
 pub async fn me() -> Result<Me, ApiError> {
     get_json("/api/me").await

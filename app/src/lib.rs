@@ -59,6 +59,7 @@ mod ui {
                         <Route path=path!("/traces") view=pages::traces::TracesPage />
                         <Route path=path!("/prometheus") view=pages::prometheus::PrometheusPage />
                         <Route path=path!("/settings") view=pages::settings::SettingsPage />
+                        <Route path=path!("/api-docs") view=pages::api_docs::ApiDocsPage />
                         <Route path=path!("/login") view=pages::login::LoginPage />
                     </Routes>
                 </Shell>

@@ -69,9 +69,16 @@ pub const SETTINGS: NavItem = NavItem {
     summary: "Switch the mesh on for the cluster, namespaces and workloads.",
 };
 
+/// The REST/JSON API's reference.
+pub const API: NavItem = NavItem {
+    path: "/api-docs",
+    label: "API",
+    summary: "The REST/JSON API behind every page, for scripts and tools: operations, parameters, answers and types, from the server's OpenAPI document.",
+};
+
 /// The navigation bar, in order.
-pub const NAV: [NavItem; 9] = [
-    OVERVIEW, GRAPH, METRICS, ISTIO, ROLLOUTS, NAMESPACES, TRACES, PROMETHEUS, SETTINGS,
+pub const NAV: [NavItem; 10] = [
+    OVERVIEW, GRAPH, METRICS, ISTIO, ROLLOUTS, NAMESPACES, TRACES, PROMETHEUS, SETTINGS, API,
 ];
 
 /// Whether `path` (without query string) is a page of the UI: a section,
@@ -159,6 +166,8 @@ mod tests {
         assert!(is_ui_path("/namespaces"));
         assert!(is_ui_path("/"));
         assert!(is_ui_path("/login"));
+        assert!(is_ui_path("/api-docs"));
+        assert!(!is_ui_path("/api"));
         assert!(!is_ui_path("/api/status"));
         assert!(!is_ui_path("/graph/extra"));
         // A service's page, for names Kubernetes allows only.

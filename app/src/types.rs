@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The body of every error response: `{"error": {"code": ..., "message": ...}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorDetail,
@@ -15,6 +16,7 @@ pub struct ErrorBody {
 
 /// Machine-readable code plus a message written for a person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable, machine-readable error class.
     pub code: ErrorCode,
@@ -24,6 +26,7 @@ pub struct ErrorDetail {
 
 /// Stable error classes; each maps to one HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: malformed request (bad query string, bad JSON, bad parameter).
@@ -68,6 +71,7 @@ impl ErrorCode {
 
 /// `GET /api/health`: the process is up and serving.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always `"ok"` when the server answers.
     pub status: String,
@@ -78,6 +82,7 @@ pub struct Health {
 /// `GET /api/ready`: whether this replica can serve (its Kubernetes API
 /// answers), with the upstreams' probes; 503 when not ready.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
     /// The Kubernetes API answered meshdeck's probe.
     pub ready: bool,
@@ -89,6 +94,7 @@ pub struct Readiness {
 
 /// How the server was started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunMode {
     /// `meshdeck serve`: a real cluster.
@@ -99,6 +105,7 @@ pub enum RunMode {
 
 /// How callers are identified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
     /// Kubernetes bearer tokens, checked with a TokenReview (the browser or
@@ -117,6 +124,7 @@ pub enum AuthMode {
 
 /// The outside systems meshdeck talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UpstreamKind {
     /// The Kubernetes API server.
@@ -166,6 +174,7 @@ impl UpstreamKind {
 
 /// One upstream's state as seen by the server just now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpstreamStatus {
     /// Which system.
     pub kind: UpstreamKind,
@@ -183,6 +192,7 @@ pub struct UpstreamStatus {
 
 /// A link to an external tool's own UI (top-right corner of the console).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ToolLink {
     /// Which tool.
     pub kind: UpstreamKind,
@@ -192,6 +202,7 @@ pub struct ToolLink {
 
 /// `GET /api/status`: how the console is wired and what is reachable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Status {
     /// meshdeck's version.
     pub version: String,
@@ -214,6 +225,7 @@ pub struct Status {
 
 /// What a metrics request is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MetricsScopeKind {
     /// Every namespace the caller may see.
@@ -257,6 +269,7 @@ impl MetricsScopeKind {
 
 /// Which calls of a service or workload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Calls it receives (reported by its own proxy).
@@ -278,6 +291,7 @@ impl Direction {
 
 /// The unit of a chart's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// A share between 0 and 1, shown as a percentage.
@@ -296,6 +310,7 @@ pub enum Unit {
 
 /// The five traffic charts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChartKind {
     /// Share of requests not answered with 5xx.
@@ -343,6 +358,7 @@ impl ChartKind {
 
 /// One line of a chart: `[unix seconds, value or null]` points.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Series {
     /// Legend label, e.g. `p99`.
     pub name: String,
@@ -352,6 +368,7 @@ pub struct Series {
 
 /// One chart with the PromQL behind each of its series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chart {
     /// Which chart.
     pub kind: ChartKind,
@@ -363,6 +380,7 @@ pub struct Chart {
 
 /// One row of a top-10 list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopEntry {
     /// The service's namespace.
     pub namespace: String,
@@ -374,6 +392,7 @@ pub struct TopEntry {
 
 /// What a top-10 list ranks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TopKind {
     /// Requests per second.
@@ -416,6 +435,7 @@ impl TopKind {
 
 /// A top-10 list over the whole range.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopList {
     /// What it ranks.
     pub kind: TopKind,
@@ -429,6 +449,7 @@ pub struct TopList {
 
 /// `GET /api/metrics`: the five charts and the top-10 lists of one scope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsReport {
     /// Scope kind asked for.
     pub scope: MetricsScopeKind,
@@ -452,6 +473,7 @@ pub struct MetricsReport {
 
 /// A project and the namespaces of it the caller may see.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectTargets {
     /// Project id (the label value).
     pub id: String,
@@ -461,6 +483,7 @@ pub struct ProjectTargets {
 
 /// A namespace with the services and workloads that have traffic.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamespaceTargets {
     /// Namespace name.
     pub name: String,
@@ -472,6 +495,7 @@ pub struct NamespaceTargets {
 
 /// `GET /api/metrics/targets`: what the caller may pick as a metrics scope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsTargets {
     /// Projects (empty when no cluster is configured).
     pub projects: Vec<ProjectTargets>,
@@ -481,6 +505,7 @@ pub struct MetricsTargets {
 
 /// A caller's role in the console, decided by the cluster's RBAC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Cluster owner: may patch namespaces cluster-wide; sees everything.
@@ -501,6 +526,7 @@ impl Role {
 
 /// The console features a caller may use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Features {
     /// The traffic graph.
     pub graph: bool,
@@ -519,6 +545,7 @@ pub struct Features {
 
 /// A namespace the caller may see and the project it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisibleNamespace {
     /// Namespace name.
     pub name: String,
@@ -528,6 +555,7 @@ pub struct VisibleNamespace {
 
 /// A project with at least one namespace the caller may see.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisibleProject {
     /// Project id: the value of the project label or annotation, or the
     /// namespace's own name for a namespace without one.
@@ -541,6 +569,7 @@ pub struct VisibleProject {
 /// One identity offered in demo mode. The token is the in-memory cluster's,
 /// accepted by its TokenReview like any other bearer token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemoIdentity {
     /// Kubernetes user name.
     pub name: String,
@@ -554,6 +583,7 @@ pub struct DemoIdentity {
 
 /// `GET /api/me`: who the caller is and what they may see.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// Kubernetes user name.
     pub user: String,
@@ -579,6 +609,7 @@ pub struct Me {
 
 /// One trace in a search result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceSummary {
     /// Trace id (hex).
     pub trace_id: String,
@@ -600,6 +631,7 @@ pub struct TraceSummary {
 
 /// `GET /api/traces`: traces matching a search, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceSearch {
     /// The traces.
     pub traces: Vec<TraceSummary>,
@@ -609,6 +641,7 @@ pub struct TraceSearch {
 
 /// `GET /api/traces/services`: services with traces the caller may see.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceServices {
     /// Service names as the tracer reports them (`<app>.<namespace>` in Istio).
     pub services: Vec<String>,
@@ -618,6 +651,7 @@ pub struct TraceServices {
 
 /// A timestamped log entry of a span.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpanLog {
     /// Unix microseconds.
     pub timestamp_us: i64,
@@ -627,6 +661,7 @@ pub struct SpanLog {
 
 /// One span of a trace, in waterfall order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpanView {
     /// Span id (hex).
     pub span_id: String,
@@ -660,6 +695,7 @@ pub struct SpanView {
 
 /// `GET /api/traces/{id}`: one trace as a waterfall.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceDetail {
     /// Trace id (hex).
     pub trace_id: String,
@@ -677,6 +713,7 @@ pub struct TraceDetail {
 
 /// What a traffic graph's nodes stand for (Kiali's graph types).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum GraphType {
     /// One node per app (canonical service), versions merged.
@@ -727,6 +764,7 @@ impl GraphType {
 
 /// What a graph node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
     /// A workload (Deployment, StatefulSet, ...).
@@ -756,6 +794,7 @@ impl NodeKind {
 
 /// Traffic protocol of an edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeProtocol {
     /// HTTP/1.1 or HTTP/2 requests.
@@ -780,6 +819,7 @@ impl EdgeProtocol {
 /// Health of a node or edge, with Kiali's default thresholds: 5xx at 10 %
 /// is a failure; 4xx at 10 % is degraded, at 20 % a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GraphHealth {
     /// Errors below every threshold.
@@ -806,6 +846,7 @@ impl GraphHealth {
 
 /// What a box groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BoxKind {
     /// All nodes of one namespace.
@@ -816,6 +857,7 @@ pub enum BoxKind {
 
 /// A box drawn around related nodes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GraphBox {
     /// Stable id (`ns:bookinfo`, `box:bookinfo:reviews`).
     pub id: String,
@@ -831,6 +873,7 @@ pub struct GraphBox {
 
 /// One node of the traffic graph.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GraphNode {
     /// Stable id, the same across refreshes (`vapp:bookinfo:reviews:v3`).
     pub id: String,
@@ -871,6 +914,7 @@ pub struct GraphNode {
 
 /// Requests per second with one response code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeRate {
     /// HTTP status, or `grpc:N` for a gRPC status.
     pub code: String,
@@ -880,6 +924,7 @@ pub struct CodeRate {
 
 /// One edge of the traffic graph: traffic from one node to another.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GraphEdge {
     /// Stable id (`source id -> target id`).
     pub id: String,
@@ -914,6 +959,7 @@ pub struct GraphEdge {
 
 /// `GET /api/graph`: the traffic graph of some namespaces at one instant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Graph {
     /// What the nodes stand for.
     pub graph_type: GraphType,
@@ -937,6 +983,7 @@ pub struct Graph {
 
 /// `GET /api/graph/node`: one node's inbound and outbound traffic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GraphNodeDetail {
     /// The node.
     pub node: GraphNode,
@@ -1032,6 +1079,7 @@ mod tests {
 
 /// A workload type whose pods can get the `istio-proxy` sidecar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkloadKind {
     /// `apps/v1` Deployment.
@@ -1081,6 +1129,7 @@ impl WorkloadKind {
 
 /// Whether the running pods of a workload carry the `istio-proxy` sidecar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SidecarState {
     /// Every running pod has the sidecar.
@@ -1117,6 +1166,7 @@ impl SidecarState {
 
 /// One workload with the sidecar status of its running pods.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkloadInjection {
     /// Deployment, StatefulSet or DaemonSet.
     pub kind: WorkloadKind,
@@ -1138,6 +1188,7 @@ pub struct WorkloadInjection {
 
 /// A namespace with its injection state and its workloads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamespaceInjection {
     /// Namespace name.
     pub name: String,
@@ -1163,6 +1214,7 @@ pub struct NamespaceInjection {
 
 /// `GET /api/namespaces`: the caller's namespaces and their workloads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamespaceList {
     /// Visible namespaces, sorted by name.
     pub namespaces: Vec<NamespaceInjection>,
@@ -1173,6 +1225,7 @@ pub struct NamespaceList {
 
 /// Body of the injection endpoints: switch injection on or off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InjectionRequest {
     /// On (`true`) or off.
     pub enabled: bool,
@@ -1180,6 +1233,7 @@ pub struct InjectionRequest {
 
 /// What an injection change did, or would do with `?dryRun=true`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InjectionChange {
     /// What was changed, e.g. `namespace/legacy` or `deployment/payments/ledger`.
     pub target: String,
@@ -1203,6 +1257,7 @@ pub struct InjectionChange {
 /// Who besides owners may see the traffic graph and traces (and the Kiali
 /// and Jaeger links).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberAccessMode {
     /// Only cluster owners.
@@ -1216,6 +1271,7 @@ pub enum MemberAccessMode {
 
 /// The member-access setting.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberAccessSettings {
     /// Who may see.
     pub mode: MemberAccessMode,
@@ -1230,6 +1286,7 @@ pub struct MemberAccessSettings {
 /// Requests and limits of one component, as Kubernetes quantities (CPU
 /// like `500m` or `1`, memory like `2048Mi` or `2Gi`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentResources {
     /// CPU request.
     pub cpu_request: String,
@@ -1260,6 +1317,7 @@ impl ComponentResources {
 
 /// A toleration of node taints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Toleration {
     /// Taint key (empty with `Exists` tolerates every taint).
     #[serde(default)]
@@ -1276,6 +1334,7 @@ pub struct Toleration {
 
 /// Where a component's pods may run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Placement {
     /// Node labels the pods require.
     #[serde(default)]
@@ -1287,6 +1346,7 @@ pub struct Placement {
 
 /// A mesh component: on or off, its resources and placement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentSettings {
     /// Installed or not (pilot, telemetry and prometheus are always on).
     pub enabled: bool,
@@ -1309,6 +1369,7 @@ impl ComponentSettings {
 
 /// How the ingress gateway is exposed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GatewayServiceType {
     /// Fixed ports on every node.
     #[default]
@@ -1319,6 +1380,7 @@ pub enum GatewayServiceType {
 
 /// The Istio ingress gateway.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GatewaySettings {
     /// On, resources and placement.
     #[serde(flatten)]
@@ -1339,6 +1401,7 @@ pub struct GatewaySettings {
 
 /// URLs of the external tools, linked from the console (empty: not linked).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ToolUrls {
     /// Prometheus.
     #[serde(default)]
@@ -1356,6 +1419,7 @@ pub struct ToolUrls {
 
 /// The mesh settings the cluster owner edits, with Rancher's defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshSettings {
     /// Who may see the graph and traces.
     pub member_access: MemberAccessSettings,
@@ -1418,6 +1482,7 @@ impl Default for MeshSettings {
 
 /// What one enabled component asks for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentRequest {
     /// Component name, e.g. `pilot`.
     pub component: String,
@@ -1429,6 +1494,7 @@ pub struct ComponentRequest {
 
 /// The plan's requests against what the schedulable nodes offer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Preflight {
     /// The plan fits.
     pub fits: bool,
@@ -1450,6 +1516,7 @@ pub struct Preflight {
 
 /// `GET /api/settings` and the answer of `PUT /api/settings`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsDocument {
     /// The settings (the defaults until an owner saves).
     pub settings: MeshSettings,
@@ -1464,6 +1531,7 @@ pub struct SettingsDocument {
 /// Body of `PUT /api/settings`: the new settings and the resourceVersion
 /// they were edited from (optimistic concurrency).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsUpdate {
     /// The new settings.
     pub settings: MeshSettings,
@@ -1473,6 +1541,7 @@ pub struct SettingsUpdate {
 
 /// How the control plane is managed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ControlPlaneKind {
     /// The Sail operator's `Istio` resource (`sailoperator.io/v1`).
@@ -1487,6 +1556,7 @@ pub enum ControlPlaneKind {
 
 /// The control plane meshdeck found or manages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ControlPlane {
     /// How it is managed.
     pub kind: ControlPlaneKind,
@@ -1500,6 +1570,7 @@ pub struct ControlPlane {
 
 /// Which kind of ingress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IngressKind {
     /// The cluster's existing ingress controller (e.g. ingress-nginx).
@@ -1510,6 +1581,7 @@ pub enum IngressKind {
 
 /// One way into the cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngressInfo {
     /// Controller or Istio gateway.
     pub kind: IngressKind,
@@ -1527,6 +1599,7 @@ pub struct IngressInfo {
 
 /// `GET /api/mesh`: the mesh's cluster-level state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshStatus {
     /// Enabled through meshdeck.
     pub enabled: bool,
@@ -1542,6 +1615,7 @@ pub struct MeshStatus {
 
 /// What enable or disable did, or would do with `?dryRun=true`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshChange {
     /// Nothing was applied.
     pub dry_run: bool,
@@ -1554,6 +1628,7 @@ pub struct MeshChange {
 /// Body of `POST /api/prometheus/query`: an instant query (`time`, default
 /// now) or, with `start`, `end` and `step`, a range query.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromQueryRequest {
     /// The PromQL, passed to Prometheus as written.
     pub query: String,
@@ -1580,6 +1655,7 @@ impl PromQueryRequest {
 
 /// One element of an instant vector, as Prometheus sends it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromSample {
     /// Its labels.
     pub metric: std::collections::BTreeMap<String, String>,
@@ -1589,6 +1665,7 @@ pub struct PromSample {
 
 /// One series of a range result, as Prometheus sends it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromRangeSeries {
     /// Its labels.
     pub metric: std::collections::BTreeMap<String, String>,
@@ -1598,6 +1675,7 @@ pub struct PromRangeSeries {
 
 /// Prometheus' `data`: `{"resultType": ..., "result": ...}`, passed through.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
 pub enum PromData {
     /// An instant vector.
@@ -1623,6 +1701,7 @@ impl PromData {
 
 /// Answer of `POST /api/prometheus/query`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromQueryAnswer {
     /// The result, exactly as Prometheus gave it.
     pub data: PromData,
@@ -1633,6 +1712,7 @@ pub struct PromQueryAnswer {
 
 /// The built-in dashboards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DashboardKind {
     /// The whole mesh.
@@ -1673,6 +1753,7 @@ impl DashboardKind {
 
 /// One PromQL query of a panel, and how its series are named.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PanelQuery {
     /// Legend: a fixed name, or the label(s) naming each series.
     pub legend: String,
@@ -1682,6 +1763,7 @@ pub struct PanelQuery {
 
 /// One dashboard panel: a titled chart with its unit and its PromQL.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Panel {
     /// Title, e.g. "Requests by source".
     pub title: String,
@@ -1695,6 +1777,7 @@ pub struct Panel {
 
 /// One row of the mesh dashboard's per-service table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceRow {
     /// Namespace.
     pub namespace: String,
@@ -1710,6 +1793,7 @@ pub struct ServiceRow {
 
 /// A built-in dashboard, computed from Prometheus.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     /// Which dashboard.
     pub kind: DashboardKind,
@@ -1741,6 +1825,7 @@ pub const GATEWAY_API_GROUP: &str = "gateway.networking.k8s.io";
 /// A kind of Istio configuration meshdeck reads (with the Gateway API's
 /// routes, which Istio implements).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum IstioKind {
     /// `networking.istio.io` VirtualService: how requests to hosts are routed.
     VirtualService,
@@ -1835,6 +1920,7 @@ impl IstioKind {
 
 /// Whether the cluster serves a kind, and in which version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IstioKindServed {
     /// The kind.
     pub kind: IstioKind,
@@ -1845,6 +1931,7 @@ pub struct IstioKindServed {
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Traffic is, or will be, broken.
@@ -1855,6 +1942,7 @@ pub enum Severity {
 
 /// One finding about one object: a stable code, how bad, where, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Validation {
     /// Stable code, e.g. `vs.subset-not-found`.
     pub code: String,
@@ -1874,6 +1962,7 @@ pub struct Validation {
 
 /// A Kubernetes service by namespace and name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceName {
     /// Namespace.
     pub namespace: String,
@@ -1883,6 +1972,7 @@ pub struct ServiceName {
 
 /// One Istio object in a list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IstioObjectSummary {
     /// Kind.
     pub kind: IstioKind,
@@ -1910,6 +2000,7 @@ pub struct IstioObjectSummary {
 /// `GET /api/istio/config`: the Istio objects of the namespaces asked for
 /// (those the caller may see), and the findings about them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IstioConfigList {
     /// The namespaces listed.
     pub namespaces: Vec<String>,
@@ -1926,6 +2017,7 @@ pub struct IstioConfigList {
 
 /// Who wrote which fields of an object (its `managedFields`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldManager {
     /// The manager, e.g. `meshdeck` or `kubectl-client-side-apply`.
     pub manager: String,
@@ -1941,6 +2033,7 @@ pub struct FieldManager {
 
 /// `GET /api/istio/config/{namespace}/{kind}/{name}`: one object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IstioObjectDetail {
     /// Kind.
     pub kind: IstioKind,
@@ -1964,6 +2057,7 @@ pub struct IstioObjectDetail {
 
 /// A traffic-management wizard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum WizardKind {
     /// Weights across versions (canary, blue/green), with optional mirroring.
@@ -2059,6 +2153,7 @@ impl WizardKind {
 
 /// A version's share of the traffic, in percent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionWeight {
     /// The version (the workloads' `version` label; the subset's name).
     pub version: String,
@@ -2069,6 +2164,7 @@ pub struct VersionWeight {
 /// A copy of a share of the requests sent to another version as well
 /// (answers are dropped).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MirrorSpec {
     /// The version that gets the copies.
     pub version: String,
@@ -2078,6 +2174,7 @@ pub struct MirrorSpec {
 
 /// How a string is matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StringMatchKind {
     /// Equal.
@@ -2090,6 +2187,7 @@ pub enum StringMatchKind {
 
 /// A string condition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StringMatch {
     /// How.
     pub kind: StringMatchKind,
@@ -2099,6 +2197,7 @@ pub struct StringMatch {
 
 /// A request header condition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeaderMatch {
     /// Header name (lower case).
     pub name: String,
@@ -2109,6 +2208,7 @@ pub struct HeaderMatch {
 
 /// A cookie condition (written as a regular expression on the `cookie` header).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CookieMatch {
     /// Cookie name.
     pub name: String,
@@ -2118,6 +2218,7 @@ pub struct CookieMatch {
 
 /// Conditions that must all hold for a request to match.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteMatch {
     /// Request headers.
     #[serde(default)]
@@ -2140,6 +2241,7 @@ pub struct RouteMatch {
 /// request, when empty) go to the versions by weight. Rules apply in
 /// order; the first that matches wins.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteRule {
     /// Alternatives; empty matches every request (a catch-all, last).
     #[serde(default)]
@@ -2150,6 +2252,7 @@ pub struct RouteRule {
 
 /// A delay injected into a share of the requests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DelayFault {
     /// How long (a duration such as `5s` or `250ms`).
     pub fixed_delay: String,
@@ -2159,6 +2262,7 @@ pub struct DelayFault {
 
 /// An error answered, instead of the service, to a share of the requests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AbortFault {
     /// The HTTP status answered (200 to 599); or
     #[serde(default)]
@@ -2172,6 +2276,7 @@ pub struct AbortFault {
 
 /// Retries of failed requests.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetrySpec {
     /// Retries per request (0 turns retries off).
     pub attempts: i64,
@@ -2189,6 +2294,7 @@ pub struct RetrySpec {
 
 /// Connection pool limits (every one optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionPoolSpec {
     /// Most TCP connections to the service.
     #[serde(default)]
@@ -2212,6 +2318,7 @@ pub struct ConnectionPoolSpec {
 
 /// Ejection of failing instances.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutlierSpec {
     /// Consecutive 5xx answers that eject an instance.
     pub consecutive_errors: i64,
@@ -2225,6 +2332,7 @@ pub struct OutlierSpec {
 
 /// How requests are balanced across instances.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LoadBalancerSpec {
     /// In turn.
@@ -2251,6 +2359,7 @@ pub enum LoadBalancerSpec {
 
 /// TLS mode callers use towards the service (DestinationRule).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TlsMode {
     /// Istio's mutual TLS.
@@ -2261,6 +2370,7 @@ pub enum TlsMode {
 
 /// What a workload accepts (PeerAuthentication).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MtlsMode {
     /// mTLS and plaintext.
@@ -2273,6 +2383,7 @@ pub enum MtlsMode {
 
 /// Which workloads a PeerAuthentication covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PeerAuthScope {
     /// The service's workloads (a selector on its pod labels).
@@ -2283,6 +2394,7 @@ pub enum PeerAuthScope {
 
 /// The PeerAuthentication the mTLS wizard writes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeerAuthSpec {
     /// Which workloads.
     pub scope: PeerAuthScope,
@@ -2292,6 +2404,7 @@ pub struct PeerAuthSpec {
 
 /// Protocol of a gateway server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum GatewayProtocol {
     /// Plain HTTP.
@@ -2303,6 +2416,7 @@ pub enum GatewayProtocol {
 /// What a wizard should write: `wizard` names it, the other fields are its
 /// options. Sent as JSON to `POST /api/services/{ns}/{name}/wizards`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "wizard", rename_all = "kebab-case")]
 pub enum WizardRequest {
     /// Weights across versions, optional mirroring.
@@ -2399,6 +2513,7 @@ impl WizardRequest {
 
 /// The protocol a service speaks, from its port's name or `appProtocol`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceProtocol {
     /// HTTP (or unnamed, which Istio sniffs).
@@ -2411,6 +2526,7 @@ pub enum ServiceProtocol {
 
 /// One version of a service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceVersion {
     /// The `version` label (the subset's name).
     pub version: String,
@@ -2422,6 +2538,7 @@ pub struct ServiceVersion {
 
 /// `GET /api/services/{ns}/{name}/traffic`: what the wizards start from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceTraffic {
     /// The service.
     pub service: ServiceName,
@@ -2462,6 +2579,7 @@ pub struct ServiceTraffic {
 
 /// The API a routing wizard writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RouteApi {
     /// Istio's VirtualService and DestinationRule (subsets by version).
@@ -2485,6 +2603,7 @@ impl RouteApi {
 
 /// What happens to one object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectAction {
     /// Does not exist yet: created.
@@ -2501,6 +2620,7 @@ pub enum ObjectAction {
 
 /// One line of a diff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffLine {
     /// `' '` kept, `'+'` added, `'-'` removed.
     pub op: char,
@@ -2510,6 +2630,7 @@ pub struct DiffLine {
 
 /// One object a wizard writes, or removal removes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WizardObject {
     /// Kind.
     pub kind: IstioKind,
@@ -2530,6 +2651,7 @@ pub struct WizardObject {
 
 /// A refusal from Kubernetes, as it stated it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WizardProblem {
     /// The object (`VirtualService bookinfo/reviews`).
     pub object: String,
@@ -2542,6 +2664,7 @@ pub struct WizardProblem {
 /// The answer of a wizard or of removal: a preview (`dryRun=true`) or what
 /// was done.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WizardOutcome {
     /// The wizard (`None`: removal).
     pub wizard: Option<WizardKind>,
@@ -2569,6 +2692,7 @@ pub struct WizardOutcome {
 /// How a canary is judged after each interval (Flagger's and Argo
 /// Rollouts' analysis model).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RolloutAnalysis {
     /// Lowest share of the canary's requests answered without a 5xx, in
@@ -2591,6 +2715,7 @@ pub struct RolloutAnalysis {
 /// A canary rollout of one service: the canary version's weight goes
 /// through `steps`, one per `interval_s` while the analysis passes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RolloutSpec {
     /// The version serving now.
@@ -2609,6 +2734,7 @@ pub struct RolloutSpec {
 /// One version's numbers over an interval; `None` where Prometheus gave no
 /// answer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionMeasurement {
     /// Requests received in the interval.
     pub requests: Option<f64>,
@@ -2620,6 +2746,7 @@ pub struct VersionMeasurement {
 
 /// What the analysis measured for one interval.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntervalMeasurement {
     /// The canary.
     pub canary: VersionMeasurement,
@@ -2632,6 +2759,7 @@ pub struct IntervalMeasurement {
 
 /// Where a rollout stands between judgements.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutProgress {
     /// Index into `steps` of the weight in force.
     pub step: usize,
@@ -2644,6 +2772,7 @@ pub struct RolloutProgress {
 
 /// What a judgement decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutAction {
     /// The checks passed: on to the next step's weight.
@@ -2665,6 +2794,7 @@ pub enum RolloutAction {
 
 /// One check of a judgement, with the numbers behind it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutCheck {
     /// `success rate`, `p99`, `p99 vs stable`.
     pub name: String,
@@ -2678,6 +2808,7 @@ pub struct RolloutCheck {
 
 /// A judgement: the action, why, the checks, and the weight now in force.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutDecision {
     /// What was decided.
     pub action: RolloutAction,
@@ -2713,6 +2844,7 @@ impl RolloutSpec {
 
 /// `POST /api/rollouts`: start a canary rollout of one service.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RolloutStart {
     /// The service's namespace.
@@ -2725,6 +2857,7 @@ pub struct RolloutStart {
 
 /// Where a rollout is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutPhase {
     /// Judged after every interval.
@@ -2763,6 +2896,7 @@ impl RolloutPhase {
 
 /// What a person did to a rollout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutControl {
     /// Started it.
@@ -2809,6 +2943,7 @@ impl RolloutControl {
 /// One entry of a rollout's timeline: a judgement of the controller (with
 /// what Prometheus answered) or an action of a person.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutEvent {
     /// When (Unix seconds); a judgement's queries were evaluated at this
     /// instant.
@@ -2836,6 +2971,7 @@ pub struct RolloutEvent {
 /// The PromQL of a rollout's judgements (evaluated at each judgement's
 /// time; `[I]` is the interval).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutQueries {
     /// Requests per version over the interval.
     pub requests: String,
@@ -2847,6 +2983,7 @@ pub struct RolloutQueries {
 
 /// A canary rollout, as kept in the cluster and shown.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rollout {
     /// The service's namespace.
     pub namespace: String,
@@ -2889,6 +3026,7 @@ pub const MAX_ROLLOUT_EVENTS: usize = 200;
 
 /// `GET /api/rollouts`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutList {
     /// Newest first.
     pub rollouts: Vec<Rollout>,
@@ -2899,6 +3037,7 @@ pub struct RolloutList {
 
 /// A ready-made rollout the UI offers to start in one click.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutScenario {
     /// Short title.
     pub title: String,
@@ -2911,6 +3050,7 @@ pub struct RolloutScenario {
 /// `GET /api/rollouts/{ns}/{service}/charts`: canary and stable success
 /// rate, request volume and p99 over the rollout, one series per version.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutCharts {
     /// Success rate (a share, 0 to 1), request volume (requests per
     /// second), request duration (p99, ms), in that order.
@@ -2929,6 +3069,7 @@ pub struct RolloutCharts {
 
 /// What Prometheus holds of one namespace's sidecars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TelemetryState {
     /// Its sidecars report the calls they receive.
@@ -2944,6 +3085,7 @@ pub enum TelemetryState {
 
 /// One namespace with injected workloads.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamespaceTelemetry {
     /// The namespace.
     pub namespace: String,
@@ -2964,6 +3106,7 @@ pub struct NamespaceTelemetry {
 
 /// `GET /api/status/telemetry`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TelemetryReport {
     /// The window looked at (PromQL duration).
     pub window: String,

@@ -12,6 +12,7 @@ export const NAV = [
   { path: '/traces', label: 'Traces' },
   { path: '/prometheus', label: 'Prometheus' },
   { path: '/settings', label: 'Settings' },
+  { path: '/api-docs', label: 'API' },
 ];
 
 export const test = base.extend<{ page: Page; consoleErrors: string[] }>({

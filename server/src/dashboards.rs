@@ -38,7 +38,8 @@ const SERVICE_LEGEND: &str = "{{destination_service_name}}.{{destination_service
 const NOT_5XX: &str = r#"response_code!~"5.*""#;
 
 /// Query string of `GET /api/dashboards/{kind}`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DashboardParams {
     /// Namespace (service and workload dashboards).
     pub namespace: Option<String>,

@@ -43,9 +43,11 @@ impl Default for MetricsLimits {
 }
 
 /// Query string of `GET /api/metrics`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MetricsParams {
     /// `mesh` (default), `project`, `namespace`, `service` or `workload`.
+    #[param(value_type = Option<app::types::MetricsScopeKind>)]
     pub scope: Option<String>,
     /// Project id (project scope).
     pub project: Option<String>,
@@ -54,6 +56,7 @@ pub struct MetricsParams {
     /// Service or workload name.
     pub name: Option<String>,
     /// `inbound` (default) or `outbound`.
+    #[param(value_type = Option<app::types::Direction>)]
     pub direction: Option<String>,
     /// Range ending now, e.g. `1h` (default), `15m`, `7d`; ignored with start/end.
     pub range: Option<String>,

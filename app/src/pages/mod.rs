@@ -1,5 +1,6 @@
 //! One module per section; pages fetch their data and hand it to components.
 
+pub mod api_docs;
 pub mod graph;
 pub mod istio;
 pub mod login;

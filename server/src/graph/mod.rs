@@ -69,15 +69,18 @@ pub const DEFAULT_WINDOW: &str = "10m";
 pub const NOW_ALIGN_S: f64 = 10.0;
 
 /// Query string of `GET /api/graph` and `GET /api/graph/node`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GraphParams {
     /// Comma-separated namespaces (required).
     pub namespaces: Option<String>,
     /// `app`, `versionedApp` (default), `workload` or `service`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<app::types::GraphType>)]
     pub graph_type: Option<String>,
-    /// Rate window, one of [`WINDOWS`] (default [`DEFAULT_WINDOW`]).
+    /// Rate window: `1m`, `5m`, `10m` (default), `30m`, `1h`, `3h`, `6h`,
+    /// `12h` or `1d` (the `WINDOWS` list).
     pub window: Option<String>,
     /// The instant to look at (Unix seconds; default now): graph replay.
     pub query_time: Option<f64>,
@@ -87,8 +90,7 @@ pub struct GraphParams {
     pub node: Option<String>,
     /// Only this node's callers and callees (a node id of the graph).
     pub focus: Option<String>,
-    /// How many calls away from `focus` (1 to [`focus::MAX_DEPTH`],
-    /// default 1).
+    /// How many calls away from `focus`: 1 (default) to 6 (`focus::MAX_DEPTH`).
     pub depth: Option<usize>,
 }
 

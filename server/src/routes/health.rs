@@ -5,21 +5,33 @@
 //! cannot multiply upstream calls.
 
 use app::types::{Health, Readiness, UpstreamKind};
+use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health_get))
-        .route("/ready", get(ready_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health_get))
+        .routes(routes!(ready_get))
 }
 
+/// Readiness: whether the Kubernetes API answers (a Deployment's
+/// readiness probe), with every upstream's state.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "status",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready; `reason` says why", body = Readiness),
+    ),
+)]
 async fn ready_get(State(state): State<AppState>) -> Response {
     let probes = state.upstream_status().await;
     let kube = probes.iter().find(|p| p.kind == UpstreamKind::Kubernetes);
@@ -45,6 +57,12 @@ async fn ready_get(State(state): State<AppState>) -> Response {
 }
 
 /// The process is up; checks nothing else, so probes never flap with upstreams.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "status",
+    responses((status = 200, description = "The process serves", body = Health)),
+)]
 async fn health_get() -> Json<Health> {
     Json(Health {
         status: "ok".into(),

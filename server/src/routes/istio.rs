@@ -2,11 +2,12 @@
 //! and the findings about them) and `GET /api/istio/config/{namespace}/
 //! {kind}/{name}` (one object as YAML and JSON, with who owns which field).
 
-use app::types::{IstioConfigList, IstioKind, IstioObjectDetail};
+use app::types::{ErrorBody, IstioConfigList, IstioKind, IstioObjectDetail};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::AccessScope;
 use crate::cluster::names;
@@ -16,20 +17,37 @@ use crate::istio;
 use crate::state::AppState;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/istio/config", get(config_list))
-        .route("/istio/config/{ns}/{kind}/{name}", get(config_object))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(config_list))
+        .routes(routes!(config_object))
 }
 
 /// `?namespaces=a,b`: which namespaces (default: every one the caller may
 /// see).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Comma-separated namespaces (default: every one the caller may see).
     namespaces: Option<String>,
 }
 
+/// The Istio objects of the caller's namespaces with the findings about
+/// them (validations).
+#[utoipa::path(
+    get,
+    path = "/istio/config",
+    tag = "istio",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Objects and findings", body = IstioConfigList),
+        (status = 400, description = "A namespace name is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see one of the namespaces", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(name = "istio.config", skip_all)]
 async fn config_list(
     State(state): State<AppState>,
@@ -50,6 +68,26 @@ async fn config_list(
     Ok(Json(istio::config_list(&scope, &snapshot, namespaces)))
 }
 
+/// One Istio object as YAML and JSON, with its findings and which field
+/// manager owns which field.
+#[utoipa::path(
+    get,
+    path = "/istio/config/{ns}/{kind}/{name}",
+    tag = "istio",
+    params(
+        ("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63),
+        ("kind" = String, Path, description = "The kind's plural, lower case: `virtualservices`, `destinationrules`, `gateways`, `serviceentries`, `sidecars`, `peerauthentications`, `authorizationpolicies`, `requestauthentications`, `workloadentries`, `envoyfilters`, `httproutes`, `grpcroutes`, ..."),
+        ("name" = String, Path, description = "The object's name", pattern = "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length = 253),
+    ),
+    responses(
+        (status = 200, description = "The object", body = IstioObjectDetail),
+        (status = 400, description = "A name is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see the namespace", body = ErrorBody),
+        (status = 404, description = "No such kind or object", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(name = "istio.object", skip_all)]
 async fn config_object(
     State(state): State<AppState>,

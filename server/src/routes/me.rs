@@ -2,10 +2,11 @@
 //! projects they may see, the features they may use and the tool links
 //! they may open (URLs saved in the mesh settings win over the flags).
 
-use app::types::{Me, VisibleNamespace};
+use app::types::{ErrorBody, Me, VisibleNamespace};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::AccessScope;
 use crate::auth::projects::group_projects;
@@ -14,11 +15,21 @@ use crate::state::AppState;
 use crate::upstream::tool_links;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me_get))
 }
 
 /// The caller as the cluster sees them (401 without a valid token).
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "identity",
+    responses(
+        (status = 200, description = "The caller, their role, namespaces, features and tool links", body = Me),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn me_get(State(state): State<AppState>, scope: AccessScope) -> Result<Json<Me>> {
     let all = state.auth().namespaces().await?;
     let visible: Vec<_> = all.iter().filter(|ns| scope.can_see(&ns.name)).collect();

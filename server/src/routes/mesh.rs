@@ -4,11 +4,12 @@
 //! show that the owner asking may make every one of those writes
 //! themselves.
 
-use app::types::{MeshChange, MeshStatus};
+use app::types::{ErrorBody, MeshChange, MeshStatus};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::Owner;
 use crate::cluster::apply::ApplyOptions;
@@ -19,16 +20,17 @@ use crate::routes::namespaces::MutationQuery;
 use crate::state::AppState;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/mesh", get(mesh_get))
-        .route("/mesh/enable", post(mesh_enable))
-        .route("/mesh/disable", post(mesh_disable))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(mesh_get))
+        .routes(routes!(mesh_enable))
+        .routes(routes!(mesh_disable))
 }
 
 /// `?dryRun=true` previews; `?force=true` takes over fields other managers
 /// own (the API server named them in an earlier 409).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EnableQuery {
     /// Preview only.
@@ -40,6 +42,17 @@ pub struct EnableQuery {
 }
 
 /// Control plane, ingresses and what meshdeck created.
+#[utoipa::path(
+    get,
+    path = "/mesh",
+    tag = "enablement",
+    responses(
+        (status = 200, description = "The mesh's state", body = MeshStatus),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "Only cluster owners may use it", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn mesh_get(State(state): State<AppState>, _owner: Owner) -> Result<Json<MeshStatus>> {
     let cluster = state.cluster()?;
     Ok(Json(
@@ -48,6 +61,21 @@ async fn mesh_get(State(state): State<AppState>, _owner: Owner) -> Result<Json<M
 }
 
 /// Enables the mesh with the stored settings.
+#[utoipa::path(
+    post,
+    path = "/mesh/enable",
+    tag = "enablement",
+    params(EnableQuery),
+    responses(
+        (status = 200, description = "What was (or, with dryRun, would be) applied", body = MeshChange),
+        (status = 400, description = "A parameter is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "Only owners may, and only when Kubernetes would let them make every write", body = ErrorBody),
+        (status = 409, description = "Another field manager owns a field (retry with force=true to take it over)", body = ErrorBody),
+        (status = 422, description = "The stored settings cannot be read, or the API server refused an object", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn mesh_enable(
     State(state): State<AppState>,
     Owner(scope): Owner,
@@ -69,6 +97,19 @@ async fn mesh_enable(
 }
 
 /// Removes what enabling created.
+#[utoipa::path(
+    post,
+    path = "/mesh/disable",
+    tag = "enablement",
+    params(MutationQuery),
+    responses(
+        (status = 200, description = "What was (or, with dryRun, would be) removed", body = MeshChange),
+        (status = 400, description = "A parameter is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "Only owners may, and only when Kubernetes would let them make every write", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn mesh_disable(
     State(state): State<AppState>,
     Owner(scope): Owner,

@@ -10,6 +10,7 @@ mod me;
 mod mesh;
 mod metrics;
 pub(crate) mod namespaces;
+pub mod openapi;
 mod prometheus;
 mod rollouts;
 mod services;
@@ -17,16 +18,29 @@ mod settings;
 mod status;
 mod traces;
 
+use std::sync::OnceLock;
+
 use axum::Router;
 use axum::extract::OriginalUri;
 use http::Method;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::Error;
 use crate::state::AppState;
 
-/// Every API route, relative to `/api`.
+/// Every API route, relative to `/api`. Registering them also builds the
+/// OpenAPI document (a few hundred KiB of structures), so it is done once
+/// per process and the router cloned (tests build a router per request).
 pub fn api_router() -> Router<AppState> {
-    Router::new()
+    static ROUTER: OnceLock<Router<AppState>> = OnceLock::new();
+    ROUTER.get_or_init(|| api_parts().0).clone()
+}
+
+/// The API's routes (relative to `/api`) and their OpenAPI document (with
+/// the `/api` prefix), from one registration.
+pub(crate) fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, relative) = OpenApiRouter::new()
         .merge(graph::router())
         .merge(health::router())
         .merge(metrics::router())
@@ -41,8 +55,14 @@ pub fn api_router() -> Router<AppState> {
         .merge(istio::router())
         .merge(services::router())
         .merge(rollouts::router())
+        .routes(routes!(openapi::openapi_json))
+        .split_for_parts();
+    let mut doc = openapi::base().nest("/api", relative);
+    openapi::finish(&mut doc);
+    let router = router
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(api_not_found)
+        .fallback(api_not_found);
+    (router, doc)
 }
 
 async fn api_not_found(OriginalUri(uri): OriginalUri) -> Error {

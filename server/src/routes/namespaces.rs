@@ -4,12 +4,13 @@
 //! list says, from SubjectAccessReviews, which switches the caller may use.
 //! Every switch takes `?dryRun=true`.
 
-use app::types::{InjectionChange, InjectionRequest, NamespaceList, WorkloadKind};
+use app::types::{ErrorBody, InjectionChange, InjectionRequest, NamespaceList, WorkloadKind};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures::future::join_all;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::AccessScope;
 use crate::cluster::names;
@@ -20,18 +21,16 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/namespaces", get(namespaces_list))
-        .route("/namespaces/{ns}/injection", post(namespace_injection_set))
-        .route(
-            "/namespaces/{ns}/workloads/{kind}/{name}/injection",
-            post(workload_injection_set),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(namespaces_list))
+        .routes(routes!(namespace_injection_set))
+        .routes(routes!(workload_injection_set))
 }
 
 /// `?dryRun=true`: say what would change, change nothing.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MutationQuery {
     /// Preview only.
@@ -55,6 +54,16 @@ fn check_visible(scope: &AccessScope, ns: &str) -> Result<()> {
 
 /// The caller's namespaces with injection state and workload sidecars, and
 /// which switches Kubernetes would let them use.
+#[utoipa::path(
+    get,
+    path = "/namespaces",
+    tag = "enablement",
+    responses(
+        (status = 200, description = "Namespaces with injection state, workloads and the caller's permissions", body = NamespaceList),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn namespaces_list(
     State(state): State<AppState>,
     scope: AccessScope,
@@ -139,6 +148,23 @@ fn workload_patch(ns: &str, kind: WorkloadKind, name: Option<&str>) -> Attribute
 }
 
 /// Switches injection for a namespace (label `istio-injection` or `istio.io/rev`).
+#[utoipa::path(
+    post,
+    path = "/namespaces/{ns}/injection",
+    tag = "enablement",
+    params(("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), MutationQuery),
+    request_body = InjectionRequest,
+    responses(
+        (status = 200, description = "What changed (or, with dryRun, would change)", body = InjectionChange),
+        (status = 400, description = "A name or the JSON is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see the namespace, or Kubernetes RBAC refused the write (its words)", body = ErrorBody),
+        (status = 404, description = "No such namespace", body = ErrorBody),
+        (status = 409, description = "The namespace changed underneath", body = ErrorBody),
+        (status = 422, description = "The body does not fit", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn namespace_injection_set(
     State(state): State<AppState>,
     scope: AccessScope,
@@ -165,6 +191,28 @@ async fn namespace_injection_set(
 
 /// Switches injection for a Deployment, StatefulSet or DaemonSet (restart,
 /// with or without the opt-out annotation).
+#[utoipa::path(
+    post,
+    path = "/namespaces/{ns}/workloads/{kind}/{name}/injection",
+    tag = "enablement",
+    params(
+        ("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63),
+        ("kind" = String, Path, description = "`deployments`, `statefulsets` or `daemonsets`"),
+        ("name" = String, Path, description = "The workload's name", pattern = "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length = 253),
+        MutationQuery,
+    ),
+    request_body = InjectionRequest,
+    responses(
+        (status = 200, description = "What changed (or, with dryRun, would change)", body = InjectionChange),
+        (status = 400, description = "A name or the JSON is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see the namespace, or Kubernetes RBAC refused the write (its words)", body = ErrorBody),
+        (status = 404, description = "No such kind or workload", body = ErrorBody),
+        (status = 409, description = "The workload changed underneath", body = ErrorBody),
+        (status = 422, description = "The body does not fit", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn workload_injection_set(
     State(state): State<AppState>,
     scope: AccessScope,

@@ -5,12 +5,13 @@
 //! `DELETE /api/services/{ns}/{name}/wizards` (remove what they wrote).
 //! Writes are made with the caller's own credentials.
 
-use app::types::{ServiceTraffic, WizardOutcome, WizardRequest};
+use app::types::{ErrorBody, ServiceTraffic, WizardOutcome, WizardRequest};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::AccessScope;
 use crate::cluster::names;
@@ -20,29 +21,31 @@ use crate::istio::wizards::write::{self, WriteOptions};
 use crate::state::AppState;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/services/{ns}/{name}/traffic", get(traffic_get))
-        .route(
-            "/services/{ns}/{name}/wizards",
-            axum::routing::post(wizard_post).delete(wizard_delete),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(traffic_get))
+        .routes(routes!(wizard_post, wizard_delete))
 }
 
 /// `?dryRun=true&force=true`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct WriteQuery {
+    /// Preview only: a server-side dry run as the caller.
     #[serde(rename = "dryRun", default)]
     dry_run: bool,
+    /// Take over the fields another field manager owns.
     #[serde(default)]
     force: bool,
 }
 
 /// `?dryRun=true`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RemoveQuery {
+    /// Preview only.
     #[serde(rename = "dryRun", default)]
     dry_run: bool,
 }
@@ -55,6 +58,23 @@ fn check(scope: &AccessScope, ns: &str, name: &str) -> Result<()> {
     scope.check_namespace(ns)
 }
 
+/// What the wizards start from: the service's ports and versions, the
+/// traffic-management objects in force, and who manages them.
+#[utoipa::path(
+    get,
+    path = "/services/{ns}/{name}/traffic",
+    tag = "wizards",
+    params(("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63),
+        ("name" = String, Path, description = "Service", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63)),
+    responses(
+        (status = 200, description = "The service's traffic management", body = ServiceTraffic),
+        (status = 400, description = "A name is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see the namespace", body = ErrorBody),
+        (status = 404, description = "No such service", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(name = "services.traffic", skip_all)]
 async fn traffic_get(
     State(state): State<AppState>,
@@ -82,6 +102,26 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     })
 }
 
+/// Previews (`dryRun=true`, a server-side dry run as the caller) or
+/// applies a wizard with server-side apply as the caller.
+#[utoipa::path(
+    post,
+    path = "/services/{ns}/{name}/wizards",
+    tag = "wizards",
+    params(("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63),
+        ("name" = String, Path, description = "Service", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), WriteQuery),
+    request_body = WizardRequest,
+    responses(
+        (status = 200, description = "The objects written (or, with dryRun, that would be) and their diff", body = WizardOutcome),
+        (status = 400, description = "A name or the JSON is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see the namespace, or Kubernetes RBAC refused a write (its words)", body = ErrorBody),
+        (status = 404, description = "No such service", body = ErrorBody),
+        (status = 409, description = "Another field manager owns a field (named); retry with force=true to take it over", body = ErrorBody),
+        (status = 422, description = "The wizard's input is invalid; every problem is named", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(name = "services.wizard", skip_all)]
 async fn wizard_post(
     State(state): State<AppState>,
@@ -101,6 +141,24 @@ async fn wizard_post(
         .map(Json)
 }
 
+/// Removes what the wizards wrote for the service, keeping other
+/// managers' fields.
+#[utoipa::path(
+    delete,
+    path = "/services/{ns}/{name}/wizards",
+    tag = "wizards",
+    params(("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63),
+        ("name" = String, Path, description = "Service", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), RemoveQuery),
+    responses(
+        (status = 200, description = "What was (or, with dryRun, would be) removed", body = WizardOutcome),
+        (status = 400, description = "A name is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see the namespace, or Kubernetes RBAC refused a write", body = ErrorBody),
+        (status = 404, description = "No such service", body = ErrorBody),
+        (status = 409, description = "An object changed underneath", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(name = "services.remove", skip_all)]
 async fn wizard_delete(
     State(state): State<AppState>,

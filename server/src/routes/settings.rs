@@ -4,10 +4,11 @@
 //! settings ConfigMap, after SubjectAccessReviews show the owner may write
 //! it themselves.
 
-use app::types::{MeshSettings, Preflight, SettingsDocument, SettingsUpdate};
+use app::types::{ErrorBody, MeshSettings, Preflight, SettingsDocument, SettingsUpdate};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::Owner;
 use crate::cluster::reviews::Attributes;
@@ -17,11 +18,11 @@ use crate::extract::ApiJson;
 use crate::state::AppState;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/settings", get(settings_get).put(settings_put))
-        .route("/settings/reset", post(settings_reset))
-        .route("/settings/preflight", post(settings_preflight))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(settings_get, settings_put))
+        .routes(routes!(settings_reset))
+        .routes(routes!(settings_preflight))
 }
 
 fn stored_in(state: &AppState) -> String {
@@ -62,6 +63,18 @@ fn settings_write(namespace: &str, exists: bool) -> Attributes {
 /// The stored settings (or the defaults) with their preflight; 422 naming
 /// the bad field when the stored ones cannot be read (the last good ones
 /// stay in force; `POST /api/settings/reset` puts them back).
+#[utoipa::path(
+    get,
+    path = "/settings",
+    tag = "settings",
+    responses(
+        (status = 200, description = "The settings, their resourceVersion and preflight", body = SettingsDocument),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "Only cluster owners may use it", body = ErrorBody),
+        (status = 422, description = "The stored settings cannot be read; the message names the bad field", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn settings_get(
     State(state): State<AppState>,
     _owner: Owner,
@@ -84,6 +97,21 @@ async fn settings_get(
 }
 
 /// Saves valid settings that fit the cluster, if nobody saved in between.
+#[utoipa::path(
+    put,
+    path = "/settings",
+    tag = "settings",
+    request_body = SettingsUpdate,
+    responses(
+        (status = 200, description = "The saved settings", body = SettingsDocument),
+        (status = 400, description = "The JSON is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "Only owners may, and only when they may write the settings themselves", body = ErrorBody),
+        (status = 409, description = "Someone saved in between (stale resourceVersion)", body = ErrorBody),
+        (status = 422, description = "Invalid settings, or a plan that does not fit the nodes; every problem is named", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn settings_put(
     State(state): State<AppState>,
     Owner(scope): Owner,
@@ -124,6 +152,18 @@ async fn settings_put(
 }
 
 /// Replaces unreadable stored settings by the last good ones.
+#[utoipa::path(
+    post,
+    path = "/settings/reset",
+    tag = "settings",
+    responses(
+        (status = 200, description = "The settings now in force", body = SettingsDocument),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "Only owners may, and only when they may write the settings themselves", body = ErrorBody),
+        (status = 409, description = "Someone saved in between", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn settings_reset(
     State(state): State<AppState>,
     Owner(scope): Owner,
@@ -146,6 +186,20 @@ async fn settings_reset(
 }
 
 /// Validates a plan and checks it against the nodes without saving.
+#[utoipa::path(
+    post,
+    path = "/settings/preflight",
+    tag = "settings",
+    request_body = MeshSettings,
+    responses(
+        (status = 200, description = "Whether the plan fits the schedulable nodes", body = Preflight),
+        (status = 400, description = "The JSON is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "Only cluster owners may use it", body = ErrorBody),
+        (status = 422, description = "Invalid settings; every problem is named", body = ErrorBody),
+        (status = 503, description = "The Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn settings_preflight(
     State(state): State<AppState>,
     _owner: Owner,

@@ -4,20 +4,33 @@
 //! metrics, per namespace the caller may see (signed in: namespace names
 //! are not public).
 
-use app::types::{Status, TelemetryReport};
+use app::types::{ErrorBody, Status, TelemetryReport};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/status", get(status_get))
-        .route("/status/telemetry", get(telemetry_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status_get))
+        .routes(routes!(telemetry_get))
 }
 
+/// Whether Prometheus holds the mesh's metrics, for each namespace with
+/// sidecars that the caller may see, with the likely cause when not.
+#[utoipa::path(
+    get,
+    path = "/status/telemetry",
+    tag = "status",
+    responses(
+        (status = 200, description = "The telemetry check", body = TelemetryReport),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 503, description = "Prometheus or the Kubernetes API is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 #[tracing::instrument(name = "status.telemetry", skip_all)]
 async fn telemetry_get(
     State(state): State<AppState>,
@@ -28,6 +41,12 @@ async fn telemetry_get(
         .map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/status",
+    tag = "status",
+    responses((status = 200, description = "Mode, auth mode, every upstream's state and setup problems", body = Status)),
+)]
 /// Every upstream's state (probed concurrently, each bounded by its
 /// timeout, and at most once per few seconds however often this is asked).
 async fn status_get(State(state): State<AppState>) -> Json<Status> {

@@ -1,11 +1,12 @@
 //! `GET /api/traces`, `/api/traces/services` and `/api/traces/{id}`: trace
 //! search and the waterfall, from Jaeger, scoped to what the caller may see.
 
-use app::types::{TraceDetail, TraceSearch, TraceServices, UpstreamKind};
+use app::types::{ErrorBody, TraceDetail, TraceSearch, TraceServices, UpstreamKind};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::AccessScope;
 use crate::error::{Error, Result};
@@ -22,11 +23,11 @@ pub const MAX_LIMIT: usize = 500;
 const DEFAULT_RANGE_S: f64 = 3600.0;
 
 /// Routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/traces", get(traces_search))
-        .route("/traces/services", get(traces_services))
-        .route("/traces/{id}", get(traces_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(traces_search))
+        .routes(routes!(traces_services))
+        .routes(routes!(traces_get))
 }
 
 /// 403 unless the caller may see traces at all (checked first).
@@ -67,11 +68,28 @@ fn check_service(scope: &AccessScope, service: &str) -> Result<()> {
 }
 
 /// Query string of `/api/traces/services`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ServicesParams {
+    /// Also list this service's operations.
     service: Option<String>,
 }
 
+/// The services with traces that the caller may see, and the operations of
+/// `service` when one is given.
+#[utoipa::path(
+    get,
+    path = "/traces/services",
+    tag = "traces",
+    params(ServicesParams),
+    responses(
+        (status = 200, description = "Services and operations", body = TraceServices),
+        (status = 400, description = "A parameter is malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see traces, or not this service", body = ErrorBody),
+        (status = 503, description = "Jaeger is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn traces_services(
     State(state): State<AppState>,
     scope: AccessScope,
@@ -102,7 +120,8 @@ async fn traces_services(
 }
 
 /// Query string of `/api/traces`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Service (required).
     pub service: Option<String>,
@@ -215,6 +234,22 @@ pub fn parse_search(params: &SearchParams, now: f64, max_range_s: f64) -> Result
     })
 }
 
+/// Traces of `service` (with `operation`, `tags`, durations) over `range`
+/// (or `start`/`end`), newest first, at most `limit`.
+#[utoipa::path(
+    get,
+    path = "/traces",
+    tag = "traces",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "The traces found, newest first", body = TraceSearch),
+        (status = 400, description = "A parameter is missing or malformed", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see traces, or not this service", body = ErrorBody),
+        (status = 422, description = "Jaeger's answer was too large to read", body = ErrorBody),
+        (status = 503, description = "Jaeger is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn traces_search(
     State(state): State<AppState>,
     scope: AccessScope,
@@ -244,6 +279,23 @@ async fn traces_search(
     }))
 }
 
+/// One trace's spans for the waterfall, without the spans of services the
+/// caller may not see.
+#[utoipa::path(
+    get,
+    path = "/traces/{id}",
+    tag = "traces",
+    params(("id" = String, Path, description = "Trace id: 16 or 32 hex digits")),
+    responses(
+        (status = 200, description = "The trace", body = TraceDetail),
+        (status = 400, description = "Not a trace id", body = ErrorBody),
+        (status = 401, description = "No token, or one the cluster rejected", body = ErrorBody),
+        (status = 403, description = "The caller may not see traces", body = ErrorBody),
+        (status = 404, description = "No such trace among the services the caller may see", body = ErrorBody),
+        (status = 422, description = "Jaeger's answer was too large to read", body = ErrorBody),
+        (status = 503, description = "Jaeger is not configured or does not answer", body = ErrorBody),
+    ),
+)]
 async fn traces_get(
     State(state): State<AppState>,
     scope: AccessScope,
