@@ -84,7 +84,8 @@ pub fn global() -> &'static SelfMetrics {
     &GLOBAL
 }
 
-fn method_label(method: &http::Method) -> &'static str {
+/// The label of a request's method: the common ones, else `other`.
+pub fn method_label(method: &http::Method) -> &'static str {
     match *method {
         http::Method::GET => "GET",
         http::Method::POST => "POST",
@@ -373,15 +374,37 @@ mod tests {
     }
 }
 
-/// A [`tower::Layer`] timing every request of a Kubernetes client.
-#[derive(Clone, Copy, Debug)]
-pub struct KubeTiming;
+/// A [`tower::Layer`] timing every request of a Kubernetes client, each
+/// in a span of its own (see [`crate::spans`]) naming the API server's
+/// host and port.
+#[derive(Clone, Debug, Default)]
+pub struct KubeTiming {
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+impl KubeTiming {
+    /// Timing calls to the API server at `url`.
+    pub fn new(url: &http::Uri) -> Self {
+        KubeTiming {
+            host: url.host().map(str::to_owned),
+            port: url.port_u16().or(match url.scheme_str() {
+                Some("https") => Some(443),
+                Some("http") => Some(80),
+                _ => None,
+            }),
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for KubeTiming {
     type Service = Timed<S>;
 
     fn layer(&self, inner: S) -> Timed<S> {
-        Timed { inner }
+        Timed {
+            inner,
+            server: self.clone(),
+        }
     }
 }
 
@@ -389,14 +412,15 @@ impl<S> tower::Layer<S> for KubeTiming {
 #[derive(Clone, Debug)]
 pub struct Timed<S> {
     inner: S,
+    server: KubeTiming,
 }
 
-impl<S, Req, B> tower::Service<Req> for Timed<S>
+impl<S, B, RB> tower::Service<http::Request<B>> for Timed<S>
 where
-    S: tower::Service<Req, Response = http::Response<B>>,
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
     S::Future: Send + 'static,
     S::Error: 'static,
-    B: 'static,
+    RB: 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -409,17 +433,44 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Req) -> Self::Future {
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        use tracing::Instrument;
         let started = Instant::now();
-        let answer = self.inner.call(request);
-        Box::pin(async move {
-            let answer = answer.await;
-            let outcome = match &answer {
-                Ok(response) => status_class(response.status().as_u16()),
-                Err(_) => "error",
-            };
-            global().upstream("kubernetes", outcome, started.elapsed());
-            answer
-        })
+        // kube's client hands requests to its buffer's worker inside the
+        // caller's span, so this is a child of the request being served.
+        let (operation, namespace) = crate::spans::kube_operation(request.method(), request.uri());
+        let span = crate::spans::upstream(
+            "kubernetes",
+            &operation,
+            request.method().as_str(),
+            self.server.host.as_deref(),
+            self.server.port,
+        );
+        if let Some(namespace) = namespace {
+            span.record(crate::spans::K8S_NAMESPACE, namespace);
+        }
+        let answer = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        Box::pin(
+            async move {
+                let answer = answer.await;
+                let outcome = match &answer {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        crate::spans::record_answer(&tracing::Span::current(), status);
+                        status_class(status)
+                    }
+                    Err(_) => {
+                        crate::spans::record_failure(&tracing::Span::current(), "transport");
+                        "error"
+                    }
+                };
+                global().upstream("kubernetes", outcome, started.elapsed());
+                answer
+            }
+            .instrument(span),
+        )
     }
 }
