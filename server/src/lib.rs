@@ -15,6 +15,7 @@ pub mod extract;
 pub mod graph;
 pub mod istio;
 pub mod metrics;
+pub mod otlp;
 pub mod promql;
 pub mod rollouts;
 pub mod routes;

@@ -22,7 +22,12 @@
 //!   `miss`);
 //! - `meshdeck_token_reviews_total`, `meshdeck_access_reviews_total`;
 //! - `meshdeck_controller_reconciles_total{controller,outcome}`;
-//! - `meshdeck_rollout_decisions_total{action}`.
+//! - `meshdeck_rollout_decisions_total{action}`;
+//! - `meshdeck_otlp_spans_exported_total`,
+//!   `meshdeck_otlp_spans_dropped_total{reason}` (`queue_full`,
+//!   `export_failed`, `rejected` by the endpoint) and
+//!   `meshdeck_otlp_export_failures_total`, with `--otlp-endpoint`
+//!   (see [`crate::otlp`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -75,7 +80,14 @@ struct Counters {
     cache: BTreeMap<(&'static str, &'static str), u64>,
     reconciles: BTreeMap<(&'static str, &'static str), u64>,
     decisions: BTreeMap<&'static str, u64>,
+    otlp_exported: u64,
+    otlp_dropped: BTreeMap<&'static str, u64>,
+    otlp_failures: u64,
 }
+
+/// Why spans were not exported: the labels of
+/// `meshdeck_otlp_spans_dropped_total`.
+pub const OTLP_DROP_REASONS: [&str; 3] = ["queue_full", "export_failed", "rejected"];
 
 static GLOBAL: LazyLock<SelfMetrics> = LazyLock::new(SelfMetrics::default);
 
@@ -155,6 +167,26 @@ impl SelfMetrics {
     /// One rollout judgement deciding `action`.
     pub fn decision(&self, action: &'static str) {
         self.with(|c| *c.decisions.entry(action).or_default() += 1);
+    }
+
+    /// `n` spans accepted by the OTLP endpoint.
+    pub fn otlp_exported(&self, n: u64) {
+        self.with(|c| c.otlp_exported += n);
+    }
+
+    /// `n` spans not exported, for `reason` (one of [`OTLP_DROP_REASONS`]).
+    pub fn otlp_dropped(&self, reason: &'static str, n: u64) {
+        self.with(|c| *c.otlp_dropped.entry(reason).or_default() += n);
+    }
+
+    /// Spans not exported so far for `reason`.
+    pub fn otlp_dropped_total(&self, reason: &str) -> u64 {
+        self.with(|c| c.otlp_dropped.get(reason).copied().unwrap_or(0))
+    }
+
+    /// One export to the OTLP endpoint that failed.
+    pub fn otlp_export_failed(&self) {
+        self.with(|c| c.otlp_failures += 1);
     }
 
     /// The counters with `state`'s cache and review figures, in
@@ -272,6 +304,41 @@ impl SelfMetrics {
                 "meshdeck_rollout_decisions_total{{action=\"{action}\"}} {n}"
             );
         }
+        header(
+            &mut out,
+            "meshdeck_otlp_spans_exported_total",
+            "counter",
+            "Spans the OTLP endpoint accepted.",
+        );
+        let _ = writeln!(
+            out,
+            "meshdeck_otlp_spans_exported_total {}",
+            c.otlp_exported
+        );
+        header(
+            &mut out,
+            "meshdeck_otlp_spans_dropped_total",
+            "counter",
+            "Spans not exported: the queue was full, the export failed, or the endpoint rejected them.",
+        );
+        for reason in OTLP_DROP_REASONS {
+            let n = c.otlp_dropped.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "meshdeck_otlp_spans_dropped_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        header(
+            &mut out,
+            "meshdeck_otlp_export_failures_total",
+            "counter",
+            "Exports to the OTLP endpoint that failed (no answer, or not a 2xx).",
+        );
+        let _ = writeln!(
+            out,
+            "meshdeck_otlp_export_failures_total {}",
+            c.otlp_failures
+        );
         out
     }
 }
