@@ -104,6 +104,19 @@ impl RemoteParent {
     }
 }
 
+/// A span's name of two words, the second optional; written only when
+/// the span is recorded (the macros evaluate fields only then).
+struct Name<'a>(&'a str, Option<&'a str>);
+
+impl std::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Some(second) => write!(f, "{} {second}", self.0),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
 /// The span of one request served: `tower_http`'s `TraceLayer` makes it
 /// with this, inside the router, where the matched route is known.
 #[derive(Clone, Copy, Debug, Default)]
@@ -116,12 +129,6 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
             .extensions()
             .get::<MatchedPath>()
             .map(MatchedPath::as_str);
-        // Unmatched paths (the UI's files, unknown API paths) are named by
-        // their method alone, as OpenTelemetry's conventions ask.
-        let name = match route {
-            Some(route) => format!("{method} {route}"),
-            None => method.to_owned(),
-        };
         let parent = request
             .headers()
             .get(TRACEPARENT)
@@ -131,7 +138,9 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
         tracing::debug_span!(
             target: TARGET,
             "request",
-            otel.name = name.as_str(),
+            // Unmatched paths (the UI's files, unknown API paths) are named
+            // by their method alone, as OpenTelemetry's conventions ask.
+            otel.name = %Name(method, route),
             otel.kind = "server",
             otel.parent = parent.as_deref(),
             otel.status_code = Empty,
@@ -175,11 +184,10 @@ pub fn upstream(
     host: Option<&str>,
     port: Option<u16>,
 ) -> Span {
-    let name = format!("{system} {operation}");
     tracing::debug_span!(
         target: TARGET,
         "upstream",
-        otel.name = name.as_str(),
+        otel.name = %Name(system, Some(operation)),
         otel.kind = "client",
         otel.status_code = Empty,
         upstream.system = system,
