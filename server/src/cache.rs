@@ -30,6 +30,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// Bytes a heap allocation of `len` bytes takes from the allocator: glibc's
 /// malloc adds an 8-byte header and rounds chunks up to 16 bytes, at least
@@ -288,15 +289,20 @@ where
             key: key.clone(),
             id,
         };
-        let task = tokio::spawn(async move {
-            let answer = match tokio::time::timeout(deadline, work).await {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(err)) => Err(Arc::new(err)),
-                Err(_) => Err(Arc::new(unanswered(Unanswered::Deadline(deadline)))),
-            };
-            finish.done(&answer, keep);
-            answer
-        });
+        // In the span of the request that started it, so its upstream
+        // calls are that request's children in a trace.
+        let task = tokio::spawn(
+            async move {
+                let answer = match tokio::time::timeout(deadline, work).await {
+                    Ok(Ok(value)) => Ok(value),
+                    Ok(Err(err)) => Err(Arc::new(err)),
+                    Err(_) => Err(Arc::new(unanswered(Unanswered::Deadline(deadline)))),
+                };
+                finish.done(&answer, keep);
+                answer
+            }
+            .in_current_span(),
+        );
         let answer = async move {
             task.await
                 .unwrap_or_else(|_| Err(Arc::new(unanswered(Unanswered::Aborted))))

@@ -15,6 +15,12 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, env = "MESHDECK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// OpenTelemetry endpoint to export request spans to, over OTLP/HTTP
+    /// with JSON (`POST <URL>/v1/traces`), e.g. http://otel-collector:4318
+    /// (an OpenTelemetry Collector, or Jaeger's OTLP HTTP port); off unless
+    /// given. Credentials in the URL are sent as basic authentication.
+    #[arg(long, env = "MESHDECK_OTLP_ENDPOINT", global = true, value_parser = parse_otlp_endpoint)]
+    pub otlp_endpoint: Option<Url>,
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
@@ -65,6 +71,14 @@ pub struct ProxyArgs {
     /// proxy runs beside meshdeck (a sidecar).
     #[arg(long, env = "MESHDECK_PROXY_TRUSTED_CIDRS", default_value = "127.0.0.1/32,::1/128", value_delimiter = ',', value_parser = parse_cidr)]
     pub proxy_trusted_cidrs: Vec<crate::auth::proxy::Cidr>,
+}
+
+fn parse_otlp_endpoint(text: &str) -> Result<Url, String> {
+    let url: Url = text
+        .parse()
+        .map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    crate::otlp::Endpoint::parse(&url)?;
+    Ok(url)
 }
 
 fn parse_header_name(text: &str) -> Result<http::HeaderName, String> {
@@ -731,6 +745,24 @@ mod tests {
         assert!(
             Cli::try_parse_from(["meshdeck", "serve", "--prometheus-url", "not a url"]).is_err()
         );
+    }
+
+    #[test]
+    fn the_otlp_endpoint_is_off_by_default_and_global() {
+        let cli = Cli::try_parse_from(["meshdeck", "serve"]).unwrap();
+        assert_eq!(cli.otlp_endpoint, None);
+        let cli =
+            Cli::try_parse_from(["meshdeck", "demo", "--otlp-endpoint", "http://c:4318"]).unwrap();
+        assert_eq!(cli.otlp_endpoint.unwrap().as_str(), "http://c:4318/");
+        let cli = Cli::try_parse_from(["meshdeck", "--otlp-endpoint", "https://c/otlp", "serve"])
+            .unwrap();
+        assert_eq!(cli.otlp_endpoint.unwrap().as_str(), "https://c/otlp");
+        for bad in ["c:4318", "ftp://c/", "not a url"] {
+            assert!(
+                Cli::try_parse_from(["meshdeck", "serve", "--otlp-endpoint", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

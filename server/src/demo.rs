@@ -83,7 +83,14 @@ pub fn in_memory(cluster: &InMemoryCluster, own_token: &str) -> Cluster {
         own.insert(http::header::AUTHORIZATION, value);
     }
     let cluster = cluster.clone();
-    Cluster::in_process(own, move |headers| cluster.client_with_headers(headers))
+    // Timed and in spans like a real API server's calls.
+    Cluster::in_process(own, move |headers| {
+        let service = tower::Layer::layer(
+            &crate::selfmetrics::KubeTiming::default(),
+            cluster.service_with_headers(headers),
+        );
+        kube::Client::new(service, "default")
+    })
 }
 
 /// The scrape job name, and the instance label history and live series share.

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod graph;
 pub mod istio;
 pub mod metrics;
+pub mod otlp;
 pub mod promql;
 pub mod rollouts;
 pub mod routes;
@@ -22,6 +23,7 @@ pub mod run;
 pub mod selfmetrics;
 pub mod serve;
 pub mod spa;
+pub mod spans;
 pub mod state;
 pub mod telemetry_check;
 pub mod traces;
@@ -41,10 +43,10 @@ pub use crate::error::{Error, Result};
 pub use crate::state::AppState;
 
 /// The whole HTTP surface: API, UI, and the layers every response passes
-/// through (request spans, panic safety net, security headers). API answers
-/// are gzip'ed, at the fastest level, for clients that accept it (a
-/// 5,000-node graph's 3.9 MiB of JSON becomes about half a MiB); the UI's
-/// files are sent precompressed by [`spa`].
+/// through (request spans, see [`spans`]; panic safety net; security
+/// headers). API answers are gzip'ed, at the fastest level, for clients
+/// that accept it (a 5,000-node graph's 3.9 MiB of JSON becomes about half
+/// a MiB); the UI's files are sent precompressed by [`spa`].
 pub fn router(state: AppState) -> Router {
     let csp = state.spa().csp().clone();
     Router::new()
@@ -56,7 +58,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(selfmetrics::track))
         .with_state(state)
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(spans::RequestSpan)
+                .on_response(spans::RecordStatus),
+        )
         .layer(header_layer(header::CONTENT_SECURITY_POLICY, csp))
         .layer(header_layer(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -22,7 +22,12 @@
 //!   `miss`);
 //! - `meshdeck_token_reviews_total`, `meshdeck_access_reviews_total`;
 //! - `meshdeck_controller_reconciles_total{controller,outcome}`;
-//! - `meshdeck_rollout_decisions_total{action}`.
+//! - `meshdeck_rollout_decisions_total{action}`;
+//! - `meshdeck_otlp_spans_exported_total`,
+//!   `meshdeck_otlp_spans_dropped_total{reason}` (`queue_full`,
+//!   `export_failed`, `rejected` by the endpoint) and
+//!   `meshdeck_otlp_export_failures_total`, with `--otlp-endpoint`
+//!   (see [`crate::otlp`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -75,7 +80,14 @@ struct Counters {
     cache: BTreeMap<(&'static str, &'static str), u64>,
     reconciles: BTreeMap<(&'static str, &'static str), u64>,
     decisions: BTreeMap<&'static str, u64>,
+    otlp_exported: u64,
+    otlp_dropped: BTreeMap<&'static str, u64>,
+    otlp_failures: u64,
 }
+
+/// Why spans were not exported: the labels of
+/// `meshdeck_otlp_spans_dropped_total`.
+pub const OTLP_DROP_REASONS: [&str; 3] = ["queue_full", "export_failed", "rejected"];
 
 static GLOBAL: LazyLock<SelfMetrics> = LazyLock::new(SelfMetrics::default);
 
@@ -84,7 +96,8 @@ pub fn global() -> &'static SelfMetrics {
     &GLOBAL
 }
 
-fn method_label(method: &http::Method) -> &'static str {
+/// The label of a request's method: the common ones, else `other`.
+pub fn method_label(method: &http::Method) -> &'static str {
     match *method {
         http::Method::GET => "GET",
         http::Method::POST => "POST",
@@ -154,6 +167,26 @@ impl SelfMetrics {
     /// One rollout judgement deciding `action`.
     pub fn decision(&self, action: &'static str) {
         self.with(|c| *c.decisions.entry(action).or_default() += 1);
+    }
+
+    /// `n` spans accepted by the OTLP endpoint.
+    pub fn otlp_exported(&self, n: u64) {
+        self.with(|c| c.otlp_exported += n);
+    }
+
+    /// `n` spans not exported, for `reason` (one of [`OTLP_DROP_REASONS`]).
+    pub fn otlp_dropped(&self, reason: &'static str, n: u64) {
+        self.with(|c| *c.otlp_dropped.entry(reason).or_default() += n);
+    }
+
+    /// Spans not exported so far for `reason`.
+    pub fn otlp_dropped_total(&self, reason: &str) -> u64 {
+        self.with(|c| c.otlp_dropped.get(reason).copied().unwrap_or(0))
+    }
+
+    /// One export to the OTLP endpoint that failed.
+    pub fn otlp_export_failed(&self) {
+        self.with(|c| c.otlp_failures += 1);
     }
 
     /// The counters with `state`'s cache and review figures, in
@@ -271,6 +304,41 @@ impl SelfMetrics {
                 "meshdeck_rollout_decisions_total{{action=\"{action}\"}} {n}"
             );
         }
+        header(
+            &mut out,
+            "meshdeck_otlp_spans_exported_total",
+            "counter",
+            "Spans the OTLP endpoint accepted.",
+        );
+        let _ = writeln!(
+            out,
+            "meshdeck_otlp_spans_exported_total {}",
+            c.otlp_exported
+        );
+        header(
+            &mut out,
+            "meshdeck_otlp_spans_dropped_total",
+            "counter",
+            "Spans not exported: the queue was full, the export failed, or the endpoint rejected them.",
+        );
+        for reason in OTLP_DROP_REASONS {
+            let n = c.otlp_dropped.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "meshdeck_otlp_spans_dropped_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        header(
+            &mut out,
+            "meshdeck_otlp_export_failures_total",
+            "counter",
+            "Exports to the OTLP endpoint that failed (no answer, or not a 2xx).",
+        );
+        let _ = writeln!(
+            out,
+            "meshdeck_otlp_export_failures_total {}",
+            c.otlp_failures
+        );
         out
     }
 }
@@ -373,15 +441,37 @@ mod tests {
     }
 }
 
-/// A [`tower::Layer`] timing every request of a Kubernetes client.
-#[derive(Clone, Copy, Debug)]
-pub struct KubeTiming;
+/// A [`tower::Layer`] timing every request of a Kubernetes client, each
+/// in a span of its own (see [`crate::spans`]) naming the API server's
+/// host and port.
+#[derive(Clone, Debug, Default)]
+pub struct KubeTiming {
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+impl KubeTiming {
+    /// Timing calls to the API server at `url`.
+    pub fn new(url: &http::Uri) -> Self {
+        KubeTiming {
+            host: url.host().map(str::to_owned),
+            port: url.port_u16().or(match url.scheme_str() {
+                Some("https") => Some(443),
+                Some("http") => Some(80),
+                _ => None,
+            }),
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for KubeTiming {
     type Service = Timed<S>;
 
     fn layer(&self, inner: S) -> Timed<S> {
-        Timed { inner }
+        Timed {
+            inner,
+            server: self.clone(),
+        }
     }
 }
 
@@ -389,14 +479,15 @@ impl<S> tower::Layer<S> for KubeTiming {
 #[derive(Clone, Debug)]
 pub struct Timed<S> {
     inner: S,
+    server: KubeTiming,
 }
 
-impl<S, Req, B> tower::Service<Req> for Timed<S>
+impl<S, B, RB> tower::Service<http::Request<B>> for Timed<S>
 where
-    S: tower::Service<Req, Response = http::Response<B>>,
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
     S::Future: Send + 'static,
     S::Error: 'static,
-    B: 'static,
+    RB: 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -409,17 +500,44 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Req) -> Self::Future {
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        use tracing::Instrument;
         let started = Instant::now();
-        let answer = self.inner.call(request);
-        Box::pin(async move {
-            let answer = answer.await;
-            let outcome = match &answer {
-                Ok(response) => status_class(response.status().as_u16()),
-                Err(_) => "error",
-            };
-            global().upstream("kubernetes", outcome, started.elapsed());
-            answer
-        })
+        // kube's client hands requests to its buffer's worker inside the
+        // caller's span, so this is a child of the request being served.
+        let (operation, namespace) = crate::spans::kube_operation(request.method(), request.uri());
+        let span = crate::spans::upstream(
+            "kubernetes",
+            &operation,
+            request.method().as_str(),
+            self.server.host.as_deref(),
+            self.server.port,
+        );
+        if let Some(namespace) = namespace {
+            span.record(crate::spans::K8S_NAMESPACE, namespace);
+        }
+        let answer = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        Box::pin(
+            async move {
+                let answer = answer.await;
+                let outcome = match &answer {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        crate::spans::record_answer(&tracing::Span::current(), status);
+                        status_class(status)
+                    }
+                    Err(_) => {
+                        crate::spans::record_failure(&tracing::Span::current(), "transport");
+                        "error"
+                    }
+                };
+                global().upstream("kubernetes", outcome, started.elapsed());
+                answer
+            }
+            .instrument(span),
+        )
     }
 }

@@ -91,8 +91,17 @@ async fn counters_follow_the_requests_served() {
         ),
         2.0
     );
-    // Alice's token was reviewed once (then cached).
+    // Alice's token was reviewed once (then cached), through the
+    // in-memory cluster's client, which is timed like a real one.
     assert_eq!(get("meshdeck_token_reviews_total"), 1.0);
+    assert!(get(r#"meshdeck_upstream_requests_total{upstream="kubernetes",outcome="2xx"}"#) >= 1.0);
+    // No OTLP endpoint: nothing exported, dropped or failed.
+    assert_eq!(get("meshdeck_otlp_spans_exported_total"), 0.0);
+    assert_eq!(
+        get(r#"meshdeck_otlp_spans_dropped_total{reason="queue_full"}"#),
+        0.0
+    );
+    assert_eq!(get("meshdeck_otlp_export_failures_total"), 0.0);
     // The status page's probe of the absent Prometheus failed.
     assert!(
         get(r#"meshdeck_upstream_requests_total{upstream="prometheus",outcome="error"}"#) >= 1.0

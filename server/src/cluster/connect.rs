@@ -226,9 +226,10 @@ pub fn with_timeouts(
 
 /// A client from `config`.
 pub fn client(config: kube::Config) -> Result<kube::Client> {
-    // Every call counted in meshdeck's own metrics.
+    // Every call counted in meshdeck's own metrics, and in a span.
+    let timing = crate::selfmetrics::KubeTiming::new(&config.cluster_url);
     kube::client::ClientBuilder::try_from(config)
-        .map(|b| b.with_layer(&crate::selfmetrics::KubeTiming).build())
+        .map(|b| b.with_layer(&timing).build())
         .map_err(|e| config_error("client", e))
 }
 

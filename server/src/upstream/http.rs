@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use app::types::UpstreamKind;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -160,16 +161,19 @@ impl HttpUpstream {
 
     /// Sends `request` with the configured credentials and reads the whole
     /// answer: (status, body). Transport failures become upstream errors.
+    /// `operation` names the call in its span (a path template such as
+    /// `api/v1/query`).
     pub async fn fetch(
         &self,
+        operation: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, axum::body::Bytes)> {
-        let response = self.send(request).await?;
+        let (response, span) = self.send(operation, request, true).await?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
             .await
-            .map_err(|e| self.transport_error(e))?;
+            .map_err(|e| self.read_error(&span, e))?;
         Ok((status, body))
     }
 
@@ -178,10 +182,11 @@ impl HttpUpstream {
     /// `Content-Length`, or once more has arrived), without reading the rest.
     pub async fn fetch_limited(
         &self,
+        operation: &'static str,
         request: reqwest::RequestBuilder,
         max_bytes: usize,
     ) -> Result<(u16, Option<axum::body::Bytes>)> {
-        let mut response = self.send(request).await?;
+        let (mut response, span) = self.send(operation, request, true).await?;
         let status = response.status().as_u16();
         let too_long = |n: u64| usize::try_from(n).map_or(true, |n| n > max_bytes);
         if response.content_length().is_some_and(too_long) {
@@ -191,7 +196,7 @@ impl HttpUpstream {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.transport_error(e))?
+            .map_err(|e| self.read_error(&span, e))?
         {
             if chunk.len() > max_bytes.saturating_sub(body.len()) {
                 // Dropping the response closes the connection mid-answer.
@@ -202,49 +207,87 @@ impl HttpUpstream {
         Ok((status, Some(body.into())))
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
-        let started = std::time::Instant::now();
-        let answer = self.authorized(request).send().await;
-        let outcome = match &answer {
-            Ok(r) => crate::selfmetrics::status_class(r.status().as_u16()),
-            Err(_) => "error",
-        };
-        let upstream = match self.kind {
+    /// The label of this system in metrics and spans.
+    pub fn system(&self) -> &'static str {
+        match self.kind {
             UpstreamKind::Prometheus => "prometheus",
             UpstreamKind::Jaeger => "jaeger",
             UpstreamKind::Kubernetes => "kubernetes",
             UpstreamKind::Grafana => "grafana",
             UpstreamKind::Kiali => "kiali",
+        }
+    }
+
+    /// Sends `request` (with the configured credentials if `authorized`)
+    /// in a span of its own, counted in meshdeck's metrics: the answer's
+    /// head, and the span, which the caller keeps while it reads the body.
+    async fn send(
+        &self,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+        authorized: bool,
+    ) -> Result<(reqwest::Response, tracing::Span)> {
+        let request = if authorized {
+            self.authorized(request)
+        } else {
+            request
         };
-        crate::selfmetrics::global().upstream(upstream, outcome, started.elapsed());
-        answer.map_err(|e| self.transport_error(e))
+        let request = request.build().map_err(|e| self.transport_error(e))?;
+        let span = crate::spans::upstream(
+            self.system(),
+            operation,
+            request.method().as_str(),
+            self.base.host_str(),
+            self.base.port_or_known_default(),
+        );
+        let started = std::time::Instant::now();
+        let answer = self.client.execute(request).instrument(span.clone()).await;
+        let outcome = match &answer {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                crate::spans::record_answer(&span, status);
+                crate::selfmetrics::status_class(status)
+            }
+            Err(e) => {
+                crate::spans::record_failure(&span, crate::spans::reqwest_failure(e));
+                "error"
+            }
+        };
+        crate::selfmetrics::global().upstream(self.system(), outcome, started.elapsed());
+        answer
+            .map(|r| (r, span))
+            .map_err(|e| self.transport_error(e))
+    }
+
+    /// A failure while reading an answer's body, also marked on its span.
+    fn read_error(&self, span: &tracing::Span, err: reqwest::Error) -> Error {
+        crate::spans::record_failure(span, crate::spans::reqwest_failure(&err));
+        self.transport_error(err)
     }
 
     /// `GET path?query`, expecting a 2xx JSON answer.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &'static str,
         query: &[(&str, &str)],
     ) -> Result<T> {
         let url = self.url(path)?;
-        let response = self.send(self.client.get(url).query(query)).await?;
+        let (response, span) = self
+            .send(path, self.client.get(url).query(query), true)
+            .await?;
         let status = response.status();
         if !status.is_success() {
             return Err(self.unavailable(format!("{path} answered HTTP {}", status.as_u16())));
         }
-        self.decode(path, response).await
+        self.decode(path, response, &span).await
     }
 
     /// Like [`get_json`](Self::get_json), but a 401/403 counts as "there,
-    /// behind authentication" and yields JSON `null`.
-    pub async fn get_json_or_auth_wall(&self, path: &str) -> Result<serde_json::Value> {
+    /// behind authentication" and yields JSON `null`. Sent without the
+    /// configured credentials.
+    pub async fn get_json_or_auth_wall(&self, path: &'static str) -> Result<serde_json::Value> {
         let url = self.url(path)?;
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let (response, span) = self.send(path, self.client.get(url), false).await?;
         let status = response.status();
         if matches!(status.as_u16(), 401 | 403) {
             return Ok(serde_json::Value::Null);
@@ -252,18 +295,19 @@ impl HttpUpstream {
         if !status.is_success() {
             return Err(self.unavailable(format!("{path} answered HTTP {}", status.as_u16())));
         }
-        self.decode(path, response).await
+        self.decode(path, response, &span).await
     }
 
     async fn decode<T: DeserializeOwned>(
         &self,
         path: &str,
         response: reqwest::Response,
+        span: &tracing::Span,
     ) -> Result<T> {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| self.transport_error(e))?;
+            .map_err(|e| self.read_error(span, e))?;
         serde_json::from_slice(&bytes).map_err(|e| {
             self.unavailable(format!(
                 "{path} answered with something that is not the expected JSON ({e})"
@@ -273,7 +317,7 @@ impl HttpUpstream {
 }
 
 /// `text` with `%XX` escapes decoded (as URL user info is stored).
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -381,7 +425,7 @@ mod tests {
         let fetch = |path: &str, max: usize| {
             let request = upstream.client().get(upstream.url(path).unwrap());
             let upstream = upstream.clone();
-            async move { upstream.fetch_limited(request, max).await.unwrap() }
+            async move { upstream.fetch_limited("test", request, max).await.unwrap() }
         };
         let started = std::time::Instant::now();
         assert_eq!(fetch("endless", 5 * CHUNK).await, (200, None));

@@ -121,11 +121,23 @@ impl JaegerClient {
 
     /// `GET path?query` → (status, JSON body or `null`); answers over
     /// [`MAX_ANSWER_BYTES`] are refused (422) without reading the rest.
-    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<(u16, Value)> {
+    async fn get(&self, path: &'static str, query: &[(&str, String)]) -> Result<(u16, Value)> {
+        self.get_at(path, path, query).await
+    }
+
+    /// [`get`](Self::get) of a path with parts filled in; `operation` is
+    /// its template, naming the call's span.
+    async fn get_at(
+        &self,
+        operation: &'static str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<(u16, Value)> {
         let url = self.http.url(path)?;
+        let request = self.http.client().get(url).query(query);
         let (status, bytes) = match self
             .http
-            .fetch_limited(self.http.client().get(url).query(query), MAX_ANSWER_BYTES)
+            .fetch_limited(operation, request, MAX_ANSWER_BYTES)
             .await?
         {
             (status, Some(bytes)) => (status, bytes),
@@ -142,8 +154,17 @@ impl JaegerClient {
         ))
     }
 
-    async fn get_ok(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
-        let (status, body) = self.get(path, query).await?;
+    async fn get_ok(&self, path: &'static str, query: &[(&str, String)]) -> Result<Value> {
+        self.get_ok_at(path, path, query).await
+    }
+
+    async fn get_ok_at(
+        &self,
+        operation: &'static str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Value> {
+        let (status, body) = self.get_at(operation, path, query).await?;
         if (200..300).contains(&status) {
             Ok(body)
         } else {
@@ -187,7 +208,10 @@ impl JaegerClient {
                     "api/services/{}/operations",
                     app::format::encode_component(service)
                 );
-                strings(&self.get_ok(&path, &[]).await?["data"])
+                let body = self
+                    .get_ok_at("api/services/{service}/operations", &path, &[])
+                    .await?;
+                strings(&body["data"])
             }
             JaegerApi::V3 => {
                 let body = self
@@ -269,11 +293,11 @@ impl JaegerClient {
     /// One trace, or `None` if Jaeger does not know it.
     pub async fn trace(&self, id: &str) -> Result<Option<Trace>> {
         let id = app::format::encode_component(id);
-        let (path, v3) = match self.api().await? {
-            JaegerApi::V1 => (format!("api/traces/{id}"), false),
-            JaegerApi::V3 => (format!("api/v3/traces/{id}"), true),
+        let (operation, path, v3) = match self.api().await? {
+            JaegerApi::V1 => ("api/traces/{id}", format!("api/traces/{id}"), false),
+            JaegerApi::V3 => ("api/v3/traces/{id}", format!("api/v3/traces/{id}"), true),
         };
-        let (status, body) = self.get(&path, &[]).await?;
+        let (status, body) = self.get_at(operation, &path, &[]).await?;
         match status {
             404 => Ok(None),
             200..=299 => {

@@ -199,7 +199,7 @@ impl PrometheusClient {
         limits: &ResultLimits,
     ) -> Result<PromQueryAnswer> {
         let timeout = format!("{}s", self.http.timeout().as_secs_f64());
-        let (path, params): (&str, Vec<(&str, String)>) = match range {
+        let (path, params): (&'static str, Vec<(&str, String)>) = match range {
             None => (
                 "api/v1/query",
                 vec![("query", promql.to_owned()), ("time", time.to_string())],
@@ -240,7 +240,7 @@ impl PrometheusClient {
     /// POSTs a form (queries can be long) and unwraps the envelope, mapping
     /// Prometheus' statuses: 400 bad parameters, 422 execution error, 503
     /// timeout or overload; anything that is not its JSON is an upstream failure.
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<QueryData> {
+    async fn post(&self, path: &'static str, form: &[(&str, &str)]) -> Result<QueryData> {
         let span = tracing::debug_span!("prometheus", path, query = form.first().map(|f| f.1));
         self.post_in_span(path, form, None)
             .instrument(span)
@@ -250,15 +250,15 @@ impl PrometheusClient {
 
     async fn post_in_span<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &'static str,
         form: &[(&str, &str)],
         max_bytes: Option<usize>,
     ) -> Result<(T, Vec<String>)> {
         let url = self.http.url(path)?;
         let request = self.http.client().post(url).form(form);
         let (status, bytes) = match max_bytes {
-            None => self.http.fetch(request).await?,
-            Some(max) => match self.http.fetch_limited(request, max).await? {
+            None => self.http.fetch(path, request).await?,
+            Some(max) => match self.http.fetch_limited(path, request, max).await? {
                 (status, Some(bytes)) => (status, bytes),
                 (_, None) => {
                     return Err(Error::Invalid(format!(

@@ -130,6 +130,15 @@ pub const ADMIN_TOKEN: &str = "in-memory-cluster-admin";
 /// User name of [`ADMIN_TOKEN`].
 pub const ADMIN_USER: &str = "system:admin";
 
+/// The in-memory API as a service of `kube` requests, each sent with
+/// headers fixed when it was made
+/// ([`InMemoryCluster::service_with_headers`]).
+pub type HeaderService = tower::util::BoxCloneService<
+    axum::http::Request<::kube::client::Body>,
+    axum::http::Response<axum::body::Body>,
+    std::convert::Infallible,
+>;
+
 /// State shared by the handle and the router.
 #[derive(Debug)]
 pub struct Shared {
@@ -233,6 +242,12 @@ impl InMemoryCluster {
     /// kept. Without an `Authorization` header the requests are anonymous
     /// (and answered 401).
     pub fn client_with_headers(&self, headers: HeaderMap) -> ::kube::Client {
+        ::kube::Client::new(self.service_with_headers(headers), "default")
+    }
+
+    /// The service behind [`client_with_headers`](Self::client_with_headers),
+    /// for a client with layers of its own around it.
+    pub fn service_with_headers(&self, headers: HeaderMap) -> HeaderService {
         let headers = Arc::new(headers);
         let service = tower::ServiceBuilder::new()
             .map_request(move |mut req: axum::http::Request<::kube::client::Body>| {
@@ -246,7 +261,7 @@ impl InMemoryCluster {
                 req
             })
             .service(self.router());
-        ::kube::Client::new(service, "default")
+        tower::util::BoxCloneService::new(service)
     }
 
     /// Every resource request answered so far (after authentication), oldest
