@@ -44,6 +44,11 @@ pub fn uid(kind: DashboardKind) -> String {
     format!("meshdeck-{}", kind.as_str())
 }
 
+/// Its key in the ConfigMap (`meshdeck-mesh.json`).
+pub fn file(kind: DashboardKind) -> String {
+    format!("{}.json", uid(kind))
+}
+
 /// The dashboard's title in Grafana.
 pub fn title(kind: DashboardKind) -> &'static str {
     match kind {
@@ -311,7 +316,7 @@ pub fn dashboards() -> Vec<GrafanaDashboard> {
         .into_iter()
         .map(|kind| GrafanaDashboard {
             kind,
-            file: format!("{}.json", uid(kind)),
+            file: file(kind),
             json: dashboard_json(kind),
         })
         .collect()

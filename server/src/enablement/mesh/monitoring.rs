@@ -89,7 +89,9 @@ pub const SCRAPE_CONFIG: &str = r#"# Scrape jobs for Istio: add them under `scra
       namespaces:
         names: [istio-system]
   relabel_configs:
-    - source_labels: [__meta_kubernetes_service_name, __meta_kubernetes_endpoint_port_name]
+    - source_labels:
+        - __meta_kubernetes_service_name
+        - __meta_kubernetes_endpoint_port_name
       regex: istiod;http-monitoring
       action: keep
 
@@ -107,18 +109,23 @@ pub const SCRAPE_CONFIG: &str = r#"# Scrape jobs for Istio: add them under `scra
       regex: "true"
       action: keep
     # Left out, as by Istio's PodMonitor: pods labelled istio-prometheus-ignore.
-    - source_labels: [__meta_kubernetes_pod_labelpresent_istio_prometheus_ignore]
+    - source_labels:
+        - __meta_kubernetes_pod_labelpresent_istio_prometheus_ignore
       regex: "true"
       action: drop
     - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
       regex: (.+)
       target_label: __metrics_path__
     # The pod's IP and the annotated port: IPv4, then IPv6 in brackets.
-    - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_port, __meta_kubernetes_pod_ip]
+    - source_labels:
+        - __meta_kubernetes_pod_annotation_prometheus_io_port
+        - __meta_kubernetes_pod_ip
       regex: '(\d+);([0-9.]+)'
       replacement: '$2:$1'
       target_label: __address__
-    - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_port, __meta_kubernetes_pod_ip]
+    - source_labels:
+        - __meta_kubernetes_pod_annotation_prometheus_io_port
+        - __meta_kubernetes_pod_ip
       regex: '(\d+);([0-9A-Fa-f]*:[0-9A-Fa-f:]*)'
       replacement: '[$2]:$1'
       target_label: __address__
@@ -250,9 +257,9 @@ pub fn grafana_configmap(namespace: &str) -> Value {
 
 /// The files meshdeck's ConfigMap holds for Grafana.
 pub fn grafana_files() -> Vec<String> {
-    crate::grafana::dashboards()
+    app::types::DashboardKind::ALL
         .into_iter()
-        .map(|d| d.file)
+        .map(crate::grafana::file)
         .collect()
 }
 
