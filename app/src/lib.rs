@@ -8,6 +8,7 @@ pub mod diff;
 pub mod format;
 pub mod graph_view;
 pub mod links;
+pub mod monitoring;
 pub mod nav;
 pub mod session;
 pub mod settings_form;

@@ -1611,6 +1611,73 @@ pub struct MeshStatus {
     pub ingresses: Vec<IngressInfo>,
     /// Objects meshdeck created (`kind namespace/name`), removed on disable.
     pub created: Vec<String>,
+    /// How Prometheus scrapes the mesh, and the Grafana dashboards.
+    pub monitoring: MonitoringStatus,
+}
+
+/// Who provides a monitoring object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorState {
+    /// meshdeck created it, and disabling the mesh removes it.
+    Managed,
+    /// Someone else's object does the same; meshdeck uses it and writes none.
+    Existing,
+    /// Not there yet: enabling the mesh creates it.
+    Missing,
+}
+
+/// A Prometheus Operator monitor for the mesh.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonitorInfo {
+    /// `ServiceMonitor` or `PodMonitor`.
+    pub kind: String,
+    /// Namespace of meshdeck's object.
+    pub namespace: String,
+    /// Name of meshdeck's object.
+    pub name: String,
+    /// What it scrapes, in words.
+    pub scrapes: String,
+    /// Whose it is.
+    pub state: MonitorState,
+    /// With `existing`: the object that does it (`PodMonitor monitoring/istio-proxies`).
+    pub existing: Option<String>,
+}
+
+/// The ConfigMap holding meshdeck's dashboards for Grafana's dashboard sidecar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GrafanaDashboardsInfo {
+    /// `namespace/name` of the ConfigMap.
+    pub configmap: String,
+    /// The label the sidecar looks for, `key=value`.
+    pub label: String,
+    /// A Grafana URL is configured (settings or `--grafana-url`), so
+    /// enabling writes the ConfigMap; without one, enabling removes it.
+    pub url_configured: bool,
+    /// Whose the ConfigMap is (`existing`: one of that name meshdeck did not write).
+    pub state: MonitorState,
+    /// The dashboards it holds, or will hold, as files (`meshdeck-mesh.json`).
+    pub dashboards: Vec<String>,
+}
+
+/// How Prometheus scrapes the mesh, and meshdeck's dashboards for Grafana.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonitoringStatus {
+    /// The Prometheus Operator's API (`monitoring.coreos.com/v1`) serves
+    /// ServiceMonitors and PodMonitors: enabling writes [`MonitorInfo`]s.
+    pub operator_api: bool,
+    /// The ServiceMonitor for istiod and the PodMonitor for the sidecars'
+    /// merged metrics (empty without the operator's API).
+    pub monitors: Vec<MonitorInfo>,
+    /// Without the operator's API: the scrape jobs to add to Prometheus'
+    /// configuration (YAML, under `scrape_configs:`).
+    pub scrape_config: Option<String>,
+    /// Present when a Grafana URL is configured or the ConfigMap exists.
+    pub grafana: Option<GrafanaDashboardsInfo>,
 }
 
 /// What enable or disable did, or would do with `?dryRun=true`.

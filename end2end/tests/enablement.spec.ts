@@ -113,6 +113,58 @@ test('an owner enables and disables the mesh with a preview of the steps', async
   expect((await request.delete(`${KUBE}/api/v1/namespaces/${NEW_NS}`, { headers: AS_OWNER })).ok()).toBe(true);
 });
 
+test('the monitoring card offers the scrape jobs to copy, and the Grafana dashboards follow the URL', async ({ page, context, request }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.goto('/settings');
+  const card = page.getByRole('region', { name: 'Monitoring' });
+  // The demo has no Prometheus Operator: the scrape jobs to add, to copy.
+  await expect(card).toContainText('monitoring.coreos.com/v1');
+  const jobs = card.getByLabel('Scrape configuration for Prometheus');
+  await expect(jobs).toContainText('job_name: istiod');
+  await expect(jobs).toContainText('job_name: envoy-stats');
+  await card.getByRole('button', { name: 'Copy' }).click();
+  await expect(card.getByRole('status')).toHaveText('Copied.');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain('regex: istiod;http-monitoring');
+  await expect(card).toContainText('With a Grafana URL');
+  await card.screenshot({ path: path.join('artifacts', 'settings-monitoring.png') });
+
+  // A Grafana URL: enabling writes the dashboards for Grafana's sidecar.
+  const grafana = page.getByRole('textbox', { name: 'Grafana URL' });
+  await grafana.fill('https://grafana.example.com/');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved to' })).toBeVisible();
+  await expect(card).toContainText('meshdeck/meshdeck-grafana-dashboards');
+  await expect(card).toContainText('not created yet');
+  const mesh = page.getByRole('region', { name: 'Mesh for the cluster' });
+  await mesh.getByRole('button', { name: 'Enable the mesh' }).click();
+  const on = page.getByRole('dialog', { name: 'Enable the mesh' });
+  await expect(on).toContainText('create ConfigMap meshdeck/meshdeck-grafana-dashboards');
+  await on.getByRole('button', { name: 'Apply' }).click();
+  await expect(on).toHaveCount(0);
+  await expect(card).toContainText('created by meshdeck');
+  await expect(card).toContainText('meshdeck-mesh.json');
+  const cm = await request.get(`${KUBE}/api/v1/namespaces/meshdeck/configmaps/meshdeck-grafana-dashboards`, {
+    headers: AS_OWNER,
+  });
+  expect(cm.ok()).toBe(true);
+  const body = await cm.json();
+  expect(body.metadata.labels.grafana_dashboard).toBe('1');
+  expect(JSON.parse(body.data['meshdeck-mesh.json']).uid).toBe('meshdeck-mesh');
+  await card.screenshot({ path: path.join('artifacts', 'settings-monitoring-grafana.png') });
+
+  // Leave the shared demo server as it was: disabled, no Grafana URL.
+  await mesh.getByRole('button', { name: 'Disable the mesh' }).click();
+  const off = page.getByRole('dialog', { name: 'Disable the mesh' });
+  await expect(off).toContainText('delete ConfigMap meshdeck/meshdeck-grafana-dashboards');
+  await off.getByRole('button', { name: 'Apply' }).click();
+  await expect(off).toHaveCount(0);
+  await expect(mesh).toContainText('not enabled');
+  await grafana.fill('');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved to' })).toBeVisible();
+  await expect(card).not.toContainText('meshdeck-grafana-dashboards');
+});
+
 test('an owner enables injection for legacy after a dry-run preview', async ({ page, request }) => {
   await page.goto('/namespaces');
   await expect(page.getByRole('heading', { level: 1, name: 'Namespaces' })).toBeVisible();

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::access::AccessScope;
 use crate::error::{Error, Result};
 use crate::metrics::{self, MIN_WINDOW_S, MetricsParams, QUANTILES};
-use crate::promql::{self, DURATION_BUCKETS, Op, REQUESTS, Selector, duration};
+use crate::promql::{self, DURATION_BUCKETS, Op, REQUESTS, Selector, Window};
 use crate::state::AppState;
 use crate::upstream::prometheus::{PrometheusClient, RangeSeries};
 
@@ -83,17 +83,17 @@ fn joined(selector: &Selector, extra: &str) -> String {
 }
 
 /// Requests per second grouped `by`.
-pub fn volume_by(selector: &Selector, by: &str, window: f64) -> String {
+pub fn volume_by(selector: &Selector, by: &str, window: impl Into<Window>) -> String {
     format!(
         "sum by ({by}) (rate({REQUESTS}{{{}}}[{}]))",
         selector.render(),
-        duration(window)
+        window.into()
     )
 }
 
 /// Share of requests not answered with 5xx, grouped `by`.
-pub fn success_by(selector: &Selector, by: &str, window: f64) -> String {
-    let w = duration(window);
+pub fn success_by(selector: &Selector, by: &str, window: impl Into<Window>) -> String {
+    let w = window.into();
     format!(
         "sum by ({by}) (rate({REQUESTS}{{{}}}[{w}])) / sum by ({by}) (rate({REQUESTS}{{{}}}[{w}]))",
         joined(selector, NOT_5XX),
@@ -102,27 +102,27 @@ pub fn success_by(selector: &Selector, by: &str, window: f64) -> String {
 }
 
 /// Mean of a histogram `family` (e.g. [`REQUEST_BYTES`]).
-pub fn histogram_mean(family: &str, selector: &Selector, window: f64) -> String {
-    let w = duration(window);
+pub fn histogram_mean(family: &str, selector: &Selector, window: impl Into<Window>) -> String {
+    let w = window.into();
     let s = selector.render();
     format!("sum(rate({family}_sum{{{s}}}[{w}])) / sum(rate({family}_count{{{s}}}[{w}]))")
 }
 
 /// The `q` quantile of a histogram `family`.
-pub fn histogram_q(family: &str, selector: &Selector, q: f64, window: f64) -> String {
+pub fn histogram_q(family: &str, selector: &Selector, q: f64, window: impl Into<Window>) -> String {
     format!(
         "histogram_quantile({q}, sum(rate({family}_bucket{{{}}}[{}])) by (le))",
         selector.render(),
-        duration(window)
+        window.into()
     )
 }
 
 /// Rate of a counter `metric` (e.g. [`TCP_SENT`]).
-pub fn counter_rate(metric: &str, selector: &Selector, window: f64) -> String {
+pub fn counter_rate(metric: &str, selector: &Selector, window: impl Into<Window>) -> String {
     format!(
         "sum(rate({metric}{{{}}}[{}]))",
         selector.render(),
-        duration(window)
+        window.into()
     )
 }
 
@@ -152,14 +152,14 @@ pub fn workload_outbound(namespace: &str, name: &str) -> Selector {
         .with("source_workload", Op::Eq, name)
 }
 
-fn percentiles(selector: &Selector, window: f64) -> Vec<PanelQuery> {
+fn percentiles(selector: &Selector, window: Window) -> Vec<PanelQuery> {
     QUANTILES
         .iter()
         .map(|(quantile, name)| q(name, promql::duration_quantile(selector, *quantile, window)))
         .collect()
 }
 
-fn sizes(family: &str, selector: &Selector, window: f64) -> Vec<PanelQuery> {
+fn sizes(family: &str, selector: &Selector, window: Window) -> Vec<PanelQuery> {
     vec![
         q("mean", histogram_mean(family, selector, window)),
         q("p50", histogram_q(family, selector, 0.5, window)),
@@ -167,8 +167,10 @@ fn sizes(family: &str, selector: &Selector, window: f64) -> Vec<PanelQuery> {
     ]
 }
 
-/// The mesh dashboard's charts.
-pub fn mesh_panels(window: f64) -> Vec<PanelPlan> {
+/// The mesh dashboard's charts, over `window` (seconds for the console,
+/// a Grafana variable for [`crate::grafana`]).
+pub fn mesh_panels(window: impl Into<Window>) -> Vec<PanelPlan> {
+    let window = window.into();
     let s = destination();
     vec![
         PanelPlan {
@@ -199,7 +201,8 @@ pub fn mesh_panels(window: f64) -> Vec<PanelPlan> {
 
 /// The mesh dashboard's per-service table: requests/s, success rate and p99
 /// over the whole `range`.
-pub fn service_table_queries(range: f64) -> [PanelQuery; 3] {
+pub fn service_table_queries(range: impl Into<Window>) -> [PanelQuery; 3] {
+    let range = range.into();
     let s = destination();
     [
         q("requests/s", volume_by(&s, BY_SERVICE, range)),
@@ -207,16 +210,16 @@ pub fn service_table_queries(range: f64) -> [PanelQuery; 3] {
         q(
             "p99",
             format!(
-                "histogram_quantile(0.99, sum by (le, {BY_SERVICE}) (rate({DURATION_BUCKETS}{{{}}}[{}])))",
+                "histogram_quantile(0.99, sum by (le, {BY_SERVICE}) (rate({DURATION_BUCKETS}{{{}}}[{range}])))",
                 s.render(),
-                duration(range)
             ),
         ),
     ]
 }
 
 /// The service dashboard's charts.
-pub fn service_panels(namespace: &str, name: &str, window: f64) -> Vec<PanelPlan> {
+pub fn service_panels(namespace: &str, name: &str, window: impl Into<Window>) -> Vec<PanelPlan> {
+    let window = window.into();
     let s = service_selector(namespace, name);
     vec![
         PanelPlan {
@@ -248,7 +251,8 @@ pub fn service_panels(namespace: &str, name: &str, window: f64) -> Vec<PanelPlan
 }
 
 /// The workload dashboard's charts.
-pub fn workload_panels(namespace: &str, name: &str, window: f64) -> Vec<PanelPlan> {
+pub fn workload_panels(namespace: &str, name: &str, window: impl Into<Window>) -> Vec<PanelPlan> {
+    let window = window.into();
     let inbound = workload_inbound(namespace, name);
     let outbound = workload_outbound(namespace, name);
     vec![
@@ -296,6 +300,20 @@ pub fn workload_panels(namespace: &str, name: &str, window: f64) -> Vec<PanelPla
             ],
         },
     ]
+}
+
+/// The charts of dashboard `kind` (the mesh's take no namespace or name).
+pub fn panels(
+    kind: DashboardKind,
+    namespace: &str,
+    name: &str,
+    window: impl Into<Window>,
+) -> Vec<PanelPlan> {
+    match kind {
+        DashboardKind::Mesh => mesh_panels(window),
+        DashboardKind::Service => service_panels(namespace, name, window),
+        DashboardKind::Workload => workload_panels(namespace, name, window),
+    }
 }
 
 /// Fills `{{label}}` placeholders of `legend` from `labels`; a legend
@@ -361,11 +379,7 @@ pub async fn dashboard(
         namespace.as_deref().unwrap_or_default(),
         name.as_deref().unwrap_or_default(),
     );
-    let plans = match kind {
-        DashboardKind::Mesh => mesh_panels(window),
-        DashboardKind::Service => service_panels(ns, n, window),
-        DashboardKind::Workload => workload_panels(ns, n, window),
-    };
+    let plans = panels(kind, ns, n, window);
     let panels_future = run_panels(&prometheus, plans, start, end, step);
     let (panels, (services, service_queries)) = if kind == DashboardKind::Mesh {
         let queries = service_table_queries(end - start);

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod enablement;
 pub mod error;
 pub mod extract;
+pub mod grafana;
 pub mod graph;
 pub mod istio;
 pub mod metrics;

@@ -121,6 +121,37 @@ pub fn duration(seconds: f64) -> String {
     format!("{}s", seconds.round().max(1.0) as u64)
 }
 
+/// The range of a chart's `rate(...[W])`: whole seconds for the queries
+/// meshdeck runs, or one of Grafana's interval variables for the
+/// dashboards Grafana evaluates ([`crate::grafana`]), which it fills in
+/// from the panel's step and the dashboard's time range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Window {
+    /// Seconds, rendered by [`duration`] (`60s`).
+    Seconds(f64),
+    /// Grafana's `$__rate_interval`: at least four scrape intervals, and
+    /// at least the panel's step plus one, Grafana's own choice for `rate`.
+    GrafanaRate,
+    /// Grafana's `$__range`: the dashboard's whole time range.
+    GrafanaRange,
+}
+
+impl From<f64> for Window {
+    fn from(seconds: f64) -> Self {
+        Window::Seconds(seconds)
+    }
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Window::Seconds(s) => f.write_str(&duration(*s)),
+            Window::GrafanaRate => f.write_str("$__rate_interval"),
+            Window::GrafanaRange => f.write_str("$__range"),
+        }
+    }
+}
+
 /// What the numbers are about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -175,8 +206,8 @@ fn with_extra(selector: &Selector, extra: &str) -> String {
 }
 
 /// Share of requests not answered with 5xx.
-pub fn success_rate(selector: &Selector, window: f64) -> String {
-    let w = duration(window);
+pub fn success_rate(selector: &Selector, window: impl Into<Window>) -> String {
+    let w = window.into();
     format!(
         "sum(rate({REQUESTS}{{{}}}[{w}])) / sum(rate({REQUESTS}{{{}}}[{w}]))",
         with_extra(selector, "response_code!~\"5.*\""),
@@ -185,29 +216,29 @@ pub fn success_rate(selector: &Selector, window: f64) -> String {
 }
 
 /// Requests per second.
-pub fn request_volume(selector: &Selector, window: f64) -> String {
+pub fn request_volume(selector: &Selector, window: impl Into<Window>) -> String {
     format!(
         "sum(rate({REQUESTS}{{{}}}[{}]))",
         selector.render(),
-        duration(window)
+        window.into()
     )
 }
 
 /// Responses per second whose code matches `class` (`4` or `5`).
-pub fn responses_of_class(selector: &Selector, class: char, window: f64) -> String {
+pub fn responses_of_class(selector: &Selector, class: char, window: impl Into<Window>) -> String {
     format!(
         "sum(rate({REQUESTS}{{{}}}[{}]))",
         with_extra(selector, &format!("response_code=~\"{class}.*\"")),
-        duration(window)
+        window.into()
     )
 }
 
 /// The `q` quantile of the request duration in milliseconds.
-pub fn duration_quantile(selector: &Selector, q: f64, window: f64) -> String {
+pub fn duration_quantile(selector: &Selector, q: f64, window: impl Into<Window>) -> String {
     format!(
         "histogram_quantile({q}, sum(rate({DURATION_BUCKETS}{{{}}}[{}])) by (le))",
         selector.render(),
-        duration(window)
+        window.into()
     )
 }
 

@@ -2,8 +2,8 @@
 //! account needs: the in-memory API authorises every request of meshdeck's
 //! service account against those objects alone, and records it. Driving
 //! every feature (reads, settings, enable and disable with each control
-//! plane kind and with pruning, auto-injection with its Lease, auth-proxy
-//! writes), the test checks that no request of meshdeck's account was
+//! plane kind and with pruning, the Prometheus Operator's monitors and the
+//! Grafana dashboards, auto-injection with its Lease, auth-proxy writes), the test checks that no request of meshdeck's account was
 //! refused (nothing is missing from the documents) and that every
 //! documented rule was used by some request (nothing is superfluous).
 
@@ -68,20 +68,32 @@ async fn call(
     value
 }
 
-async fn save(state: &AppState, gateway: bool) {
+/// Saves the settings with the gateway on or off, and a Grafana URL or none.
+async fn save(state: &AppState, gateway: bool, grafana: bool) {
     let current = call(state, Method::GET, "/api/settings", ADMIN, None).await;
     let mut settings: MeshSettings = serde_json::from_value(current["settings"].clone()).unwrap();
     settings.ingress_gateway.component.enabled = gateway;
+    settings.tool_urls.grafana = if grafana {
+        "https://grafana.example.com/".into()
+    } else {
+        String::new()
+    };
     let update = json!({"settings": settings, "resource_version": current["resource_version"]});
     call(state, Method::PUT, "/api/settings", ADMIN, Some(update)).await;
 }
 
 /// Everything the console does, on a fresh demo cluster with `crd`
-/// installed (or none), recording meshdeck's requests.
-async fn exercise(crd: Option<(&str, &str)>) -> Vec<AuditEntry> {
+/// installed (or none), with `monitoring` the Prometheus Operator's CRDs
+/// and a Grafana URL, recording meshdeck's requests.
+async fn exercise(crd: Option<(&str, &str)>, monitoring: bool) -> Vec<AuditEntry> {
     let cluster = InMemoryCluster::from_mesh(&scenario::demo());
     install_documented_rbac(&cluster, &["console", "enablement", "rollouts"]).unwrap();
     let admin = cluster.client();
+    if monitoring {
+        for plural in ["servicemonitors", "podmonitors"] {
+            assert!(cluster.install_crd("monitoring.coreos.com", plural));
+        }
+    }
     if let Some((group, plural)) = crd {
         assert!(cluster.install_crd(group, plural));
         // An operator but no control plane yet: meshdeck writes one.
@@ -97,7 +109,7 @@ async fn exercise(crd: Option<(&str, &str)>) -> Vec<AuditEntry> {
     }
     call(&state, Method::GET, "/api/mesh", ADMIN, None).await;
     call(&state, Method::GET, "/api/istio/config", ALICE, None).await;
-    save(&state, true).await;
+    save(&state, true, monitoring).await;
     call(
         &state,
         Method::POST,
@@ -176,10 +188,10 @@ async fn exercise(crd: Option<(&str, &str)>) -> Vec<AuditEntry> {
             .await
             .unwrap();
     assert_eq!(judged, 1);
-    // Pruning: the gateway is no longer wanted.
-    save(&state, false).await;
+    // Pruning: the gateway (and the Grafana dashboards) no longer wanted.
+    save(&state, false, false).await;
     call(&state, Method::POST, "/api/mesh/enable", ADMIN, None).await;
-    save(&state, true).await;
+    save(&state, true, monitoring).await;
     call(&state, Method::POST, "/api/mesh/enable", ADMIN, None).await;
     call(
         &state,
@@ -340,9 +352,9 @@ fn uses(rule: &Rule, verb: &str, resource: &str, e: &AuditEntry) -> bool {
 
 #[tokio::test]
 async fn the_documented_rbac_is_what_meshdeck_uses_no_more_no_less() {
-    let mut audit = exercise(None).await;
-    audit.extend(exercise(Some(("sailoperator.io", "istios"))).await);
-    audit.extend(exercise(Some(("install.istio.io", "istiooperators"))).await);
+    let mut audit = exercise(None, false).await;
+    audit.extend(exercise(Some(("sailoperator.io", "istios")), true).await);
+    audit.extend(exercise(Some(("install.istio.io", "istiooperators")), false).await);
     let proxy = exercise_proxy().await;
 
     // Nothing missing: meshdeck's account was never refused.

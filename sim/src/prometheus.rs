@@ -60,6 +60,9 @@ pub struct PrometheusOptions {
     /// A data directory already filled with blocks (see
     /// [`backfill_in_chunks`]); it is moved into the server's own directory.
     pub data: Option<PathBuf>,
+    /// Further scrape jobs, as the YAML list that goes under
+    /// `scrape_configs:` (jobs starting at column 0 with `- job_name:`).
+    pub extra_scrape_configs: Option<String>,
 }
 
 impl Default for PrometheusOptions {
@@ -72,6 +75,7 @@ impl Default for PrometheusOptions {
             instance: None,
             retention: "1d".into(),
             data: None,
+            extra_scrape_configs: None,
         }
     }
 }
@@ -394,6 +398,13 @@ fn config_yaml(options: &PrometheusOptions) -> String {
         "global:\n  scrape_interval: {i}s\n  evaluation_interval: {i}s\n",
         i = options.scrape_interval_s
     );
+    let extra = options
+        .extra_scrape_configs
+        .as_deref()
+        .filter(|e| !e.trim().is_empty());
+    if !options.scrape_targets.is_empty() || extra.is_some() {
+        yaml.push_str("scrape_configs:\n");
+    }
     if !options.scrape_targets.is_empty() {
         let targets: Vec<String> = options
             .scrape_targets
@@ -401,7 +412,7 @@ fn config_yaml(options: &PrometheusOptions) -> String {
             .map(|t| format!("'{t}'"))
             .collect();
         yaml.push_str(&format!(
-            "scrape_configs:\n  - job_name: '{}'\n    scrape_interval: {}s\n    static_configs:\n      - targets: [{}]\n",
+            "  - job_name: '{}'\n    scrape_interval: {}s\n    static_configs:\n      - targets: [{}]\n",
             options.job,
             options.scrape_interval_s,
             targets.join(", ")
@@ -410,6 +421,13 @@ fn config_yaml(options: &PrometheusOptions) -> String {
             yaml.push_str(&format!(
                 "    relabel_configs:\n      - target_label: instance\n        replacement: '{instance}'\n"
             ));
+        }
+    }
+    if let Some(extra) = extra {
+        for line in extra.lines() {
+            yaml.push_str("  ");
+            yaml.push_str(line);
+            yaml.push('\n');
         }
     }
     yaml

@@ -1,6 +1,9 @@
 //! Mesh settings (cluster owners): member access, per-component resources
 //! and placement, trace sampling, the ingress gateway, Prometheus retention,
-//! auto-injection and tool URLs, with a live preflight against the nodes.
+//! auto-injection and tool URLs, with a live preflight against the nodes;
+//! the mesh for the cluster (enable, disable) and its monitoring (the
+//! Prometheus Operator's monitors or the scrape jobs to copy, the Grafana
+//! dashboards' ConfigMap).
 //! Saving sends the resourceVersion the form was loaded from, so a
 //! concurrent save is reported instead of overwritten.
 
@@ -10,13 +13,15 @@ use leptos::task::spawn_local;
 use crate::api::{self, ApiError};
 use crate::components::layout::{MeResource, PageHeader};
 use crate::components::state::loaded;
+use crate::monitoring::{grafana_note, monitor_detail, state_badge};
 use crate::nav::SETTINGS;
 use crate::settings_form::{
     format_list, format_selector, format_tolerations, parse_list, parse_selector, parse_tolerations,
 };
 use crate::types::{
-    ComponentSettings, ControlPlaneKind, GatewayServiceType, IngressKind, MemberAccessMode,
-    MeshChange, MeshSettings, MeshStatus, Preflight, SettingsDocument, SettingsUpdate,
+    ComponentSettings, ControlPlaneKind, GatewayServiceType, GrafanaDashboardsInfo, IngressKind,
+    MemberAccessMode, MeshChange, MeshSettings, MeshStatus, MonitoringStatus, Preflight,
+    SettingsDocument, SettingsUpdate,
 };
 
 /// Components in display order: key, label, whether it can be switched off.
@@ -183,6 +188,9 @@ fn SettingsForm(doc: SettingsDocument, reload: Callback<()>) -> impl IntoView {
         async move { api::preflight(&plan).await }
     });
     let dirty = move || settings.with(|s| saved.with(|v| s != v));
+    // The mesh card and the monitoring card show the same state; enabling
+    // or disabling refetches it for both.
+    let mesh_status = LocalResource::new(api::mesh);
     let me_resource = use_context::<MeResource>();
     let save = move |_| {
         let update = SettingsUpdate {
@@ -197,6 +205,9 @@ fn SettingsForm(doc: SettingsDocument, reload: Callback<()>) -> impl IntoView {
                     resource_version.set(doc.resource_version);
                     saved.set(doc.settings);
                     message.set(Some(Ok(format!("Saved to {}.", doc.stored_in))));
+                    // What enabling would write follows the saved settings
+                    // (a Grafana URL brings the dashboards' ConfigMap).
+                    mesh_status.refetch();
                     // The top bar's links follow the saved tool URLs.
                     if let Some(MeResource(me)) = me_resource {
                         me.refetch();
@@ -248,9 +259,10 @@ fn SettingsForm(doc: SettingsDocument, reload: Callback<()>) -> impl IntoView {
                             {text_field(settings, "Kiali URL", "", |s| s.tool_urls.kiali.clone(), |s, v| s.tool_urls.kiali = v)}
                         </div>
                     </section>
+                    <MonitoringCard status=mesh_status />
                 </div>
                 <aside class="settings-side">
-                    <MeshCard dirty=Signal::derive(dirty) />
+                    <MeshCard status=mesh_status dirty=Signal::derive(dirty) />
                     <section class="card preflight-card" aria-labelledby="preflight-heading">
                         <h2 id="preflight-heading">"Preflight"</h2>
                         <p class="hint">"The requests of every enabled component against the allocatable CPU and memory of the schedulable nodes; updated as you edit."</p>
@@ -574,8 +586,10 @@ fn control_plane_text(status: &MeshStatus) -> String {
 /// The mesh for the whole cluster: state, ingresses, enable and disable
 /// with a preview of the steps and their progress.
 #[component]
-fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
-    let status = LocalResource::new(api::mesh);
+fn MeshCard(
+    status: LocalResource<Result<MeshStatus, ApiError>>,
+    dirty: Signal<bool>,
+) -> impl IntoView {
     let pending: RwSignal<Option<MeshPending>> = RwSignal::new(None);
     let outcome: RwSignal<Option<Result<MeshChange, ApiError>>> = RwSignal::new(None);
     let ask = move |enable: bool, force: bool| {
@@ -717,4 +731,142 @@ fn MeshCard(dirty: Signal<bool>) -> impl IntoView {
             }
         })}
     }
+}
+
+/// Copies `text` to the clipboard; `done` says whether it worked (the
+/// Clipboard API exists only in secure contexts: HTTPS or localhost).
+fn copy_to_clipboard(text: String, done: RwSignal<Option<bool>>) {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        done.set(Some(false));
+        return;
+    };
+    let available = js_sys::Reflect::get(&navigator, &"clipboard".into())
+        .map(|c| !c.is_undefined() && !c.is_null())
+        .unwrap_or(false);
+    if !available {
+        done.set(Some(false));
+        return;
+    }
+    let promise = navigator.clipboard().write_text(&text);
+    spawn_local(async move {
+        let copied = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
+        done.set(Some(copied));
+    });
+}
+
+/// A block of text to copy: a labelled `<pre>` and a Copy button saying
+/// whether it worked.
+#[component]
+fn CopyBlock(label: &'static str, text: String) -> impl IntoView {
+    let done: RwSignal<Option<bool>> = RwSignal::new(None);
+    let copy_text = text.clone();
+    view! {
+        <div class="copy-block">
+            <div class="copy-bar">
+                <span class="copy-label">{label}</span>
+                <span class="copy-result" role="status">
+                    {move || match done.get() {
+                        Some(true) => "Copied.",
+                        Some(false) => "This browser does not allow copying here: select the text and copy it.",
+                        None => "",
+                    }}
+                </span>
+                <button type="button" on:click=move |_| copy_to_clipboard(copy_text.clone(), done)>"Copy"</button>
+            </div>
+            <pre class="copy-text" aria-label=label tabindex="0"><code>{text}</code></pre>
+        </div>
+    }
+}
+
+/// How Prometheus scrapes the mesh (the Prometheus Operator's monitors that
+/// enabling writes, or the scrape jobs to add), and the Grafana dashboards.
+#[component]
+fn MonitoringCard(status: LocalResource<Result<MeshStatus, ApiError>>) -> impl IntoView {
+    view! {
+        <section class="card monitoring-card" aria-labelledby="monitoring-heading">
+            <h2 id="monitoring-heading">"Monitoring"</h2>
+            {move || status.get().map(|r| match r {
+                Err(err) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+                Ok(s) => view! {
+                    <Scraping monitoring=s.monitoring.clone() />
+                    <GrafanaDashboards grafana=s.monitoring.grafana />
+                }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Scraping(monitoring: MonitoringStatus) -> impl IntoView {
+    if !monitoring.operator_api {
+        let snippet = monitoring.scrape_config.unwrap_or_default();
+        return view! {
+            <h3 class="sub-heading">"Prometheus: scrape configuration to add"</h3>
+            <p>
+                "The Prometheus Operator's API ("
+                <code>"monitoring.coreos.com/v1"</code>
+                ") is not served in this cluster, so meshdeck creates no ServiceMonitor or PodMonitor. "
+                "Add these two jobs to the configured Prometheus, under "
+                <code>"scrape_configs:"</code>
+                ", and reload it: one scrapes istiod, the other the sidecars' merged metrics."
+            </p>
+            <CopyBlock label="Scrape configuration for Prometheus" text=snippet />
+        }
+        .into_any();
+    }
+    let rows = monitoring
+        .monitors
+        .iter()
+        .map(|m| {
+            let badge = state_badge(m.state);
+            view! {
+                <li>
+                    <strong>{m.kind.clone()}</strong>" "
+                    <code>{format!("{}/{}", m.namespace, m.name)}</code>" "
+                    <span class=format!("badge {}", badge.class)>{badge.text}</span>
+                    <br />
+                    <span class="monitor-detail">{monitor_detail(m)}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <h3 class="sub-heading">"Prometheus Operator: ServiceMonitor and PodMonitor"</h3>
+        <p class="hint">
+            "Istio's monitors for istiod and the sidecars, labelled as meshdeck's; disabling the mesh removes them. "
+            "A Prometheus resource picks them up when its serviceMonitorSelector and podMonitorSelector select them (and their namespace)."
+        </p>
+        <ul class="monitor-list" aria-label="Prometheus Operator monitors">{rows}</ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn GrafanaDashboards(grafana: Option<GrafanaDashboardsInfo>) -> impl IntoView {
+    let Some(g) = grafana else {
+        return view! {
+            <h3 class="sub-heading">"Grafana dashboards"</h3>
+            <p class="hint">
+                "With a Grafana URL (Tool URLs above, or meshdeck's "
+                <code>"--grafana-url"</code>
+                "), enabling the mesh writes meshdeck's built-in dashboards as Grafana dashboards into a ConfigMap that Grafana's dashboard sidecar loads."
+            </p>
+        }
+        .into_any();
+    };
+    let badge = state_badge(g.state);
+    let note = grafana_note(&g);
+    view! {
+        <h3 class="sub-heading">"Grafana dashboards"</h3>
+        <dl class="facts grafana-facts">
+            <dt>"ConfigMap"</dt>
+            <dd><code>{g.configmap.clone()}</code>" "<span class=format!("badge {}", badge.class)>{badge.text}</span></dd>
+            <dt>"Label"</dt>
+            <dd><code>{g.label.clone()}</code>" (what the sidecar looks for)"</dd>
+            <dt>"Dashboards"</dt>
+            <dd>{g.dashboards.join(" · ")}</dd>
+        </dl>
+        <p class="hint">{note}</p>
+    }
+    .into_any()
 }

@@ -41,7 +41,15 @@ pub struct EnableQuery {
     pub force: bool,
 }
 
-/// Control plane, ingresses and what meshdeck created.
+/// What enabling works with besides the cluster.
+fn context(state: &AppState) -> mesh::Context {
+    mesh::Context {
+        namespace: state.settings_namespace().to_owned(),
+        grafana_flag: state.upstreams().grafana.is_some(),
+    }
+}
+
+/// Control plane, ingresses, monitoring and what meshdeck created.
 #[utoipa::path(
     get,
     path = "/mesh",
@@ -55,9 +63,7 @@ pub struct EnableQuery {
 )]
 async fn mesh_get(State(state): State<AppState>, _owner: Owner) -> Result<Json<MeshStatus>> {
     let cluster = state.cluster()?;
-    Ok(Json(
-        mesh::status(cluster.own(), state.settings_namespace()).await?,
-    ))
+    Ok(Json(mesh::status(cluster.own(), &context(&state)).await?))
 }
 
 /// Enables the mesh with the stored settings.
@@ -82,14 +88,14 @@ async fn mesh_enable(
     ApiQuery(query): ApiQuery<EnableQuery>,
 ) -> Result<Json<MeshChange>> {
     let cluster = state.cluster()?;
-    let namespace = state.settings_namespace();
-    let prepared = mesh::prepare_enable(cluster.own(), namespace).await?;
+    let ctx = context(&state);
+    let prepared = mesh::prepare_enable(cluster.own(), &ctx).await?;
     scope.require_may(&state, &prepared.writes).await?;
     let options = ApplyOptions {
         dry_run: query.dry_run,
         force: query.force,
     };
-    let change = mesh::enable(cluster.own(), namespace, prepared, options).await?;
+    let change = mesh::enable(cluster.own(), &ctx, prepared, options).await?;
     if !change.dry_run {
         tracing::info!(user = %scope.user, "mesh enabled on their behalf");
     }
@@ -116,10 +122,10 @@ async fn mesh_disable(
     ApiQuery(query): ApiQuery<MutationQuery>,
 ) -> Result<Json<MeshChange>> {
     let cluster = state.cluster()?;
-    let namespace = state.settings_namespace();
-    let prepared = mesh::prepare_disable(cluster.own(), namespace).await?;
+    let ctx = context(&state);
+    let prepared = mesh::prepare_disable(cluster.own(), &ctx).await?;
     scope.require_may(&state, &prepared.writes).await?;
-    let change = mesh::disable(cluster.own(), namespace, prepared, query.dry_run).await?;
+    let change = mesh::disable(cluster.own(), &ctx, prepared, query.dry_run).await?;
     if !change.dry_run {
         tracing::info!(user = %scope.user, "mesh disabled on their behalf");
     }

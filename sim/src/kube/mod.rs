@@ -11,8 +11,8 @@
 //!   SubjectAccessReview; [`audit`]: the audit log.
 //! - [`patch`]: merge, strategic merge and JSON patches.
 //! - [`fields`]: `managedFields` and server-side apply.
-//! - [`schema`]: the CRD schemas of Istio's kinds and the Gateway API's
-//!   routes, and kube-apiserver's pruning, defaulting and validation.
+//! - [`schema`]: the CRD schemas of Istio's kinds, the Gateway API's
+//!   routes and the Prometheus Operator's monitors, and kube-apiserver's pruning, defaulting and validation.
 //! - [`selector`]: label and field selectors.
 //! - [`workloads`]: pods for Deployments, StatefulSets and DaemonSets, with
 //!   Istio sidecar injection.
@@ -37,7 +37,8 @@
 //! - Custom resources with a schema ([`schema`]: Istio's VirtualService,
 //!   DestinationRule, Gateway, ServiceEntry, Sidecar, PeerAuthentication,
 //!   AuthorizationPolicy and RequestAuthentication, the Gateway API's
-//!   HTTPRoute and GRPCRoute) are decoded and validated on create, update,
+//!   HTTPRoute and GRPCRoute, the Prometheus Operator's ServiceMonitor and
+//!   PodMonitor) are decoded and validated on create, update,
 //!   patch and server-side apply, dry runs included: unknown fields are
 //!   pruned (kept under `x-kubernetes-preserve-unknown-fields`) with a
 //!   `Warning: 299 - "unknown field \"spec.foo\""` header, refused with
@@ -60,8 +61,8 @@
 //!   webhooks), and built-in kinds get no validation beyond the shape of
 //!   well-known fields and their names.
 //! - CRD schemas are written by hand ([`schema`]) for the fields meshdeck
-//!   writes; some subtrees are left open (see [`schema::istio`] and
-//!   [`schema::gateway`]). CEL rules are Rust functions, not a CEL
+//!   writes; some subtrees are left open (see [`schema::istio`],
+//!   [`schema::gateway`] and [`schema::monitoring`]). CEL rules are Rust functions, not a CEL
 //!   interpreter; formats (`date-time`, `int32` ranges), `maxProperties`,
 //!   list-type `map`/`set` uniqueness and validation ratcheting on update
 //!   are not checked. kube-apiserver orders the errors of sibling fields as

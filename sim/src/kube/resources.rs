@@ -351,6 +351,8 @@ pub const SAIL_OPERATOR: &str = "sailoperator.io";
 pub const ISTIO_INSTALL: &str = "install.istio.io";
 /// Kubernetes Gateway API group name.
 pub const GATEWAY_API: &str = "gateway.networking.k8s.io";
+/// The Prometheus Operator's API group name.
+pub const MONITORING: &str = "monitoring.coreos.com";
 
 /// Custom resources an operator brings: served only once
 /// [`InMemoryCluster::install_crd`](super::InMemoryCluster::install_crd)
@@ -409,6 +411,28 @@ pub const OPTIONAL_CRDS: &[ResourceType] = &[
         true,
         true,
         &[],
+    ),
+    // The Prometheus Operator's monitors, served where its CRDs are
+    // installed.
+    stored(
+        MONITORING,
+        "v1",
+        "servicemonitors",
+        "servicemonitor",
+        "ServiceMonitor",
+        true,
+        true,
+        &["smon"],
+    ),
+    stored(
+        MONITORING,
+        "v1",
+        "podmonitors",
+        "podmonitor",
+        "PodMonitor",
+        true,
+        true,
+        &["pmon"],
     ),
 ];
 

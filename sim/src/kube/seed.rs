@@ -357,13 +357,18 @@ pub fn seed(store: &mut Store, mesh: &Mesh) {
 fn seed_istiod(store: &mut Store) {
     let labels = json!({"app": "istiod", "istio": "pilot", "istio.io/rev": "default"});
     let template = json!({
-        "metadata": {"labels": labels, "annotations": {INJECT_OVERRIDE: "false"}},
+        // Istio's chart annotates istiod for scraping by annotation.
+        "metadata": {"labels": labels, "annotations": {
+            INJECT_OVERRIDE: "false",
+            "prometheus.io/port": "15014",
+            "prometheus.io/scrape": "true",
+        }},
         "spec": {
             "serviceAccountName": "istiod",
             "containers": [{
                 "name": "discovery",
                 "image": "docker.io/istio/pilot:1.26.0",
-                "ports": [{"containerPort": 15010}, {"containerPort": 15012}, {"containerPort": 15017}],
+                "ports": [{"containerPort": 15010}, {"containerPort": 15012}, {"containerPort": 15014}, {"containerPort": 15017}],
                 "resources": {"requests": {"cpu": "500m", "memory": "2048Mi"}},
             }],
         },

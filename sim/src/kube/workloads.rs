@@ -27,6 +27,14 @@ pub const PROXY_CONTAINER: &str = "istio-proxy";
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 /// Image of the simulated sidecar.
 const PROXY_IMAGE: &str = "docker.io/istio/proxyv2:1.26.0";
+/// The `prometheus.io` annotations Istio's injection writes on a pod when
+/// metrics merging is on (its default): the sidecar's agent serves Envoy's
+/// and the application's metrics together on this port and path.
+pub const MERGED_METRICS_ANNOTATIONS: [(&str, &str); 3] = [
+    ("prometheus.io/path", "/stats/prometheus"),
+    ("prometheus.io/port", "15020"),
+    ("prometheus.io/scrape", "true"),
+];
 
 /// The writer of every controller write.
 const CONTROLLER: Writer<'static> = Writer::Internal(CONTROLLER_MANAGER);
@@ -502,6 +510,11 @@ impl Store {
             annotations[SIDECAR_STATUS] = json!(
                 r#"{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}"#
             );
+            // Metrics merging: these replace the application's own
+            // annotations, as Istio's injection does.
+            for (key, value) in MERGED_METRICS_ANNOTATIONS {
+                annotations[key] = json!(value);
+            }
             if let Some(cs) = spec["containers"].as_array_mut() {
                 if !cs
                     .iter()

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::plan::{self, Plan, gateway_refs, operator_ref, sail_ref};
 use super::status::{detect_control_plane, status_of};
-use super::{MESH_SET, MeshState, STATE_CONFIGMAP, load_state, save_state};
+use super::{Context, MESH_SET, MeshState, STATE_CONFIGMAP, load_state, monitoring, save_state};
 use crate::cluster::apply::{self, ApplyOptions, ObjectRef, apply_owned, list_owned};
 use crate::cluster::ops::{self, Decision};
 use crate::cluster::reviews::Attributes;
@@ -23,10 +23,14 @@ use crate::cluster::{Acting, api_error};
 use crate::enablement::{AUTO_INJECTED_ANNOTATION, INJECTION_LABEL, settings};
 use crate::error::{Error, Result};
 
-/// The types of objects the mesh set may hold (for pruning and disabling).
-fn set_kinds() -> Vec<ObjectRef> {
+/// The types of objects the mesh set may hold (for pruning and
+/// disabling): the Prometheus Operator's monitors only where its API is
+/// served, the Grafana dashboards' ConfigMap in meshdeck's `namespace`.
+fn set_kinds(namespace: &str, operator_api: bool) -> Vec<ObjectRef> {
     let [deployment, service] = gateway_refs();
-    vec![sail_ref(), operator_ref(), deployment, service]
+    let mut kinds = vec![sail_ref(), operator_ref(), deployment, service];
+    kinds.extend(monitoring::kinds(namespace, operator_api));
+    kinds
 }
 
 /// `verb` on the object `r`, as a SubjectAccessReview asks it (a
@@ -63,14 +67,17 @@ pub struct PreparedEnable {
     state: MeshState,
     state_rv: Option<String>,
     plan: Plan,
+    kinds: Vec<ObjectRef>,
     /// Every write the owner must be allowed to make themselves.
     pub writes: Vec<Attributes>,
 }
 
-/// Reads and checks the settings, finds the control plane, plans the
-/// objects and lists the writes (422 for unreadable or invalid settings,
-/// a plan that does not fit, or no control plane at all).
-pub async fn prepare_enable(own: &kube::Client, namespace: &str) -> Result<PreparedEnable> {
+/// Reads and checks the settings, finds the control plane and the
+/// monitoring, plans the objects and lists the writes (422 for unreadable
+/// or invalid settings, a plan that does not fit, or no control plane at
+/// all).
+pub async fn prepare_enable(own: &kube::Client, ctx: &Context) -> Result<PreparedEnable> {
+    let namespace = ctx.namespace.as_str();
     let stored = settings::load(own, namespace).await?;
     if let Some(problem) = stored.parsed.problem {
         return Err(Error::Invalid(format!(
@@ -99,8 +106,10 @@ pub async fn prepare_enable(own: &kube::Client, namespace: &str) -> Result<Prepa
             "no control plane: neither the Sail operator (sailoperator.io/v1 istios) nor IstioOperator is served, and no istiod runs; install one of them first".into(),
         ));
     }
-    let plan = plan::plan(&settings, &decision);
-    let existing = list_owned(own, &MESH_SET, &set_kinds(), Acting::Meshdeck).await?;
+    let survey = monitoring::survey(own, namespace, ctx.grafana_url(&settings)).await?;
+    let plan = plan::plan(&settings, &decision, &monitoring::plan(&survey));
+    let kinds = set_kinds(namespace, survey.operator_api);
+    let existing = list_owned(own, &MESH_SET, &kinds, Acting::Meshdeck).await?;
     let mut writes = Vec::new();
     for (r, _) in &plan.objects {
         writes.push(write("patch", r));
@@ -119,6 +128,7 @@ pub async fn prepare_enable(own: &kube::Client, namespace: &str) -> Result<Prepa
         state,
         state_rv,
         plan,
+        kinds,
         writes,
     })
 }
@@ -140,21 +150,23 @@ fn now_rfc3339() -> String {
 /// server check every object and says what would happen).
 pub async fn enable(
     own: &kube::Client,
-    namespace: &str,
+    ctx: &Context,
     prepared: PreparedEnable,
     options: ApplyOptions,
 ) -> Result<MeshChange> {
+    let namespace = ctx.namespace.as_str();
     let PreparedEnable {
         state,
         state_rv,
         plan,
+        kinds,
         writes: _,
     } = prepared;
     let applied = apply_owned(
         own,
         &MESH_SET,
         &plan.objects,
-        &set_kinds(),
+        &kinds,
         Acting::Meshdeck,
         options,
     )
@@ -178,9 +190,10 @@ pub async fn enable(
     for r in &applied.pruned {
         steps.push(format!("delete {} (no longer wanted)", r.describe()));
     }
+    steps.extend(plan.notes.iter().cloned());
     steps.push(format!("record the state in {namespace}/{STATE_CONFIGMAP}"));
     if options.dry_run {
-        let status = status_of(own, &state).await?;
+        let status = status_of(own, ctx, &state).await?;
         return Ok(MeshChange {
             dry_run: true,
             steps,
@@ -198,7 +211,7 @@ pub async fn enable(
     };
     save_state(own, namespace, &new_state, state_rv).await?;
     tracing::info!(steps = ?steps, "mesh enabled");
-    let status = status_of(own, &new_state).await?;
+    let status = status_of(own, ctx, &new_state).await?;
     Ok(MeshChange {
         dry_run: false,
         steps,
@@ -267,9 +280,11 @@ pub struct PreparedDisable {
 
 /// Finds what enabling created (by meshdeck's labels) and the namespaces
 /// auto-injection labelled, and lists the writes.
-pub async fn prepare_disable(own: &kube::Client, namespace: &str) -> Result<PreparedDisable> {
+pub async fn prepare_disable(own: &kube::Client, ctx: &Context) -> Result<PreparedDisable> {
+    let namespace = ctx.namespace.as_str();
     let (state, state_rv) = load_state(own, namespace).await?;
-    let remove = list_owned(own, &MESH_SET, &set_kinds(), Acting::Meshdeck).await?;
+    let kinds = set_kinds(namespace, monitoring::operator_api(own).await?);
+    let remove = list_owned(own, &MESH_SET, &kinds, Acting::Meshdeck).await?;
     let unlabel = auto_labelled(own).await?;
     let mut writes: Vec<Attributes> = remove.iter().map(|r| write("delete", r)).collect();
     for a in &unlabel {
@@ -335,10 +350,11 @@ async fn unlabel(own: &kube::Client, a: &AutoLabel, dry_run: bool) -> Result<()>
 /// sidecars until restarted), then records the mesh as off.
 pub async fn disable(
     own: &kube::Client,
-    namespace: &str,
+    ctx: &Context,
     prepared: PreparedDisable,
     dry_run: bool,
 ) -> Result<MeshChange> {
+    let namespace = ctx.namespace.as_str();
     let PreparedDisable {
         state,
         state_rv,
@@ -358,7 +374,7 @@ pub async fn disable(
     }
     if !state.enabled && remove.is_empty() && labels.is_empty() {
         steps.push("the mesh is not enabled through meshdeck; nothing to do".into());
-        let status = status_of(own, &state).await?;
+        let status = status_of(own, ctx, &state).await?;
         return Ok(MeshChange {
             dry_run,
             steps,
@@ -374,7 +390,7 @@ pub async fn disable(
         unlabel(own, a, true).await?;
     }
     if dry_run {
-        let status = status_of(own, &state).await?;
+        let status = status_of(own, ctx, &state).await?;
         return Ok(MeshChange {
             dry_run,
             steps,
@@ -411,7 +427,7 @@ pub async fn disable(
         save_state(own, namespace, &new_state, state_rv).await?;
     }
     tracing::info!(steps = ?steps, "mesh disabled");
-    let status = status_of(own, &new_state).await?;
+    let status = status_of(own, ctx, &new_state).await?;
     Ok(MeshChange {
         dry_run: false,
         steps,

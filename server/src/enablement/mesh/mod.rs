@@ -4,12 +4,16 @@
 //! - [`status`]: what runs: the control plane, the ingresses.
 //! - [`apply`]: enable and disable, written with server-side apply by
 //!   meshdeck's account after a SubjectAccessReview of the owner asking.
+//! - [`monitoring`]: the Prometheus Operator's monitors for istiod and the
+//!   sidecars (or, without the operator, the scrape jobs to add), and the
+//!   Grafana dashboards' ConfigMap.
 //!
 //! What enabling did is recorded in a ConfigMap beside the settings; the
 //! objects themselves carry meshdeck's labels ([`MESH_SET`]), by which
 //! disabling and re-enabling with other settings find and prune them.
 
 pub mod apply;
+pub mod monitoring;
 pub mod plan;
 pub mod status;
 
@@ -37,6 +41,24 @@ pub const GATEWAY_NAME: &str = "meshdeck-ingressgateway";
 pub const CONTROL_PLANE_NAME: &str = "meshdeck";
 /// Label marking the objects of a set meshdeck owns.
 pub const PART_OF_LABEL: &str = "meshdeck.io/part-of";
+
+/// What enabling needs to know besides the cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// meshdeck's namespace: the settings, the record of what enabling
+    /// created, the Grafana dashboards' ConfigMap.
+    pub namespace: String,
+    /// A Grafana URL was configured as a flag (`--grafana-url`); one saved
+    /// in the settings counts as well.
+    pub grafana_flag: bool,
+}
+
+impl Context {
+    /// Whether a Grafana URL is configured, by the flag or in `settings`.
+    pub fn grafana_url(&self, settings: &app::types::MeshSettings) -> bool {
+        self.grafana_flag || !settings.tool_urls.grafana.trim().is_empty()
+    }
+}
 
 /// The objects enabling the mesh writes: labelled
 /// `app.kubernetes.io/managed-by=meshdeck,meshdeck.io/part-of=mesh`.

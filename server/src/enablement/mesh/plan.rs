@@ -1,5 +1,5 @@
-//! The plan: from the mesh settings and the control plane found, the
-//! objects enabling writes, each as the fields meshdeck has an opinion on
+//! The plan: from the mesh settings, the control plane found and the
+//! monitoring surveyed ([`super::monitoring`]), the objects enabling writes, each as the fields meshdeck has an opinion on
 //! (server-side apply's "applied configuration"). Pure; golden-tested as
 //! YAML (`testdata/`, regenerate with `MESHDECK_UPDATE_GOLDEN=1 cargo test
 //! -p meshdeck --lib enablement::mesh::plan`).
@@ -12,6 +12,7 @@ use app::types::{ComponentSettings, ControlPlaneKind, GatewayServiceType, MeshSe
 use kube::api::ApiResource;
 use serde_json::{Value, json};
 
+use super::monitoring::MonitoringPlan;
 use super::{CONTROL_PLANE_NAME, GATEWAY_NAME};
 use crate::cluster::apply::ObjectRef;
 use crate::enablement::ISTIO_SYSTEM;
@@ -33,6 +34,8 @@ pub struct Plan {
     pub objects: Vec<(ObjectRef, Value)>,
     /// What meshdeck uses without writing (e.g. an existing istiod).
     pub uses: Vec<String>,
+    /// What enabling leaves to the owner (e.g. Prometheus' scrape jobs).
+    pub notes: Vec<String>,
 }
 
 /// The Sail operator's `Istio` resource (cluster-scoped).
@@ -215,8 +218,12 @@ pub fn gateway_objects(s: &MeshSettings) -> [Value; 2] {
 }
 
 /// Everything enabling the mesh with `settings` writes, given what was
-/// decided about the control plane.
-pub fn plan(settings: &MeshSettings, control_plane: &ControlPlaneDecision) -> Plan {
+/// decided about the control plane and about monitoring.
+pub fn plan(
+    settings: &MeshSettings,
+    control_plane: &ControlPlaneDecision,
+    monitoring: &MonitoringPlan,
+) -> Plan {
     let mut objects = Vec::new();
     let mut uses = Vec::new();
     match control_plane {
@@ -235,7 +242,13 @@ pub fn plan(settings: &MeshSettings, control_plane: &ControlPlaneDecision) -> Pl
         objects.push((d, db));
         objects.push((s, sb));
     }
-    Plan { objects, uses }
+    objects.extend(monitoring.objects.iter().cloned());
+    uses.extend(monitoring.uses.iter().cloned());
+    Plan {
+        objects,
+        uses,
+        notes: monitoring.notes.clone(),
+    }
 }
 
 /// The plan as one YAML stream (`---` between objects), as people read it
@@ -244,6 +257,9 @@ pub fn to_yaml(plan: &Plan) -> String {
     let mut out = String::new();
     for note in &plan.uses {
         out.push_str(&format!("# uses, does not write: {note}\n"));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("# left to the owner: {note}\n"));
     }
     for (_, body) in &plan.objects {
         out.push_str("---\n");
@@ -280,6 +296,7 @@ mod tests {
         let plan = plan(
             &MeshSettings::default(),
             &ControlPlaneDecision::Write(ControlPlaneKind::SailIstio),
+            &MonitoringPlan::default(),
         );
         assert_eq!(plan.objects.len(), 1);
         let istio = &plan.objects[0].1;
@@ -304,6 +321,7 @@ mod tests {
         let plan = plan(
             &s,
             &ControlPlaneDecision::Write(ControlPlaneKind::IstioOperator),
+            &MonitoringPlan::default(),
         );
         let names: Vec<String> = plan.objects.iter().map(|(r, _)| r.describe()).collect();
         assert_eq!(
@@ -321,6 +339,35 @@ mod tests {
         );
         assert_eq!(plan.objects[2].1["spec"]["ports"][0]["nodePort"], 31380);
         golden("plan-gateway-nodeport-operator.yaml", &to_yaml(&plan));
+    }
+
+    #[test]
+    fn monitors_where_the_prometheus_operator_is_served() {
+        use super::super::monitoring::{self, Found, Survey};
+        let survey = Survey {
+            operator_api: true,
+            service_monitor: Found::Absent,
+            pod_monitor: Found::Absent,
+            namespace: "meshdeck".into(),
+            grafana_url: false,
+            grafana_configmap: None,
+        };
+        let plan = plan(
+            &MeshSettings::default(),
+            &ControlPlaneDecision::UseExisting(
+                "istiod 1.26.0 (Deployment istio-system/istiod)".into(),
+            ),
+            &monitoring::plan(&survey),
+        );
+        let names: Vec<String> = plan.objects.iter().map(|(r, _)| r.describe()).collect();
+        assert_eq!(
+            names,
+            [
+                "ServiceMonitor istio-system/istio-component-monitor",
+                "PodMonitor istio-system/envoy-stats-monitor",
+            ]
+        );
+        golden("plan-monitoring-operator.yaml", &to_yaml(&plan));
     }
 
     #[test]
@@ -345,6 +392,7 @@ mod tests {
             &ControlPlaneDecision::UseExisting(
                 "istiod 1.24.1 (Deployment istio-system/istiod)".into(),
             ),
+            &MonitoringPlan::default(),
         );
         assert_eq!(plan.objects.len(), 2);
         assert_eq!(plan.objects[1].1["spec"]["loadBalancerIP"], "203.0.113.10");

@@ -1,6 +1,6 @@
 //! The mesh's cluster-level state, read with meshdeck's account: which
 //! control plane runs (and whether meshdeck may write one), the ways into
-//! the cluster, and what meshdeck created.
+//! the cluster, how Prometheus scrapes the mesh, and what meshdeck created.
 
 use app::types::{ControlPlane, ControlPlaneKind, IngressInfo, IngressKind, MeshStatus};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DynamicObject, ListParams};
 
 use super::plan::{ControlPlaneDecision, operator_ref, sail_ref};
-use super::{MESH_SET, MeshState, load_state};
+use super::{Context, MESH_SET, MeshState, load_state, monitoring};
 use crate::cluster::apply::ObjectRef;
 use crate::cluster::{Acting, api_error};
 use crate::error::Result;
@@ -25,8 +25,20 @@ const INGRESS_CONTROLLERS: &[&str] = &[
 
 /// Whether `group/version` serves `plural` (discovery).
 pub async fn served(client: &kube::Client, api_version: &str, plural: &str) -> Result<bool> {
+    served_all(client, api_version, &[plural]).await
+}
+
+/// Whether `group/version` serves every one of `plurals` (one discovery
+/// request).
+pub async fn served_all(
+    client: &kube::Client,
+    api_version: &str,
+    plurals: &[&str],
+) -> Result<bool> {
     match client.list_api_group_resources(api_version).await {
-        Ok(list) => Ok(list.resources.iter().any(|r| r.name == plural)),
+        Ok(list) => Ok(plurals
+            .iter()
+            .all(|p| list.resources.iter().any(|r| r.name == *p))),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
         Err(e) => Err(api_error(
             &format!("discover {api_version}"),
@@ -248,19 +260,29 @@ pub async fn ingresses(client: &kube::Client) -> Result<Vec<IngressInfo>> {
 }
 
 /// The mesh's cluster-level state.
-pub async fn status(client: &kube::Client, namespace: &str) -> Result<MeshStatus> {
-    let (state, _) = load_state(client, namespace).await?;
-    status_of(client, &state).await
+pub async fn status(client: &kube::Client, ctx: &Context) -> Result<MeshStatus> {
+    let (state, _) = load_state(client, &ctx.namespace).await?;
+    status_of(client, ctx, &state).await
 }
 
 /// The state given the stored record `state`.
-pub async fn status_of(client: &kube::Client, state: &MeshState) -> Result<MeshStatus> {
+pub async fn status_of(
+    client: &kube::Client,
+    ctx: &Context,
+    state: &MeshState,
+) -> Result<MeshStatus> {
     let (control_plane, _) = detect_control_plane(client, state).await?;
+    let settings = crate::enablement::settings::load(client, &ctx.namespace)
+        .await?
+        .parsed
+        .settings;
+    let survey = monitoring::survey(client, &ctx.namespace, ctx.grafana_url(&settings)).await?;
     Ok(MeshStatus {
         enabled: state.enabled,
         enabled_at: state.enabled_at.clone(),
         control_plane,
         ingresses: ingresses(client).await?,
         created: state.created.iter().map(ObjectRef::describe).collect(),
+        monitoring: monitoring::status(&survey),
     })
 }

@@ -9,6 +9,8 @@
 //!   `kubernetes/customresourcedefinitions.gen.yaml`.
 //! - [`gateway`]: the Gateway API's HTTPRoute and GRPCRoute, from
 //!   `kubernetes-sigs/gateway-api` v1.6.1's standard CRDs.
+//! - [`monitoring`]: the Prometheus Operator's ServiceMonitor and
+//!   PodMonitor, from its CRDs (the fields meshdeck writes).
 //! - [`check`]: the engine, worded as kube-apiserver v1.33 words it
 //!   (apiextensions-apiserver, kube-openapi, structured-merge-diff).
 //!
@@ -20,6 +22,7 @@
 pub mod check;
 pub mod gateway;
 pub mod istio;
+pub mod monitoring;
 pub mod rules;
 
 use serde_json::Value;
@@ -333,5 +336,7 @@ pub fn any() -> Schema {
 
 /// The schema of `rt`'s objects, for the kinds that have one.
 pub fn of(rt: &ResourceType) -> Option<&'static Schema> {
-    istio::schema(rt).or_else(|| gateway::schema(rt))
+    istio::schema(rt)
+        .or_else(|| gateway::schema(rt))
+        .or_else(|| monitoring::schema(rt))
 }
