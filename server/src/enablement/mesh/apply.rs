@@ -397,6 +397,15 @@ pub async fn disable(
             status,
         });
     }
+    // Recorded as off before anything goes: the auto-injection controller
+    // then stops labelling namespaces first (else it could put a label
+    // back between its removal and the record). What is left after a
+    // failure still carries meshdeck's labels and marks, which is what a
+    // retry finds, so the record needs no list of it.
+    let new_state = MeshState::default();
+    if state_rv.is_some() {
+        save_state(own, namespace, &new_state, state_rv).await?;
+    }
     let mut failed = Vec::new();
     for r in &remove {
         if let Err(err) = apply::delete(own, r, Acting::Meshdeck, false).await {
@@ -412,19 +421,13 @@ pub async fn disable(
         }
     }
     if !failed.is_empty() {
-        // The record stays: what is left still carries meshdeck's labels,
-        // and a retry finds it.
         return Err(Error::Upstream {
             upstream: app::types::UpstreamKind::Kubernetes,
             reason: format!(
-                "could not remove {}; the mesh stays recorded as enabled, try again",
+                "could not remove {}; the mesh is recorded as off and what is left still carries meshdeck's labels: disable again to remove it",
                 failed.join("; ")
             ),
         });
-    }
-    let new_state = MeshState::default();
-    if state_rv.is_some() {
-        save_state(own, namespace, &new_state, state_rv).await?;
     }
     tracing::info!(steps = ?steps, "mesh disabled");
     let status = status_of(own, ctx, &new_state).await?;
