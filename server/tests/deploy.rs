@@ -271,7 +271,27 @@ fn every_object_fits_the_kubernetes_schema_with_every_option_on() {
         "ingress": {"enabled": true, "className": "nginx"},
         "grafanaUrl": "http://grafana.monitoring:3000",
         "kialiUrl": "http://kiali.istio-system:20001",
+        "otlpEndpoint": "http://otel-collector.observability:4318",
     });
+    // Every option's variable reaches the container, and the binary reads it.
+    let config = read("server/src/config.rs");
+    let deployment = render_chart(all_on.clone())
+        .into_iter()
+        .find(|(_, o)| o["kind"] == "Deployment")
+        .map(|(_, o)| o)
+        .expect("a Deployment");
+    let env = &deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+    for (name, value) in [
+        ("MESHDECK_GRAFANA_URL", "http://grafana.monitoring:3000"),
+        ("MESHDECK_KIALI_URL", "http://kiali.istio-system:20001"),
+        ("MESHDECK_OTLP_ENDPOINT", "http://otel-collector.observability:4318"),
+    ] {
+        assert!(
+            env.as_array().unwrap().contains(&json!({"name": name, "value": value})),
+            "{name} not set: {env}"
+        );
+        assert!(config.contains(&format!("env = \"{name}\"")), "{name}");
+    }
     for overrides in [json!({}), all_on, json!({"metrics": {"enabled": false}})] {
         for (file, object) in render_chart(overrides.clone()) {
             let back = typed_round_trip(&object)
