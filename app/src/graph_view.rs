@@ -523,56 +523,139 @@ pub fn edge_curve(from: (f64, f64), to: (f64, f64), r: f64) -> Curve {
     }
 }
 
-/// A straight edge with an open arrowhead, for the bulk drawing: from the
-/// source's outline to the target's (radius `r`), and the two barbs of a
-/// `head` long arrowhead at the end.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A bulk edge: a polyline from the source's outline to just outside the
+/// target's, with an open arrowhead (two barbs) at the end.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Arrow {
     /// On the source's outline.
     pub start: (f64, f64),
-    /// Just outside the target's outline, facing the source.
+    /// Points in between: the trunk of a bundled edge.
+    pub via: Vec<(f64, f64)>,
+    /// Just outside the target's outline, facing the last point before it.
     pub end: (f64, f64),
     /// The arrowhead's two barbs, behind `end`.
     pub barbs: [(f64, f64); 2],
 }
 
-/// The bulk edge from `from` to `to`; `None` when the nodes are too close
-/// for one (or are the same node).
-pub fn edge_arrow(from: (f64, f64), to: (f64, f64), r: f64, head: f64) -> Option<Arrow> {
+/// An arrow's tip and its two barbs.
+type Head = ((f64, f64), [(f64, f64); 2]);
+
+/// Where a segment from `from` towards the centre `to` (radius `r`) ends
+/// and its `head` long arrowhead's barbs; `None` when too short for them.
+fn head_at(from: (f64, f64), to: (f64, f64), r: f64, head: f64) -> Option<Head> {
     let (dx, dy) = (to.0 - from.0, to.1 - from.1);
     let len = dx.hypot(dy);
-    if len <= 2.0 * r + EDGE_GAP + head {
+    if len <= r + EDGE_GAP + head {
         return None;
     }
     let (ux, uy) = (dx / len, dy / len);
     let end = (to.0 - ux * (r + EDGE_GAP), to.1 - uy * (r + EDGE_GAP));
     let back = (end.0 - ux * head, end.1 - uy * head);
     let (px, py) = (-uy * head * 0.5, ux * head * 0.5);
-    Some(Arrow {
-        start: (from.0 + ux * r, from.1 + uy * r),
+    Some((
         end,
-        barbs: [(back.0 + px, back.1 + py), (back.0 - px, back.1 - py)],
+        [(back.0 + px, back.1 + py), (back.0 - px, back.1 - py)],
+    ))
+}
+
+/// The point on the outline of the node at `from` (radius `r`) towards `to`.
+fn leave(from: (f64, f64), to: (f64, f64), r: f64) -> (f64, f64) {
+    let (dx, dy) = (to.0 - from.0, to.1 - from.1);
+    let len = dx.hypot(dy).max(1e-9);
+    (from.0 + dx / len * r, from.1 + dy / len * r)
+}
+
+/// The straight bulk edge from `from` to `to` (both of radius `r`); `None`
+/// when the nodes are too close for one (or are the same node).
+pub fn edge_arrow(from: (f64, f64), to: (f64, f64), r: f64, head: f64) -> Option<Arrow> {
+    if (to.0 - from.0).hypot(to.1 - from.1) <= 2.0 * r + EDGE_GAP + head {
+        return None;
+    }
+    let (end, barbs) = head_at(from, to, r, head)?;
+    Some(Arrow {
+        start: leave(from, to, r),
+        via: Vec::new(),
+        end,
+        barbs,
+    })
+}
+
+/// The bulk edge from `from` to `to` along a band-to-band `trunk`: out of
+/// the source towards the trunk's first point, along it, and from its last
+/// point into the target; `None` when the trunk ends too close to the
+/// target for an arrowhead.
+pub fn bundled_arrow(
+    from: (f64, f64),
+    trunk: [(f64, f64); 2],
+    to: (f64, f64),
+    r: f64,
+    head: f64,
+) -> Option<Arrow> {
+    let (end, barbs) = head_at(trunk[1], to, r, head)?;
+    Some(Arrow {
+        start: leave(from, trunk[0], r),
+        via: trunk.to_vec(),
+        end,
+        barbs,
     })
 }
 
 impl Arrow {
     /// SVG path data (whole units: the bulk drawing is one long path).
     pub fn path(&self) -> String {
-        let Arrow { start, end, barbs } = self;
-        format!(
-            "M{:.0} {:.0}L{:.0} {:.0}M{:.0} {:.0}L{:.0} {:.0}L{:.0} {:.0}",
-            start.0,
-            start.1,
-            end.0,
-            end.1,
-            barbs[0].0,
-            barbs[0].1,
-            end.0,
-            end.1,
-            barbs[1].0,
-            barbs[1].1
-        )
+        use std::fmt::Write;
+        let mut d = format!("M{:.0} {:.0}", self.start.0, self.start.1);
+        for (x, y) in self.via.iter().chain([&self.end]) {
+            let _ = write!(d, "L{x:.0} {y:.0}");
+        }
+        let ([a, b], e) = (self.barbs, self.end);
+        let _ = write!(
+            d,
+            "M{:.0} {:.0}L{:.0} {:.0}L{:.0} {:.0}",
+            a.0, a.1, e.0, e.1, b.0, b.1
+        );
+        d
     }
+}
+
+/// How far a namespace box reaches beyond its band: left and right, above,
+/// below (the page draws the boxes with this padding).
+pub const BOX_PAD: (f64, f64, f64) = (46.0, 22.0, 12.0);
+
+/// The trunk that the edges from band `a` to band `b` share in a bulk
+/// drawing: two points outside every namespace box. Bands in different
+/// columns: from the corridor beside `a`'s column to the corridor beside
+/// `b`'s, facing each other, at the bands' heights. Bands in one column:
+/// from the gap beside `a` to the gap beside `b`, at the column's middle.
+/// `None` within a band.
+pub fn trunk(layout: &Layout, a: usize, b: usize) -> Option<[(f64, f64); 2]> {
+    let (ba, bb) = (layout.bands.get(a)?, layout.bands.get(b)?);
+    if a == b {
+        return None;
+    }
+    let corridor = COLUMN_GAP / 2.0;
+    let middle = |band: &Band| (band.top + band.bottom) / 2.0;
+    // The middle of the gap between two stacked boxes, below and above.
+    let below = |band: &Band| band.bottom + BOX_PAD.2 + (BAND_GAP - BOX_PAD.1 - BOX_PAD.2) / 2.0;
+    let above = |band: &Band| band.top - BOX_PAD.1 - (BAND_GAP - BOX_PAD.1 - BOX_PAD.2) / 2.0;
+    Some(if bb.left >= ba.right {
+        [
+            (ba.right + corridor, middle(ba)),
+            (bb.left - corridor, middle(bb)),
+        ]
+    } else if bb.right <= ba.left {
+        [
+            (ba.left - corridor, middle(ba)),
+            (bb.right + corridor, middle(bb)),
+        ]
+    } else {
+        let x = (ba.left + ba.right) / 2.0;
+        if bb.top >= ba.bottom {
+            [(x, below(ba)), (x, above(bb))]
+        } else {
+            [(x, above(ba)), (x, below(bb))]
+        }
+    })
 }
 
 /// What of the drawing the pane shows: the SVG's view box (pan and zoom, in
@@ -1550,6 +1633,53 @@ mod tests {
                 .path(),
             "M10 0L88 0M80 4L88 0L80 -4"
         );
+    }
+
+    #[test]
+    fn edges_between_two_bands_share_a_trunk_clear_of_every_box() {
+        let (r, head) = (12.8, 9.0);
+        // One column of bands, and (a tall mesh) several columns.
+        let one = random_mesh(200, 400, 6, 7);
+        let (groups, mut edges) = tall_mesh(40, 25);
+        edges.extend(random_mesh(1000, 600, 40, 8).1);
+        for (groups, edges) in [one, (groups, edges)] {
+            let l = layout(&groups, &edges);
+            let inside_a_box = |(x, y): (f64, f64)| {
+                l.bands.iter().any(|b| {
+                    x >= b.left - BOX_PAD.0
+                        && x <= b.right + BOX_PAD.0
+                        && y >= b.top - BOX_PAD.1
+                        && y <= b.bottom + BOX_PAD.2
+                })
+            };
+            let mut trunks: HashMap<(usize, usize), Vec<(f64, f64)>> = HashMap::new();
+            for &(s, t) in &edges {
+                let (a, b) = (l.band[s], l.band[t]);
+                let Some(trunk) = trunk(&l, a, b) else {
+                    assert_eq!(a, b);
+                    continue;
+                };
+                assert!(
+                    !inside_a_box(trunk[0]) && !inside_a_box(trunk[1]),
+                    "{a}->{b}: {trunk:?}"
+                );
+                let Some(arrow) = bundled_arrow(l.positions[s], trunk, l.positions[t], r, head)
+                else {
+                    continue;
+                };
+                // Every edge of a pair of bands runs through the same two
+                // points, and still ends at its own target, heading in.
+                let seen = trunks.entry((a, b)).or_insert_with(|| arrow.via.clone());
+                assert_eq!(*seen, arrow.via);
+                let to = l.positions[t];
+                assert!((dist(arrow.start, l.positions[s]) - r).abs() < 1e-6);
+                assert!((dist(arrow.end, to) - (r + EDGE_GAP)).abs() < 1e-6);
+                let heading = unit((arrow.end.0 - trunk[1].0, arrow.end.1 - trunk[1].1));
+                let inward = unit((to.0 - arrow.end.0, to.1 - arrow.end.1));
+                assert!(heading.0 * inward.0 + heading.1 * inward.1 > 0.999);
+            }
+            assert!(trunks.len() > 5);
+        }
     }
 
     #[test]

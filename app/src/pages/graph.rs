@@ -904,8 +904,9 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
         .iter()
         .filter(|b| b.name != "unknown")
         .map(|b| {
-            let (x, w) = (b.left - 46.0, b.right - b.left + 92.0);
-            let (y, h) = (b.top - 22.0, b.bottom - b.top + 34.0);
+            let (side, above, below) = graph_view::BOX_PAD;
+            let (x, w) = (b.left - side, b.right - b.left + 2.0 * side);
+            let (y, h) = (b.top - above, b.bottom - b.top + above + below);
             view! {
                 <g class="ns-box">
                     <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{w:.1}") height=format!("{h:.1}") rx="10" />
@@ -994,8 +995,14 @@ fn draw_bulk(
     use std::fmt::Write;
     let pos = &vm.layout.positions;
     let mut edge_paths: HashMap<&'static str, String> = HashMap::new();
+    // Edges between two bands share their bands' trunk.
+    let band = &vm.layout.band;
     for (e, (s, t)) in vm.graph.edges.iter().zip(edge_ends) {
-        if let Some(arrow) = graph_view::edge_arrow(pos[*s], pos[*t], R * 0.8, BULK_HEAD) {
+        let arrow = match graph_view::trunk(&vm.layout, band[*s], band[*t]) {
+            Some(trunk) => graph_view::bundled_arrow(pos[*s], trunk, pos[*t], R * 0.8, BULK_HEAD),
+            None => graph_view::edge_arrow(pos[*s], pos[*t], R * 0.8, BULK_HEAD),
+        };
+        if let Some(arrow) = arrow {
             edge_paths
                 .entry(edge_class(e))
                 .or_default()
