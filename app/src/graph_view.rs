@@ -1,7 +1,9 @@
 //! The Traffic Graph's pure logic, tested natively: a layered left-to-right
 //! layout (Sugiyama-style: cycle breaking, longest-path layers, barycenter
-//! ordering within namespace bands), Kiali-style find/hide expressions,
-//! edge labels and accessible names.
+//! ordering within namespace bands), edge geometry (ends on the target's
+//! near side, bulk arrows, band-to-band trunks), which names are readable
+//! in the pane ([`Viewport`], [`bulk_labels`]), Kiali-style find/hide
+//! expressions, edge labels and accessible names.
 //!
 //! No layout crate: `layout-rs` (0.1) is a Graphviz-style renderer without
 //! grouping, and the bands used here (one horizontal band per namespace, so
