@@ -33,11 +33,15 @@ const WINDOWS: [&str; 9] = ["1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "
 /// Above this many visible nodes the graph is drawn in bulk (paths per
 /// health class, no per-node elements or labels).
 pub const BIG_NODES: usize = 400;
-/// Big graphs show names once zoomed in to at least this many screen
-/// pixels per drawing unit (rows are then 14 px or more apart)...
-const BULK_LABEL_SCALE: f64 = 0.2;
-/// ...for at most this many nodes in view.
+/// Big graphs name at most this many nodes in view (once names are
+/// readable, see [`graph_view::bulk_labels`]).
 const BULK_LABELS: usize = 400;
+/// Font sizes of a node's name and namespace in drawing units (as in the
+/// style sheet): shown only while readable on screen.
+const NODE_FONT: f64 = 14.0;
+const NODE_SUB_FONT: f64 = 11.5;
+/// Length of a bulk edge's arrowhead, in drawing units.
+const BULK_HEAD: f64 = 9.0;
 /// A small padlock centred on the origin (mTLS edges).
 const LOCK: &str = "M -4.5 -0.5 h 9 v 7 h -9 z M -2.8 -0.5 v -2.6 a 2.8 2.8 0 0 1 5.6 0 v 2.6";
 /// Node radius in drawing units.
@@ -740,7 +744,8 @@ fn draw(
         .map(|e| (vm.index[&e.source], vm.index[&e.target]))
         .collect();
     if g.nodes.len() > BIG_NODES {
-        return draw_bulk(vm, &edge_ends, boxes, viewbox).into_any();
+        let titles = !boxes.is_empty();
+        return draw_bulk(vm, &edge_ends, boxes, titles, viewbox).into_any();
     }
     let mode = EdgeLabel::parse(&u.labels);
     let lock = u.lock == "1";
@@ -758,18 +763,12 @@ fn draw(
         .enumerate()
         .map(|(k, e)| {
             let (s, t) = (vm.index[&e.source], vm.index[&e.target]);
-            let ((x1, y1), (x2, y2)) = (pos[s], pos[t]);
-            let d = if s == t {
-                format!("M {:.1} {:.1} C {:.1} {:.1} {:.1} {:.1} {:.1} {:.1}", x1 + R, y1, x1 + 60.0, y1 - 60.0, x1 - 60.0, y1 - 60.0, x1 - R * 0.7, y1 - R * 0.7)
-            } else {
-                let (ax, bx) = (x1 + R, x2 - R - 2.0);
-                let mid = (ax + bx) / 2.0;
-                format!("M {ax:.1} {y1:.1} C {mid:.1} {y1:.1} {mid:.1} {y2:.1} {bx:.1} {y2:.1}")
-            };
+            let curve = graph_view::edge_curve(pos[s], pos[t], R);
+            let d = curve.path();
             let class = edge_class(e);
             let label = edge_label(e, mode);
             let secured = lock && e.mtls_pct.is_some_and(|m| m >= 99.5);
-            let (lx, ly) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+            let (lx, ly) = curve.middle();
             let id = e.id.clone();
             let id2 = e.id.clone();
             let name = edge_name(&g.nodes[s], &g.nodes[t], e);
@@ -864,7 +863,15 @@ fn draw(
     view! {
         <g class="boxes">{boxes}</g>
         <g class="edges">{edges}</g>
-        <g class="nodes">{nodes}</g>
+        <g class=move || {
+            // Names and namespaces only while readable on screen.
+            let scale = viewport(viewbox.get()).scale();
+            format!(
+                "nodes{}{}",
+                if graph_view::readable(NODE_FONT, scale) { "" } else { " names-off" },
+                if graph_view::readable(NODE_SUB_FONT, scale) { "" } else { " subs-off" }
+            )
+        }>{nodes}</g>
     }
     .into_any()
 }
@@ -897,12 +904,13 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
         .iter()
         .filter(|b| b.name != "unknown")
         .map(|b| {
-            let (x, w) = (b.left - 46.0, b.right - b.left + 92.0);
-            let (y, h) = (b.top - 22.0, b.bottom - b.top + 34.0);
+            let (side, above, below) = graph_view::BOX_PAD;
+            let (x, w) = (b.left - side, b.right - b.left + 2.0 * side);
+            let (y, h) = (b.top - above, b.bottom - b.top + above + below);
             view! {
                 <g class="ns-box">
                     <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{w:.1}") height=format!("{h:.1}") rx="10" />
-                    <text x=format!("{:.1}", x + 12.0) y=format!("{:.1}", y + 16.0)>{b.name.clone()}</text>
+                    <text x=format!("{:.1}", b.title_at().0) y=format!("{:.1}", b.title_at().1)>{b.name.clone()}</text>
                 </g>
             }
             .into_any()
@@ -958,21 +966,48 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
     out
 }
 
-/// Big graphs: one path per edge class and per node health; names only for
-/// the nodes in view once zoomed in far enough to read them.
+/// What the graph pane shows for a view box: the SVG's size on screen
+/// (its transform while dragging or zooming does not change it).
+fn viewport(view_box: (f64, f64, f64, f64)) -> graph_view::Viewport {
+    let pane = web_sys::window()
+        .and_then(|win| win.document())
+        .and_then(|doc| doc.query_selector(".graph-svg").ok().flatten())
+        .map_or((1100.0, 760.0), |el| {
+            (
+                f64::from(el.client_width()).max(1.0),
+                f64::from(el.client_height()).max(1.0),
+            )
+        });
+    graph_view::Viewport { view_box, pane }
+}
+
+/// Big graphs: one path per edge class (each edge a line with an open
+/// arrowhead at its target) and per node health; names only for the nodes
+/// in the pane once zoomed in far enough to read them, with their
+/// namespace once their band's title is out of the pane.
 fn draw_bulk(
     vm: &View,
     edge_ends: &[(usize, usize)],
     boxes: Vec<AnyView>,
+    titles: bool,
     viewbox: RwSignal<(f64, f64, f64, f64)>,
 ) -> impl IntoView + use<> {
     use std::fmt::Write;
     let pos = &vm.layout.positions;
     let mut edge_paths: HashMap<&'static str, String> = HashMap::new();
+    // Edges between two bands share their bands' trunk.
+    let band = &vm.layout.band;
     for (e, (s, t)) in vm.graph.edges.iter().zip(edge_ends) {
-        let ((x1, y1), (x2, y2)) = (pos[*s], pos[*t]);
-        let d = edge_paths.entry(edge_class(e)).or_default();
-        let _ = write!(d, "M{x1:.0} {y1:.0}L{x2:.0} {y2:.0}");
+        let arrow = match graph_view::trunk(&vm.layout, band[*s], band[*t]) {
+            Some(trunk) => graph_view::bundled_arrow(pos[*s], trunk, pos[*t], R * 0.8, BULK_HEAD),
+            None => graph_view::edge_arrow(pos[*s], pos[*t], R * 0.8, BULK_HEAD),
+        };
+        if let Some(arrow) = arrow {
+            edge_paths
+                .entry(edge_class(e))
+                .or_default()
+                .push_str(&arrow.path());
+        }
     }
     let mut node_paths: HashMap<&'static str, String> = HashMap::new();
     for (n, (x, y)) in vm.graph.nodes.iter().zip(pos) {
@@ -990,28 +1025,36 @@ fn draw_bulk(
     edge_paths.sort();
     let mut node_paths: Vec<_> = node_paths.into_iter().collect();
     node_paths.sort();
-    let positions = vm.layout.positions.clone();
-    let names: Vec<String> = vm.graph.nodes.iter().map(|n| n.name.clone()).collect();
+    let layout = vm.layout.clone();
+    let names: Vec<(String, String)> = vm
+        .graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let ns = if n.kind == NodeKind::Unknown {
+                String::new()
+            } else {
+                format!("{}/", n.namespace)
+            };
+            (n.name.clone(), ns)
+        })
+        .collect();
     let labels = move || {
-        let (x, y, w, h) = viewbox.get();
-        // Screen pixels per drawing unit, from the pane's width.
-        let pane = web_sys::window()
-            .and_then(|win| win.document())
-            .and_then(|doc| doc.query_selector(".graph-svg").ok().flatten())
-            .map_or(1100.0, |el| f64::from(el.client_width()).max(1.0));
-        let scale = pane / w.max(1.0);
-        if scale < BULK_LABEL_SCALE {
-            return None;
-        }
-        // About 11 px on screen, beside the dot, whatever the zoom.
-        let font = (11.0 / scale).min(14.0);
-        let inside = |(px, py): &(f64, f64)| *px >= x && *px <= x + w && *py >= y && *py <= y + h;
-        let shown = positions
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| inside(p))
-            .take(BULK_LABELS)
-            .map(|(i, (px, py))| {
+        let vp = viewport(viewbox.get());
+        let plan = graph_view::bulk_labels(&layout, &vp, titles, BULK_LABELS)?;
+        let scale = vp.scale();
+        let font = plan.font;
+        let shown = plan
+            .names
+            .into_iter()
+            .map(|(i, prefix)| {
+                let (px, py) = layout.positions[i];
+                let (name, ns) = &names[i];
+                let text = if prefix {
+                    format!("{ns}{name}")
+                } else {
+                    name.clone()
+                };
                 view! {
                     <text
                         class="bulk-label"
@@ -1019,7 +1062,7 @@ fn draw_bulk(
                         y=format!("{:.1}", py + font * 0.35)
                         font-size=format!("{font:.1}")
                     >
-                        {names[i].clone()}
+                        {text}
                     </text>
                 }
             })
