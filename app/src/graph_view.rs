@@ -832,6 +832,7 @@ fn kind_word(kind: NodeKind) -> &'static str {
         NodeKind::Service => "service",
         NodeKind::Unknown => "unknown",
         NodeKind::External => "external",
+        NodeKind::Namespace => "namespace",
     }
 }
 
@@ -1078,6 +1079,7 @@ mod tests {
             edges,
             warnings: Vec::new(),
             queries: Vec::new(),
+            overview: None,
         }
     }
 

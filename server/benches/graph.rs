@@ -264,6 +264,7 @@ fn print_digests(services: usize, mesh: &Mesh, fetched: &Fetched) {
                 },
                 window_s: WINDOW_S,
                 query_time: 1_700_000_600.0,
+                overview: None,
             };
             let owner = build_observed(fetched, &request, |_| true, |_| {});
             let member = build_observed(
@@ -476,6 +477,7 @@ fn memory_child(name: &str, phase: &str, runtime: &tokio::runtime::Runtime) {
                     },
                     window_s: WINDOW_S,
                     query_time: t0,
+                    overview: None,
                 };
                 let before = resident_mib();
                 let mut held = Vec::new();
@@ -539,6 +541,7 @@ fn main() {
             },
             window_s: WINDOW_S,
             query_time: 1_700_000_600.0,
+            overview: None,
         };
         let scope = AccessScope::owner("admin");
         let mut build_times = Vec::new();

@@ -25,7 +25,7 @@ use crate::nav::GRAPH;
 use crate::pages::istio;
 use crate::types::{
     BoxKind, ChartKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, GraphNodeDetail,
-    GraphType, Me, MetricsReport, NodeKind,
+    GraphOverview, GraphType, Me, MetricsReport, NodeKind,
 };
 
 /// Windows offered (the server's list).
@@ -42,6 +42,8 @@ const BULK_LABELS: usize = 400;
 const LOCK: &str = "M -4.5 -0.5 h 9 v 7 h -9 z M -2.8 -0.5 v -2.6 a 2.8 2.8 0 0 1 5.6 0 v 2.6";
 /// Node radius in drawing units.
 const R: f64 = 16.0;
+/// `aggregate=` value of the namespace overview.
+const OVERVIEW: &str = "namespace";
 
 /// The page's state, as carried in its URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -72,6 +74,10 @@ pub struct GraphUrl {
     pub focus: String,
     /// Calls away from the focused node (1 when empty).
     pub depth: String,
+    /// `namespace`: the overview (one node per namespace not expanded).
+    pub aggregate: String,
+    /// Comma-separated namespaces the overview shows in full.
+    pub expand: String,
 }
 
 impl GraphUrl {
@@ -92,7 +98,43 @@ impl GraphUrl {
             hide: get("hide"),
             focus: get("focus"),
             depth: get("depth"),
+            aggregate: get("aggregate"),
+            expand: get("expand"),
         }
+    }
+
+    /// The namespaces the overview shows in full.
+    pub fn expand_list(&self) -> Vec<String> {
+        self.expand
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The same state with namespace `ns` shown in full (`on`) or folded
+    /// back into its overview node; expanding a namespace that was not
+    /// asked for (a caller from elsewhere) asks for it too.
+    pub fn with_expanded(&self, ns: &str, on: bool) -> GraphUrl {
+        let mut expand = self.expand_list();
+        expand.retain(|n| n != ns);
+        let mut next = self.clone();
+        if on {
+            expand.push(ns.to_owned());
+            let mut list = self.namespace_list();
+            if !list.iter().any(|n| n == ns) {
+                list.push(ns.to_owned());
+                list.sort();
+                next.namespaces = list.join(",");
+            }
+            next.aggregate = OVERVIEW.to_owned();
+        }
+        expand.sort();
+        next.expand = expand.join(",");
+        next.focus.clear();
+        next.depth.clear();
+        next
     }
 
     /// The selected namespaces.
@@ -142,6 +184,8 @@ impl GraphUrl {
                 "injectServiceNodes",
                 if self.services == "0" { "false" } else { "" }.to_owned(),
             ),
+            ("aggregate", self.aggregate.clone()),
+            ("expand", self.expand.clone()),
             ("focus", self.focus.clone()),
             (
                 "depth",
@@ -179,6 +223,8 @@ impl GraphUrl {
             ("hide", self.hide.clone()),
             ("focus", self.focus.clone()),
             ("depth", self.depth.clone()),
+            ("aggregate", self.aggregate.clone()),
+            ("expand", self.expand.clone()),
         ]);
         if qs.is_empty() {
             GRAPH.path.to_owned()
@@ -252,6 +298,10 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
         f(&mut next);
         go.run(next);
     };
+    // Expanding a namespace of the overview, or folding it back.
+    let on_expand = Callback::new(move |(ns, on): (String, bool)| {
+        go.run(effective.get_untracked().with_expanded(&ns, on));
+    });
     let offset_s = utc_offset_s();
     let (replay_text, set_replay_text) = signal(String::new());
     let find_error = Memo::new(move |_| graph_view::parse_expr(&url.get().find).err());
@@ -390,6 +440,7 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
                         {toggle("Service nodes", |u| u.services != "0", |u, on| u.services = if on { String::new() } else { "0".into() })}
                         {toggle("Security", |u| u.lock == "1", |u, on| u.lock = if on { "1".into() } else { String::new() })}
                         {toggle("Namespace boxes", |u| u.boxes != "0", |u, on| u.boxes = if on { String::new() } else { "0".into() })}
+                        {toggle("Namespace overview", |u| u.aggregate == OVERVIEW, |u, on| { u.aggregate = if on { OVERVIEW.into() } else { String::new() }; u.expand.clear(); })}
                     </div>
                 </fieldset>
                 <ExprInput label="Find" placeholder="e.g. rt > 1000, !healthy, name = reviews" value=Signal::derive(move || url.get().find) error=find_error on_set=Callback::new(move |v: String| set(&|u: &mut GraphUrl| u.find = v.clone())) />
@@ -417,7 +468,7 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
                 </button>
             </section>
         </Show>
-        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection config=config_index /> })}
+        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection config=config_index on_expand=on_expand /> })}
     }
 }
 
@@ -510,8 +561,10 @@ fn GraphArea(
     effective: Memo<GraphUrl>,
     selection: RwSignal<Option<Selection>>,
     config: Signal<Option<std::sync::Arc<istio::ConfigIndex>>>,
+    on_expand: Callback<(String, bool)>,
 ) -> impl IntoView {
     let warnings = graph.warnings.clone();
+    let overview = graph.overview.clone();
     let raw = StoredValue::new(graph);
     let view_model = Memo::new(move |_| {
         let u = url.get();
@@ -655,6 +708,7 @@ fn GraphArea(
                 {warnings.join("; ")}
             </div>
         })}
+        {overview.map(|o| view! { <OverviewBar overview=o on_expand=on_expand /> })}
         <div class="graph-layout">
             <section class="card graph-card" aria-label="Traffic graph">
                 <div class="graph-toolbar">
@@ -699,7 +753,7 @@ fn GraphArea(
                     {move || {
                         let vm = view_model.with(|v| v.3.clone());
                         let u = url.get();
-                        draw(&vm, &u, selection, hovered, viewbox, config.get())
+                        draw(&vm, &u, selection, hovered, viewbox, config.get(), on_expand)
                     }}
                 </svg>
                 </div>
@@ -726,6 +780,7 @@ fn draw(
     hovered: RwSignal<Option<usize>>,
     viewbox: RwSignal<(f64, f64, f64, f64)>,
     config: Option<std::sync::Arc<istio::ConfigIndex>>,
+    on_expand: Callback<(String, bool)>,
 ) -> AnyView {
     let g = &vm.graph;
     let pos = &vm.layout.positions;
@@ -822,6 +877,18 @@ fn draw(
             let name = node_name(n);
             let label = n.name.clone();
             let sub = if n.kind == NodeKind::Unknown { String::new() } else { n.namespace.clone() };
+            // An overview namespace opens into its members on click (one
+            // hidden from the caller cannot: it only shows its traffic).
+            let expands = (n.kind == NodeKind::Namespace && !n.inaccessible).then(|| n.namespace.clone());
+            let (name, sub) = match (&expands, namespace_summary(g, n)) {
+                (Some(_), Some(text)) => (format!("{name}; {text}; expand"), text),
+                (Some(_), None) => (format!("{name}; expand"), sub),
+                _ => (name, sub),
+            };
+            let error_badge = (n.kind == NodeKind::Namespace && n.error_pct >= 0.05).then(|| {
+                view! { <text class="ns-errors" x=format!("{:.1}", R + 5.0) y="-10">{format!("{} % err", format::number(n.error_pct))}</text> }
+            });
+            let expands2 = expands.clone();
             let no_sidecar = n.sidecar == Some(false);
             let findings = istio::node_service(n)
                 .and_then(|key| config.as_ref().and_then(|c| c.get(&key).copied()))
@@ -847,13 +914,28 @@ fn draw(
                     aria-label=name
                     class=move || format!("{class}{}{}{}", if selected() { " selected" } else { "" }, if dim() { " dim" } else { "" }, if found { " found" } else { "" })
                     transform=format!("translate({x:.1},{y:.1})")
-                    on:click=move |ev| { ev.stop_propagation(); selection.set(Some(Selection::Node(id.clone()))) }
-                    on:keydown=move |ev| { if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); selection.set(Some(Selection::Node(id3.clone()))) } }
+                    on:click=move |ev| {
+                        ev.stop_propagation();
+                        match &expands {
+                            Some(ns) => on_expand.run((ns.clone(), true)),
+                            None => selection.set(Some(Selection::Node(id.clone()))),
+                        }
+                    }
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" || ev.key() == " " {
+                            ev.prevent_default();
+                            match &expands2 {
+                                Some(ns) => on_expand.run((ns.clone(), true)),
+                                None => selection.set(Some(Selection::Node(id3.clone()))),
+                            }
+                        }
+                    }
                     on:mouseenter=move |_| hovered.set(Some(i))
                     on:mouseleave=move |_| hovered.set(None)
                 >
                     {shape(n.kind)}
                     {no_sidecar.then(|| view! { <text class="badge" x="12" y="-12">"!"</text> })}
+                    {error_badge}
                     {findings}
                     <text class="node-label" y=format!("{:.1}", R + 14.0) text-anchor="middle">{label}</text>
                     <text class="node-sub" y=format!("{:.1}", R + 27.0) text-anchor="middle">{sub}</text>
@@ -869,6 +951,65 @@ fn draw(
     .into_any()
 }
 
+/// What an overview namespace node stands for: `3 services · 12.4 rps`
+/// (its nodes when it has no service nodes); `None` for other nodes.
+pub fn namespace_summary(graph: &Graph, node: &GraphNode) -> Option<String> {
+    if node.kind != NodeKind::Namespace {
+        return None;
+    }
+    let s = graph
+        .overview
+        .as_ref()?
+        .namespaces
+        .iter()
+        .find(|s| s.node == node.id)?;
+    let (count, what) = if s.services > 0 {
+        (s.services, "service")
+    } else {
+        (s.nodes, "node")
+    };
+    let rps = node.rps_in.max(node.rps_out) + s.internal_rps;
+    Some(format!(
+        "{count} {what}{} · {} rps",
+        if count == 1 { "" } else { "s" },
+        format::number(rps)
+    ))
+}
+
+/// Above the overview: what it shows and why, and the expanded namespaces
+/// with a control to fold each back.
+#[component]
+fn OverviewBar(overview: GraphOverview, on_expand: Callback<(String, bool)>) -> impl IntoView {
+    let n = overview.namespaces.len();
+    let why = overview.automatic.then(|| {
+        format!(
+            " (more namespaces than the {} one graph shows in detail)",
+            overview.detail_limit
+        )
+    });
+    let expanded = overview.expanded.clone();
+    view! {
+        <section class="focus-bar overview-bar" aria-label="Overview">
+            <span>
+                {format!("Showing {n} namespace{} as an overview; click one to see its services", if n == 1 { "" } else { "s" })}
+                {why}
+                "."
+            </span>
+            {expanded
+                .into_iter()
+                .map(|ns| {
+                    let label = format!("Collapse {ns}");
+                    view! {
+                        <button type="button" on:click=move |_| on_expand.run((ns.clone(), false))>
+                            {label}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </section>
+    }
+}
+
 fn kind_class(kind: NodeKind) -> &'static str {
     match kind {
         NodeKind::Workload => "workload",
@@ -876,26 +1017,37 @@ fn kind_class(kind: NodeKind) -> &'static str {
         NodeKind::Service => "service",
         NodeKind::Unknown => "unknown",
         NodeKind::External => "external",
+        NodeKind::Namespace => "namespace",
     }
 }
 
 /// The node's shape, centred on the origin: workloads circles, apps
-/// rounded squares, services triangles, unknown and outside diamonds.
+/// rounded squares, services triangles, unknown and outside diamonds,
+/// overview namespaces a double box.
 fn shape(kind: NodeKind) -> AnyView {
     match kind {
         NodeKind::Workload => view! { <circle class="shape" r=R /> }.into_any(),
         NodeKind::App => view! { <rect class="shape" x=-R y=-R width=2.0 * R height=2.0 * R rx="5" /> }.into_any(),
         NodeKind::Service => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} {:.1} L {:.1} {:.1} Z", -R - 2.0, R + 2.0, R - 2.0, -R - 2.0, R - 2.0) /> }.into_any(),
         NodeKind::Unknown | NodeKind::External => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} 0 L 0 {:.1} L {:.1} 0 Z", -R - 2.0, R + 2.0, R + 2.0, -R - 2.0) /> }.into_any(),
+        // A namespace of the overview: a box standing for its members.
+        NodeKind::Namespace => view! { <rect class="shape" x=-R - 2.0 y=-R width=2.0 * R + 4.0 height=2.0 * R rx="4" /> <rect class="shape-inner" x=-R + 3.0 y=-R + 5.0 width=2.0 * R - 6.0 height=2.0 * R - 10.0 rx="2" /> }.into_any(),
     }
 }
 
 fn namespace_boxes(vm: &View) -> Vec<AnyView> {
+    // An overview namespace is drawn as its own node, without a box.
+    let folded: HashSet<&str> = vm
+        .graph
+        .overview
+        .iter()
+        .flat_map(|o| o.namespaces.iter().map(|s| s.namespace.as_str()))
+        .collect();
     let mut out: Vec<AnyView> = vm
         .layout
         .bands
         .iter()
-        .filter(|b| b.name != "unknown")
+        .filter(|b| b.name != "unknown" && !folded.contains(b.name.as_str()))
         .map(|b| {
             let (x, w) = (b.left - 46.0, b.right - b.left + 92.0);
             let (y, h) = (b.top - 22.0, b.bottom - b.top + 34.0);
@@ -1378,5 +1530,91 @@ mod tests {
             "/graph?namespaces=bookinfo%2Cpayments&type=workload&services=0&find=rt%20%3E%201000"
         );
         assert_eq!(u.namespace_list(), ["bookinfo", "payments"]);
+    }
+
+    #[test]
+    fn expanding_and_collapsing_namespaces_edit_the_url() {
+        let u = GraphUrl {
+            namespaces: "a,b,c".into(),
+            focus: "wl:a:web".into(),
+            ..GraphUrl::default()
+        };
+        let e = u.with_expanded("b", true);
+        assert_eq!(
+            (e.aggregate.as_str(), e.expand.as_str()),
+            ("namespace", "b")
+        );
+        assert!(e.focus.is_empty());
+        assert_eq!(
+            e.api_query(),
+            "namespaces=a%2Cb%2Cc&type=versionedApp&window=10m&aggregate=namespace&expand=b"
+        );
+        let e = e.with_expanded("a", true);
+        assert_eq!(e.expand, "a,b");
+        // A caller's namespace that was not asked for is asked for too.
+        let e = e.with_expanded("z", true);
+        assert_eq!(
+            (e.namespaces.as_str(), e.expand.as_str()),
+            ("a,b,c,z", "a,b,z")
+        );
+        let e = e.with_expanded("a", false).with_expanded("z", false);
+        assert_eq!(e.expand, "b");
+        assert_eq!(e.aggregate, "namespace");
+        assert_eq!(
+            e.page_url(),
+            "/graph?namespaces=a%2Cb%2Cc%2Cz&aggregate=namespace&expand=b"
+        );
+    }
+
+    #[test]
+    fn namespace_nodes_say_what_they_hold() {
+        use crate::types::{GraphOverview, NamespaceSummary};
+        let node = GraphNode {
+            id: "ns:shop".into(),
+            kind: NodeKind::Namespace,
+            namespace: "shop".into(),
+            name: "shop".into(),
+            app: None,
+            version: None,
+            parent: None,
+            inaccessible: false,
+            sidecar: None,
+            idle: false,
+            root: false,
+            rps_in: 10.0,
+            rps_out: 2.5,
+            tcp_in: 0.0,
+            tcp_out: 0.0,
+            error_pct: 0.0,
+            health: GraphHealth::Healthy,
+        };
+        let graph = Graph {
+            graph_type: GraphType::App,
+            namespaces: vec!["shop".into()],
+            window_s: 600.0,
+            query_time: 0.0,
+            boxes: vec![],
+            nodes: vec![node.clone()],
+            edges: vec![],
+            warnings: vec![],
+            queries: vec![],
+            overview: Some(GraphOverview {
+                automatic: true,
+                detail_limit: 20,
+                expanded: vec![],
+                namespaces: vec![NamespaceSummary {
+                    namespace: "shop".into(),
+                    node: "ns:shop".into(),
+                    services: 3,
+                    nodes: 7,
+                    internal_rps: 4.0,
+                }],
+            }),
+        };
+        // Busier side (10 in) plus the calls inside (4).
+        assert_eq!(
+            namespace_summary(&graph, &node).as_deref(),
+            Some("3 services · 14 rps")
+        );
     }
 }
