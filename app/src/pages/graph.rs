@@ -516,7 +516,10 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
     let hide = graph_view::parse_expr(&u.hide).ok().flatten();
     let shown = graph_view::visible(graph, toggles, hide.as_ref());
     let graph = graph_view::subgraph(graph, &shown);
-    let layout = graph_view::layout_graph(&graph);
+    let layout = match &graph.overview {
+        None => graph_view::layout_graph(&graph),
+        Some(_) => graph_view::layout_graph(&overview_layout_input(&graph)),
+    };
     let index = graph
         .nodes
         .iter()
@@ -543,6 +546,29 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
         found_edges,
         has_find: find.is_some(),
     }
+}
+
+/// The band the overview's namespace nodes share in the layout.
+const OVERVIEW_BAND: &str = "";
+
+/// The overview laid out with its namespace nodes in one band, left to
+/// right by calls, instead of a band each (a band per namespace stacks
+/// them into a tall diagonal, its names too small to read).
+fn overview_layout_input(graph: &Graph) -> Graph {
+    let folded: HashSet<String> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Namespace)
+        .map(|n| n.namespace.clone())
+        .collect();
+    let mut g = graph.clone();
+    // Services outside the mesh of a folded namespace go with it.
+    for n in &mut g.nodes {
+        if folded.contains(&n.namespace) {
+            n.namespace = OVERVIEW_BAND.to_owned();
+        }
+    }
+    g
 }
 
 fn health_class(h: GraphHealth) -> &'static str {
@@ -1047,7 +1073,9 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
         .layout
         .bands
         .iter()
-        .filter(|b| b.name != "unknown" && !folded.contains(b.name.as_str()))
+        .filter(|b| {
+            b.name != "unknown" && b.name != OVERVIEW_BAND && !folded.contains(b.name.as_str())
+        })
         .map(|b| {
             let (x, w) = (b.left - 46.0, b.right - b.left + 92.0);
             let (y, h) = (b.top - 22.0, b.bottom - b.top + 34.0);
