@@ -37,8 +37,10 @@ use crate::upstream::prometheus::Sample;
 /// Limits and caching of graph requests.
 #[derive(Clone, Debug)]
 pub struct GraphLimits {
-    /// Most namespaces one graph may cover.
+    /// Most namespaces one graph shows in detail (more: the overview).
     pub max_namespaces: usize,
+    /// Most namespaces one graph may cover, as the overview.
+    pub max_overview_namespaces: usize,
     /// How long fetched vectors are reused for identical requests.
     pub cache_ttl: Duration,
 }
@@ -47,6 +49,7 @@ impl Default for GraphLimits {
     fn default() -> Self {
         GraphLimits {
             max_namespaces: crate::config::DEFAULT_GRAPH_MAX_NAMESPACES as usize,
+            max_overview_namespaces: crate::config::DEFAULT_GRAPH_MAX_OVERVIEW_NAMESPACES as usize,
             cache_ttl: Duration::from_secs(10),
         }
     }
@@ -166,6 +169,14 @@ pub fn resolve(
             "namespaces is required: a comma-separated list, e.g. namespaces=bookinfo,payments"
                 .into(),
         ));
+    }
+    if namespaces.len() > limits.max_overview_namespaces.max(limits.max_namespaces) {
+        return Err(Error::BadRequest(format!(
+            "{} namespaces asked for; one graph covers at most {} (--graph-max-overview-namespaces), {} of them in detail",
+            namespaces.len(),
+            limits.max_overview_namespaces.max(limits.max_namespaces),
+            limits.max_namespaces
+        )));
     }
     let expanded: std::collections::BTreeSet<String> = params
         .expand
@@ -910,12 +921,15 @@ mod tests {
     fn bad_input_is_400_and_foreign_namespaces_403() {
         let limits = GraphLimits {
             max_namespaces: 2,
+            max_overview_namespaces: 3,
             ..GraphLimits::default()
         };
         let owner = AccessScope::owner("admin");
         let bad = [
             params(""),
             params("Bad_Name"),
+            // More than the overview covers.
+            params("a,b,c,d"),
             GraphParams {
                 aggregate: Some("project".into()),
                 ..params("a")
