@@ -518,7 +518,20 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
     let graph = graph_view::subgraph(graph, &shown);
     let layout = match &graph.overview {
         None => graph_view::layout_graph(&graph),
-        Some(_) => graph_view::layout_graph(&overview_layout_input(&graph)),
+        Some(_) => {
+            let layered = graph_view::layout_graph(&overview_layout_input(&graph));
+            let folded_only = graph.nodes.iter().all(|n| {
+                matches!(
+                    n.kind,
+                    NodeKind::Namespace | NodeKind::Unknown | NodeKind::External
+                )
+            });
+            if folded_only {
+                overview_grid(&layered)
+            } else {
+                layered
+            }
+        }
     };
     let index = graph
         .nodes
@@ -569,6 +582,40 @@ fn overview_layout_input(graph: &Graph) -> Graph {
         }
     }
     g
+}
+
+/// Columns and rows of the overview grid, in drawing units: wide enough
+/// for a namespace's name and its "25 services · 1.2k rps" line.
+const GRID_DX: f64 = 230.0;
+const GRID_DY: f64 = 120.0;
+
+/// The overview without expanded namespaces: its nodes in a grid about
+/// twice as wide as tall, in the layered layout's order (callers first,
+/// left to right, then top to bottom), so that the names stay readable
+/// when the drawing is fitted to the pane (a layered chain of namespaces
+/// is one long row).
+pub fn overview_grid(layered: &Layout) -> Layout {
+    let n = layered.positions.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| {
+        let (pa, pb) = (layered.positions[*a], layered.positions[*b]);
+        pa.0.total_cmp(&pb.0).then(pa.1.total_cmp(&pb.1))
+    });
+    let cols = ((n as f64 * 2.0).sqrt().ceil() as usize).clamp(1, n.max(1));
+    let rows = n.div_ceil(cols).max(1);
+    let mut positions = vec![(0.0, 0.0); n];
+    for (k, i) in order.into_iter().enumerate() {
+        positions[i] = (
+            GRID_DX * (0.5 + (k % cols) as f64),
+            GRID_DY * (0.5 + (k / cols) as f64),
+        );
+    }
+    Layout {
+        positions,
+        layers: layered.layers.clone(),
+        bands: Vec::new(),
+        size: (GRID_DX * cols as f64, GRID_DY * rows as f64),
+    }
 }
 
 fn health_class(h: GraphHealth) -> &'static str {
@@ -1592,6 +1639,23 @@ mod tests {
             e.page_url(),
             "/graph?namespaces=a%2Cb%2Cc%2Cz&aggregate=namespace&expand=b"
         );
+    }
+
+    #[test]
+    fn the_overview_grid_keeps_the_layered_order_and_is_wider_than_tall() {
+        // Ten nodes laid out in a row, given in reverse order.
+        let layered = Layout {
+            positions: (0..10).map(|i| (100.0 * (9 - i) as f64, 0.0)).collect(),
+            layers: vec![0; 10],
+            bands: Vec::new(),
+            size: (1000.0, 50.0),
+        };
+        let grid = overview_grid(&layered);
+        // sqrt(20) -> 5 columns, 2 rows.
+        assert_eq!(grid.size, (5.0 * GRID_DX, 2.0 * GRID_DY));
+        // The leftmost of the row (node 9) comes first, node 0 last.
+        assert_eq!(grid.positions[9], (0.5 * GRID_DX, 0.5 * GRID_DY));
+        assert_eq!(grid.positions[0], (4.5 * GRID_DX, 1.5 * GRID_DY));
     }
 
     #[test]
