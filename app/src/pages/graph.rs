@@ -529,7 +529,7 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
             if folded_only {
                 overview_grid(&layered)
             } else {
-                layered
+                folded_above(&layered)
             }
         }
     };
@@ -616,6 +616,57 @@ pub fn overview_grid(layered: &Layout) -> Layout {
         bands: Vec::new(),
         size: (GRID_DX * cols as f64, GRID_DY * rows as f64),
     }
+}
+
+/// The overview with expanded namespaces: the folded namespaces (the
+/// layout's shared band) move into rows of the grid above the expanded
+/// namespaces' bands, which move down by the rows' height (less the band
+/// they left), so the namespace nodes keep room for their names.
+pub fn folded_above(layered: &Layout) -> Layout {
+    let Some(band) = layered.bands.iter().find(|b| b.name == OVERVIEW_BAND) else {
+        return layered.clone();
+    };
+    let (top, bottom, left, right) = (band.top, band.bottom, band.left, band.right);
+    // By its rectangle: bands may stand side by side in columns.
+    let in_band = |p: (f64, f64)| p.1 >= top && p.1 <= bottom && p.0 >= left && p.0 <= right;
+    let mut folded: Vec<usize> = (0..layered.positions.len())
+        .filter(|i| in_band(layered.positions[*i]))
+        .collect();
+    folded.sort_by(|a, b| {
+        let (pa, pb) = (layered.positions[*a], layered.positions[*b]);
+        pa.0.total_cmp(&pb.0).then(pa.1.total_cmp(&pb.1))
+    });
+    let cols = ((layered.size.0 / GRID_DX).floor() as usize).max(1);
+    let rows = folded.len().div_ceil(cols);
+    let height = GRID_DY * rows as f64;
+    // Everything below the shared band moves up by its height, then down
+    // by the rows'.
+    let gap = bottom - top;
+    let shift = |y: f64| {
+        if y > bottom {
+            y - gap + height
+        } else {
+            y + height
+        }
+    };
+    let mut out = layered.clone();
+    for (i, p) in out.positions.iter_mut().enumerate() {
+        if !folded.contains(&i) {
+            p.1 = shift(p.1);
+        }
+    }
+    for (k, i) in folded.iter().enumerate() {
+        out.positions[*i] = (
+            GRID_DX * (0.5 + (k % cols) as f64),
+            GRID_DY * (0.5 + (k / cols) as f64),
+        );
+    }
+    out.bands.retain(|b| b.name != OVERVIEW_BAND);
+    for b in &mut out.bands {
+        (b.top, b.bottom) = (shift(b.top), shift(b.bottom));
+    }
+    out.size.1 = out.size.1 - gap + height;
+    out
 }
 
 fn health_class(h: GraphHealth) -> &'static str {
@@ -1656,6 +1707,36 @@ mod tests {
         // The leftmost of the row (node 9) comes first, node 0 last.
         assert_eq!(grid.positions[9], (0.5 * GRID_DX, 0.5 * GRID_DY));
         assert_eq!(grid.positions[0], (4.5 * GRID_DX, 1.5 * GRID_DY));
+    }
+
+    #[test]
+    fn folded_namespaces_go_above_the_expanded_ones() {
+        use crate::graph_view::Band;
+        let band = |name: &str, top: f64, bottom: f64| Band {
+            name: name.into(),
+            left: 0.0,
+            right: 1000.0,
+            top,
+            bottom,
+        };
+        // Folded a, b in the shared band (y 0-40); expanded c below (100-300).
+        let layered = Layout {
+            positions: vec![(500.0, 20.0), (100.0, 20.0), (300.0, 200.0)],
+            layers: vec![0; 3],
+            bands: vec![band(OVERVIEW_BAND, 0.0, 40.0), band("c", 100.0, 300.0)],
+            size: (1000.0, 320.0),
+        };
+        let out = folded_above(&layered);
+        // Four columns fit in 1000; b (left) first, then a: one row.
+        assert_eq!(out.positions[1], (0.5 * GRID_DX, 0.5 * GRID_DY));
+        assert_eq!(out.positions[0], (1.5 * GRID_DX, 0.5 * GRID_DY));
+        // c moves up by the band's 40, down by the row's height.
+        assert_eq!(out.positions[2], (300.0, 200.0 - 40.0 + GRID_DY));
+        assert_eq!(
+            out.bands,
+            vec![band("c", 100.0 - 40.0 + GRID_DY, 300.0 - 40.0 + GRID_DY)]
+        );
+        assert_eq!(out.size, (1000.0, 320.0 - 40.0 + GRID_DY));
     }
 
     #[test]
