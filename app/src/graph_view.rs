@@ -1157,6 +1157,7 @@ fn kind_word(kind: NodeKind) -> &'static str {
         NodeKind::Service => "service",
         NodeKind::Unknown => "unknown",
         NodeKind::External => "external",
+        NodeKind::Namespace => "namespace",
     }
 }
 
@@ -1403,6 +1404,7 @@ mod tests {
             edges,
             warnings: Vec::new(),
             queries: Vec::new(),
+            overview: None,
         }
     }
 

@@ -777,6 +777,8 @@ pub enum NodeKind {
     Unknown,
     /// A service outside the mesh (e.g. `api.stripe.com`).
     External,
+    /// A whole namespace in the overview: its members' traffic aggregated.
+    Namespace,
 }
 
 impl NodeKind {
@@ -788,6 +790,7 @@ impl NodeKind {
             NodeKind::Service => "service",
             NodeKind::Unknown => "unknown",
             NodeKind::External => "external service",
+            NodeKind::Namespace => "namespace",
         }
     }
 }
@@ -979,6 +982,41 @@ pub struct Graph {
     pub warnings: Vec<String>,
     /// The PromQL the graph was built from.
     pub queries: Vec<String>,
+    /// Present when namespaces are aggregated into one node each (the
+    /// overview); absent for a graph in full detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overview: Option<GraphOverview>,
+}
+
+/// How a graph is aggregated: which namespaces stand as one node each.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GraphOverview {
+    /// The server chose the overview because more namespaces were asked
+    /// for than it draws in detail (`aggregate` was not given).
+    pub automatic: bool,
+    /// Most namespaces one graph shows in detail (`--graph-max-namespaces`).
+    pub detail_limit: usize,
+    /// Namespaces shown in full (the request's `expand`), sorted.
+    pub expanded: Vec<String>,
+    /// The aggregated namespaces, sorted by name.
+    pub namespaces: Vec<NamespaceSummary>,
+}
+
+/// What one aggregated namespace node stands for.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NamespaceSummary {
+    /// The namespace.
+    pub namespace: String,
+    /// Its node's id (`ns:<namespace>`).
+    pub node: String,
+    /// Service nodes it holds (in the service-injected graphs).
+    pub services: usize,
+    /// Nodes of the detailed graph it holds (workloads, apps, services).
+    pub nodes: usize,
+    /// Requests per second between its own members (not drawn).
+    pub internal_rps: f64,
 }
 
 /// `GET /api/graph/node`: one node's inbound and outbound traffic.

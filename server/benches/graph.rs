@@ -16,6 +16,10 @@
 //!   free of evaluation time: a real Prometheus adds its own evaluation);
 //! - the response size.
 //!
+//! `-- namespaces`: instead, the cost of one more namespace (answer held,
+//! API time in detail and as the overview, JSON size) at 10, 40 and 100
+//! namespaces ([`per_namespace`]).
+//!
 //! `-- replays`: instead, the memory meshdeck keeps around 300 graph
 //! requests (the demo mesh and a synthetic mesh of 455 services, each in a
 //! process of its own): replays at distinct past `queryTime`s, which are
@@ -264,6 +268,7 @@ fn print_digests(services: usize, mesh: &Mesh, fetched: &Fetched) {
                 },
                 window_s: WINDOW_S,
                 query_time: 1_700_000_600.0,
+                overview: None,
             };
             let owner = build_observed(fetched, &request, |_| true, |_| {});
             let member = build_observed(
@@ -288,6 +293,139 @@ fn print_digests(services: usize, mesh: &Mesh, fetched: &Fetched) {
                 digest(&member)
             );
         }
+    }
+}
+
+/// `-- namespaces`: what one more namespace costs. For synthetic meshes of
+/// 10, 40 and 100 namespaces (25 services each), every namespace asked
+/// for: the answer's weight (what the graph cache holds for it, the
+/// estimate `-- replays` checks against real memory), `GET /api/graph`'s
+/// time against the stub Prometheus in full detail and as the overview,
+/// the build alone, the JSON size, and each divided by the namespaces and
+/// by the detailed graph's nodes.
+fn per_namespace(runtime: &tokio::runtime::Runtime) {
+    println!(
+        "{:>4} {:>6} {:>6} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "ns",
+        "nodes",
+        "edges",
+        "answer",
+        "build",
+        "ov build",
+        "API",
+        "ov API",
+        "JSON",
+        "ov JSON",
+        "MiB/ns",
+        "ms/ns"
+    );
+    for services in [250, 1000, 2500] {
+        let mut mesh = scenario::synthetic(services, 7);
+        mesh.variation = Variation::NONE;
+        let fetched = vectors(&mesh);
+        let namespaces: Vec<String> = mesh.namespaces.iter().map(|n| n.name.clone()).collect();
+        let n = namespaces.len();
+        let request = |overview: bool| GraphRequest {
+            namespaces: namespaces.clone(),
+            options: BuildOptions {
+                graph_type: app::types::GraphType::VersionedApp,
+                inject_service_nodes: true,
+            },
+            window_s: WINDOW_S,
+            query_time: 1_700_000_600.0,
+            overview: overview.then(|| meshdeck_server::graph::Overview {
+                expanded: Default::default(),
+                automatic: false,
+                detail_limit: 1000,
+            }),
+        };
+        let build = |overview: bool| {
+            let r = request(overview);
+            let mut times = Vec::new();
+            let mut last = None;
+            for _ in 0..runs() {
+                let t = Instant::now();
+                let g = build_observed(&fetched, &r, |_| true, |_| {});
+                let body = serde_json::to_vec(&g).unwrap();
+                times.push(t.elapsed());
+                last = Some((g.nodes.len(), g.edges.len(), body.len()));
+            }
+            (median(times), last.unwrap())
+        };
+        let (full_ms, (nodes, edges, full_json)) = build(false);
+        let (over_ms, (_, _, over_json)) = build(true);
+        let weight = fetched.weight() as f64 / f64::from(1 << 20);
+        let (full_api, over_api) = runtime.block_on(async {
+            let url = stub_prometheus(&fetched).await;
+            let args = UpstreamArgs {
+                prometheus_url: Some(url.parse().unwrap()),
+                ..UpstreamArgs::default()
+            };
+            let mut upstreams = Upstreams::from_args(&args, Duration::from_secs(60)).unwrap();
+            upstreams.kube = Some(meshdeck_server::demo::in_memory(
+                &InMemoryCluster::from_mesh(&mesh),
+                meshdeck_sim::kube::ADMIN_TOKEN,
+            ));
+            let state = AppState::new(
+                RunMode::Demo,
+                AuthMode::Demo,
+                upstreams,
+                Spa::load(std::path::Path::new("/nonexistent")),
+            )
+            .with_graph_limits(meshdeck_server::graph::GraphLimits {
+                max_namespaces: 1000,
+                max_overview_namespaces: 1000,
+                cache_ttl: Duration::ZERO,
+            });
+            let mut out = Vec::new();
+            for extra in ["", "&aggregate=namespace"] {
+                let uri = format!(
+                    "/api/graph?namespaces={}&window=10m&queryTime=1700000601{extra}",
+                    namespaces.join(",")
+                );
+                let mut times = Vec::new();
+                for _ in 0..3 {
+                    let t = Instant::now();
+                    let response = router(state.clone())
+                        .oneshot(
+                            Request::get(&uri)
+                                .header("authorization", "Bearer demo-token-admin")
+                                .body(Body::empty())
+                                .unwrap(),
+                        )
+                        .await
+                        .unwrap();
+                    assert!(response.status().is_success(), "{}", response.status());
+                    let _ = response.into_body().collect().await.unwrap();
+                    times.push(t.elapsed());
+                }
+                out.push(median(times));
+            }
+            (out[0], out[1])
+        });
+        println!(
+            "{:>4} {:>6} {:>6} {:>5.1} MiB {:>5.1} ms {:>5.1} ms {:>6.0} ms {:>6.0} ms {:>5} KiB {:>5} KiB {:>9.2} {:>9.1}",
+            n,
+            nodes,
+            edges,
+            weight,
+            ms(full_ms),
+            ms(over_ms),
+            ms(full_api),
+            ms(over_api),
+            full_json / 1024,
+            over_json / 1024,
+            weight / n as f64,
+            ms(full_api) / n as f64,
+        );
+        println!(
+            "{:>4} per detailed node: {:.1} KiB held, {:.2} ms API, {:.3} ms build; overview answer {:.1} % of the detailed JSON",
+            "",
+            weight * 1024.0 / nodes as f64,
+            ms(full_api) / nodes as f64,
+            ms(full_ms) / nodes as f64,
+            100.0 * over_json as f64 / full_json as f64
+        );
     }
 }
 
@@ -385,6 +523,7 @@ fn memory_child(name: &str, phase: &str, runtime: &tokio::runtime::Runtime) {
         );
         let limits = |ttl| meshdeck_server::graph::GraphLimits {
             max_namespaces: 1000,
+            max_overview_namespaces: 1000,
             cache_ttl: ttl,
         };
         let get = |state: &AppState, query: String| {
@@ -476,6 +615,7 @@ fn memory_child(name: &str, phase: &str, runtime: &tokio::runtime::Runtime) {
                     },
                     window_s: WINDOW_S,
                     query_time: t0,
+                    overview: None,
                 };
                 let before = resident_mib();
                 let mut held = Vec::new();
@@ -509,6 +649,10 @@ fn main() {
         memory(&["demo", "455"]);
         return;
     }
+    if args.iter().any(|a| a == "namespaces") {
+        per_namespace(&runtime);
+        return;
+    }
     let mut stage_rows = Vec::new();
     println!(
         "{:>8} {:>7} {:>7} {:>10} {:>10} {:>11} {:>11} {:>7} {:>10}",
@@ -539,6 +683,7 @@ fn main() {
             },
             window_s: WINDOW_S,
             query_time: 1_700_000_600.0,
+            overview: None,
         };
         let scope = AccessScope::owner("admin");
         let mut build_times = Vec::new();
@@ -635,6 +780,7 @@ fn main() {
             )
             .with_graph_limits(meshdeck_server::graph::GraphLimits {
                 max_namespaces: 1000,
+                max_overview_namespaces: 1000,
                 cache_ttl: Duration::ZERO,
             });
             let uri = format!(

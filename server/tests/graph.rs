@@ -435,34 +435,109 @@ async fn bad_input_is_400() {
 }
 
 #[tokio::test]
-async fn more_namespaces_than_configured_is_400_naming_the_limit() {
+async fn more_namespaces_than_the_detail_limit_get_the_overview() {
     use clap::Parser;
     use meshdeck_server::config::{Cli, Command};
+    let f = fixture().await;
     let cli = Cli::try_parse_from(["meshdeck", "demo", "--graph-max-namespaces", "2"]).unwrap();
     let Command::Demo(args) = cli.command else {
         panic!("expected demo");
     };
-    // Refused before any query: no Prometheus is needed.
-    let port = meshdeck_sim::prometheus::free_port().unwrap();
-    let state = state(&format!("http://127.0.0.1:{port}"), &common::quiet_demo())
-        .with_graph_limits(args.http.graph.limits());
+    let state = state(&f.prometheus.url(), &f.mesh).with_graph_limits(args.http.graph.limits());
+    let graph = get_graph(
+        state.clone(),
+        &format!("/api/graph?{ALL}&window=10m&{}", at(f)),
+        "admin",
+    )
+    .await;
+    let overview = graph.overview.as_ref().expect("an overview, not a 400");
+    assert!(overview.automatic);
+    assert_eq!(overview.detail_limit, 2);
+    let kept: std::collections::BTreeSet<&str> =
+        graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    for ns in ["bookinfo", "payments", "istio-system", "legacy"] {
+        let id = format!("ns:{ns}");
+        assert!(kept.contains(id.as_str()), "{id} missing: {kept:?}");
+    }
+    assert!(graph.nodes.iter().all(|n| matches!(
+        n.kind,
+        NodeKind::Namespace | NodeKind::Unknown | NodeKind::External
+    )));
+    // Every edge between two ends of the overview carries the scenario's
+    // caller -> service rates summed over the namespaces they join.
+    let end = |id: &str| -> String {
+        if kept.contains(id) {
+            id.to_owned()
+        } else {
+            format!("ns:{}", id.split(':').nth(1).unwrap())
+        }
+    };
+    let mut want: BTreeMap<String, (f64, f64, EdgeProtocol)> = BTreeMap::new();
+    for (id, e) in expected_edges(&f.mesh) {
+        let (ends, protocol) = id.rsplit_once('/').unwrap();
+        let (source, target) = ends.split_once("->").unwrap();
+        let (source, target) = (end(source), end(target));
+        if source != target {
+            let slot = want
+                .entry(format!("{source}->{target}/{protocol}"))
+                .or_insert((0.0, 0.0, e.protocol));
+            slot.0 += e.rate;
+            slot.1 += e.tcp_bytes;
+        }
+    }
+    let got: BTreeMap<&str, _> = graph.edges.iter().map(|e| (e.id.as_str(), e)).collect();
+    assert_eq!(
+        want.keys().map(String::as_str).collect::<Vec<_>>(),
+        got.keys().copied().collect::<Vec<_>>()
+    );
+    for (id, (rate, bytes, protocol)) in &want {
+        let e = got[id.as_str()];
+        if *protocol == EdgeProtocol::Tcp {
+            let b = e.bytes_per_s.unwrap_or(0.0);
+            assert!(close(b, *bytes), "{id}: {b} B/s vs {bytes}");
+        } else {
+            assert!(close(e.rps, *rate), "{id}: {} rps vs {rate}", e.rps);
+            assert!(e.p95_ms.is_some_and(|p| p > 0.0), "{id}: no p95");
+        }
+    }
+    // Expanding one shows its nodes, the rest stays aggregated.
+    let graph = get_graph(
+        state.clone(),
+        &format!("/api/graph?{ALL}&expand=bookinfo&{}", at(f)),
+        "admin",
+    )
+    .await;
+    assert_eq!(graph.overview.as_ref().unwrap().expanded, ["bookinfo"]);
+    assert!(
+        graph
+            .nodes
+            .iter()
+            .any(|n| n.id == "vapp:bookinfo:productpage:v1")
+    );
+    assert!(!graph.nodes.iter().any(|n| n.id == "ns:bookinfo"));
+    assert!(graph.nodes.iter().any(|n| n.id == "ns:payments"));
+    // Expanding more than the limit is a 400 naming it.
     let (status, body) = get(
         state.clone(),
-        "/api/graph?namespaces=bookinfo,payments,shop",
+        &format!("/api/graph?{ALL}&expand=bookinfo,payments,legacy&{}", at(f)),
         "admin",
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let error = serde_json::from_slice::<ErrorBody>(&body).unwrap().error;
-    assert_eq!(error.code, ErrorCode::BadRequest);
     assert!(
         error.message.contains("at most 2") && error.message.contains("--graph-max-namespaces"),
         "{}",
         error.message
     );
-    // At the limit, the request gets past the check (and fails upstream).
-    let (status, _) = get(state, "/api/graph?namespaces=bookinfo,payments", "admin").await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    // At the limit, the graph is in full, as before.
+    let graph = get_graph(
+        state,
+        &format!("/api/graph?namespaces=bookinfo,payments&{}", at(f)),
+        "admin",
+    )
+    .await;
+    assert!(graph.overview.is_none());
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ use crate::nav::GRAPH;
 use crate::pages::istio;
 use crate::types::{
     BoxKind, ChartKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, GraphNodeDetail,
-    GraphType, Me, MetricsReport, NodeKind,
+    GraphOverview, GraphType, Me, MetricsReport, NodeKind,
 };
 
 /// Windows offered (the server's list).
@@ -46,6 +46,8 @@ const BULK_HEAD: f64 = 9.0;
 const LOCK: &str = "M -4.5 -0.5 h 9 v 7 h -9 z M -2.8 -0.5 v -2.6 a 2.8 2.8 0 0 1 5.6 0 v 2.6";
 /// Node radius in drawing units.
 const R: f64 = 16.0;
+/// `aggregate=` value of the namespace overview.
+const OVERVIEW: &str = "namespace";
 
 /// The page's state, as carried in its URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,6 +78,10 @@ pub struct GraphUrl {
     pub focus: String,
     /// Calls away from the focused node (1 when empty).
     pub depth: String,
+    /// `namespace`: the overview (one node per namespace not expanded).
+    pub aggregate: String,
+    /// Comma-separated namespaces the overview shows in full.
+    pub expand: String,
 }
 
 impl GraphUrl {
@@ -96,7 +102,43 @@ impl GraphUrl {
             hide: get("hide"),
             focus: get("focus"),
             depth: get("depth"),
+            aggregate: get("aggregate"),
+            expand: get("expand"),
         }
+    }
+
+    /// The namespaces the overview shows in full.
+    pub fn expand_list(&self) -> Vec<String> {
+        self.expand
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The same state with namespace `ns` shown in full (`on`) or folded
+    /// back into its overview node; expanding a namespace that was not
+    /// asked for (a caller from elsewhere) asks for it too.
+    pub fn with_expanded(&self, ns: &str, on: bool) -> GraphUrl {
+        let mut expand = self.expand_list();
+        expand.retain(|n| n != ns);
+        let mut next = self.clone();
+        if on {
+            expand.push(ns.to_owned());
+            let mut list = self.namespace_list();
+            if !list.iter().any(|n| n == ns) {
+                list.push(ns.to_owned());
+                list.sort();
+                next.namespaces = list.join(",");
+            }
+            next.aggregate = OVERVIEW.to_owned();
+        }
+        expand.sort();
+        next.expand = expand.join(",");
+        next.focus.clear();
+        next.depth.clear();
+        next
     }
 
     /// The selected namespaces.
@@ -146,6 +188,8 @@ impl GraphUrl {
                 "injectServiceNodes",
                 if self.services == "0" { "false" } else { "" }.to_owned(),
             ),
+            ("aggregate", self.aggregate.clone()),
+            ("expand", self.expand.clone()),
             ("focus", self.focus.clone()),
             (
                 "depth",
@@ -183,6 +227,8 @@ impl GraphUrl {
             ("hide", self.hide.clone()),
             ("focus", self.focus.clone()),
             ("depth", self.depth.clone()),
+            ("aggregate", self.aggregate.clone()),
+            ("expand", self.expand.clone()),
         ]);
         if qs.is_empty() {
             GRAPH.path.to_owned()
@@ -256,6 +302,10 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
         f(&mut next);
         go.run(next);
     };
+    // Expanding a namespace of the overview, or folding it back.
+    let on_expand = Callback::new(move |(ns, on): (String, bool)| {
+        go.run(effective.get_untracked().with_expanded(&ns, on));
+    });
     let offset_s = utc_offset_s();
     let (replay_text, set_replay_text) = signal(String::new());
     let find_error = Memo::new(move |_| graph_view::parse_expr(&url.get().find).err());
@@ -394,6 +444,7 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
                         {toggle("Service nodes", |u| u.services != "0", |u, on| u.services = if on { String::new() } else { "0".into() })}
                         {toggle("Security", |u| u.lock == "1", |u, on| u.lock = if on { "1".into() } else { String::new() })}
                         {toggle("Namespace boxes", |u| u.boxes != "0", |u, on| u.boxes = if on { String::new() } else { "0".into() })}
+                        {toggle("Namespace overview", |u| u.aggregate == OVERVIEW, |u, on| { u.aggregate = if on { OVERVIEW.into() } else { String::new() }; u.expand.clear(); })}
                     </div>
                 </fieldset>
                 <ExprInput label="Find" placeholder="e.g. rt > 1000, !healthy, name = reviews" value=Signal::derive(move || url.get().find) error=find_error on_set=Callback::new(move |v: String| set(&|u: &mut GraphUrl| u.find = v.clone())) />
@@ -421,7 +472,7 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
                 </button>
             </section>
         </Show>
-        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection config=config_index /> })}
+        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection config=config_index on_expand=on_expand /> })}
     }
 }
 
@@ -469,7 +520,23 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
     let hide = graph_view::parse_expr(&u.hide).ok().flatten();
     let shown = graph_view::visible(graph, toggles, hide.as_ref());
     let graph = graph_view::subgraph(graph, &shown);
-    let layout = graph_view::layout_graph(&graph);
+    let layout = match &graph.overview {
+        None => graph_view::layout_graph(&graph),
+        Some(_) => {
+            let layered = graph_view::layout_graph(&overview_layout_input(&graph));
+            let folded_only = graph.nodes.iter().all(|n| {
+                matches!(
+                    n.kind,
+                    NodeKind::Namespace | NodeKind::Unknown | NodeKind::External
+                )
+            });
+            if folded_only {
+                overview_grid(&layered)
+            } else {
+                folded_above(&layered)
+            }
+        }
+    };
     let index = graph
         .nodes
         .iter()
@@ -498,6 +565,114 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
     }
 }
 
+/// The band the overview's namespace nodes share in the layout.
+const OVERVIEW_BAND: &str = "";
+
+/// The overview laid out with its namespace nodes in one band, left to
+/// right by calls, instead of a band each (a band per namespace stacks
+/// them into a tall diagonal, its names too small to read).
+fn overview_layout_input(graph: &Graph) -> Graph {
+    let folded: HashSet<String> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Namespace)
+        .map(|n| n.namespace.clone())
+        .collect();
+    let mut g = graph.clone();
+    // Services outside the mesh of a folded namespace go with it.
+    for n in &mut g.nodes {
+        if folded.contains(&n.namespace) {
+            n.namespace = OVERVIEW_BAND.to_owned();
+        }
+    }
+    g
+}
+
+/// Columns and rows of the overview grid, in drawing units: wide enough
+/// for a namespace's name and its "25 services · 1.2k rps" line.
+const GRID_DX: f64 = 230.0;
+const GRID_DY: f64 = 120.0;
+
+/// The overview without expanded namespaces: its nodes in a grid about
+/// twice as wide as tall, in the layered layout's order (callers first,
+/// left to right, then top to bottom), so that the names stay readable
+/// when the drawing is fitted to the pane (a layered chain of namespaces
+/// is one long row).
+pub fn overview_grid(layered: &Layout) -> Layout {
+    let n = layered.positions.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| {
+        let (pa, pb) = (layered.positions[*a], layered.positions[*b]);
+        pa.0.total_cmp(&pb.0).then(pa.1.total_cmp(&pb.1))
+    });
+    let cols = ((n as f64 * 2.0).sqrt().ceil() as usize).clamp(1, n.max(1));
+    let rows = n.div_ceil(cols).max(1);
+    let mut positions = vec![(0.0, 0.0); n];
+    for (k, i) in order.into_iter().enumerate() {
+        positions[i] = (
+            GRID_DX * (0.5 + (k % cols) as f64),
+            GRID_DY * (0.5 + (k / cols) as f64),
+        );
+    }
+    Layout {
+        positions,
+        layers: layered.layers.clone(),
+        bands: Vec::new(),
+        size: (GRID_DX * cols as f64, GRID_DY * rows as f64),
+    }
+}
+
+/// The overview with expanded namespaces: the folded namespaces (the
+/// layout's shared band) move into rows of the grid above the expanded
+/// namespaces' bands, which move down by the rows' height (less the band
+/// they left), so the namespace nodes keep room for their names.
+pub fn folded_above(layered: &Layout) -> Layout {
+    let Some(band) = layered.bands.iter().find(|b| b.name == OVERVIEW_BAND) else {
+        return layered.clone();
+    };
+    let (top, bottom, left, right) = (band.top, band.bottom, band.left, band.right);
+    // By its rectangle: bands may stand side by side in columns.
+    let in_band = |p: (f64, f64)| p.1 >= top && p.1 <= bottom && p.0 >= left && p.0 <= right;
+    let mut folded: Vec<usize> = (0..layered.positions.len())
+        .filter(|i| in_band(layered.positions[*i]))
+        .collect();
+    folded.sort_by(|a, b| {
+        let (pa, pb) = (layered.positions[*a], layered.positions[*b]);
+        pa.0.total_cmp(&pb.0).then(pa.1.total_cmp(&pb.1))
+    });
+    let cols = ((layered.size.0 / GRID_DX).floor() as usize).max(1);
+    let rows = folded.len().div_ceil(cols);
+    let height = GRID_DY * rows as f64;
+    // Everything below the shared band moves up by its height, then down
+    // by the rows'.
+    let gap = bottom - top;
+    let shift = |y: f64| {
+        if y > bottom {
+            y - gap + height
+        } else {
+            y + height
+        }
+    };
+    let mut out = layered.clone();
+    for (i, p) in out.positions.iter_mut().enumerate() {
+        if !folded.contains(&i) {
+            p.1 = shift(p.1);
+        }
+    }
+    for (k, i) in folded.iter().enumerate() {
+        out.positions[*i] = (
+            GRID_DX * (0.5 + (k % cols) as f64),
+            GRID_DY * (0.5 + (k / cols) as f64),
+        );
+    }
+    out.bands.retain(|b| b.name != OVERVIEW_BAND);
+    for b in &mut out.bands {
+        (b.top, b.bottom) = (shift(b.top), shift(b.bottom));
+    }
+    out.size.1 = out.size.1 - gap + height;
+    out
+}
+
 fn health_class(h: GraphHealth) -> &'static str {
     match h {
         GraphHealth::Healthy => "healthy",
@@ -514,8 +689,10 @@ fn GraphArea(
     effective: Memo<GraphUrl>,
     selection: RwSignal<Option<Selection>>,
     config: Signal<Option<std::sync::Arc<istio::ConfigIndex>>>,
+    on_expand: Callback<(String, bool)>,
 ) -> impl IntoView {
     let warnings = graph.warnings.clone();
+    let overview = graph.overview.clone();
     let raw = StoredValue::new(graph);
     let view_model = Memo::new(move |_| {
         let u = url.get();
@@ -659,6 +836,7 @@ fn GraphArea(
                 {warnings.join("; ")}
             </div>
         })}
+        {overview.map(|o| view! { <OverviewBar overview=o on_expand=on_expand /> })}
         <div class="graph-layout">
             <section class="card graph-card" aria-label="Traffic graph">
                 <div class="graph-toolbar">
@@ -703,7 +881,7 @@ fn GraphArea(
                     {move || {
                         let vm = view_model.with(|v| v.3.clone());
                         let u = url.get();
-                        draw(&vm, &u, selection, hovered, viewbox, config.get())
+                        draw(&vm, &u, selection, hovered, viewbox, config.get(), on_expand)
                     }}
                 </svg>
                 </div>
@@ -730,6 +908,7 @@ fn draw(
     hovered: RwSignal<Option<usize>>,
     viewbox: RwSignal<(f64, f64, f64, f64)>,
     config: Option<std::sync::Arc<istio::ConfigIndex>>,
+    on_expand: Callback<(String, bool)>,
 ) -> AnyView {
     let g = &vm.graph;
     let pos = &vm.layout.positions;
@@ -821,6 +1000,18 @@ fn draw(
             let name = node_name(n);
             let label = n.name.clone();
             let sub = if n.kind == NodeKind::Unknown { String::new() } else { n.namespace.clone() };
+            // An overview namespace opens into its members on click (one
+            // hidden from the caller cannot: it only shows its traffic).
+            let expands = (n.kind == NodeKind::Namespace && !n.inaccessible).then(|| n.namespace.clone());
+            let (name, sub) = match (&expands, namespace_summary(g, n)) {
+                (Some(_), Some(text)) => (format!("{name}; {text}; expand"), text),
+                (Some(_), None) => (format!("{name}; expand"), sub),
+                _ => (name, sub),
+            };
+            let error_badge = (n.kind == NodeKind::Namespace && n.error_pct >= 0.05).then(|| {
+                view! { <text class="ns-errors" x=format!("{:.1}", R + 5.0) y="-10">{format!("{} % err", format::number(n.error_pct))}</text> }
+            });
+            let expands2 = expands.clone();
             let no_sidecar = n.sidecar == Some(false);
             let findings = istio::node_service(n)
                 .and_then(|key| config.as_ref().and_then(|c| c.get(&key).copied()))
@@ -846,13 +1037,28 @@ fn draw(
                     aria-label=name
                     class=move || format!("{class}{}{}{}", if selected() { " selected" } else { "" }, if dim() { " dim" } else { "" }, if found { " found" } else { "" })
                     transform=format!("translate({x:.1},{y:.1})")
-                    on:click=move |ev| { ev.stop_propagation(); selection.set(Some(Selection::Node(id.clone()))) }
-                    on:keydown=move |ev| { if ev.key() == "Enter" || ev.key() == " " { ev.prevent_default(); selection.set(Some(Selection::Node(id3.clone()))) } }
+                    on:click=move |ev| {
+                        ev.stop_propagation();
+                        match &expands {
+                            Some(ns) => on_expand.run((ns.clone(), true)),
+                            None => selection.set(Some(Selection::Node(id.clone()))),
+                        }
+                    }
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" || ev.key() == " " {
+                            ev.prevent_default();
+                            match &expands2 {
+                                Some(ns) => on_expand.run((ns.clone(), true)),
+                                None => selection.set(Some(Selection::Node(id3.clone()))),
+                            }
+                        }
+                    }
                     on:mouseenter=move |_| hovered.set(Some(i))
                     on:mouseleave=move |_| hovered.set(None)
                 >
                     {shape(n.kind)}
                     {no_sidecar.then(|| view! { <text class="badge" x="12" y="-12">"!"</text> })}
+                    {error_badge}
                     {findings}
                     <text class="node-label" y=format!("{:.1}", R + 14.0) text-anchor="middle">{label}</text>
                     <text class="node-sub" y=format!("{:.1}", R + 27.0) text-anchor="middle">{sub}</text>
@@ -876,6 +1082,65 @@ fn draw(
     .into_any()
 }
 
+/// What an overview namespace node stands for: `3 services · 12.4 rps`
+/// (its nodes when it has no service nodes); `None` for other nodes.
+pub fn namespace_summary(graph: &Graph, node: &GraphNode) -> Option<String> {
+    if node.kind != NodeKind::Namespace {
+        return None;
+    }
+    let s = graph
+        .overview
+        .as_ref()?
+        .namespaces
+        .iter()
+        .find(|s| s.node == node.id)?;
+    let (count, what) = if s.services > 0 {
+        (s.services, "service")
+    } else {
+        (s.nodes, "node")
+    };
+    let rps = node.rps_in.max(node.rps_out) + s.internal_rps;
+    Some(format!(
+        "{count} {what}{} · {} rps",
+        if count == 1 { "" } else { "s" },
+        format::number(rps)
+    ))
+}
+
+/// Above the overview: what it shows and why, and the expanded namespaces
+/// with a control to fold each back.
+#[component]
+fn OverviewBar(overview: GraphOverview, on_expand: Callback<(String, bool)>) -> impl IntoView {
+    let n = overview.namespaces.len();
+    let why = overview.automatic.then(|| {
+        format!(
+            " (more namespaces than the {} one graph shows in detail)",
+            overview.detail_limit
+        )
+    });
+    let expanded = overview.expanded.clone();
+    view! {
+        <section class="focus-bar overview-bar" aria-label="Overview">
+            <span>
+                {format!("Showing {n} namespace{} as an overview; click one to see its services", if n == 1 { "" } else { "s" })}
+                {why}
+                "."
+            </span>
+            {expanded
+                .into_iter()
+                .map(|ns| {
+                    let label = format!("Collapse {ns}");
+                    view! {
+                        <button type="button" on:click=move |_| on_expand.run((ns.clone(), false))>
+                            {label}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </section>
+    }
+}
+
 fn kind_class(kind: NodeKind) -> &'static str {
     match kind {
         NodeKind::Workload => "workload",
@@ -883,26 +1148,39 @@ fn kind_class(kind: NodeKind) -> &'static str {
         NodeKind::Service => "service",
         NodeKind::Unknown => "unknown",
         NodeKind::External => "external",
+        NodeKind::Namespace => "namespace",
     }
 }
 
 /// The node's shape, centred on the origin: workloads circles, apps
-/// rounded squares, services triangles, unknown and outside diamonds.
+/// rounded squares, services triangles, unknown and outside diamonds,
+/// overview namespaces a double box.
 fn shape(kind: NodeKind) -> AnyView {
     match kind {
         NodeKind::Workload => view! { <circle class="shape" r=R /> }.into_any(),
         NodeKind::App => view! { <rect class="shape" x=-R y=-R width=2.0 * R height=2.0 * R rx="5" /> }.into_any(),
         NodeKind::Service => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} {:.1} L {:.1} {:.1} Z", -R - 2.0, R + 2.0, R - 2.0, -R - 2.0, R - 2.0) /> }.into_any(),
         NodeKind::Unknown | NodeKind::External => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} 0 L 0 {:.1} L {:.1} 0 Z", -R - 2.0, R + 2.0, R + 2.0, -R - 2.0) /> }.into_any(),
+        // A namespace of the overview: a box standing for its members.
+        NodeKind::Namespace => view! { <rect class="shape" x=-R - 2.0 y=-R width=2.0 * R + 4.0 height=2.0 * R rx="4" /> <rect class="shape-inner" x=-R + 3.0 y=-R + 5.0 width=2.0 * R - 6.0 height=2.0 * R - 10.0 rx="2" /> }.into_any(),
     }
 }
 
 fn namespace_boxes(vm: &View) -> Vec<AnyView> {
+    // An overview namespace is drawn as its own node, without a box.
+    let folded: HashSet<&str> = vm
+        .graph
+        .overview
+        .iter()
+        .flat_map(|o| o.namespaces.iter().map(|s| s.namespace.as_str()))
+        .collect();
     let mut out: Vec<AnyView> = vm
         .layout
         .bands
         .iter()
-        .filter(|b| b.name != "unknown")
+        .filter(|b| {
+            b.name != "unknown" && b.name != OVERVIEW_BAND && !folded.contains(b.name.as_str())
+        })
         .map(|b| {
             let (side, above, below) = graph_view::BOX_PAD;
             let (x, w) = (b.left - side, b.right - b.left + 2.0 * side);
@@ -1421,5 +1699,138 @@ mod tests {
             "/graph?namespaces=bookinfo%2Cpayments&type=workload&services=0&find=rt%20%3E%201000"
         );
         assert_eq!(u.namespace_list(), ["bookinfo", "payments"]);
+    }
+
+    #[test]
+    fn expanding_and_collapsing_namespaces_edit_the_url() {
+        let u = GraphUrl {
+            namespaces: "a,b,c".into(),
+            focus: "wl:a:web".into(),
+            ..GraphUrl::default()
+        };
+        let e = u.with_expanded("b", true);
+        assert_eq!(
+            (e.aggregate.as_str(), e.expand.as_str()),
+            ("namespace", "b")
+        );
+        assert!(e.focus.is_empty());
+        assert_eq!(
+            e.api_query(),
+            "namespaces=a%2Cb%2Cc&type=versionedApp&window=10m&aggregate=namespace&expand=b"
+        );
+        let e = e.with_expanded("a", true);
+        assert_eq!(e.expand, "a,b");
+        // A caller's namespace that was not asked for is asked for too.
+        let e = e.with_expanded("z", true);
+        assert_eq!(
+            (e.namespaces.as_str(), e.expand.as_str()),
+            ("a,b,c,z", "a,b,z")
+        );
+        let e = e.with_expanded("a", false).with_expanded("z", false);
+        assert_eq!(e.expand, "b");
+        assert_eq!(e.aggregate, "namespace");
+        assert_eq!(
+            e.page_url(),
+            "/graph?namespaces=a%2Cb%2Cc%2Cz&aggregate=namespace&expand=b"
+        );
+    }
+
+    #[test]
+    fn the_overview_grid_keeps_the_layered_order_and_is_wider_than_tall() {
+        // Ten nodes laid out in a row, given in reverse order.
+        let layered = Layout {
+            positions: (0..10).map(|i| (100.0 * (9 - i) as f64, 0.0)).collect(),
+            layers: vec![0; 10],
+            bands: Vec::new(),
+            size: (1000.0, 50.0),
+        };
+        let grid = overview_grid(&layered);
+        // sqrt(20) -> 5 columns, 2 rows.
+        assert_eq!(grid.size, (5.0 * GRID_DX, 2.0 * GRID_DY));
+        // The leftmost of the row (node 9) comes first, node 0 last.
+        assert_eq!(grid.positions[9], (0.5 * GRID_DX, 0.5 * GRID_DY));
+        assert_eq!(grid.positions[0], (4.5 * GRID_DX, 1.5 * GRID_DY));
+    }
+
+    #[test]
+    fn folded_namespaces_go_above_the_expanded_ones() {
+        use crate::graph_view::Band;
+        let band = |name: &str, top: f64, bottom: f64| Band {
+            name: name.into(),
+            left: 0.0,
+            right: 1000.0,
+            top,
+            bottom,
+        };
+        // Folded a, b in the shared band (y 0-40); expanded c below (100-300).
+        let layered = Layout {
+            positions: vec![(500.0, 20.0), (100.0, 20.0), (300.0, 200.0)],
+            layers: vec![0; 3],
+            bands: vec![band(OVERVIEW_BAND, 0.0, 40.0), band("c", 100.0, 300.0)],
+            size: (1000.0, 320.0),
+        };
+        let out = folded_above(&layered);
+        // Four columns fit in 1000; b (left) first, then a: one row.
+        assert_eq!(out.positions[1], (0.5 * GRID_DX, 0.5 * GRID_DY));
+        assert_eq!(out.positions[0], (1.5 * GRID_DX, 0.5 * GRID_DY));
+        // c moves up by the band's 40, down by the row's height.
+        assert_eq!(out.positions[2], (300.0, 200.0 - 40.0 + GRID_DY));
+        assert_eq!(
+            out.bands,
+            vec![band("c", 100.0 - 40.0 + GRID_DY, 300.0 - 40.0 + GRID_DY)]
+        );
+        assert_eq!(out.size, (1000.0, 320.0 - 40.0 + GRID_DY));
+    }
+
+    #[test]
+    fn namespace_nodes_say_what_they_hold() {
+        use crate::types::{GraphOverview, NamespaceSummary};
+        let node = GraphNode {
+            id: "ns:shop".into(),
+            kind: NodeKind::Namespace,
+            namespace: "shop".into(),
+            name: "shop".into(),
+            app: None,
+            version: None,
+            parent: None,
+            inaccessible: false,
+            sidecar: None,
+            idle: false,
+            root: false,
+            rps_in: 10.0,
+            rps_out: 2.5,
+            tcp_in: 0.0,
+            tcp_out: 0.0,
+            error_pct: 0.0,
+            health: GraphHealth::Healthy,
+        };
+        let graph = Graph {
+            graph_type: GraphType::App,
+            namespaces: vec!["shop".into()],
+            window_s: 600.0,
+            query_time: 0.0,
+            boxes: vec![],
+            nodes: vec![node.clone()],
+            edges: vec![],
+            warnings: vec![],
+            queries: vec![],
+            overview: Some(GraphOverview {
+                automatic: true,
+                detail_limit: 20,
+                expanded: vec![],
+                namespaces: vec![NamespaceSummary {
+                    namespace: "shop".into(),
+                    node: "ns:shop".into(),
+                    services: 3,
+                    nodes: 7,
+                    internal_rps: 4.0,
+                }],
+            }),
+        };
+        // Busier side (10 in) plus the calls inside (4).
+        assert_eq!(
+            namespace_summary(&graph, &node).as_deref(),
+            Some("3 services · 14 rps")
+        );
     }
 }

@@ -191,6 +191,7 @@ mod tests {
             .collect(),
             warnings: vec![],
             queries: vec![],
+            overview: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! coalesced and, for graphs of "now", briefly cached ([`crate::cache`]); [`build`] is the pure rest of the
 //! pipeline, so it can be tested and benchmarked on fixed vectors.
 
+pub mod aggregate;
 pub mod decorators;
 pub mod focus;
 pub mod queries;
@@ -16,7 +17,8 @@ use std::time::Duration;
 
 use app::links::TraceTime;
 use app::types::{
-    EdgeProtocol, Graph, GraphNode, GraphNodeDetail, GraphType, NodeKind, UpstreamKind,
+    EdgeProtocol, Graph, GraphNode, GraphNodeDetail, GraphOverview, GraphType, NodeKind,
+    UpstreamKind,
 };
 use futures::future::{join, join_all};
 use k8s_openapi::api::core::v1::Pod;
@@ -35,8 +37,10 @@ use crate::upstream::prometheus::Sample;
 /// Limits and caching of graph requests.
 #[derive(Clone, Debug)]
 pub struct GraphLimits {
-    /// Most namespaces one graph may cover.
+    /// Most namespaces one graph shows in detail (more: the overview).
     pub max_namespaces: usize,
+    /// Most namespaces one graph may cover, as the overview.
+    pub max_overview_namespaces: usize,
     /// How long fetched vectors are reused for identical requests.
     pub cache_ttl: Duration,
 }
@@ -45,6 +49,7 @@ impl Default for GraphLimits {
     fn default() -> Self {
         GraphLimits {
             max_namespaces: crate::config::DEFAULT_GRAPH_MAX_NAMESPACES as usize,
+            max_overview_namespaces: crate::config::DEFAULT_GRAPH_MAX_OVERVIEW_NAMESPACES as usize,
             cache_ttl: Duration::from_secs(10),
         }
     }
@@ -92,7 +97,18 @@ pub struct GraphParams {
     pub focus: Option<String>,
     /// How many calls away from `focus`: 1 (default) to 6 (`focus::MAX_DEPTH`).
     pub depth: Option<usize>,
+    /// `namespace`: the overview, one node per namespace not in `expand`,
+    /// with the calls between namespaces summed. Without it, a request for
+    /// more namespaces than `--graph-max-namespaces` gets the overview too.
+    pub aggregate: Option<String>,
+    /// Comma-separated namespaces the overview shows in full (at most
+    /// `--graph-max-namespaces`), with their calls to the rest summed on
+    /// the aggregated side.
+    pub expand: Option<String>,
 }
+
+/// The value of `aggregate` that asks for the namespace overview.
+pub const AGGREGATE_NAMESPACE: &str = "namespace";
 
 /// A checked graph request.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,6 +121,19 @@ pub struct GraphRequest {
     pub window_s: f64,
     /// Evaluation instant (Unix seconds).
     pub query_time: f64,
+    /// The overview: which namespaces stay in full (`None`: all of them).
+    pub overview: Option<Overview>,
+}
+
+/// An overview request: every namespace but `expanded` is aggregated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Overview {
+    /// Shown in full, sorted, a subset of the request's namespaces.
+    pub expanded: std::collections::BTreeSet<String>,
+    /// Chosen by the server because of the detail limit.
+    pub automatic: bool,
+    /// The detail limit it was resolved under.
+    pub detail_limit: usize,
 }
 
 /// Checks `params` (400 for bad values, 403 for namespaces the caller may
@@ -141,10 +170,51 @@ pub fn resolve(
                 .into(),
         ));
     }
-    if namespaces.len() > limits.max_namespaces {
+    if namespaces.len() > limits.max_overview_namespaces.max(limits.max_namespaces) {
         return Err(Error::BadRequest(format!(
-            "{} namespaces asked for; one graph covers at most {} (--graph-max-namespaces)",
+            "{} namespaces asked for; one graph covers at most {} (--graph-max-overview-namespaces), {} of them in detail",
             namespaces.len(),
+            limits.max_overview_namespaces.max(limits.max_namespaces),
+            limits.max_namespaces
+        )));
+    }
+    let expanded: std::collections::BTreeSet<String> = params
+        .expand
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let overview = match params.aggregate.as_deref() {
+        None | Some("") => None,
+        Some(AGGREGATE_NAMESPACE) => Some(false),
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "unknown aggregate {other:?}; use {AGGREGATE_NAMESPACE}"
+            )));
+        }
+    };
+    // More namespaces than the detail limit: the overview, not a 400.
+    let overview = match overview {
+        None if namespaces.len() > limits.max_namespaces => Some(true),
+        None if !expanded.is_empty() => {
+            return Err(Error::BadRequest(format!(
+                "expand needs the overview (aggregate={AGGREGATE_NAMESPACE})"
+            )));
+        }
+        other => other,
+    };
+    if let Some(ns) = expanded.iter().find(|ns| !namespaces.contains(ns)) {
+        return Err(Error::BadRequest(format!(
+            "expand names {ns:?}, which is not among the namespaces asked for"
+        )));
+    }
+    if expanded.len() > limits.max_namespaces {
+        return Err(Error::BadRequest(format!(
+            "{} namespaces to expand; one graph shows at most {} in full (--graph-max-namespaces)",
+            expanded.len(),
             limits.max_namespaces
         )));
     }
@@ -195,6 +265,11 @@ pub fn resolve(
         },
         window_s,
         query_time,
+        overview: overview.map(|automatic| Overview {
+            expanded,
+            automatic,
+            detail_limit: limits.max_namespaces,
+        }),
     })
 }
 
@@ -452,6 +527,8 @@ pub enum Stage {
     Access,
     /// Decorator 4: sidecars and idle workloads.
     Sidecars,
+    /// The overview's namespace nodes (a no-op for a graph in full).
+    Aggregate,
     /// Decorator 5: rates and shares.
     Rates,
     /// Decorator 6: health.
@@ -464,13 +541,14 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Stage; 10] = [
+    pub const ALL: [Stage; 11] = [
         Stage::Requests,
         Stage::Tcp,
         Stage::ResponseTime,
         Stage::Security,
         Stage::Access,
         Stage::Sidecars,
+        Stage::Aggregate,
         Stage::Rates,
         Stage::Health,
         Stage::Boxes,
@@ -486,6 +564,7 @@ impl Stage {
             Stage::Security => "mtls",
             Stage::Access => "access",
             Stage::Sidecars => "sidecars",
+            Stage::Aggregate => "aggregate",
             Stage::Rates => "rates",
             Stage::Health => "health",
             Stage::Boxes => "boxes",
@@ -529,6 +608,15 @@ pub fn build_observed(
         decorators::sidecars(&mut map, pods, &request.namespaces, options);
     }
     done(Stage::Sidecars);
+    // 4b. The overview folds namespaces into one node each before rates,
+    //     so the namespace nodes' totals and health come from stages 5-6.
+    let overview = request.overview.as_ref().map(|o| GraphOverview {
+        automatic: o.automatic,
+        detail_limit: o.detail_limit,
+        expanded: o.expanded.iter().cloned().collect(),
+        namespaces: aggregate::aggregate(&mut map, &o.expanded),
+    });
+    done(Stage::Aggregate);
     // 5. Rates and shares: totals per node, before health divides by them.
     decorators::rates(&mut map);
     done(Stage::Rates);
@@ -538,7 +626,8 @@ pub fn build_observed(
     // 7. Boxes last: they group the final node set.
     let boxes = decorators::boxes(&mut map, options.graph_type);
     done(Stage::Boxes);
-    let graph = to_wire(map, boxes, fetched, request);
+    let mut graph = to_wire(map, boxes, fetched, request);
+    graph.overview = overview;
     done(Stage::Wire);
     graph
 }
@@ -580,6 +669,7 @@ fn to_wire(
         edges,
         warnings: fetched.warnings.clone(),
         queries: fetched.queries.clone(),
+        overview: None,
     }
 }
 
@@ -717,21 +807,27 @@ pub fn links(node: &GraphNode, time: TraceTime<'_>) -> (Option<String>, Option<S
             "service",
             node.app.clone().unwrap_or_else(|| node.name.clone()),
         )),
-        NodeKind::Unknown | NodeKind::External => None,
+        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace => None,
     };
-    let metrics_url = metrics.map(|(scope, name)| {
-        format!(
+    let metrics_url = match metrics {
+        Some((scope, name)) => Some(format!(
             "/metrics?{}",
             q(&[
                 ("scope", scope.to_owned()),
                 ("namespace", ns.clone()),
                 ("name", name)
             ])
-        )
-    });
+        )),
+        // An aggregated namespace: the namespace's charts.
+        None if node.kind == NodeKind::Namespace => Some(format!(
+            "/metrics?{}",
+            q(&[("scope", "namespace".to_owned()), ("namespace", ns.clone())])
+        )),
+        None => None,
+    };
     // Istio's tracing names services `<app>.<namespace>`.
     let traced = match node.kind {
-        NodeKind::Unknown | NodeKind::External => None,
+        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace => None,
         _ => node.app.clone().or_else(|| Some(node.name.clone())),
     };
     let traces_url = traced.map(|app| app::links::traces_page(&format!("{app}.{ns}"), time));
@@ -825,13 +921,34 @@ mod tests {
     fn bad_input_is_400_and_foreign_namespaces_403() {
         let limits = GraphLimits {
             max_namespaces: 2,
+            max_overview_namespaces: 3,
             ..GraphLimits::default()
         };
         let owner = AccessScope::owner("admin");
         let bad = [
             params(""),
-            params("a,b,c"),
             params("Bad_Name"),
+            // More than the overview covers.
+            params("a,b,c,d"),
+            GraphParams {
+                aggregate: Some("project".into()),
+                ..params("a")
+            },
+            // expand without the overview, of a namespace not asked for,
+            // or of more namespaces than the detail limit.
+            GraphParams {
+                expand: Some("a".into()),
+                ..params("a,b")
+            },
+            GraphParams {
+                aggregate: Some(AGGREGATE_NAMESPACE.into()),
+                expand: Some("z".into()),
+                ..params("a,b")
+            },
+            GraphParams {
+                expand: Some("a,b,c".into()),
+                ..params("a,b,c")
+            },
             GraphParams {
                 graph_type: Some("pods".into()),
                 ..params("a")
@@ -853,6 +970,43 @@ mod tests {
             let err = resolve(&p, &owner, &limits, 1.7e9).unwrap_err();
             assert_eq!(err.code().http_status(), 400, "{p:?}: {err}");
         }
+        // More namespaces than the detail limit: the overview, not a 400.
+        let r = resolve(&params("a,b,c"), &owner, &limits, 1.7e9).unwrap();
+        let overview = r.overview.unwrap();
+        assert!(overview.automatic && overview.expanded.is_empty());
+        assert_eq!(overview.detail_limit, 2);
+        let r = resolve(
+            &GraphParams {
+                expand: Some("c, b".into()),
+                ..params("a,b,c")
+            },
+            &owner,
+            &limits,
+            1.7e9,
+        )
+        .unwrap();
+        assert_eq!(
+            r.overview.unwrap().expanded.into_iter().collect::<Vec<_>>(),
+            ["b", "c"]
+        );
+        // Asked for, within the limit: not automatic.
+        let r = GraphParams {
+            aggregate: Some(AGGREGATE_NAMESPACE.into()),
+            ..params("a,b")
+        };
+        assert!(
+            !resolve(&r, &owner, &limits, 1.7e9)
+                .unwrap()
+                .overview
+                .unwrap()
+                .automatic
+        );
+        assert_eq!(
+            resolve(&params("a,b"), &owner, &limits, 1.7e9)
+                .unwrap()
+                .overview,
+            None
+        );
         let alice = AccessScope {
             owner: false,
             namespaces: NamespaceAccess::Only(["bookinfo".to_owned()].into()),

@@ -1,0 +1,126 @@
+// The graph's namespace overview: on a synthetic mesh of ten namespaces
+// with a detail limit of four, the graph opens as one node per namespace
+// (with a banner saying why); clicking a namespace shows its services with
+// the rest still aggregated, and the banner's "Collapse" folds it back.
+//
+// A demo of its own (synthetic mesh, live metrics only, its own ports), so
+// the shared demo's graph tests keep their mesh; saves screenshots.
+import * as path from 'path';
+import { spawn, ChildProcess } from 'child_process';
+import { test, expect } from './fixtures';
+
+const PORT = 18098;
+const KUBE_PORT = 18458;
+const BASE = `http://127.0.0.1:${PORT}`;
+const BIN = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
+/** 25 services a namespace: ten namespaces, team0-ns0 to team2-ns9. */
+const SERVICES = 250;
+const LIMIT = 4;
+const NAMESPACES = Array.from({ length: 10 }, (_, n) => `team${Math.floor(n / 4)}-ns${n}`);
+const PAGE = `/graph?namespaces=${encodeURIComponent(NAMESPACES.join(','))}&window=1m`;
+
+let demo: ChildProcess | undefined;
+const demoLog: string[] = [];
+
+test.describe.configure({ mode: 'serial' });
+test.use({ baseURL: BASE });
+
+test.beforeAll(async () => {
+  test.setTimeout(150_000);
+  demo = spawn(
+    BIN,
+    [
+      'demo',
+      '--bind', `127.0.0.1:${PORT}`,
+      '--kube-api-bind', `127.0.0.1:${KUBE_PORT}`,
+      '--synthetic-services', String(SERVICES),
+      '--graph-max-namespaces', String(LIMIT),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const keep = (chunk: Buffer) => {
+    demoLog.push(chunk.toString());
+    if (demoLog.length > 200) demoLog.shift();
+  };
+  demo.stdout?.on('data', keep);
+  demo.stderr?.on('data', keep);
+  // Ready, and two scrapes in, so the namespaces have traffic to sum.
+  const api = `${BASE}/api/graph?namespaces=${encodeURIComponent(NAMESPACES.join(','))}&window=1m`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (demo.exitCode !== null) {
+      throw new Error(`the demo exited with ${demo.exitCode}:\n${demoLog.join('')}`);
+    }
+    const edges = await fetch(api, { headers: AUTH })
+      .then((r) => (r.status === 200 ? r.json() : { edges: [] }))
+      .then((g) => g.edges.filter((e: { rps: number }) => e.rps > 0).length, () => 0);
+    if (edges > 5) break;
+    if (Date.now() > deadline) {
+      throw new Error(`the demo's graph had no traffic after 2 minutes:\n${demoLog.join('')}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+});
+
+test.afterAll(async () => {
+  if (!demo || demo.exitCode !== null) return;
+  const exited = new Promise((r) => demo!.once('exit', r));
+  demo.kill('SIGTERM');
+  const timer = setTimeout(() => demo?.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+});
+
+/** The demo owner's token (demo mode prints it for anyone). */
+const AUTH = { Authorization: 'Bearer demo-token-admin' };
+
+const nsNode = (ns: string) => new RegExp(`^namespace ${ns} \\(${ns}\\)`);
+
+test('more namespaces than the detail limit open as an overview', async ({ page }) => {
+  // The API answers the overview, not a 400, and says why.
+  const answer = await page.request.get(`/api/graph?namespaces=${NAMESPACES.join(',')}&window=1m`, { headers: AUTH });
+  expect(answer.status()).toBe(200);
+  const overview = (await answer.json()).overview;
+  expect(overview.automatic).toBe(true);
+  expect(overview.detail_limit).toBe(LIMIT);
+  expect(overview.namespaces).toHaveLength(NAMESPACES.length);
+
+  await page.goto(PAGE);
+  const bar = page.getByRole('region', { name: 'Overview' });
+  await expect(bar).toContainText(
+    `Showing ${NAMESPACES.length} namespaces as an overview; click one to see its services (more namespaces than the ${LIMIT} one graph shows in detail).`,
+  );
+  const graph = page.getByRole('group', { name: 'Service graph' });
+  for (const ns of NAMESPACES) {
+    await expect(graph.getByRole('button', { name: nsNode(ns) })).toHaveCount(1);
+  }
+  // Each says what it holds: the services seen in the window (of its 25)
+  // and its requests per second.
+  await expect(graph.getByRole('button', { name: nsNode('team0-ns1') })).toContainText(/\d+ services · [\d.k]+ rps/);
+  await expect(graph.getByRole('button', { name: /^service / })).toHaveCount(0);
+  await expect(graph.getByRole('button', { name: /^edge team\d-ns\d \(team\d-ns\d\) to team\d-ns\d \(team\d-ns\d\), / }).first()).toBeAttached();
+  await page.screenshot({ path: path.join('artifacts', 'graph-overview.png'), fullPage: true });
+});
+
+test('clicking a namespace expands it; Collapse folds it back', async ({ page }) => {
+  await page.goto(PAGE);
+  const graph = page.getByRole('group', { name: 'Service graph' });
+  await graph.getByRole('button', { name: nsNode('team0-ns1') }).click();
+  await expect(page).toHaveURL(/[?&]expand=team0-ns1(&|$)/);
+  await expect(page).toHaveURL(/[?&]aggregate=namespace(&|$)/);
+  // Its services in full, the other nine still one node each.
+  await expect(graph.getByRole('button', { name: /^service \S+ \(team0-ns1\)/ }).first()).toBeVisible();
+  expect(await graph.getByRole('button', { name: /^service \S+ \(team0-ns1\)/ }).count()).toBeGreaterThan(10);
+  await expect(graph.getByRole('button', { name: nsNode('team0-ns1') })).toHaveCount(0);
+  for (const ns of NAMESPACES.filter((n) => n !== 'team0-ns1')) {
+    await expect(graph.getByRole('button', { name: nsNode(ns) })).toHaveCount(1);
+  }
+  // Nothing of another namespace is drawn in detail.
+  await expect(graph.getByRole('button', { name: /^service \S+ \(team0-ns2\)/ })).toHaveCount(0);
+  await page.screenshot({ path: path.join('artifacts', 'graph-overview-expanded.png'), fullPage: true });
+
+  await page.getByRole('region', { name: 'Overview' }).getByRole('button', { name: 'Collapse team0-ns1' }).click();
+  await expect(page).not.toHaveURL(/expand=/);
+  await expect(graph.getByRole('button', { name: nsNode('team0-ns1') })).toHaveCount(1);
+  await expect(graph.getByRole('button', { name: /^service / })).toHaveCount(0);
+});
