@@ -284,10 +284,15 @@ fn every_object_fits_the_kubernetes_schema_with_every_option_on() {
     for (name, value) in [
         ("MESHDECK_GRAFANA_URL", "http://grafana.monitoring:3000"),
         ("MESHDECK_KIALI_URL", "http://kiali.istio-system:20001"),
-        ("MESHDECK_OTLP_ENDPOINT", "http://otel-collector.observability:4318"),
+        (
+            "MESHDECK_OTLP_ENDPOINT",
+            "http://otel-collector.observability:4318",
+        ),
     ] {
         assert!(
-            env.as_array().unwrap().contains(&json!({"name": name, "value": value})),
+            env.as_array()
+                .unwrap()
+                .contains(&json!({"name": name, "value": value})),
             "{name} not set: {env}"
         );
         assert!(config.contains(&format!("env = \"{name}\"")), "{name}");
