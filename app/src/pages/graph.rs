@@ -588,6 +588,10 @@ fn overview_layout_input(graph: &Graph) -> Graph {
     g
 }
 
+/// The band index of a node in no band (`Layout::band`): out of range, so
+/// lookups with `get` find nothing and edges to it share no trunk.
+const NO_BAND: usize = usize::MAX;
+
 /// Columns and rows of the overview grid, in drawing units: wide enough
 /// for a namespace's name and its "25 services · 1.2k rps" line.
 const GRID_DX: f64 = 230.0;
@@ -618,6 +622,8 @@ pub fn overview_grid(layered: &Layout) -> Layout {
         positions,
         layers: layered.layers.clone(),
         bands: Vec::new(),
+        // No bands: every node is outside any (see `NO_BAND`).
+        band: vec![NO_BAND; n],
         size: (GRID_DX * cols as f64, GRID_DY * rows as f64),
     }
 }
@@ -664,6 +670,16 @@ pub fn folded_above(layered: &Layout) -> Layout {
             GRID_DX * (0.5 + (k % cols) as f64),
             GRID_DY * (0.5 + (k / cols) as f64),
         );
+    }
+    // The shared band goes; later bands' indices move down by one, and
+    // the folded nodes are in none.
+    let removed = layered.bands.iter().position(|b| b.name == OVERVIEW_BAND);
+    for b in &mut out.band {
+        *b = match removed {
+            Some(r) if *b == r => NO_BAND,
+            Some(r) if *b > r && *b != NO_BAND => *b - 1,
+            _ => *b,
+        };
     }
     out.bands.retain(|b| b.name != OVERVIEW_BAND);
     for b in &mut out.bands {
@@ -1276,7 +1292,8 @@ fn draw_bulk(
     // Edges between two bands share their bands' trunk.
     let band = &vm.layout.band;
     for (e, (s, t)) in vm.graph.edges.iter().zip(edge_ends) {
-        let arrow = match graph_view::trunk(&vm.layout, band[*s], band[*t]) {
+        let band_of = |i: usize| band.get(i).copied().unwrap_or(NO_BAND);
+        let arrow = match graph_view::trunk(&vm.layout, band_of(*s), band_of(*t)) {
             Some(trunk) => graph_view::bundled_arrow(pos[*s], trunk, pos[*t], R * 0.8, BULK_HEAD),
             None => graph_view::edge_arrow(pos[*s], pos[*t], R * 0.8, BULK_HEAD),
         };
@@ -1742,6 +1759,7 @@ mod tests {
             positions: (0..10).map(|i| (100.0 * (9 - i) as f64, 0.0)).collect(),
             layers: vec![0; 10],
             bands: Vec::new(),
+            band: vec![NO_BAND; 10],
             size: (1000.0, 50.0),
         };
         let grid = overview_grid(&layered);
@@ -1767,9 +1785,12 @@ mod tests {
             positions: vec![(500.0, 20.0), (100.0, 20.0), (300.0, 200.0)],
             layers: vec![0; 3],
             bands: vec![band(OVERVIEW_BAND, 0.0, 40.0), band("c", 100.0, 300.0)],
+            band: vec![0, 0, 1],
             size: (1000.0, 320.0),
         };
         let out = folded_above(&layered);
+        // a and b are in no band now; c's band is the first.
+        assert_eq!(out.band, vec![NO_BAND, NO_BAND, 0]);
         // Four columns fit in 1000; b (left) first, then a: one row.
         assert_eq!(out.positions[1], (0.5 * GRID_DX, 0.5 * GRID_DY));
         assert_eq!(out.positions[0], (1.5 * GRID_DX, 0.5 * GRID_DY));
