@@ -123,7 +123,7 @@ test('the monitoring card offers the scrape jobs to copy, and the Grafana dashbo
   await expect(jobs).toContainText('job_name: istiod');
   await expect(jobs).toContainText('job_name: envoy-stats');
   await card.getByRole('button', { name: 'Copy' }).click();
-  await expect(card.getByRole('status')).toHaveText('Copied.');
+  await expect(card.locator('.copy-result')).toHaveText('Copied.');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toContain('regex: istiod;http-monitoring');
   await expect(card).toContainText('With a Grafana URL');
   await card.screenshot({ path: path.join('artifacts', 'settings-monitoring.png') });

@@ -764,7 +764,10 @@ fn CopyBlock(label: &'static str, text: String) -> impl IntoView {
         <div class="copy-block">
             <div class="copy-bar">
                 <span class="copy-label">{label}</span>
-                <span class="copy-result" role="status">
+                // A live region (there before anything is copied, so the
+                // message is announced), not a `status`: a page is loaded
+                // when no `status` is left.
+                <span class="copy-result" aria-live="polite">
                     {move || match done.get() {
                         Some(true) => "Copied.",
                         Some(false) => "This browser does not allow copying here: select the text and copy it.",
