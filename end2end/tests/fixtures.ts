@@ -1,5 +1,6 @@
 // Shared helpers: a page fixture that fails the test on any console error or
 // uncaught exception in the page.
+import { spawn, ChildProcess } from 'child_process';
 import { test as base, expect, Page } from '@playwright/test';
 
 export const NAV = [
@@ -30,3 +31,50 @@ export const test = base.extend<{ page: Page; consoleErrors: string[] }>({
 });
 
 export { expect };
+
+/**
+ * A meshdeck demo of a spec's own (its own ports and mesh), for specs that
+ * must not change the shared demo: started with `args` after `demo`, the
+ * last of its output kept for error messages.
+ */
+export class OwnDemo {
+  private readonly process: ChildProcess;
+  private readonly log: string[] = [];
+
+  constructor(args: string[]) {
+    const bin = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
+    this.process = spawn(bin, ['demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer) => {
+      this.log.push(chunk.toString());
+      if (this.log.length > 200) this.log.shift();
+    };
+    this.process.stdout?.on('data', keep);
+    this.process.stderr?.on('data', keep);
+  }
+
+  /** Polls `ready` every `everyMs` until it says yes; fails, with the
+   * demo's output, if the demo exits or `withinMs` pass first. */
+  async waitFor(what: string, ready: () => Promise<boolean>, withinMs: number, everyMs: number): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      if (this.process.exitCode !== null) {
+        throw new Error(`the demo exited with ${this.process.exitCode}:\n${this.log.join('')}`);
+      }
+      if (await ready().catch(() => false)) return;
+      if (Date.now() > deadline) throw new Error(`${what} after ${withinMs / 1000} s:\n${this.log.join('')}`);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+
+  /** SIGTERM first, so meshdeck stops its Prometheus and removes its
+   * files; SIGKILL after 15 s. */
+  async stop(): Promise<void> {
+    const demo = this.process;
+    if (demo.exitCode !== null) return;
+    const exited = new Promise((r) => demo.once('exit', r));
+    demo.kill('SIGTERM');
+    const timer = setTimeout(() => demo.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -7,14 +7,12 @@
 //
 // A demo of its own (ports 18099/18459): the synthetic mesh is not the
 // shared demo's.
-import { spawn, ChildProcess } from 'child_process';
-import { test, expect } from './fixtures';
+import { test, expect, OwnDemo } from './fixtures';
 import type { Page } from '@playwright/test';
 
 const PORT = 18099;
 const KUBE_PORT = 18459;
 const BASE = `http://127.0.0.1:${PORT}`;
-const BIN = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
 const SERVICES = 500;
 /** The synthetic mesh's namespaces: 25 services each, four per project. */
 const NAMESPACES = Array.from({ length: SERVICES / 25 }, (_, n) => `team${Math.floor(n / 4)}-ns${n}`);
@@ -25,8 +23,7 @@ const MIN_PX = 9;
 /** Bulk dots' radius in drawing units (R * 0.8 in pages/graph.rs). */
 const DOT_R = 12.8;
 
-let demo: ChildProcess | undefined;
-const demoLog: string[] = [];
+let demo: OwnDemo | undefined;
 
 test.describe.configure({ mode: 'serial' });
 // Tall enough for the whole graph pane to be on screen.
@@ -34,47 +31,26 @@ test.use({ baseURL: BASE, viewport: { width: 1400, height: 1600 } });
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  demo = spawn(
-    BIN,
-    [
-      'demo',
-      '--bind', `127.0.0.1:${PORT}`,
-      '--kube-api-bind', `127.0.0.1:${KUBE_PORT}`,
-      '--synthetic-services', String(SERVICES),
-      '--graph-max-namespaces', String(NAMESPACES.length + 5),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const keep = (chunk: Buffer) => {
-    demoLog.push(chunk.toString());
-    if (demoLog.length > 200) demoLog.shift();
-  };
-  demo.stdout?.on('data', keep);
-  demo.stderr?.on('data', keep);
-  const deadline = Date.now() + 150_000;
+  demo = new OwnDemo([
+    '--bind', `127.0.0.1:${PORT}`,
+    '--kube-api-bind', `127.0.0.1:${KUBE_PORT}`,
+    '--synthetic-services', String(SERVICES),
+    '--graph-max-namespaces', String(NAMESPACES.length + 5),
+  ]);
   // Ready, then two scrapes in: the graph has edges.
-  for (;;) {
-    if (demo.exitCode !== null) throw new Error(`the demo exited with ${demo.exitCode}:\n${demoLog.join('')}`);
-    const edges = await fetch(`${BASE}/api/graph?namespaces=${NAMESPACES[0]}&window=1m`, {
-      headers: { Authorization: 'Bearer demo-token-admin' },
-    }).then(
-      async (r) => (r.ok ? ((await r.json()).edges.length as number) : 0),
-      () => 0,
-    );
-    if (edges > 0) break;
-    if (Date.now() > deadline) throw new Error(`the demo's graph stayed empty:\n${demoLog.join('')}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
+  await demo.waitFor(
+    "the demo's graph stayed empty",
+    () =>
+      fetch(`${BASE}/api/graph?namespaces=${NAMESPACES[0]}&window=1m`, {
+        headers: { Authorization: 'Bearer demo-token-admin' },
+      }).then(async (r) => r.ok && ((await r.json()).edges.length as number) > 0),
+    150_000,
+    2000,
+  );
 });
 
 test.afterAll(async () => {
-  if (!demo || demo.exitCode !== null) return;
-  // SIGTERM first, so meshdeck stops its Prometheus and removes its files.
-  const exited = new Promise((r) => demo!.once('exit', r));
-  demo.kill('SIGTERM');
-  const timer = setTimeout(() => demo?.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+  await demo?.stop();
 });
 
 interface Seen {

@@ -6,69 +6,45 @@
 // A demo of its own (synthetic mesh, live metrics only, its own ports), so
 // the shared demo's graph tests keep their mesh; saves screenshots.
 import * as path from 'path';
-import { spawn, ChildProcess } from 'child_process';
-import { test, expect } from './fixtures';
+import { test, expect, OwnDemo } from './fixtures';
 
 const PORT = 18098;
 const KUBE_PORT = 18458;
 const BASE = `http://127.0.0.1:${PORT}`;
-const BIN = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
 /** 25 services a namespace: ten namespaces, team0-ns0 to team2-ns9. */
 const SERVICES = 250;
 const LIMIT = 4;
 const NAMESPACES = Array.from({ length: 10 }, (_, n) => `team${Math.floor(n / 4)}-ns${n}`);
 const PAGE = `/graph?namespaces=${encodeURIComponent(NAMESPACES.join(','))}&window=1m`;
 
-let demo: ChildProcess | undefined;
-const demoLog: string[] = [];
+let demo: OwnDemo | undefined;
 
 test.describe.configure({ mode: 'serial' });
 test.use({ baseURL: BASE });
 
 test.beforeAll(async () => {
   test.setTimeout(150_000);
-  demo = spawn(
-    BIN,
-    [
-      'demo',
-      '--bind', `127.0.0.1:${PORT}`,
-      '--kube-api-bind', `127.0.0.1:${KUBE_PORT}`,
-      '--synthetic-services', String(SERVICES),
-      '--graph-max-namespaces', String(LIMIT),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const keep = (chunk: Buffer) => {
-    demoLog.push(chunk.toString());
-    if (demoLog.length > 200) demoLog.shift();
-  };
-  demo.stdout?.on('data', keep);
-  demo.stderr?.on('data', keep);
+  demo = new OwnDemo([
+    '--bind', `127.0.0.1:${PORT}`,
+    '--kube-api-bind', `127.0.0.1:${KUBE_PORT}`,
+    '--synthetic-services', String(SERVICES),
+    '--graph-max-namespaces', String(LIMIT),
+  ]);
   // Ready, and two scrapes in, so the namespaces have traffic to sum.
   const api = `${BASE}/api/graph?namespaces=${encodeURIComponent(NAMESPACES.join(','))}&window=1m`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (demo.exitCode !== null) {
-      throw new Error(`the demo exited with ${demo.exitCode}:\n${demoLog.join('')}`);
-    }
-    const edges = await fetch(api, { headers: AUTH })
-      .then((r) => (r.status === 200 ? r.json() : { edges: [] }))
-      .then((g) => g.edges.filter((e: { rps: number }) => e.rps > 0).length, () => 0);
-    if (edges > 5) break;
-    if (Date.now() > deadline) {
-      throw new Error(`the demo's graph had no traffic after 2 minutes:\n${demoLog.join('')}`);
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  await demo.waitFor(
+    "the demo's graph had no traffic",
+    () =>
+      fetch(api, { headers: AUTH })
+        .then((r) => (r.status === 200 ? r.json() : { edges: [] }))
+        .then((g) => g.edges.filter((e: { rps: number }) => e.rps > 0).length > 5),
+    120_000,
+    1000,
+  );
 });
 
 test.afterAll(async () => {
-  if (!demo || demo.exitCode !== null) return;
-  const exited = new Promise((r) => demo!.once('exit', r));
-  demo.kill('SIGTERM');
-  const timer = setTimeout(() => demo?.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+  await demo?.stop();
 });
 
 /** The demo owner's token (demo mode prints it for anyone). */

@@ -8,58 +8,33 @@
 // weights on the shared one, and a rollout changes them too. The rollouts
 // take real time (15 s intervals, Prometheus scraping every 5 s), so the
 // tests run one after the other and wait for the page to reach each phase.
-import { spawn, ChildProcess } from 'child_process';
-import { test, expect } from './fixtures';
+import { test, expect, OwnDemo } from './fixtures';
 import type { Locator, Page } from '@playwright/test';
 
 const PORT = 18096;
 const KUBE_PORT = 18456;
 const BASE = `http://127.0.0.1:${PORT}`;
-const BIN = process.env.MESHDECK_BIN ?? '../target/release/meshdeck';
 /** Longest wait for a rollout to finish by itself. */
 const SETTLE_MS = 150_000;
 
-let demo: ChildProcess | undefined;
-const demoLog: string[] = [];
+let demo: OwnDemo | undefined;
 
 test.describe.configure({ mode: 'serial' });
 test.use({ baseURL: BASE });
 
 test.beforeAll(async () => {
   test.setTimeout(150_000);
-  demo = spawn(
-    BIN,
-    ['demo', '--bind', `127.0.0.1:${PORT}`, '--kube-api-bind', `127.0.0.1:${KUBE_PORT}`, '--history-minutes', '0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+  demo = new OwnDemo(['--bind', `127.0.0.1:${PORT}`, '--kube-api-bind', `127.0.0.1:${KUBE_PORT}`, '--history-minutes', '0']);
+  await demo.waitFor(
+    'the demo did not get ready',
+    () => fetch(`${BASE}/api/ready`).then((r) => r.status === 200),
+    120_000,
+    500,
   );
-  const keep = (chunk: Buffer) => {
-    demoLog.push(chunk.toString());
-    if (demoLog.length > 200) demoLog.shift();
-  };
-  demo.stdout?.on('data', keep);
-  demo.stderr?.on('data', keep);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (demo.exitCode !== null) {
-      throw new Error(`the demo exited with ${demo.exitCode}:\n${demoLog.join('')}`);
-    }
-    const ready = await fetch(`${BASE}/api/ready`).then((r) => r.status === 200, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) {
-      throw new Error(`the demo did not get ready in 2 minutes:\n${demoLog.join('')}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
 });
 
 test.afterAll(async () => {
-  if (!demo || demo.exitCode !== null) return;
-  // SIGTERM first, so meshdeck stops its Prometheus and removes its files.
-  const exited = new Promise((r) => demo!.once('exit', r));
-  demo.kill('SIGTERM');
-  const timer = setTimeout(() => demo?.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+  await demo?.stop();
 });
 
 /** From /rollouts, starts the demo scenario titled `title` and lands on its page. */
