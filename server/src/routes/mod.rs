@@ -33,13 +33,22 @@ use crate::state::AppState;
 /// OpenAPI document (a few hundred KiB of structures), so it is done once
 /// per process and the router cloned (tests build a router per request).
 pub fn api_router() -> Router<AppState> {
-    static ROUTER: OnceLock<Router<AppState>> = OnceLock::new();
-    ROUTER.get_or_init(|| api_parts().0).clone()
+    built().0.clone()
+}
+
+/// The router and the document as JSON, built together once.
+pub(crate) fn built() -> &'static (Router<AppState>, Vec<u8>) {
+    static BUILT: OnceLock<(Router<AppState>, Vec<u8>)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let (router, doc) = api_parts();
+        let json = serde_json::to_vec(&doc).unwrap_or_else(|_| b"{}".to_vec());
+        (router, json)
+    })
 }
 
 /// The API's routes (relative to `/api`) and their OpenAPI document (with
 /// the `/api` prefix), from one registration.
-pub(crate) fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, relative) = OpenApiRouter::new()
         .merge(graph::router())
         .merge(health::router())

@@ -9,8 +9,6 @@
 //! drift a list cannot rule out: a route mounted some other way, and a
 //! documented path the router does not answer.
 
-use std::sync::OnceLock;
-
 use app::types::ErrorBody;
 use axum::response::{IntoResponse, Response};
 use http::header;
@@ -120,13 +118,10 @@ pub(crate) fn operations(
     .flatten()
 }
 
-/// The document as JSON, built once (it is the same for every caller).
+/// The document as JSON, built once with the router (it is the same for
+/// every caller).
 pub fn document() -> &'static [u8] {
-    static DOC: OnceLock<Vec<u8>> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let (_, doc) = super::api_parts();
-        serde_json::to_vec(&doc).unwrap_or_else(|_| b"{}".to_vec())
-    })
+    &super::built().1
 }
 
 /// The OpenAPI 3.1 document of this API (public, like `/api/status`: it
