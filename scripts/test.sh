@@ -16,6 +16,10 @@ cargo fmt --all -- --check
 echo "[test] cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
+# The server without demo mode (no simulator in the binary) must build too.
+echo "[test] cargo clippy -p meshdeck --no-default-features (serve only)"
+cargo clippy -p meshdeck --no-default-features -- -D warnings
+
 echo "[test] host tests (cargo test)"
 cargo test 2>&1 | tee -a "$log"
 

@@ -13,13 +13,21 @@ use crate::cluster::{Cluster, Credentials};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
-/// The namespaces a caller may see.
+/// What a caller may reach: decided once per request, so no handler or
+/// domain function reads a role and a namespace list that disagree.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NamespaceAccess {
-    /// Every namespace (cluster owners).
-    All,
-    /// Only these (project members: the namespaces of their projects).
-    Only(BTreeSet<String>),
+pub enum Reach {
+    /// A cluster owner: every namespace and every feature.
+    Owner,
+    /// A project member.
+    Member {
+        /// The namespaces of their projects.
+        namespaces: BTreeSet<String>,
+        /// The owner lets them see the traffic graph.
+        graph: bool,
+        /// The owner lets them see traces.
+        traces: bool,
+    },
 }
 
 /// The caller and their permissions, resolved once per request.
@@ -34,14 +42,8 @@ pub struct AccessScope {
     /// What writes made for the caller carry: their token, or
     /// impersonation of them (auth-proxy mode).
     pub credentials: Credentials,
-    /// Cluster owner: may patch namespaces cluster-wide.
-    pub owner: bool,
-    /// Namespaces the caller may see.
-    pub namespaces: NamespaceAccess,
-    /// May see the traffic graph.
-    pub may_see_graph: bool,
-    /// May see traces.
-    pub may_see_traces: bool,
+    /// Owner, or member of some namespaces.
+    pub reach: Reach,
     /// Why graph and traces are off for this member when it is not the
     /// owner's choice (meshdeck could not read the mesh settings).
     pub access_problem: Option<String>,
@@ -52,26 +54,65 @@ impl AccessScope {
     /// benchmarks): it carries no credentials, so Kubernetes refuses any
     /// write made with it as unauthenticated.
     pub fn owner(user: impl Into<String>) -> Self {
-        let credentials = Credentials::Bearer(crate::cluster::BearerToken::new(""));
-        let user = user.into();
+        Self::without_credentials(user.into(), Reach::Owner)
+    }
+
+    /// A project member of `namespaces` with the graph and traces as
+    /// given, without credentials (tests, benchmarks).
+    pub fn member<S: Into<String>>(
+        user: impl Into<String>,
+        namespaces: impl IntoIterator<Item = S>,
+        graph: bool,
+        traces: bool,
+    ) -> Self {
+        let namespaces = namespaces.into_iter().map(Into::into).collect();
+        Self::without_credentials(
+            user.into(),
+            Reach::Member {
+                namespaces,
+                graph,
+                traces,
+            },
+        )
+    }
+
+    fn without_credentials(user: String, reach: Reach) -> Self {
         AccessScope {
             identity: Identity::named(&user),
             user,
             groups: Vec::new(),
-            credentials,
-            owner: true,
-            namespaces: NamespaceAccess::All,
-            may_see_graph: true,
-            may_see_traces: true,
+            credentials: Credentials::Bearer(crate::cluster::BearerToken::new("")),
+            reach,
             access_problem: None,
+        }
+    }
+
+    /// A cluster owner (may patch namespaces cluster-wide).
+    pub fn is_owner(&self) -> bool {
+        matches!(self.reach, Reach::Owner)
+    }
+
+    /// May see the traffic graph.
+    pub fn may_see_graph(&self) -> bool {
+        match &self.reach {
+            Reach::Owner => true,
+            Reach::Member { graph, .. } => *graph,
+        }
+    }
+
+    /// May see traces.
+    pub fn may_see_traces(&self) -> bool {
+        match &self.reach {
+            Reach::Owner => true,
+            Reach::Member { traces, .. } => *traces,
         }
     }
 
     /// Whether the caller may see namespace `ns`.
     pub fn can_see(&self, ns: &str) -> bool {
-        match &self.namespaces {
-            NamespaceAccess::All => true,
-            NamespaceAccess::Only(set) => set.contains(ns),
+        match &self.reach {
+            Reach::Owner => true,
+            Reach::Member { namespaces, .. } => namespaces.contains(ns),
         }
     }
 
@@ -82,18 +123,6 @@ impl AccessScope {
         } else {
             Err(Error::Forbidden(format!(
                 "{} may not see namespace {ns:?} (needs permission to list pods there)",
-                self.user
-            )))
-        }
-    }
-
-    /// `Ok` for owners, else 403.
-    pub fn require_owner(&self, what: &str) -> Result<()> {
-        if self.owner {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(format!(
-                "{what} is for cluster owners; {} may not patch namespaces cluster-wide",
                 self.user
             )))
         }
@@ -133,9 +162,9 @@ impl AccessScope {
 
     /// The namespace filter to apply to every query: `None` means all.
     pub fn namespace_filter(&self) -> Option<Vec<String>> {
-        match &self.namespaces {
-            NamespaceAccess::All => None,
-            NamespaceAccess::Only(set) => Some(set.iter().cloned().collect()),
+        match &self.reach {
+            Reach::Owner => None,
+            Reach::Member { namespaces, .. } => Some(namespaces.iter().cloned().collect()),
         }
     }
 }
@@ -226,17 +255,17 @@ impl AccessScope {
     /// The console features this caller may use.
     pub fn features(&self) -> Features {
         Features {
-            graph: self.may_see_graph,
-            traces: self.may_see_traces,
-            prometheus_console: self.owner,
-            settings: self.owner,
+            graph: self.may_see_graph(),
+            traces: self.may_see_traces(),
+            prometheus_console: self.is_owner(),
+            settings: self.is_owner(),
             access_problem: self.access_problem.clone(),
         }
     }
 
     /// Owner or member.
     pub fn role(&self) -> Role {
-        if self.owner {
+        if self.is_owner() {
             Role::Owner
         } else {
             Role::Member
@@ -247,9 +276,9 @@ impl AccessScope {
     /// all four; members Kiali with the graph and Jaeger with traces.
     pub fn may_see_tool(&self, kind: UpstreamKind) -> bool {
         match kind {
-            _ if self.owner => true,
-            UpstreamKind::Kiali => self.may_see_graph,
-            UpstreamKind::Jaeger => self.may_see_traces,
+            _ if self.is_owner() => true,
+            UpstreamKind::Kiali => self.may_see_graph(),
+            UpstreamKind::Jaeger => self.may_see_traces(),
             UpstreamKind::Grafana | UpstreamKind::Prometheus | UpstreamKind::Kubernetes => false,
         }
     }
@@ -265,18 +294,17 @@ impl FromRequestParts<AppState> for AccessScope {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let resolved = state.auth().resolve(parts).await?;
         let identity = resolved.identity;
-        let (namespaces, may_see_graph, may_see_traces, access_problem) = match resolved.namespaces
-        {
-            None => (NamespaceAccess::All, true, true, None),
-            Some(set) => {
+        let (reach, access_problem) = match resolved.namespaces {
+            None => (Reach::Owner, None),
+            Some(namespaces) => {
                 let (allowed, problem) =
                     member_access(state, &identity.user, &identity.groups).await;
-                (
-                    NamespaceAccess::Only(set),
-                    allowed.graph,
-                    allowed.traces,
-                    problem,
-                )
+                let reach = Reach::Member {
+                    namespaces,
+                    graph: allowed.graph,
+                    traces: allowed.traces,
+                };
+                (reach, problem)
             }
         };
         Ok(AccessScope {
@@ -284,29 +312,114 @@ impl FromRequestParts<AppState> for AccessScope {
             groups: identity.groups.clone(),
             identity,
             credentials: resolved.credentials,
-            owner: resolved.owner,
-            namespaces,
-            may_see_graph,
-            may_see_traces,
+            reach,
             access_problem,
         })
     }
 }
 
-/// A cluster owner, checked before anything else of the request is read
-/// (the query string and body extractors run after it), so a non-owner
-/// gets 403 whatever they sent.
-#[derive(Clone, Debug)]
-pub struct Owner(pub AccessScope);
+/// Proofs that the caller passed one check, made only by that check. A
+/// handler takes the proof as an extractor, which runs before the query
+/// string, the body and any upstream (so a caller without the right gets
+/// 403 whatever they sent, and nothing is looked up for them); a domain
+/// function that needs the right takes the proof, so it cannot be called
+/// without the check and does not repeat it.
+macro_rules! proof {
+    ($(#[$doc:meta])* $name:ident, $check:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name(AccessScope);
 
-impl FromRequestParts<AppState> for Owner {
-    type Rejection = Error;
+        impl $name {
+            /// `scope` if it passes the check, else 403 saying why not.
+            pub fn check(scope: AccessScope) -> Result<Self> {
+                $check(&scope)?;
+                Ok($name(scope))
+            }
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let scope = AccessScope::from_request_parts(parts, state).await?;
-        scope.require_owner(&format!("{} {}", parts.method, parts.uri.path()))?;
-        Ok(Owner(scope))
+            /// The caller.
+            pub fn scope(&self) -> &AccessScope {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = AccessScope;
+
+            fn deref(&self) -> &AccessScope {
+                &self.0
+            }
+        }
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = Error;
+
+            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+                let scope = AccessScope::from_request_parts(parts, state).await?;
+                $name::check(scope).map_err(|err| match err {
+                    Error::Forbidden(why) => Error::Forbidden(format!(
+                        "{} {}: {why}",
+                        parts.method,
+                        parts.uri.path()
+                    )),
+                    other => other,
+                })
+            }
+        }
+    };
+}
+
+proof!(
+    /// A cluster owner.
+    Owner,
+    check_owner
+);
+proof!(
+    /// A caller who may see the traffic graph.
+    GraphViewer,
+    check_graph
+);
+proof!(
+    /// A caller who may see traces.
+    TraceViewer,
+    check_traces
+);
+
+fn check_owner(scope: &AccessScope) -> Result<()> {
+    if scope.is_owner() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "this is for cluster owners; {} may not patch namespaces cluster-wide",
+            scope.user
+        )))
     }
+}
+
+fn check_graph(scope: &AccessScope) -> Result<()> {
+    if scope.may_see_graph() {
+        return Ok(());
+    }
+    Err(Error::Forbidden(match &scope.access_problem {
+        Some(problem) => problem.clone(),
+        None => format!(
+            "{} may not see the traffic graph (the cluster owner has not allowed it)",
+            scope.user
+        ),
+    }))
+}
+
+fn check_traces(scope: &AccessScope) -> Result<()> {
+    if scope.may_see_traces() {
+        return Ok(());
+    }
+    Err(Error::Forbidden(match &scope.access_problem {
+        Some(problem) => problem.clone(),
+        None => format!(
+            "traces are not open to project members in this mesh's settings; {} is a member",
+            scope.user
+        ),
+    }))
 }
 
 #[cfg(test)]
@@ -314,17 +427,7 @@ mod tests {
     use super::*;
 
     fn member(namespaces: &[&str]) -> AccessScope {
-        AccessScope {
-            user: "alice".into(),
-            groups: vec![],
-            identity: Identity::named("alice"),
-            credentials: Credentials::Bearer(crate::cluster::BearerToken::new("t")),
-            owner: false,
-            namespaces: NamespaceAccess::Only(namespaces.iter().map(|s| s.to_string()).collect()),
-            may_see_graph: true,
-            may_see_traces: false,
-            access_problem: None,
-        }
+        AccessScope::member("alice", namespaces.iter().copied(), true, false)
     }
 
     #[test]
@@ -335,13 +438,19 @@ mod tests {
         assert_eq!(err.code().http_status(), 403);
         assert!(err.to_string().contains("payments"));
         assert_eq!(alice.namespace_filter(), Some(vec!["bookinfo".to_string()]));
-        assert!(alice.require_owner("the PromQL console").is_err());
+        let err = Owner::check(alice.clone()).unwrap_err();
+        assert_eq!(err.code().http_status(), 403);
+        assert!(GraphViewer::check(alice.clone()).is_ok());
+        let err = TraceViewer::check(alice).unwrap_err();
+        assert!(err.to_string().contains("traces are not open"), "{err}");
     }
 
     #[test]
     fn owners_see_everything() {
         let admin = AccessScope::owner("admin");
         assert!(admin.check_namespace("anything").is_ok());
+        assert!(Owner::check(admin.clone()).is_ok());
+        assert!(TraceViewer::check(admin.clone()).is_ok());
         assert_eq!(admin.namespace_filter(), None);
         assert_eq!(admin.role(), Role::Owner);
         assert!(UpstreamKind::ALL.iter().all(|k| admin.may_see_tool(*k)));

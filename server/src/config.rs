@@ -32,6 +32,7 @@ pub enum Command {
     /// Serve the console for a real cluster.
     Serve(Box<ServeArgs>),
     /// Serve the console on the built-in simulated mesh (no cluster needed).
+    #[cfg(feature = "demo")]
     Demo(Box<DemoArgs>),
 }
 

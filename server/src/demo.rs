@@ -9,7 +9,7 @@ use std::io::BufWriter;
 use std::sync::Arc;
 use std::time::Instant;
 
-use app::types::{DemoIdentity, Role, UpstreamKind};
+use app::types::{AuthMode, DemoIdentity, Role, RunMode};
 use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::live::{self, LiveMetrics};
 use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, Simulator, write_openmetrics_history};
@@ -21,8 +21,16 @@ use meshdeck_sim::traces::{self, TraceStore};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::auth::AuthOptions;
 use crate::cluster::Cluster;
+use crate::cluster::lease::LeaseTiming;
+use crate::config::{DemoArgs, UpstreamArgs};
 use crate::error::{Error, Result};
+use crate::run::{StartupError, listen, spawn_controllers};
+use crate::serve::serve_on;
+use crate::spa::Spa;
+use crate::state::AppState;
+use crate::upstream::Upstreams;
 
 /// meshdeck's own RBAC as the README documents it (`deploy/rbac/`), by use:
 /// the demo runs meshdeck's account with exactly the read-only console's,
@@ -167,10 +175,14 @@ pub struct DemoEnvironment {
     shaping: JoinHandle<()>,
 }
 
-fn startup(reason: impl std::fmt::Display) -> Error {
-    Error::Upstream {
-        upstream: UpstreamKind::Prometheus,
-        reason: reason.to_string(),
+/// The demo failed to start at `what`, because of `source`.
+fn startup(
+    what: impl Into<String>,
+) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> StartupError {
+    let what = what.into();
+    move |source| StartupError::Demo {
+        what,
+        source: Some(Arc::from(source)),
     }
 }
 
@@ -182,7 +194,7 @@ impl DemoEnvironment {
     }
 
     /// Starts the simulator, writes and backfills the history, starts Prometheus.
-    pub async fn start(mesh: Mesh, options: &DemoOptions) -> Result<Self> {
+    pub async fn start(mesh: Mesh, options: &DemoOptions) -> Result<Self, StartupError> {
         let mesh = Arc::new(mesh);
         let started = Instant::now();
         // History ends on a sample boundary; live counters continue from it.
@@ -194,8 +206,10 @@ impl DemoEnvironment {
 
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
-            .map_err(|e| startup(format!("cannot bind the simulator: {e}")))?;
-        let addr = listener.local_addr().map_err(|e| startup(e.to_string()))?;
+            .map_err(StartupError::listen("the simulator", "127.0.0.1:0"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(StartupError::listen("the simulator", "127.0.0.1:0"))?;
         // Traces: the last hour at the store's live rate, then generated on
         // demand up to the moment of each query.
         let schedule = Schedule::new();
@@ -244,8 +258,8 @@ impl DemoEnvironment {
                 Ok(n)
             })
             .await
-            .map_err(|e| startup(e.to_string()))
-            .and_then(|r| r.map_err(|e| startup(format!("writing the history: {e}"))));
+            .map_err(|e| startup("writing the history")(e.into()))
+            .and_then(|r| r.map_err(|e| startup("writing the history")(e.into())));
             if written.is_err() {
                 let _ = std::fs::remove_file(&history_path);
                 simulator.abort();
@@ -267,7 +281,7 @@ impl DemoEnvironment {
             Ok(p) => p,
             Err(err) => {
                 simulator.abort();
-                return Err(startup(err));
+                return Err(startup("starting Prometheus")(err.into()));
             }
         };
         tracing::info!(
@@ -290,7 +304,10 @@ impl DemoEnvironment {
         {
             simulator.abort();
             prometheus.stop().await;
-            return Err(err);
+            return Err(StartupError::Demo {
+                what: "installing meshdeck's RBAC in the demo cluster".into(),
+                source: Some(Arc::new(err)),
+            });
         }
         // From now on every committed VirtualService, DestinationRule and
         // PeerAuthentication change reshapes the traffic (the seeded ones
@@ -312,6 +329,132 @@ impl DemoEnvironment {
         self.simulator.abort();
         self.prometheus.stop().await;
     }
+}
+
+/// `meshdeck demo`: the built-in simulated mesh.
+pub async fn serve(args: DemoArgs) -> Result<(), StartupError> {
+    let (mesh, history_s) = match args.synthetic_services {
+        Some(n) => {
+            tracing::info!(
+                services = n,
+                "synthetic mesh: live metrics only, no history backfilled"
+            );
+            (meshdeck_sim::scenario::synthetic(n as usize, 7), 0)
+        }
+        None => (meshdeck_sim::scenario::demo(), args.history_minutes * 60),
+    };
+    let options = DemoOptions {
+        history_s,
+        scrape_interval_s: args.scrape_interval,
+    };
+    let environment = DemoEnvironment::start(mesh, &options).await?;
+    let upstream_args = UpstreamArgs {
+        prometheus_url: environment.prometheus.url().parse().ok(),
+        jaeger_url: environment.simulator_url.parse().ok(),
+        ..UpstreamArgs::default()
+    };
+    let served = match Upstreams::from_args(&upstream_args, args.http.upstream_timeout()) {
+        Ok(mut upstreams) => {
+            let cluster = environment.meshdeck_cluster();
+            upstreams.kube = Some(cluster.clone());
+            let spa = Spa::from_args(args.http.static_dir.as_deref());
+            let options = AuthOptions {
+                project_key: args.access.project_key.clone(),
+                cache_ttl: args.access.auth_cache_ttl,
+                demo_identities: demo_identities(&environment.mesh),
+                ..AuthOptions::default()
+            };
+            let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options)
+                .with_settings_namespace(args.access.namespace.clone())
+                .with_scrape_interval(args.scrape_interval);
+            let watch = spawn_controllers(
+                state.clone(),
+                args.access.namespace.clone(),
+                LeaseTiming::default(),
+            );
+            let served = match serve_kube_api(&args, &environment).await {
+                Ok(kube_api) => {
+                    let served = listen(&args.http, state).await;
+                    if let Some(task) = kube_api {
+                        task.abort();
+                    }
+                    served
+                }
+                Err(err) => Err(err),
+            };
+            watch.abort();
+            served
+        }
+        Err(err) => Err(err),
+    };
+    // The children stop whether serving ended by a signal or by an error.
+    environment.stop().await;
+    served
+}
+
+/// With `--kube-api-bind`: serves the demo cluster's Kubernetes API there
+/// and writes the kubeconfig asked for.
+async fn serve_kube_api(
+    args: &DemoArgs,
+    environment: &DemoEnvironment,
+) -> Result<Option<tokio::task::JoinHandle<()>>, StartupError> {
+    let Some(bind) = args.kube_api_bind else {
+        return Ok(None);
+    };
+    let what = "the demo's Kubernetes API";
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(StartupError::listen(what, bind))?;
+    let addr = listener
+        .local_addr()
+        .map_err(StartupError::listen(what, bind))?;
+    if let Some(path) = &args.write_kubeconfig {
+        let token = environment
+            .mesh
+            .users
+            .iter()
+            .find(|u| u.role == DemoRole::Owner)
+            .map(|u| u.token.clone())
+            .unwrap_or_default();
+        std::fs::write(path, kubeconfig(&format!("http://{addr}"), &token)).map_err(|source| {
+            StartupError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    }
+    let router = environment.cluster.router();
+    // Same timeouts and limits as the console; it stops when its task is
+    // aborted (after the console has shut down).
+    let options = args.http.serve_options();
+    let task = tokio::spawn(serve_on(listener, router, options, std::future::pending()));
+    tracing::info!(%addr, "the demo's Kubernetes API is listening");
+    println!("demo Kubernetes API: kubectl --server http://{addr} get namespaces");
+    Ok(Some(task))
+}
+
+/// A kubeconfig for the demo's Kubernetes API at `server` as `token`.
+pub fn kubeconfig(server: &str, token: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: meshdeck-demo
+  cluster:
+    server: {server}
+users:
+- name: meshdeck-demo-owner
+  user:
+    token: {token}
+contexts:
+- name: meshdeck-demo
+  context:
+    cluster: meshdeck-demo
+    user: meshdeck-demo-owner
+    namespace: default
+current-context: meshdeck-demo
+"
+    )
 }
 
 #[cfg(test)]

@@ -1,11 +1,28 @@
 //! The server's one error type. Every failure a handler can produce is a
 //! variant here, and every variant becomes a status code plus the JSON body
 //! `{"error": {"code", "message"}}` ([`app::types::ErrorBody`]).
+//!
+//! 400 or 422: a request the server cannot read (a query string or JSON
+//! that does not parse, an unknown parameter, a value of the wrong type or
+//! outside its syntax) is [`Error::BadRequest`], 400; a request it can read
+//! but that asks for something invalid (a body that fails validation, a
+//! change the cluster refuses as invalid) is [`Error::Invalid`], 422.
+//!
+//! Causes (a kube, reqwest or I/O error) are kept as the error's
+//! [`source`](std::error::Error::source): logged with a 5xx, never shown.
+//! Errors of starting the server are [`crate::run::StartupError`], not
+//! these: they never become an HTTP answer.
+
+use std::sync::Arc;
 
 use app::types::{ErrorBody, ErrorCode, ErrorDetail, UpstreamKind};
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
+
+/// The underlying failure of an upstream or internal error; shared, so an
+/// error handed to every waiter of one computation keeps it ([`crate::cache`]).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// `Result` with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -46,6 +63,9 @@ pub enum Error {
         upstream: UpstreamKind,
         /// What happened, safe to show.
         reason: String,
+        /// The underlying failure (a transport or Kubernetes error), logged.
+        #[source]
+        cause: Option<Cause>,
     },
     /// A bug or unexpected state; logged in full, shown as a generic message.
     #[error("internal error: {context}")]
@@ -54,7 +74,7 @@ pub enum Error {
         context: String,
         /// The underlying failure, if any.
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Option<Cause>,
     },
 }
 
@@ -64,6 +84,40 @@ impl Error {
         Error::Internal {
             context: context.into(),
             source: None,
+        }
+    }
+
+    /// An internal error caused by `source`.
+    pub fn internal_caused(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Internal {
+            context: context.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// `upstream` is unavailable, for `reason` (shown to the caller).
+    pub fn upstream(upstream: UpstreamKind, reason: impl Into<String>) -> Self {
+        Error::Upstream {
+            upstream,
+            reason: reason.into(),
+            cause: None,
+        }
+    }
+
+    /// `upstream` is unavailable, for `reason` (shown), caused by `cause`
+    /// (logged).
+    pub fn upstream_caused(
+        upstream: UpstreamKind,
+        reason: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Upstream {
+            upstream,
+            reason: reason.into(),
+            cause: Some(Arc::new(cause)),
         }
     }
 
@@ -88,7 +142,9 @@ impl Error {
             Error::Internal { .. } => {
                 "internal server error; the details are in meshdeck's log".to_string()
             }
-            Error::Upstream { upstream, reason } => {
+            Error::Upstream {
+                upstream, reason, ..
+            } => {
                 format!("{} is unavailable: {reason}", upstream.label())
             }
             other => other.to_string(),
@@ -98,7 +154,7 @@ impl Error {
 
 /// A failure shared by every request that waited for one computation
 /// ([`crate::cache`]): the last holder gets the original, the others a
-/// copy (an internal error's source becomes its message).
+/// copy sharing its cause.
 impl From<std::sync::Arc<Error>> for Error {
     fn from(shared: std::sync::Arc<Error>) -> Self {
         std::sync::Arc::try_unwrap(shared).unwrap_or_else(|shared| match &*shared {
@@ -112,13 +168,18 @@ impl From<std::sync::Arc<Error>> for Error {
             },
             Error::Conflict(m) => Error::Conflict(m.clone()),
             Error::Invalid(m) => Error::Invalid(m.clone()),
-            Error::Upstream { upstream, reason } => Error::Upstream {
+            Error::Upstream {
+                upstream,
+                reason,
+                cause,
+            } => Error::Upstream {
                 upstream: *upstream,
                 reason: reason.clone(),
+                cause: cause.clone(),
             },
             Error::Internal { context, source } => Error::Internal {
                 context: context.clone(),
-                source: source.as_ref().map(|s| s.to_string().into()),
+                source: source.clone(),
             },
         })
     }
@@ -150,30 +211,34 @@ mod tests {
 
     #[test]
     fn internal_details_are_not_shown() {
-        let err = Error::Internal {
-            context: "reading /etc/secret-token".into(),
-            source: Some("permission denied".into()),
-        };
+        let err = Error::internal_caused(
+            "reading /etc/secret-token",
+            std::io::Error::other("permission denied"),
+        );
         assert_eq!(err.code(), ErrorCode::Internal);
         assert!(!err.public_message().contains("secret"));
     }
 
     #[test]
     fn shared_errors_keep_their_class_and_message() {
-        let shared = std::sync::Arc::new(Error::Upstream {
-            upstream: UpstreamKind::Prometheus,
-            reason: "timed out".into(),
-        });
+        let shared = std::sync::Arc::new(Error::upstream_caused(
+            UpstreamKind::Prometheus,
+            "timed out",
+            std::io::Error::other("deadline elapsed"),
+        ));
         let copy = Error::from(shared.clone());
         assert_eq!(
             copy.public_message(),
             "Prometheus is unavailable: timed out"
         );
         // The last holder gets the original itself.
-        let internal = std::sync::Arc::new(Error::Internal {
-            context: "decoding".into(),
-            source: Some("bad JSON".into()),
-        });
+        // Copies keep the cause, for the log.
+        let cause = std::error::Error::source(&copy).map(|s| s.to_string());
+        assert_eq!(cause.as_deref(), Some("deadline elapsed"));
+        let internal = std::sync::Arc::new(Error::internal_caused(
+            "decoding",
+            std::io::Error::other("bad JSON"),
+        ));
         let copy = Error::from(internal.clone());
         assert_eq!(copy.code(), ErrorCode::Internal);
         let source = std::error::Error::source(&copy).map(|s| s.to_string());
@@ -185,10 +250,7 @@ mod tests {
 
     #[test]
     fn upstream_errors_name_the_system() {
-        let err = Error::Upstream {
-            upstream: UpstreamKind::Prometheus,
-            reason: "connection refused".into(),
-        };
+        let err = Error::upstream(UpstreamKind::Prometheus, "connection refused");
         assert_eq!(
             err.public_message(),
             "Prometheus is unavailable: connection refused"

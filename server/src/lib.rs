@@ -4,10 +4,12 @@
 pub mod access;
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod dashboards;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod enablement;
 pub mod error;

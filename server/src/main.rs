@@ -38,7 +38,8 @@ async fn main() -> std::process::ExitCode {
         .init();
     let outcome = match cli.command {
         Command::Serve(args) => meshdeck_server::run::serve(*args).await,
-        Command::Demo(args) => meshdeck_server::run::demo(*args).await,
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => meshdeck_server::demo::serve(*args).await,
     };
     // The spans of the last requests, before the process ends.
     if let Some(exporter) = exporter {
@@ -50,6 +51,11 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("meshdeck: {err}");
+            let mut cause = std::error::Error::source(&err);
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use app::types::{
     Chart, ChartKind, Direction, MetricsReport, MetricsScopeKind, MetricsTargets, NamespaceTargets,
-    ProjectTargets, Series, TopEntry, TopKind, TopList, UpstreamKind,
+    ProjectTargets, Series, TopEntry, TopKind, TopList,
 };
 use serde::Deserialize;
 
@@ -261,22 +261,10 @@ pub async fn resolve_target(
     Ok(target)
 }
 
-/// The configured Prometheus, or 503 saying none is.
-fn prometheus(state: &AppState) -> Result<PrometheusClient> {
-    state
-        .upstreams()
-        .prometheus
-        .clone()
-        .ok_or_else(|| Error::Upstream {
-            upstream: UpstreamKind::Prometheus,
-            reason: "no Prometheus URL is configured (--prometheus-url)".into(),
-        })
-}
-
 /// The scopes the caller may pick: projects from the cluster, namespaces,
 /// services and workloads from the last day of traffic in Prometheus.
 pub async fn targets(state: &AppState, scope: &AccessScope, now: f64) -> Result<MetricsTargets> {
-    let prometheus = prometheus(state)?;
+    let prometheus = state.prometheus()?.clone();
     let mut namespaces: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     for (promql, ns_label, name_label, is_service) in
         promql::target_queries(scope.namespace_filter().as_deref())
@@ -449,7 +437,7 @@ pub async fn report(
     // whether or not Prometheus is configured: check them first.
     let (start, end, step) = resolve_range(params, now, state.metrics_limits())?;
     let target = resolve_target(params, scope, state).await?;
-    let prometheus = prometheus(state)?;
+    let prometheus = state.prometheus()?.clone();
     let window = step.max(MIN_WINDOW_S);
     let planned = plan(&target, end - start, window);
     // The key is everything the answer depends on: the exact queries (which

@@ -9,15 +9,66 @@ use tokio::task::JoinHandle;
 use crate::auth::{AuthOptions, Authenticator};
 use crate::cluster::lease::{self, AbortOnDrop, CONTROLLERS_LEASE, LeaseTiming};
 use crate::cluster::{Cluster, Source};
-use crate::config::{AuthModeArg, DemoArgs, HttpArgs, ServeArgs, UpstreamArgs};
-use crate::demo::{DemoEnvironment, DemoOptions, demo_identities};
+use crate::config::{AuthModeArg, HttpArgs, ServeArgs};
 use crate::enablement::autoinject;
-use crate::error::{Error, Result};
+use crate::error::{Cause, Error};
 use crate::rollouts;
 use crate::serve::serve_on;
 use crate::spa::Spa;
 use crate::state::AppState;
 use crate::upstream::Upstreams;
+
+/// Why the server could not start, or stopped serving: printed by `main`
+/// with its causes; never an HTTP answer (those are [`Error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A combination of flags that the command line's parser cannot rule out.
+    #[error("{0}")]
+    Flag(String),
+    /// An address could not be listened on.
+    #[error("cannot listen on {addr} for {what}")]
+    Listen {
+        /// What was to listen there.
+        what: &'static str,
+        /// The address.
+        addr: String,
+        /// Why not.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file asked for could not be written.
+    #[error("cannot write {path}")]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why not.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The demo's simulator, history or Prometheus did not start.
+    #[error("the demo could not start: {what}")]
+    Demo {
+        /// What failed.
+        what: String,
+        /// Why, when another error says it.
+        #[source]
+        source: Option<Cause>,
+    },
+    /// An upstream could not be set up (a URL, the kubeconfig, the cluster).
+    #[error(transparent)]
+    Upstream(#[from] Error),
+}
+
+impl StartupError {
+    /// A listener for `what` on `addr` could not be made.
+    pub fn listen(
+        what: &'static str,
+        addr: impl std::fmt::Display,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let addr = addr.to_string();
+        move |source| StartupError::Listen { what, addr, source }
+    }
+}
 
 /// Runs the controllers (auto-injection, rollouts) on this replica while
 /// it holds the controllers' Lease in meshdeck's namespace.
@@ -66,10 +117,10 @@ pub fn controllers_state(cluster: Cluster) -> AppState {
 }
 
 /// `meshdeck serve`: a real cluster.
-pub async fn serve(args: ServeArgs) -> Result<()> {
+pub async fn serve(args: ServeArgs) -> Result<(), StartupError> {
     let (auth_mode, authenticator) = match args.auth_mode {
         AuthModeArg::Demo => {
-            return Err(Error::Invalid(
+            return Err(StartupError::Flag(
                 "--auth-mode demo is only available with `meshdeck demo`; `serve` identifies callers by their Kubernetes token or through an authenticating proxy"
                     .into(),
             ));
@@ -121,154 +172,24 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     served
 }
 
-/// `meshdeck demo`: the built-in simulated mesh.
-pub async fn demo(args: DemoArgs) -> Result<()> {
-    let (mesh, history_s) = match args.synthetic_services {
-        Some(n) => {
-            tracing::info!(
-                services = n,
-                "synthetic mesh: live metrics only, no history backfilled"
-            );
-            (meshdeck_sim::scenario::synthetic(n as usize, 7), 0)
-        }
-        None => (meshdeck_sim::scenario::demo(), args.history_minutes * 60),
-    };
-    let options = DemoOptions {
-        history_s,
-        scrape_interval_s: args.scrape_interval,
-    };
-    let environment = DemoEnvironment::start(mesh, &options).await?;
-    let upstream_args = UpstreamArgs {
-        prometheus_url: environment.prometheus.url().parse().ok(),
-        jaeger_url: environment.simulator_url.parse().ok(),
-        ..UpstreamArgs::default()
-    };
-    let served = match Upstreams::from_args(&upstream_args, args.http.upstream_timeout()) {
-        Ok(mut upstreams) => {
-            let cluster = environment.meshdeck_cluster();
-            upstreams.kube = Some(cluster.clone());
-            let spa = Spa::from_args(args.http.static_dir.as_deref());
-            let options = AuthOptions {
-                project_key: args.access.project_key.clone(),
-                cache_ttl: args.access.auth_cache_ttl,
-                demo_identities: demo_identities(&environment.mesh),
-                ..AuthOptions::default()
-            };
-            let state = AppState::with_auth(RunMode::Demo, AuthMode::Demo, upstreams, spa, options)
-                .with_settings_namespace(args.access.namespace.clone())
-                .with_scrape_interval(args.scrape_interval);
-            let watch = spawn_controllers(
-                state.clone(),
-                args.access.namespace.clone(),
-                LeaseTiming::default(),
-            );
-            let served = match serve_kube_api(&args, &environment).await {
-                Ok(kube_api) => {
-                    let served = listen(&args.http, state).await;
-                    if let Some(task) = kube_api {
-                        task.abort();
-                    }
-                    served
-                }
-                Err(err) => Err(err),
-            };
-            watch.abort();
-            served
-        }
-        Err(err) => Err(err),
-    };
-    // The children stop whether serving ended by a signal or by an error.
-    environment.stop().await;
-    served
-}
-
-/// With `--kube-api-bind`: serves the demo cluster's Kubernetes API there
-/// and writes the kubeconfig asked for.
-async fn serve_kube_api(
-    args: &DemoArgs,
-    environment: &DemoEnvironment,
-) -> Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(bind) = args.kube_api_bind else {
-        return Ok(None);
-    };
-    let listener = TcpListener::bind(bind).await.map_err(|e| Error::Internal {
-        context: format!("cannot listen on {bind} for the demo's Kubernetes API"),
-        source: Some(Box::new(e)),
-    })?;
-    let addr = listener.local_addr().map_err(|e| Error::Internal {
-        context: "reading the Kubernetes API's address".into(),
-        source: Some(Box::new(e)),
-    })?;
-    if let Some(path) = &args.write_kubeconfig {
-        let token = environment
-            .mesh
-            .users
-            .iter()
-            .find(|u| u.role == meshdeck_sim::model::DemoRole::Owner)
-            .map(|u| u.token.clone())
-            .unwrap_or_default();
-        std::fs::write(path, demo_kubeconfig(&format!("http://{addr}"), &token)).map_err(|e| {
-            Error::Internal {
-                context: format!("writing the kubeconfig {}", path.display()),
-                source: Some(Box::new(e)),
-            }
-        })?;
-    }
-    let router = environment.cluster.router();
-    // Same timeouts and limits as the console; it stops when its task is
-    // aborted (after the console has shut down).
-    let options = args.http.serve_options();
-    let task = tokio::spawn(serve_on(listener, router, options, std::future::pending()));
-    tracing::info!(%addr, "the demo's Kubernetes API is listening");
-    println!("demo Kubernetes API: kubectl --server http://{addr} get namespaces");
-    Ok(Some(task))
-}
-
-/// A kubeconfig for the demo's Kubernetes API at `server` as `token`.
-pub fn demo_kubeconfig(server: &str, token: &str) -> String {
-    format!(
-        "apiVersion: v1
-kind: Config
-clusters:
-- name: meshdeck-demo
-  cluster:
-    server: {server}
-users:
-- name: meshdeck-demo-owner
-  user:
-    token: {token}
-contexts:
-- name: meshdeck-demo
-  context:
-    cluster: meshdeck-demo
-    user: meshdeck-demo-owner
-    namespace: default
-current-context: meshdeck-demo
-"
-    )
-}
-
-async fn listen(http: &HttpArgs, state: AppState) -> Result<()> {
+/// Serves `state` on `http.bind` (and meshdeck's own metrics on
+/// `http.metrics_bind`) until Ctrl-C or SIGTERM.
+pub(crate) async fn listen(http: &HttpArgs, state: AppState) -> Result<(), StartupError> {
     let state = state
         .with_metrics_limits(http.metrics.limits())
         .with_graph_limits(http.graph.limits())
         .with_cache_max_bytes(usize::try_from(http.cache_max_bytes).unwrap_or(usize::MAX));
     let listener = TcpListener::bind(http.bind)
         .await
-        .map_err(|e| Error::Internal {
-            context: format!("cannot listen on {}", http.bind),
-            source: Some(Box::new(e)),
-        })?;
-    let addr = listener.local_addr().map_err(|e| Error::Internal {
-        context: "reading the listening address".into(),
-        source: Some(Box::new(e)),
-    })?;
+        .map_err(StartupError::listen("the console", http.bind))?;
+    let addr = listener
+        .local_addr()
+        .map_err(StartupError::listen("the console", http.bind))?;
     let metrics = match http.metrics_bind {
         Some(bind) => {
-            let listener = TcpListener::bind(bind).await.map_err(|e| Error::Internal {
-                context: format!("cannot listen on {bind} for meshdeck's metrics"),
-                source: Some(Box::new(e)),
-            })?;
+            let listener = TcpListener::bind(bind)
+                .await
+                .map_err(StartupError::listen("meshdeck's own metrics", bind))?;
             tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "meshdeck's own metrics at /metrics");
             let router = crate::selfmetrics::router(state.clone());
             Some(AbortOnDrop(tokio::spawn(serve_on(

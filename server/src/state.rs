@@ -10,12 +10,15 @@ use crate::enablement::settings::Parsed;
 use crate::auth::cache::TtlCache;
 use crate::auth::{Auth, AuthOptions};
 use crate::cache::{CacheOptions, Coalescer, Unanswered};
+use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::graph::{Fetched, GraphLimits};
 use crate::metrics::MetricsLimits;
 use crate::spa::Spa;
 use crate::upstream::Upstreams;
+use crate::upstream::jaeger::JaegerClient;
+use crate::upstream::prometheus::PrometheusClient;
 
 /// Everything a request may need; the server keeps nothing durable itself
 /// (the identity and role caches are short-lived copies of the cluster's
@@ -53,6 +56,8 @@ struct StateOptions {
     cache_max_bytes: usize,
     /// Prometheus' scrape interval (seconds): the shortest rollout interval.
     scrape_interval_s: u32,
+    /// Where "now" comes from.
+    clock: Clock,
 }
 
 /// The graph cache's share of `--cache-max-bytes`, in quarters: graph
@@ -77,10 +82,10 @@ pub fn compute_deadline(upstream_timeout: Duration) -> Duration {
 /// failure only a warning), so Prometheus is what was too slow.
 fn unanswered(why: Unanswered) -> Error {
     match why {
-        Unanswered::Deadline(after) => Error::Upstream {
-            upstream: UpstreamKind::Prometheus,
-            reason: format!("no answer within {:.1} s", after.as_secs_f64()),
-        },
+        Unanswered::Deadline(after) => Error::upstream(
+            UpstreamKind::Prometheus,
+            format!("no answer within {:.1} s", after.as_secs_f64()),
+        ),
         Unanswered::Aborted => {
             Error::internal("a shared graph or metrics computation ended without an answer")
         }
@@ -161,6 +166,7 @@ impl AppState {
             settings_namespace: crate::enablement::settings::DEFAULT_NAMESPACE.to_owned(),
             cache_max_bytes: crate::config::DEFAULT_CACHE_MAX_BYTES as usize,
             scrape_interval_s: crate::config::DEFAULT_SCRAPE_INTERVAL_S,
+            clock: Clock::System,
         };
         AppState {
             inner: Arc::new(Inner::build(mode, auth_mode, upstreams, spa, auth, options)),
@@ -205,6 +211,18 @@ impl AppState {
     /// The same state knowing Prometheus scrapes every `seconds`.
     pub fn with_scrape_interval(self, seconds: u32) -> Self {
         self.with_options(|o| o.scrape_interval_s = seconds)
+    }
+
+    /// The same state reading the time from `clock` (tests set the time
+    /// queries are evaluated at with [`Clock::manual`]).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        self.with_options(|o| o.clock = clock)
+    }
+
+    /// Now, in seconds since the Unix epoch: the time every query and
+    /// judgement is made at.
+    pub fn now_s(&self) -> f64 {
+        self.inner.options.clock.now_s()
     }
 
     /// Prometheus' scrape interval (seconds).
@@ -277,16 +295,34 @@ impl AppState {
         probes
     }
 
+    /// The configured Prometheus, or 503 saying none is.
+    pub fn prometheus(&self) -> Result<&PrometheusClient> {
+        self.inner.upstreams.prometheus.as_ref().ok_or_else(|| {
+            Error::upstream(
+                UpstreamKind::Prometheus,
+                "no Prometheus URL is configured (--prometheus-url)",
+            )
+        })
+    }
+
+    /// The configured Jaeger, or 503 saying none is.
+    pub fn jaeger(&self) -> Result<&JaegerClient> {
+        self.inner.upstreams.jaeger.as_ref().ok_or_else(|| {
+            Error::upstream(
+                UpstreamKind::Jaeger,
+                "no Jaeger URL is configured (--jaeger-url)",
+            )
+        })
+    }
+
     /// The cluster, or 503 when none is configured.
     pub fn cluster(&self) -> Result<&Cluster> {
-        self.inner
-            .upstreams
-            .kube
-            .as_ref()
-            .ok_or_else(|| Error::Upstream {
-                upstream: UpstreamKind::Kubernetes,
-                reason: "no cluster is configured (pass --kubeconfig or --in-cluster)".into(),
-            })
+        self.inner.upstreams.kube.as_ref().ok_or_else(|| {
+            Error::upstream(
+                UpstreamKind::Kubernetes,
+                "no cluster is configured (pass --kubeconfig or --in-cluster)",
+            )
+        })
     }
 
     /// The built UI.

@@ -99,7 +99,7 @@ pub fn judge(
 
 /// The report for the namespaces `scope` may see.
 pub async fn report(state: &AppState, scope: &AccessScope) -> Result<TelemetryReport> {
-    report_at(state, scope, meshdeck_sim::live::now_s()).await
+    report_at(state, scope, state.now_s()).await
 }
 
 /// [`report`] over the window ending at `at` (Unix seconds).

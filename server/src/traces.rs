@@ -459,7 +459,6 @@ pub fn parse_duration_us(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::NamespaceAccess;
 
     fn span(
         id: &str,
@@ -731,11 +730,7 @@ mod tests {
             span("a", None, "productpage.bookinfo", 0, 100, false),
             span("b", Some("a"), "payments-api.payments", 10, 50, false),
         ]);
-        let alice = AccessScope {
-            owner: false,
-            namespaces: NamespaceAccess::Only(["bookinfo".to_string()].into()),
-            ..AccessScope::owner("alice")
-        };
+        let alice = AccessScope::member("alice", ["bookinfo"], true, true);
         let d = detail(&t, &alice);
         assert!(!d.spans[0].redacted && !d.spans[0].tags.is_empty());
         assert!(d.spans[1].redacted && d.spans[1].tags.is_empty());

@@ -11,7 +11,7 @@ use axum::body::Body;
 use common::Fixture;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use meshdeck_server::access::AccessScope;
+use meshdeck_server::access::{AccessScope, Owner};
 use meshdeck_server::upstream::prometheus::ResultLimits;
 use meshdeck_server::{AppState, console, router};
 use meshdeck_sim::model::{Caller, Edge, Mesh, Protocol};
@@ -181,8 +181,8 @@ async fn range_queries_return_a_matrix() {
 #[tokio::test]
 async fn oversized_results_are_refused() {
     let f = fixture().await;
-    let prometheus = console::prometheus(&state(f)).unwrap();
-    let owner = AccessScope::owner("admin");
+    let prometheus = state(f).prometheus().unwrap().clone();
+    let owner = Owner::check(AccessScope::owner("admin")).unwrap();
     let small = ResultLimits {
         max_series: 3,
         max_points: 30,

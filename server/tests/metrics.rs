@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,7 +14,7 @@ use app::types::{ChartKind, ErrorBody, ErrorCode, MetricsReport, TopKind};
 use common::{Fixture, state};
 use http::StatusCode;
 use meshdeck_server::AppState;
-use meshdeck_server::access::{AccessScope, NamespaceAccess};
+use meshdeck_server::access::AccessScope;
 use meshdeck_server::metrics::{MetricsParams, report};
 use meshdeck_sim::model::{Mesh, Protocol};
 use meshdeck_sim::prometheus::PrometheusServer;
@@ -236,16 +236,7 @@ async fn service_duration_percentiles_follow_the_latency_model() {
 }
 
 fn member(namespaces: &[&str]) -> AccessScope {
-    AccessScope {
-        owner: false,
-        namespaces: NamespaceAccess::Only(
-            namespaces
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<BTreeSet<_>>(),
-        ),
-        ..AccessScope::owner("alice")
-    }
+    AccessScope::member("alice", namespaces.iter().copied(), true, true)
 }
 
 fn params(query: &str) -> MetricsParams {

@@ -89,7 +89,7 @@ async fn kubernetes(name: &str) -> std::path::PathBuf {
     ));
     std::fs::write(
         &path,
-        meshdeck_server::run::demo_kubeconfig(
+        meshdeck_server::demo::kubeconfig(
             &format!("http://{addr}"),
             meshdeck_sim::kube::ADMIN_TOKEN,
         ),

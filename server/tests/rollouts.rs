@@ -25,7 +25,7 @@ use http::{Method, StatusCode};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject};
 use kube::core::GroupVersionKind;
 use meshdeck_server::AppState;
-use meshdeck_server::access::{AccessScope, NamespaceAccess};
+use meshdeck_server::access::{AccessScope, Reach};
 use meshdeck_server::auth::{AuthOptions, Authenticator};
 use meshdeck_server::cluster::reviews::Identity;
 use meshdeck_server::cluster::{BearerToken, Credentials};
@@ -184,10 +184,11 @@ fn alice() -> AccessScope {
             ..Identity::named("alice")
         },
         credentials: Credentials::Bearer(BearerToken::new(ALICE)),
-        owner: false,
-        namespaces: NamespaceAccess::Only(BTreeSet::from(["bookinfo".to_owned()])),
-        may_see_graph: true,
-        may_see_traces: true,
+        reach: Reach::Member {
+            namespaces: BTreeSet::from(["bookinfo".to_owned()]),
+            graph: true,
+            traces: true,
+        },
         access_problem: None,
     }
 }
@@ -531,8 +532,7 @@ async fn edits_revoked_rights_and_missing_data_pause_and_people_steer() {
         &state,
         &meshdeck_server::access::AccessScope {
             credentials: Credentials::Bearer(BearerToken::new("demo-token-admin")),
-            owner: true,
-            namespaces: NamespaceAccess::All,
+            reach: Reach::Owner,
             identity: Identity {
                 groups: vec!["system:masters".into()],
                 ..Identity::named("admin")

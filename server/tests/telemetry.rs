@@ -120,9 +120,7 @@ async fn namespaces_with_sidecars_are_checked_against_what_prometheus_holds() {
         }
     }
     // Members see their namespaces only.
-    let mut alice = AccessScope::owner("alice");
-    alice.namespaces =
-        meshdeck_server::access::NamespaceAccess::Only(["bookinfo".to_owned()].into());
+    let alice = AccessScope::member("alice", ["bookinfo"], true, true);
     let theirs = telemetry_check::report_at(&state, &alice, fixture.end)
         .await
         .unwrap();

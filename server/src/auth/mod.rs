@@ -264,11 +264,7 @@ impl Auth {
     }
 
     fn client(&self) -> Result<&kube::Client> {
-        self.inner.client.as_ref().ok_or_else(|| Error::Upstream {
-            upstream: UpstreamKind::Kubernetes,
-            reason: "no cluster is configured, so meshdeck cannot check tokens (pass --kubeconfig or --in-cluster)"
-                .into(),
-        })
+        self.inner.client.as_ref().ok_or_else(|| Error::upstream(UpstreamKind::Kubernetes, "no cluster is configured, so meshdeck cannot check tokens (pass --kubeconfig or --in-cluster)"))
     }
 }
 

@@ -234,10 +234,7 @@ pub fn client(config: kube::Config) -> Result<kube::Client> {
 }
 
 fn config_error(what: &str, err: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::Internal {
-        context: format!("Kubernetes configuration ({what}): {err}"),
-        source: Some(Box::new(err)),
-    }
+    Error::internal_caused(format!("Kubernetes configuration ({what}): {err}"), err)
 }
 
 /// `GET /version` on the API server.
@@ -245,10 +242,7 @@ pub async fn probe(client: &kube::Client) -> Result<Probe> {
     let info = client
         .apiserver_version()
         .await
-        .map_err(|e| Error::Upstream {
-            upstream: UpstreamKind::Kubernetes,
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| Error::upstream(UpstreamKind::Kubernetes, e.to_string()))?;
     Ok(Probe {
         version: Some(info.git_version),
         detail: Some(format!("platform {}", info.platform)),

@@ -24,10 +24,11 @@ pub enum Acting {
 pub fn api_error(what: &str, acting: Acting, err: kube::Error) -> Error {
     let kube::Error::Api(status) = &err else {
         tracing::warn!(error = %err, what, "Kubernetes call failed");
-        return Error::Upstream {
-            upstream: UpstreamKind::Kubernetes,
-            reason: format!("{what} failed: {err}"),
-        };
+        return Error::upstream_caused(
+            UpstreamKind::Kubernetes,
+            format!("{what} failed: {err}"),
+            err,
+        );
     };
     let message = status.message.trim();
     match (status.code, acting) {
@@ -38,35 +39,35 @@ pub fn api_error(what: &str, acting: Acting, err: kube::Error) -> Error {
         // a refused impersonation is meshdeck's RBAC, not the caller's.
         (403, Acting::Caller) if message.contains("cannot impersonate") => {
             tracing::warn!(error = %err, what, "Kubernetes refused meshdeck's impersonation");
-            Error::Upstream {
-                upstream: UpstreamKind::Kubernetes,
-                reason: format!(
+            Error::upstream(
+                UpstreamKind::Kubernetes,
+                format!(
                     "meshdeck's own Kubernetes account may not impersonate the caller ({message}); \
                      grant it deploy/rbac/impersonate.yaml"
                 ),
-            }
+            )
         }
         (403, Acting::Caller) => Error::Forbidden(message.to_owned()),
         (401 | 403, Acting::Meshdeck) => {
             tracing::warn!(error = %err, what, "Kubernetes refused meshdeck's own account");
-            Error::Upstream {
-                upstream: UpstreamKind::Kubernetes,
-                reason: format!(
+            Error::upstream(
+                UpstreamKind::Kubernetes,
+                format!(
                     "meshdeck's own Kubernetes account may not {what} (HTTP {}: {message}); \
                      grant it the RBAC the README lists",
                     status.code
                 ),
-            }
+            )
         }
         (404, _) => Error::NotFound(format!("{what}: {message}")),
         (409, _) => Error::Conflict(format!("{what}: {message}")),
         (400 | 422, _) => Error::Invalid(format!("{what}: {message}")),
         (code, _) => {
             tracing::warn!(error = %err, what, "Kubernetes answered with an error");
-            Error::Upstream {
-                upstream: UpstreamKind::Kubernetes,
-                reason: format!("{what} failed: {message} (HTTP {code})"),
-            }
+            Error::upstream(
+                UpstreamKind::Kubernetes,
+                format!("{what} failed: {message} (HTTP {code})"),
+            )
         }
     }
 }

@@ -18,7 +18,6 @@ use std::time::Duration;
 use app::links::TraceTime;
 use app::types::{
     EdgeProtocol, Graph, GraphNode, GraphNodeDetail, GraphOverview, GraphType, NodeKind,
-    UpstreamKind,
 };
 use futures::future::{join, join_all};
 use k8s_openapi::api::core::v1::Pod;
@@ -28,7 +27,7 @@ use serde::Deserialize;
 
 use self::decorators::PodWorkload;
 use self::traffic::{BuildOptions, TrafficMap};
-use crate::access::AccessScope;
+use crate::access::{AccessScope, GraphViewer};
 use crate::cache::Keep;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -140,19 +139,10 @@ pub struct Overview {
 /// not see) and resolves defaults; `now` is the current Unix time.
 pub fn resolve(
     params: &GraphParams,
-    scope: &AccessScope,
+    scope: &GraphViewer,
     limits: &GraphLimits,
     now: f64,
 ) -> Result<GraphRequest> {
-    if !scope.may_see_graph {
-        return Err(Error::Forbidden(match &scope.access_problem {
-            Some(problem) => problem.clone(),
-            None => format!(
-                "{} may not see the traffic graph (the cluster owner has not allowed it)",
-                scope.user
-            ),
-        }));
-    }
     let mut namespaces: Vec<String> = params
         .namespaces
         .as_deref()
@@ -384,14 +374,7 @@ pub fn plan(request: &GraphRequest) -> [String; 4] {
 /// query becomes a warning unless the requests and TCP queries both fail
 /// (then there is no graph: the error).
 pub async fn fetch(state: &AppState, request: &GraphRequest, retain: Keep) -> Result<Arc<Fetched>> {
-    let prometheus = state
-        .upstreams()
-        .prometheus
-        .clone()
-        .ok_or_else(|| Error::Upstream {
-            upstream: UpstreamKind::Prometheus,
-            reason: "no Prometheus URL is configured (--prometheus-url)".into(),
-        })?;
+    let prometheus = state.prometheus()?.clone();
     let planned = plan(request);
     // Everything the answer depends on: the exact queries (which carry the
     // namespaces and window) and the instant.
@@ -684,7 +667,7 @@ fn protocol_key(p: EdgeProtocol) -> &'static str {
 /// `GET /api/graph`: the graph for `params` as `scope` may see it.
 pub async fn graph(
     state: &AppState,
-    scope: &AccessScope,
+    scope: &GraphViewer,
     params: &GraphParams,
     now: f64,
 ) -> Result<Graph> {
@@ -718,7 +701,7 @@ pub async fn graph(
 /// inbound and outbound edges; 404 if absent, 403 if inaccessible.
 pub async fn node_detail(
     state: &AppState,
-    scope: &AccessScope,
+    scope: &GraphViewer,
     params: &GraphParams,
     now: f64,
 ) -> Result<GraphNodeDetail> {
@@ -837,7 +820,6 @@ pub fn links(node: &GraphNode, time: TraceTime<'_>) -> (Option<String>, Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::NamespaceAccess;
 
     #[test]
     fn label_maps_weigh_their_b_tree_nodes_and_strings() {
@@ -906,7 +888,7 @@ mod tests {
     fn defaults_and_alignment() {
         let r = resolve(
             &params("b, a,a"),
-            &AccessScope::owner("admin"),
+            &GraphViewer::check(AccessScope::owner("admin")).unwrap(),
             &GraphLimits::default(),
             1_700_000_007.0,
         )
@@ -924,7 +906,7 @@ mod tests {
             max_overview_namespaces: 3,
             ..GraphLimits::default()
         };
-        let owner = AccessScope::owner("admin");
+        let owner = GraphViewer::check(AccessScope::owner("admin")).unwrap();
         let bad = [
             params(""),
             params("Bad_Name"),
@@ -1007,11 +989,8 @@ mod tests {
                 .overview,
             None
         );
-        let alice = AccessScope {
-            owner: false,
-            namespaces: NamespaceAccess::Only(["bookinfo".to_owned()].into()),
-            ..AccessScope::owner("alice")
-        };
+        let alice = AccessScope::member("alice", ["bookinfo"], true, true);
+        let alice = GraphViewer::check(alice).unwrap();
         let err = resolve(&params("payments"), &alice, &limits, 1.7e9).unwrap_err();
         assert_eq!(err.code().http_status(), 403);
         assert!(resolve(&params("bookinfo"), &alice, &limits, 1.7e9).is_ok());

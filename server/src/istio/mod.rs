@@ -264,6 +264,7 @@ fn istio_object(kind: IstioKind, object: DynamicObject) -> IstioObject {
 pub async fn snapshot(
     client: &kube::Client,
     prometheus: Option<&PrometheusClient>,
+    now_s: f64,
 ) -> Result<Snapshot> {
     let kinds = join_all(IstioKind::ALL.iter().map(|k| list_kind(client, *k)));
     let rest = async {
@@ -328,7 +329,7 @@ pub async fn snapshot(
     };
     let plaintext = async {
         match prometheus {
-            Some(p) => plaintext_callers(p).await.map_err(|e| e.to_string()),
+            Some(p) => plaintext_callers(p, now_s).await.map_err(|e| e.to_string()),
             None => Err("no Prometheus is configured".to_owned()),
         }
     };
@@ -365,10 +366,11 @@ pub fn plaintext_promql() -> String {
     )
 }
 
-async fn plaintext_callers(prometheus: &PrometheusClient) -> Result<Vec<PlaintextCallers>> {
-    let samples = prometheus
-        .query(&plaintext_promql(), meshdeck_sim::live::now_s())
-        .await?;
+async fn plaintext_callers(
+    prometheus: &PrometheusClient,
+    now_s: f64,
+) -> Result<Vec<PlaintextCallers>> {
+    let samples = prometheus.query(&plaintext_promql(), now_s).await?;
     Ok(samples
         .into_iter()
         .filter(|s| s.value.is_finite() && s.value > 0.0)

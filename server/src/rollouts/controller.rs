@@ -44,7 +44,7 @@ pub async fn run(state: AppState) {
     let mut failing = false;
     loop {
         interval.tick().await;
-        match tick(&state, meshdeck_sim::live::now_s()).await {
+        match tick(&state, state.now_s()).await {
             Ok(_) => failing = false,
             Err(err) if !failing => {
                 failing = true;

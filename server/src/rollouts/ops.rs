@@ -120,7 +120,7 @@ fn queries_of(namespace: &str, service: &str, spec: &RolloutSpec) -> RolloutQuer
 
 /// `POST /api/rollouts`.
 pub async fn start(state: &AppState, scope: &AccessScope, start: &RolloutStart) -> Result<Rollout> {
-    start_at(state, scope, start, meshdeck_sim::live::now_s()).await
+    start_at(state, scope, start, state.now_s()).await
 }
 
 /// [`start`] as if it were `now` (Unix seconds): the rollout's clock
@@ -489,15 +489,7 @@ pub async fn control(
     service: &str,
     control: RolloutControl,
 ) -> Result<Rollout> {
-    control_at(
-        state,
-        scope,
-        namespace,
-        service,
-        control,
-        meshdeck_sim::live::now_s(),
-    )
-    .await
+    control_at(state, scope, namespace, service, control, state.now_s()).await
 }
 
 /// [`control`] as if it were `now` (Unix seconds).
@@ -566,20 +558,13 @@ pub async fn charts(
     service: &str,
 ) -> Result<RolloutCharts> {
     let rollout = get(state, scope, namespace, service).await?;
-    let prometheus = state
-        .upstreams()
-        .prometheus
-        .as_ref()
-        .ok_or_else(|| Error::Upstream {
-            upstream: app::types::UpstreamKind::Prometheus,
-            reason: "no Prometheus is configured".into(),
-        })?;
+    let prometheus = state.prometheus()?;
     let scrape = f64::from(state.scrape_interval_s().max(1));
     let start = rollout.started_at - 60.0;
     let end = if rollout.phase.is_done() {
-        (rollout.updated_at + 60.0).min(meshdeck_sim::live::now_s())
+        (rollout.updated_at + 60.0).min(state.now_s())
     } else {
-        meshdeck_sim::live::now_s()
+        state.now_s()
     };
     // About 240 points, never finer than the scrape interval; each
     // point's rate spans two steps (at least two scrapes).

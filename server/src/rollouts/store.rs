@@ -109,10 +109,8 @@ fn encode(record: &Record, resource_version: Option<String>) -> Result<ConfigMap
     let mut record = record.clone();
     record.rollout.may_control = false;
     record.rollout.control_problem = None;
-    let mut text = serde_json::to_string(&record).map_err(|e| Error::Internal {
-        context: "encoding a rollout".into(),
-        source: Some(Box::new(e)),
-    })?;
+    let mut text = serde_json::to_string(&record)
+        .map_err(|e| Error::internal_caused("encoding a rollout", e))?;
     // Bounded whatever the messages hold: the oldest entries go first.
     while text.len() > MAX_BYTES && record.rollout.events.len() > 1 {
         let half = record.rollout.events.len() / 2;

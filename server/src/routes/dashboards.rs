@@ -38,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn dashboards_get(
     State(state): State<AppState>,
-    Owner(scope): Owner,
+    scope: Owner,
     Path(kind): Path<String>,
     ApiQuery(params): ApiQuery<DashboardParams>,
 ) -> Result<Json<Dashboard>> {
@@ -47,7 +47,7 @@ async fn dashboards_get(
             "no dashboard named {kind:?}; use mesh, service or workload"
         ))
     })?;
-    let now = meshdeck_sim::live::now_s();
+    let now = state.now_s();
     dashboards::dashboard(&state, &scope, kind, &params, now)
         .await
         .map(Json)

@@ -7,7 +7,7 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access::AccessScope;
+use crate::access::GraphViewer;
 use crate::error::Result;
 use crate::extract::ApiQuery;
 use crate::graph::{self, GraphParams};
@@ -37,10 +37,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[tracing::instrument(name = "graph", skip_all)]
 async fn graph_get(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: GraphViewer,
     ApiQuery(params): ApiQuery<GraphParams>,
 ) -> Result<Json<Graph>> {
-    graph::graph(&state, &scope, &params, meshdeck_sim::live::now_s())
+    graph::graph(&state, &scope, &params, state.now_s())
         .await
         .map(Json)
 }
@@ -63,10 +63,10 @@ async fn graph_get(
 #[tracing::instrument(name = "graph.node", skip_all)]
 async fn graph_node_get(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: GraphViewer,
     ApiQuery(params): ApiQuery<GraphParams>,
 ) -> Result<Json<GraphNodeDetail>> {
-    graph::node_detail(&state, &scope, &params, meshdeck_sim::live::now_s())
+    graph::node_detail(&state, &scope, &params, state.now_s())
         .await
         .map(Json)
 }

@@ -63,7 +63,12 @@ async fn config_list(
         }
     }
     let cluster = state.cluster()?;
-    let snapshot = istio::snapshot(cluster.own(), state.upstreams().prometheus.as_ref()).await?;
+    let snapshot = istio::snapshot(
+        cluster.own(),
+        state.upstreams().prometheus.as_ref(),
+        state.now_s(),
+    )
+    .await?;
     let namespaces = istio::requested_namespaces(&scope, &snapshot, query.namespaces.as_deref())?;
     Ok(Json(istio::config_list(&scope, &snapshot, namespaces)))
 }
@@ -104,6 +109,11 @@ async fn config_object(
     names::object(kind.label(), &name)?;
     scope.check_namespace(&ns)?;
     let cluster = state.cluster()?;
-    let snapshot = istio::snapshot(cluster.own(), state.upstreams().prometheus.as_ref()).await?;
+    let snapshot = istio::snapshot(
+        cluster.own(),
+        state.upstreams().prometheus.as_ref(),
+        state.now_s(),
+    )
+    .await?;
     istio::object_detail(&scope, &snapshot, kind, &ns, &name).map(Json)
 }

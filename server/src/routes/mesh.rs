@@ -84,7 +84,7 @@ async fn mesh_get(State(state): State<AppState>, _owner: Owner) -> Result<Json<M
 )]
 async fn mesh_enable(
     State(state): State<AppState>,
-    Owner(scope): Owner,
+    scope: Owner,
     ApiQuery(query): ApiQuery<EnableQuery>,
 ) -> Result<Json<MeshChange>> {
     let cluster = state.cluster()?;
@@ -118,7 +118,7 @@ async fn mesh_enable(
 )]
 async fn mesh_disable(
     State(state): State<AppState>,
-    Owner(scope): Owner,
+    scope: Owner,
     ApiQuery(query): ApiQuery<MutationQuery>,
 ) -> Result<Json<MeshChange>> {
     let cluster = state.cluster()?;

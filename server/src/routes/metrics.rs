@@ -41,7 +41,7 @@ async fn metrics_get(
     scope: AccessScope,
     ApiQuery(params): ApiQuery<MetricsParams>,
 ) -> Result<Json<Arc<MetricsReport>>> {
-    let now = meshdeck_sim::live::now_s();
+    let now = state.now_s();
     metrics::report(&state, &scope, &params, now)
         .await
         .map(Json)
@@ -62,7 +62,7 @@ async fn metrics_targets_get(
     State(state): State<AppState>,
     scope: AccessScope,
 ) -> Result<Json<MetricsTargets>> {
-    metrics::targets(&state, &scope, meshdeck_sim::live::now_s())
+    metrics::targets(&state, &scope, state.now_s())
         .await
         .map(Json)
 }

@@ -35,11 +35,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn prometheus_query(
     State(state): State<AppState>,
-    Owner(scope): Owner,
+    scope: Owner,
     ApiJson(request): ApiJson<PromQueryRequest>,
 ) -> Result<Json<PromQueryAnswer>> {
-    let prometheus = console::prometheus(&state)?;
-    let now = meshdeck_sim::live::now_s();
+    let prometheus = state.prometheus()?.clone();
+    let now = state.now_s();
     console::run(&prometheus, &scope, &request, now, &ResultLimits::default())
         .await
         .map(Json)

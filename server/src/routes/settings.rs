@@ -114,7 +114,7 @@ async fn settings_get(
 )]
 async fn settings_put(
     State(state): State<AppState>,
-    Owner(scope): Owner,
+    scope: Owner,
     ApiJson(update): ApiJson<SettingsUpdate>,
 ) -> Result<Json<SettingsDocument>> {
     check_valid(&update.settings)?;
@@ -166,7 +166,7 @@ async fn settings_put(
 )]
 async fn settings_reset(
     State(state): State<AppState>,
-    Owner(scope): Owner,
+    scope: Owner,
 ) -> Result<Json<SettingsDocument>> {
     let cluster = state.cluster()?;
     let namespace = state.settings_namespace();

@@ -1,19 +1,19 @@
 //! `GET /api/traces`, `/api/traces/services` and `/api/traces/{id}`: trace
 //! search and the waterfall, from Jaeger, scoped to what the caller may see.
 
-use app::types::{ErrorBody, TraceDetail, TraceSearch, TraceServices, UpstreamKind};
+use app::types::{ErrorBody, TraceDetail, TraceSearch, TraceServices};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access::AccessScope;
+use crate::access::{AccessScope, TraceViewer};
 use crate::error::{Error, Result};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
 use crate::traces::{self, may_see_service, parse_duration_us};
-use crate::upstream::jaeger::{JaegerClient, TraceQuery};
+use crate::upstream::jaeger::TraceQuery;
 
 /// Traces per search when none is asked for.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -28,32 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(traces_search))
         .routes(routes!(traces_services))
         .routes(routes!(traces_get))
-}
-
-/// 403 unless the caller may see traces at all (checked first).
-fn check_traces_allowed(scope: &AccessScope) -> Result<()> {
-    if scope.may_see_traces {
-        return Ok(());
-    }
-    Err(Error::Forbidden(match &scope.access_problem {
-        Some(problem) => problem.clone(),
-        None => format!(
-            "traces are not open to project members in this mesh's settings; {} is a member",
-            scope.user
-        ),
-    }))
-}
-
-/// The configured Jaeger, or 503 (asked only once the caller is allowed).
-fn jaeger(state: &AppState) -> Result<JaegerClient> {
-    state
-        .upstreams()
-        .jaeger
-        .clone()
-        .ok_or_else(|| Error::Upstream {
-            upstream: UpstreamKind::Jaeger,
-            reason: "no Jaeger URL is configured (--jaeger-url)".into(),
-        })
 }
 
 fn check_service(scope: &AccessScope, service: &str) -> Result<()> {
@@ -92,14 +66,13 @@ struct ServicesParams {
 )]
 async fn traces_services(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: TraceViewer,
     ApiQuery(params): ApiQuery<ServicesParams>,
 ) -> Result<Json<TraceServices>> {
-    check_traces_allowed(&scope)?;
     if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
         check_service(&scope, service)?;
     }
-    let jaeger = jaeger(&state)?;
+    let jaeger = state.jaeger()?.clone();
     let services: Vec<String> = jaeger
         .services()
         .await?
@@ -107,10 +80,7 @@ async fn traces_services(
         .filter(|s| may_see_service(&scope, s))
         .collect();
     let operations = match params.service.filter(|s| !s.is_empty()) {
-        Some(service) => {
-            check_service(&scope, &service)?;
-            jaeger.operations(&service).await?
-        }
+        Some(service) => jaeger.operations(&service).await?,
         None => Vec::new(),
     };
     Ok(Json(TraceServices {
@@ -252,19 +222,14 @@ pub fn parse_search(params: &SearchParams, now: f64, max_range_s: f64) -> Result
 )]
 async fn traces_search(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: TraceViewer,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<TraceSearch>> {
-    check_traces_allowed(&scope)?;
     if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
         check_service(&scope, service)?;
     }
-    let query = parse_search(
-        &params,
-        meshdeck_sim::live::now_s(),
-        state.metrics_limits().max_range_s,
-    )?;
-    let jaeger = jaeger(&state)?;
+    let query = parse_search(&params, state.now_s(), state.metrics_limits().max_range_s)?;
+    let jaeger = state.jaeger()?.clone();
     let mut found: Vec<_> = jaeger
         .search(&query)
         .await?
@@ -298,12 +263,11 @@ async fn traces_search(
 )]
 async fn traces_get(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: TraceViewer,
     Path(id): Path<String>,
 ) -> Result<Json<TraceDetail>> {
-    check_traces_allowed(&scope)?;
     check_trace_id(&id)?;
-    let jaeger = jaeger(&state)?;
+    let jaeger = state.jaeger()?.clone();
     let trace = jaeger.trace(&id).await?;
     // A trace none of whose services the caller may see is, for them, not there.
     match trace.filter(|t| t.spans.iter().any(|s| may_see_service(&scope, &s.service))) {

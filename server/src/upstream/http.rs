@@ -9,6 +9,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::run::StartupError;
 
 /// Credentials sent to an upstream with every request.
 #[derive(Clone)]
@@ -49,7 +50,7 @@ impl HttpUpstream {
     /// Credentials in the URL (`http://user:password@host/`) are taken out
     /// of it and sent as basic authentication: the URL kept, which links,
     /// errors and logs may show, carries none.
-    pub fn new(kind: UpstreamKind, mut base: Url, timeout: Duration) -> Result<Self> {
+    pub fn new(kind: UpstreamKind, mut base: Url, timeout: Duration) -> Result<Self, StartupError> {
         let url_auth = (!base.username().is_empty() || base.password().is_some()).then(|| {
             UpstreamAuth::Basic {
                 username: percent_decode(base.username()),
@@ -60,7 +61,7 @@ impl HttpUpstream {
         let _ = base.set_username("");
         let _ = base.set_password(None);
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(Error::Invalid(format!(
+            return Err(StartupError::Flag(format!(
                 "{} URL must be http or https, not {}",
                 kind.label(),
                 base.scheme()
@@ -77,9 +78,8 @@ impl HttpUpstream {
             .connect_timeout(timeout)
             .user_agent(concat!("meshdeck/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Internal {
-                context: format!("building the {} HTTP client", kind.label()),
-                source: Some(Box::new(e)),
+            .map_err(|e| {
+                Error::internal_caused(format!("building the {} HTTP client", kind.label()), e)
             })?;
         Ok(HttpUpstream {
             kind,
@@ -141,22 +141,21 @@ impl HttpUpstream {
     /// The URL is left out of the words: `/api/status` is public, and an
     /// internal address is nobody's business there.
     pub fn transport_error(&self, err: reqwest::Error) -> Error {
+        let err = err.without_url();
         let reason = if err.is_timeout() {
             format!("no answer within {} ms", self.timeout.as_millis())
         } else if err.is_connect() {
             "cannot connect (is it running and reachable from meshdeck?)".to_string()
         } else {
-            format!("request failed: {}", err.without_url())
+            format!("request failed: {err}")
         };
-        self.unavailable(reason)
+        // The cause is logged, without the URL (it may carry credentials).
+        Error::upstream_caused(self.kind, reason, err)
     }
 
     /// An [`Error::Upstream`] for this system.
     pub fn unavailable(&self, reason: impl Into<String>) -> Error {
-        Error::Upstream {
-            upstream: self.kind,
-            reason: reason.into(),
-        }
+        Error::upstream(self.kind, reason.into())
     }
 
     /// Sends `request` with the configured credentials and reads the whole

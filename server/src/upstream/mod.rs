@@ -16,6 +16,7 @@ use self::prometheus::PrometheusClient;
 use crate::cluster::Cluster;
 use crate::config::UpstreamArgs;
 use crate::error::Result;
+use crate::run::StartupError;
 
 /// Every upstream meshdeck was configured with.
 #[derive(Clone, Default)]
@@ -34,7 +35,7 @@ pub struct Upstreams {
 
 impl Upstreams {
     /// HTTP clients for the configured URLs; Kubernetes is set separately.
-    pub fn from_args(args: &UpstreamArgs, timeout: Duration) -> Result<Self> {
+    pub fn from_args(args: &UpstreamArgs, timeout: Duration) -> Result<Self, StartupError> {
         let http = |kind, url: &Option<url::Url>| {
             url.clone()
                 .map(|u| HttpUpstream::new(kind, u, timeout))

@@ -9,7 +9,7 @@ use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, PostParams};
-use meshdeck_server::access::{AccessScope, NamespaceAccess};
+use meshdeck_server::access::{AccessScope, Reach};
 use meshdeck_server::cluster::reviews::Identity;
 use meshdeck_server::cluster::{BearerToken, Cluster, Credentials, Source};
 use serde_json::json;
@@ -69,10 +69,11 @@ pub async fn caller(
         groups: identity.groups.clone(),
         identity,
         credentials: Credentials::Bearer(BearerToken::new(token)),
-        owner: false,
-        namespaces: NamespaceAccess::Only(BTreeSet::from([ns.to_owned()])),
-        may_see_graph: true,
-        may_see_traces: true,
+        reach: Reach::Member {
+            namespaces: BTreeSet::from([ns.to_owned()]),
+            graph: true,
+            traces: true,
+        },
         access_problem: None,
     }
 }

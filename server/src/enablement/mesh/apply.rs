@@ -421,13 +421,13 @@ pub async fn disable(
         }
     }
     if !failed.is_empty() {
-        return Err(Error::Upstream {
-            upstream: app::types::UpstreamKind::Kubernetes,
-            reason: format!(
+        return Err(Error::upstream(
+            app::types::UpstreamKind::Kubernetes,
+            format!(
                 "could not remove {}; the mesh is recorded as off and what is left still carries meshdeck's labels: disable again to remove it",
                 failed.join("; ")
             ),
-        });
+        ));
     }
     tracing::info!(steps = ?steps, "mesh disabled");
     let status = status_of(own, ctx, &new_state).await?;

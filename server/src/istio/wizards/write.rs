@@ -406,10 +406,7 @@ fn refusal(p: &WizardProblem) -> Error {
             "{message}; nothing was written. Leave those fields to their managers, or take them over explicitly (force=true)"
         )),
         400 | 422 => Error::Invalid(message),
-        _ => Error::Upstream {
-            upstream: app::types::UpstreamKind::Kubernetes,
-            reason: message,
-        },
+        _ => Error::upstream(app::types::UpstreamKind::Kubernetes, message),
     }
 }
 
@@ -484,7 +481,12 @@ fn istio_object(kind: IstioKind, value: &Value) -> IstioObject {
 /// The snapshot a wizard works from, and the service's facts.
 async fn read(state: &AppState, namespace: &str, name: &str) -> Result<(Snapshot, ServiceFacts)> {
     let cluster = state.cluster()?;
-    let snapshot = istio::snapshot(cluster.own(), state.upstreams().prometheus.as_ref()).await?;
+    let snapshot = istio::snapshot(
+        cluster.own(),
+        state.upstreams().prometheus.as_ref(),
+        state.now_s(),
+    )
+    .await?;
     let facts = facts(&snapshot, namespace, name)?;
     Ok((snapshot, facts))
 }
@@ -760,7 +762,7 @@ pub async fn service_weights(
 ) -> Result<(ServiceFacts, Vec<VersionWeight>)> {
     // Neither needs what Prometheus adds to a snapshot (the plaintext
     // callers the checks use): no query for it.
-    let snapshot = istio::snapshot(state.cluster()?.own(), None).await?;
+    let snapshot = istio::snapshot(state.cluster()?.own(), None, state.now_s()).await?;
     let facts = facts(&snapshot, namespace, name)?;
     let weights = current_weights(&snapshot, &facts);
     Ok((facts, weights))
