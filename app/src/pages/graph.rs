@@ -1,6 +1,6 @@
 //! Traffic Graph (Kiali-style): namespaces, graph type, window, replay,
 //! edge labels, display toggles and find/hide live in the URL; the graph is
-//! laid out in Rust ([`crate::graph_view`]) and drawn as SVG: one element
+//! laid out in Rust ([`crate::graph`]) and drawn as SVG: one element
 //! per node and edge for ordinary graphs (each a button with an accessible
 //! name), one path per health class for big ones.
 
@@ -18,7 +18,7 @@ use crate::components::layout::PageHeader;
 use crate::components::state::loaded;
 use crate::components::utc_offset_s;
 use crate::format;
-use crate::graph_view::{
+use crate::graph::{
     self, EdgeLabel, Expr, Layout, Toggles, edge_label, edge_name, node_name, short_name,
 };
 use crate::nav::GRAPH;
@@ -34,7 +34,7 @@ const WINDOWS: [&str; 9] = ["1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "
 /// health class, no per-node elements or labels).
 pub const BIG_NODES: usize = 400;
 /// Big graphs name at most this many nodes in view (once names are
-/// readable, see [`graph_view::bulk_labels`]).
+/// readable, see [`graph::bulk_labels`]).
 const BULK_LABELS: usize = 400;
 /// Font sizes of a node's name and namespace in drawing units (as in the
 /// style sheet): shown only while readable on screen.
@@ -308,8 +308,8 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
     });
     let offset_s = utc_offset_s();
     let (replay_text, set_replay_text) = signal(String::new());
-    let find_error = Memo::new(move |_| graph_view::parse_expr(&url.get().find).err());
-    let hide_error = Memo::new(move |_| graph_view::parse_expr(&url.get().hide).err());
+    let find_error = Memo::new(move |_| graph::parse_expr(&url.get().find).err());
+    let hide_error = Memo::new(move |_| graph::parse_expr(&url.get().hide).err());
     let toggle =
         move |label: &'static str, get: fn(&GraphUrl) -> bool, put: fn(&mut GraphUrl, bool)| {
             view! {
@@ -454,7 +454,7 @@ fn GraphWithControls(me: Me, url: Memo<GraphUrl>, go: Callback<GraphUrl>) -> imp
         <Show when=move || !url.get().focus.is_empty()>
             <section class="focus-bar" aria-label="Focus">
                 <span>
-                    "Showing only "<strong title=move || url.get().focus>{move || graph_view::name_from_id(&url.get().focus)}</strong>", its callers and its callees, up to "
+                    "Showing only "<strong title=move || url.get().focus>{move || graph::name_from_id(&url.get().focus)}</strong>", its callers and its callees, up to "
                 </span>
                 <select
                     aria-label="Focus depth"
@@ -517,13 +517,13 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
         idle: u.idle == "1",
         services: true,
     };
-    let hide = graph_view::parse_expr(&u.hide).ok().flatten();
-    let shown = graph_view::visible(graph, toggles, hide.as_ref());
-    let graph = graph_view::subgraph(graph, &shown);
+    let hide = graph::parse_expr(&u.hide).ok().flatten();
+    let shown = graph::visible(graph, toggles, hide.as_ref());
+    let graph = graph::subgraph(graph, &shown);
     let layout = match &graph.overview {
-        None => graph_view::layout_graph(&graph),
+        None => graph::layout_graph(&graph),
         Some(_) => {
-            let layered = graph_view::layout_graph(&overview_layout_input(&graph));
+            let layered = graph::layout_graph(&overview_layout_input(&graph));
             let folded_only = graph.nodes.iter().all(|n| {
                 matches!(
                     n.kind,
@@ -543,7 +543,7 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
         .enumerate()
         .map(|(i, n)| (n.id.clone(), i))
         .collect();
-    let find: Option<Expr> = graph_view::parse_expr(&u.find).ok().flatten();
+    let find: Option<Expr> = graph::parse_expr(&u.find).ok().flatten();
     let (found_nodes, found_edges) = match &find {
         Some(f) => (
             (0..graph.nodes.len())
@@ -830,7 +830,7 @@ fn GraphArea(
         view_model.with_untracked(|v| {
             let vm = &v.3;
             if vm.graph.nodes.len() > BIG_NODES {
-                if let Some(i) = graph_view::hit_test(&vm.layout.positions, px, py, R * 1.5) {
+                if let Some(i) = graph::hit_test(&vm.layout.positions, px, py, R * 1.5) {
                     selection.set(Some(Selection::Node(vm.graph.nodes[i].id.clone())));
                 }
             }
@@ -958,7 +958,7 @@ fn draw(
         .enumerate()
         .map(|(k, e)| {
             let (s, t) = (vm.index[&e.source], vm.index[&e.target]);
-            let curve = graph_view::edge_curve(pos[s], pos[t], R);
+            let curve = graph::edge_curve(pos[s], pos[t], R);
             let d = curve.path();
             let class = edge_class(e);
             let label = edge_label(e, mode);
@@ -1090,8 +1090,8 @@ fn draw(
             let scale = viewport(viewbox.get()).scale();
             format!(
                 "nodes{}{}",
-                if graph_view::readable(NODE_FONT, scale) { "" } else { " names-off" },
-                if graph_view::readable(NODE_SUB_FONT, scale) { "" } else { " subs-off" }
+                if graph::readable(NODE_FONT, scale) { "" } else { " names-off" },
+                if graph::readable(NODE_SUB_FONT, scale) { "" } else { " subs-off" }
             )
         }>{nodes}</g>
     }
@@ -1198,7 +1198,7 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
             b.name != "unknown" && b.name != OVERVIEW_BAND && !folded.contains(b.name.as_str())
         })
         .map(|b| {
-            let (side, above, below) = graph_view::BOX_PAD;
+            let (side, above, below) = graph::BOX_PAD;
             let (x, w) = (b.left - side, b.right - b.left + 2.0 * side);
             let (y, h) = (b.top - above, b.bottom - b.top + above + below);
             view! {
@@ -1262,7 +1262,7 @@ fn namespace_boxes(vm: &View) -> Vec<AnyView> {
 
 /// What the graph pane shows for a view box: the SVG's size on screen
 /// (its transform while dragging or zooming does not change it).
-fn viewport(view_box: (f64, f64, f64, f64)) -> graph_view::Viewport {
+fn viewport(view_box: (f64, f64, f64, f64)) -> graph::Viewport {
     let pane = web_sys::window()
         .and_then(|win| win.document())
         .and_then(|doc| doc.query_selector(".graph-svg").ok().flatten())
@@ -1272,7 +1272,7 @@ fn viewport(view_box: (f64, f64, f64, f64)) -> graph_view::Viewport {
                 f64::from(el.client_height()).max(1.0),
             )
         });
-    graph_view::Viewport { view_box, pane }
+    graph::Viewport { view_box, pane }
 }
 
 /// Big graphs: one path per edge class (each edge a line with an open
@@ -1293,9 +1293,9 @@ fn draw_bulk(
     let band = &vm.layout.band;
     for (e, (s, t)) in vm.graph.edges.iter().zip(edge_ends) {
         let band_of = |i: usize| band.get(i).copied().unwrap_or(NO_BAND);
-        let arrow = match graph_view::trunk(&vm.layout, band_of(*s), band_of(*t)) {
-            Some(trunk) => graph_view::bundled_arrow(pos[*s], trunk, pos[*t], R * 0.8, BULK_HEAD),
-            None => graph_view::edge_arrow(pos[*s], pos[*t], R * 0.8, BULK_HEAD),
+        let arrow = match graph::trunk(&vm.layout, band_of(*s), band_of(*t)) {
+            Some(trunk) => graph::bundled_arrow(pos[*s], trunk, pos[*t], R * 0.8, BULK_HEAD),
+            None => graph::edge_arrow(pos[*s], pos[*t], R * 0.8, BULK_HEAD),
         };
         if let Some(arrow) = arrow {
             edge_paths
@@ -1336,7 +1336,7 @@ fn draw_bulk(
         .collect();
     let labels = move || {
         let vp = viewport(viewbox.get());
-        let plan = graph_view::bulk_labels(&layout, &vp, titles, BULK_LABELS)?;
+        let plan = graph::bulk_labels(&layout, &vp, titles, BULK_LABELS)?;
         let scale = vp.scale();
         let font = plan.font;
         let shown = plan
@@ -1407,7 +1407,7 @@ fn fmt_opt(v: Option<f64>, unit: &str) -> String {
 
 fn traffic_cell(e: &GraphEdge) -> String {
     if e.protocol == EdgeProtocol::Tcp {
-        graph_view::bytes_rate(e.bytes_per_s.unwrap_or(0.0))
+        graph::bytes_rate(e.bytes_per_s.unwrap_or(0.0))
     } else {
         format!("{:.2} rps", e.rps)
     }
@@ -1512,11 +1512,11 @@ fn edge_panel(vm: &View, e: &GraphEdge) -> impl IntoView + use<> {
 fn far_node_panel(n: GraphNode) -> impl IntoView + use<> {
     view! {
         <h2>{short_name(&n)}</h2>
-        <p class="node-kind">{graph_view::node_status(&n)}</p>
+        <p class="node-kind">{graph::node_status(&n)}</p>
         <dl class="facts">
             <dt>"Namespace"</dt><dd>{n.namespace.clone()}</dd>
-            <dt>"Health"</dt><dd>{graph_view::NOT_VISIBLE}</dd>
-            <dt>"Sidecar"</dt><dd>{graph_view::sidecar_text(&n)}</dd>
+            <dt>"Health"</dt><dd>{graph::NOT_VISIBLE}</dd>
+            <dt>"Sidecar"</dt><dd>{graph::sidecar_text(&n)}</dd>
         </dl>
         <p>"This node is outside your namespaces: the graph shows its traffic with yours, not its details."</p>
     }
@@ -1603,12 +1603,12 @@ fn node_panel(
         .map(|(_, scope)| view! { <NodeCharts scope=scope.to_owned() effective=effective /> });
     view! {
         <h2>{short_name(&n)}</h2>
-        <p class="node-kind">{graph_view::node_status(&n)}{(!in_graph).then_some(" · hidden in the view")}</p>
+        <p class="node-kind">{graph::node_status(&n)}{(!in_graph).then_some(" · hidden in the view")}</p>
         <dl class="facts">
-            <dt>"Inbound"</dt><dd>{format!("{:.2} rps", n.rps_in)}{(n.tcp_in > 0.0).then(|| format!(", {}", graph_view::bytes_rate(n.tcp_in)))}</dd>
-            <dt>"Outbound"</dt><dd>{format!("{:.2} rps", n.rps_out)}{(n.tcp_out > 0.0).then(|| format!(", {}", graph_view::bytes_rate(n.tcp_out)))}</dd>
+            <dt>"Inbound"</dt><dd>{format!("{:.2} rps", n.rps_in)}{(n.tcp_in > 0.0).then(|| format!(", {}", graph::bytes_rate(n.tcp_in)))}</dd>
+            <dt>"Outbound"</dt><dd>{format!("{:.2} rps", n.rps_out)}{(n.tcp_out > 0.0).then(|| format!(", {}", graph::bytes_rate(n.tcp_out)))}</dd>
             <dt>"Errors in"</dt><dd>{format!("{:.2} %", n.error_pct)}</dd>
-            <dt>"Sidecar"</dt><dd>{graph_view::sidecar_text(&n)}</dd>
+            <dt>"Sidecar"</dt><dd>{graph::sidecar_text(&n)}</dd>
             {istio_config}
         </dl>
         <p class="links">
@@ -1772,7 +1772,7 @@ mod tests {
 
     #[test]
     fn folded_namespaces_go_above_the_expanded_ones() {
-        use crate::graph_view::Band;
+        use crate::graph::Band;
         let band = |name: &str, top: f64, bottom: f64| Band {
             name: name.into(),
             left: 0.0,
