@@ -222,7 +222,7 @@ async fn fetch_json<T: DeserializeOwned>(path: &str, token: Option<&str>) -> Res
 
 /// HTTP methods that carry a JSON body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Send {
+pub enum Method {
     /// `POST`.
     Post,
     /// `PUT`.
@@ -232,14 +232,14 @@ pub enum Send {
 /// `POST`/`PUT path` with `body` as JSON and the stored token, decoding the
 /// JSON answer like [`get_json`]. A 401 leads to the sign-in page.
 pub async fn send_json<B: Serialize, T: DeserializeOwned>(
-    method: Send,
+    method: Method,
     path: &str,
     body: &B,
 ) -> Result<T, ApiError> {
     ensure_session().await;
     let mut builder = match method {
-        Send::Post => Request::post(path),
-        Send::Put => Request::put(path),
+        Method::Post => Request::post(path),
+        Method::Put => Request::put(path),
     }
     .header("Accept", "application/json");
     if let Some(token) = stored_token() {
@@ -383,7 +383,7 @@ pub async fn set_namespace_injection(
         crate::format::encode_component(ns),
         dry_run_suffix(dry_run)
     );
-    send_json(Send::Post, &path, &InjectionRequest { enabled }).await
+    send_json(Method::Post, &path, &InjectionRequest { enabled }).await
 }
 
 /// `POST /api/namespaces/{ns}/workloads/{kind}/{name}/injection[?dryRun=true]`.
@@ -401,7 +401,7 @@ pub async fn set_workload_injection(
         crate::format::encode_component(name),
         dry_run_suffix(dry_run)
     );
-    send_json(Send::Post, &path, &InjectionRequest { enabled }).await
+    send_json(Method::Post, &path, &InjectionRequest { enabled }).await
 }
 
 /// `GET /api/settings`.
@@ -411,18 +411,18 @@ pub async fn settings() -> Result<SettingsDocument, ApiError> {
 
 /// `PUT /api/settings`.
 pub async fn save_settings(update: &SettingsUpdate) -> Result<SettingsDocument, ApiError> {
-    send_json(Send::Put, "/api/settings", update).await
+    send_json(Method::Put, "/api/settings", update).await
 }
 
 /// `POST /api/settings/reset`: unreadable stored settings back to the last
 /// good ones.
 pub async fn reset_settings() -> Result<SettingsDocument, ApiError> {
-    send_json(Send::Post, "/api/settings/reset", &()).await
+    send_json(Method::Post, "/api/settings/reset", &()).await
 }
 
 /// `POST /api/settings/preflight`.
 pub async fn preflight(settings: &MeshSettings) -> Result<Preflight, ApiError> {
-    send_json(Send::Post, "/api/settings/preflight", settings).await
+    send_json(Method::Post, "/api/settings/preflight", settings).await
 }
 
 /// `GET /api/mesh`.
@@ -442,7 +442,7 @@ pub async fn switch_mesh(enable: bool, dry_run: bool, force: bool) -> Result<Mes
             "?force=true"
         });
     }
-    send_json(Send::Post, &path, &()).await
+    send_json(Method::Post, &path, &()).await
 }
 
 /// `GET /api/graph?<query>`.
@@ -457,7 +457,7 @@ pub async fn graph_node(query: &str) -> Result<GraphNodeDetail, ApiError> {
 
 /// `POST /api/prometheus/query` (owners only).
 pub async fn prometheus_query(request: PromQueryRequest) -> Result<PromQueryAnswer, ApiError> {
-    send_json(Send::Post, "/api/prometheus/query", &request).await
+    send_json(Method::Post, "/api/prometheus/query", &request).await
 }
 
 /// `GET /api/dashboards/{kind}?<query>` (owners only).
@@ -490,7 +490,7 @@ pub async fn run_wizard(
 ) -> Result<WizardOutcome, ApiError> {
     let query = crate::wizards::review::wizard_query(dry_run, force);
     let path = service_path(ns, name, &format!("wizards{query}"));
-    send_json(Send::Post, &path, request).await
+    send_json(Method::Post, &path, request).await
 }
 
 /// `DELETE /api/services/{ns}/{name}/wizards[?dryRun=true]`: removes what
@@ -530,7 +530,7 @@ pub async fn rollout_charts(ns: &str, service: &str) -> Result<RolloutCharts, Ap
 
 /// `POST /api/rollouts`: starts a rollout (422 naming every problem).
 pub async fn start_rollout(start: &RolloutStart) -> Result<Rollout, ApiError> {
-    send_json(Send::Post, "/api/rollouts", start).await
+    send_json(Method::Post, "/api/rollouts", start).await
 }
 
 /// `POST /api/rollouts/{ns}/{service}/{pause|resume|abort|promote|skip}`.
@@ -540,7 +540,7 @@ pub async fn control_rollout(
     control: RolloutControl,
 ) -> Result<Rollout, ApiError> {
     let path = rollout_path(ns, service, &format!("/{}", control.as_str()));
-    send_json(Send::Post, &path, &serde_json::json!({})).await
+    send_json(Method::Post, &path, &serde_json::json!({})).await
 }
 
 /// `GET /api/status/telemetry`: whether Prometheus holds the mesh's

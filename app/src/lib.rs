@@ -6,7 +6,7 @@
 
 pub mod diff;
 pub mod format;
-pub mod graph_view;
+pub mod graph;
 pub mod links;
 pub mod monitoring;
 pub mod nav;

@@ -18,9 +18,9 @@ const SERVICES = 500;
 const NAMESPACES = Array.from({ length: SERVICES / 25 }, (_, n) => `team${Math.floor(n / 4)}-ns${n}`);
 const BULK = `/graph?namespaces=${encodeURIComponent(NAMESPACES.join(','))}&window=1m`;
 const SMALL = `/graph?namespaces=${encodeURIComponent(NAMESPACES.slice(0, 1).join(','))}&window=1m`;
-/** Smallest readable name on screen, CSS px (graph_view::MIN_LABEL_PX). */
+/** Smallest readable name on screen, CSS px (graph::MIN_LABEL_PX). */
 const MIN_PX = 9;
-/** Bulk dots' radius in drawing units (R * 0.8 in pages/graph.rs). */
+/** Bulk dots' radius in drawing units (R * 0.8 in pages/graph/canvas.rs). */
 const DOT_R = 12.8;
 
 let demo: OwnDemo | undefined;

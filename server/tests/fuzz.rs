@@ -153,7 +153,7 @@ proptest! {
     fn graph_expressions_parse_or_refuse_without_panicking(
         text in "[a-z %<>=!.,0-9A-Z]{0,40}|\\PC{0,40}"
     ) {
-        let _ = app::graph_view::parse_expr(&text);
+        let _ = app::graph::parse_expr(&text);
     }
 
     #[test]

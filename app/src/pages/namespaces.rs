@@ -54,7 +54,8 @@ impl Action {
         }
     }
 
-    async fn run(self, dry_run: bool) -> Result<InjectionChange, ApiError> {
+    /// Sends the change to the server: with `dry_run`, only what it would do.
+    async fn submit(self, dry_run: bool) -> Result<InjectionChange, ApiError> {
         match self {
             Action::Namespace { ns, enabled } => {
                 api::set_namespace_injection(&ns, enabled, dry_run).await
@@ -91,7 +92,7 @@ pub fn NamespacesPage() -> impl IntoView {
             applying: false,
         }));
         spawn_local(async move {
-            let preview = action.clone().run(true).await;
+            let preview = action.clone().submit(true).await;
             pending.update(|p| {
                 if let Some(p) = p.as_mut().filter(|p| p.action == action) {
                     p.preview = Some(preview);
@@ -109,7 +110,7 @@ pub fn NamespacesPage() -> impl IntoView {
             }
         });
         spawn_local(async move {
-            let result = action.run(false).await;
+            let result = action.submit(false).await;
             pending.set(None);
             outcome.set(Some(result));
             list.refetch();

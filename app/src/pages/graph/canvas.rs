@@ -1,0 +1,803 @@
+//! The drawing: the SVG of a graph (one element per node and edge, or paths
+//! in bulk for big graphs), namespace boxes, pan and zoom, the legend.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use crate::format;
+use crate::graph::{self, EdgeLabel, edge_label, edge_name, node_name};
+use crate::pages::istio;
+use crate::types::{
+    BoxKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, GraphOverview, NodeKind,
+};
+
+use super::side_panel::SidePanel;
+use super::{GraphUrl, NO_BAND, OVERVIEW_BAND, Selection, View, compute};
+
+/// Above this many visible nodes the graph is drawn in bulk (paths per
+/// health class, no per-node elements or labels).
+pub const BIG_NODES: usize = 400;
+/// Big graphs name at most this many nodes in view (once names are
+/// readable, see [`graph::bulk_labels`]).
+const BULK_LABELS: usize = 400;
+/// Font sizes of a node's name and namespace in drawing units (as in the
+/// style sheet): shown only while readable on screen.
+const NODE_FONT: f64 = 14.0;
+const NODE_SUB_FONT: f64 = 11.5;
+/// Length of a bulk edge's arrowhead, in drawing units.
+const BULK_HEAD: f64 = 9.0;
+/// A small padlock centred on the origin (mTLS edges).
+const LOCK: &str = "M -4.5 -0.5 h 9 v 7 h -9 z M -2.8 -0.5 v -2.6 a 2.8 2.8 0 0 1 5.6 0 v 2.6";
+/// Node radius in drawing units.
+const R: f64 = 16.0;
+
+fn health_class(h: GraphHealth) -> &'static str {
+    match h {
+        GraphHealth::Healthy => "healthy",
+        GraphHealth::Degraded => "degraded",
+        GraphHealth::Failure => "failure",
+        GraphHealth::NoTraffic => "idle",
+    }
+}
+
+#[component]
+pub(super) fn GraphArea(
+    graph: Graph,
+    url: Memo<GraphUrl>,
+    effective: Memo<GraphUrl>,
+    selection: RwSignal<Option<Selection>>,
+    config: Signal<Option<std::sync::Arc<istio::ConfigIndex>>>,
+    on_expand: Callback<(String, bool)>,
+) -> impl IntoView {
+    let warnings = graph.warnings.clone();
+    let overview = graph.overview.clone();
+    let raw = StoredValue::new(graph);
+    let view_model = Memo::new(move |_| {
+        let u = url.get();
+        raw.with_value(|g| {
+            let v = compute(g, &u);
+            (
+                v.layout.size,
+                v.graph.nodes.len(),
+                v.graph.edges.len(),
+                std::sync::Arc::new(v),
+            )
+        })
+    });
+    // The view box: fitted when the drawing's size changes, then panned and
+    // zoomed by the user.
+    let viewbox = RwSignal::new((0.0, 0.0, 1000.0, 600.0));
+    let fit = move || {
+        let (w, h) = view_model.with_untracked(|v| v.0);
+        viewbox.set((0.0, 0.0, w.max(400.0), h.max(300.0)));
+    };
+    Effect::new(move |prev: Option<(f64, f64)>| {
+        let size = view_model.with(|v| v.0);
+        if prev != Some(size) {
+            fit();
+        }
+        size
+    });
+    let hovered = RwSignal::new(None::<usize>);
+    let drag = StoredValue::new(None::<(f64, f64, (f64, f64, f64, f64))>);
+    let rect_of = |ev: &web_sys::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        ev.current_target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .map(|e| e.get_bounding_client_rect())
+    };
+    // Wheel zoom, like the drag: a burst of wheel steps scales the drawing
+    // as one composited layer about the pointer; the view box takes the
+    // zoom once the wheel rests.
+    let burst = StoredValue::new(None::<(f64, f64, f64)>);
+    let burst_timer = StoredValue::new(None::<TimeoutHandle>);
+    let scale = RwSignal::new((1.0f64, 0.5f64, 0.5f64));
+    let on_wheel = move |ev: web_sys::WheelEvent| {
+        ev.prevent_default();
+        let step = if ev.delta_y() > 0.0 { 1.15 } else { 1.0 / 1.15 };
+        let (k, fx, fy) = match burst.get_value() {
+            Some((k, fx, fy)) => (k * step, fx, fy),
+            None => {
+                let Some(rect) = rect_of(&ev) else { return };
+                let fx = (f64::from(ev.client_x()) - rect.left()) / rect.width().max(1.0);
+                let fy = (f64::from(ev.client_y()) - rect.top()) / rect.height().max(1.0);
+                (step, fx.clamp(0.0, 1.0), fy.clamp(0.0, 1.0))
+            }
+        };
+        burst.set_value(Some((k, fx, fy)));
+        scale.set((1.0 / k, fx, fy));
+        if let Some(handle) = burst_timer.get_value() {
+            handle.clear();
+        }
+        let commit = move || {
+            burst_timer.set_value(None);
+            let Some((k, fx, fy)) = burst.get_value() else {
+                return;
+            };
+            burst.set_value(None);
+            let (x, y, w, h) = viewbox.get_untracked();
+            let (nw, nh) = (w * k, h * k);
+            viewbox.set((x + (w - nw) * fx, y + (h - nh) * fy, nw, nh));
+            scale.set((1.0, 0.5, 0.5));
+        };
+        burst_timer.set_value(set_timeout_with_handle(commit, Duration::from_millis(150)).ok());
+    };
+    let on_down = move |ev: web_sys::MouseEvent| {
+        drag.set_value(Some((
+            f64::from(ev.client_x()),
+            f64::from(ev.client_y()),
+            viewbox.get_untracked(),
+        )));
+    };
+    // While dragging, the drawing moves as a whole (a CSS transform the
+    // browser composites without redrawing thousands of paths); the view
+    // box takes the move when the button is released.
+    let shift = RwSignal::new((0.0f64, 0.0f64));
+    let on_move = move |ev: web_sys::MouseEvent| {
+        let Some((x0, y0, _)) = drag.get_value() else {
+            return;
+        };
+        let (dx, dy) = (f64::from(ev.client_x()) - x0, f64::from(ev.client_y()) - y0);
+        if dx.abs() + dy.abs() > 0.5 {
+            shift.set((dx, dy));
+        }
+    };
+    let on_up = move |ev: web_sys::MouseEvent| {
+        let Some((_, _, (vx, vy, vw, vh))) = drag.get_value() else {
+            return;
+        };
+        drag.set_value(None);
+        let (dx, dy) = shift.get_untracked();
+        shift.set((0.0, 0.0));
+        let Some(rect) = rect_of(&ev) else { return };
+        let (dx, dy) = (
+            dx * vw / rect.width().max(1.0),
+            dy * vh / rect.height().max(1.0),
+        );
+        if dx.abs() + dy.abs() > 0.0 {
+            viewbox.set((vx - dx, vy - dy, vw, vh));
+        }
+    };
+    let zoom = move |k: f64| {
+        let (x, y, w, h) = viewbox.get_untracked();
+        let (nw, nh) = (w * k, h * k);
+        viewbox.set((x + (w - nw) / 2.0, y + (h - nh) / 2.0, nw, nh));
+    };
+    // Clicks on the background of a big graph pick the nearest node.
+    let on_click_bulk = move |ev: web_sys::MouseEvent| {
+        let Some(rect) = rect_of(&ev) else { return };
+        let (x, y, w, h) = viewbox.get_untracked();
+        let px = x + (f64::from(ev.client_x()) - rect.left()) * w / rect.width().max(1.0);
+        let py = y + (f64::from(ev.client_y()) - rect.top()) * h / rect.height().max(1.0);
+        view_model.with_untracked(|v| {
+            let vm = &v.3;
+            if vm.graph.nodes.len() > BIG_NODES {
+                if let Some(i) = graph::hit_test(&vm.layout.positions, px, py, R * 1.5) {
+                    selection.set(Some(Selection::Node(vm.graph.nodes[i].id.clone())));
+                }
+            }
+        });
+    };
+    let summary = move || {
+        view_model.with(|(_, n, e, _)| {
+            if *n > BIG_NODES {
+                format!("{n} nodes, {e} edges · zoom in (wheel or +) for names; click a dot for its traffic")
+            } else {
+                format!("{n} nodes, {e} edges")
+            }
+        })
+    };
+    view! {
+        {(!warnings.is_empty()).then(|| view! {
+            <div class="state state-warning" role="alert">
+                <strong>"Partial graph: "</strong>
+                {warnings.join("; ")}
+            </div>
+        })}
+        {overview.map(|o| view! { <OverviewBar overview=o on_expand=on_expand /> })}
+        <div class="graph-layout">
+            <section class="card graph-card" aria-label="Traffic graph">
+                <div class="graph-toolbar">
+                    <span class="graph-summary" aria-live="polite">{summary}</span>
+                    <button type="button" aria-label="Zoom in" on:click=move |_| zoom(1.0 / 1.25)>"+"</button>
+                    <button type="button" aria-label="Zoom out" on:click=move |_| zoom(1.25)>"−"</button>
+                    <button type="button" on:click=move |_| fit()>"Fit"</button>
+                </div>
+                <div class="graph-viewport">
+                <svg
+                    class="graph-svg"
+                    style=move || {
+                        // As tall as the drawing's shape asks at a typical width.
+                        let (w, h) = view_model.with(|v| v.0);
+                        let (dx, dy) = shift.get();
+                        let (k, fx, fy) = scale.get();
+                        format!(
+                            "height: {:.0}px; transform-origin: {:.1}% {:.1}%; transform: translate({dx:.0}px, {dy:.0}px) scale({k:.4})",
+                            (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0),
+                            fx * 100.0,
+                            fy * 100.0
+                        )
+                    }
+                    role="group"
+                    aria-label="Service graph"
+                    viewBox=move || { let (x, y, w, h) = viewbox.get(); format!("{x:.1} {y:.1} {w:.1} {h:.1}") }
+                    preserveAspectRatio="xMidYMid meet"
+                    on:wheel=on_wheel
+                    on:mousedown=on_down
+                    on:mousemove=on_move
+                    on:mouseup=on_up
+                    on:mouseleave=on_up
+                    on:click=on_click_bulk
+                >
+                    <defs>
+                        {["healthy", "degraded", "failure", "idle", "tcp"].map(|c| view! {
+                            <marker id=format!("arrow-{c}") class=format!("arrow {c}") viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                                <path d="M 0 0 L 10 5 L 0 10 z" />
+                            </marker>
+                        })}
+                    </defs>
+                    {move || {
+                        let vm = view_model.with(|v| v.3.clone());
+                        let u = url.get();
+                        draw(&vm, &u, selection, hovered, viewbox, config.get(), on_expand)
+                    }}
+                </svg>
+                </div>
+                <Legend />
+            </section>
+            <SidePanel selection=selection view_model=Signal::derive(move || view_model.with(|v| v.3.clone())) effective=effective config=config />
+        </div>
+    }
+}
+
+fn edge_class(e: &GraphEdge) -> &'static str {
+    if e.protocol == EdgeProtocol::Tcp {
+        "tcp"
+    } else {
+        health_class(e.health)
+    }
+}
+
+/// The SVG content: boxes, edges, nodes.
+fn draw(
+    vm: &View,
+    u: &GraphUrl,
+    selection: RwSignal<Option<Selection>>,
+    hovered: RwSignal<Option<usize>>,
+    viewbox: RwSignal<(f64, f64, f64, f64)>,
+    config: Option<std::sync::Arc<istio::ConfigIndex>>,
+    on_expand: Callback<(String, bool)>,
+) -> AnyView {
+    let g = &vm.graph;
+    let pos = &vm.layout.positions;
+    let boxes = if u.boxes != "0" {
+        namespace_boxes(vm)
+    } else {
+        Vec::new()
+    };
+    let edge_ends: Vec<(usize, usize)> = g
+        .edges
+        .iter()
+        .map(|e| (vm.index[&e.source], vm.index[&e.target]))
+        .collect();
+    if g.nodes.len() > BIG_NODES {
+        let titles = !boxes.is_empty();
+        return draw_bulk(vm, &edge_ends, boxes, titles, viewbox).into_any();
+    }
+    let mode = EdgeLabel::parse(&u.labels);
+    let lock = u.lock == "1";
+    let neighbours = move |i: usize| -> HashSet<usize> {
+        edge_ends
+            .iter()
+            .filter(|(s, t)| *s == i || *t == i)
+            .flat_map(|(s, t)| [*s, *t])
+            .collect()
+    };
+    let near = Memo::new(move |_| hovered.get().map(&neighbours));
+    let edges = g
+        .edges
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            let (s, t) = (vm.index[&e.source], vm.index[&e.target]);
+            let curve = graph::edge_curve(pos[s], pos[t], R);
+            let d = curve.path();
+            let class = edge_class(e);
+            let label = edge_label(e, mode);
+            let secured = lock && e.mtls_pct.is_some_and(|m| m >= 99.5);
+            let (lx, ly) = curve.middle();
+            let id = e.id.clone();
+            let id2 = e.id.clone();
+            let name = edge_name(&g.nodes[s], &g.nodes[t], e);
+            let found = vm.found_edges.contains(&k);
+            let has_find = vm.has_find;
+            let selected = move || selection.get() == Some(Selection::Edge(id2.clone()));
+            let dim = move || {
+                near.get().is_some_and(|n| !(n.contains(&s) && n.contains(&t)))
+                    || (has_find && !found)
+            };
+            view! {
+                <g
+                    role="button"
+                    tabindex="0"
+                    aria-label=name
+                    class=move || format!("edge {class}{}{}{}", if selected() { " selected" } else { "" }, if dim() { " dim" } else { "" }, if found { " found" } else { "" })
+                    on:click=move |ev| { ev.stop_propagation(); selection.set(Some(Selection::Edge(id.clone()))) }
+                >
+                    <path class="edge-hit" d=d.clone() />
+                    <path class="edge-line" d=d marker-end=format!("url(#arrow-{class})") />
+                    {(!label.is_empty()).then(|| view! {
+                        <text class="edge-label" x=format!("{lx:.1}") y=format!("{:.1}", ly - 7.0) text-anchor="middle">{label}</text>
+                    })}
+                    {secured.then(|| view! {
+                        <path class="lock" transform=format!("translate({lx:.1},{:.1})", ly + 9.0) d=LOCK />
+                    })}
+                </g>
+            }
+        })
+        .collect_view();
+    let nodes = g
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let (x, y) = pos[i];
+            let id = n.id.clone();
+            let id2 = n.id.clone();
+            let id3 = n.id.clone();
+            let class = format!(
+                "node {} {}{}",
+                kind_class(n.kind),
+                health_class(n.health),
+                if n.inaccessible { " inaccessible" } else { "" }
+            );
+            let found = vm.found_nodes.contains(&i);
+            let has_find = vm.has_find;
+            let selected = move || selection.get() == Some(Selection::Node(id2.clone()));
+            let dim = move || near.get().is_some_and(|s| !s.contains(&i)) || (has_find && !found);
+            let name = node_name(n);
+            let label = n.name.clone();
+            let sub = if n.kind == NodeKind::Unknown { String::new() } else { n.namespace.clone() };
+            // An overview namespace opens into its members on click (one
+            // hidden from the caller cannot: it only shows its traffic).
+            let expands = (n.kind == NodeKind::Namespace && !n.inaccessible).then(|| n.namespace.clone());
+            let (name, sub) = match (&expands, namespace_summary(g, n)) {
+                (Some(_), Some(text)) => (format!("{name}; {text}; expand"), text),
+                (Some(_), None) => (format!("{name}; expand"), sub),
+                _ => (name, sub),
+            };
+            let error_badge = (n.kind == NodeKind::Namespace && n.error_pct >= 0.05).then(|| {
+                view! { <text class="ns-errors" x=format!("{:.1}", R + 5.0) y="-10">{format!("{} % err", format::number(n.error_pct))}</text> }
+            });
+            let expands2 = expands.clone();
+            let no_sidecar = n.sidecar == Some(false);
+            let findings = istio::node_service(n)
+                .and_then(|key| config.as_ref().and_then(|c| c.get(&key).copied()))
+                .filter(|c| c.errors + c.warnings > 0)
+                .map(|c| {
+                    let (class, title) = if c.errors > 0 {
+                        ("config-mark bad", format!("Istio config of this service: {} error(s), {} warning(s)", c.errors, c.warnings))
+                    } else {
+                        ("config-mark warn", format!("Istio config of this service: {} warning(s)", c.warnings))
+                    };
+                    view! {
+                        <g class=class transform="translate(-14,-14)">
+                            <title>{title}</title>
+                            <circle r="8" />
+                            <text y="4" text-anchor="middle">{if c.errors > 0 { "×" } else { "!" }}</text>
+                        </g>
+                    }
+                });
+            view! {
+                <g
+                    role="button"
+                    tabindex="0"
+                    aria-label=name
+                    class=move || format!("{class}{}{}{}", if selected() { " selected" } else { "" }, if dim() { " dim" } else { "" }, if found { " found" } else { "" })
+                    transform=format!("translate({x:.1},{y:.1})")
+                    on:click=move |ev| {
+                        ev.stop_propagation();
+                        match &expands {
+                            Some(ns) => on_expand.run((ns.clone(), true)),
+                            None => selection.set(Some(Selection::Node(id.clone()))),
+                        }
+                    }
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" || ev.key() == " " {
+                            ev.prevent_default();
+                            match &expands2 {
+                                Some(ns) => on_expand.run((ns.clone(), true)),
+                                None => selection.set(Some(Selection::Node(id3.clone()))),
+                            }
+                        }
+                    }
+                    on:mouseenter=move |_| hovered.set(Some(i))
+                    on:mouseleave=move |_| hovered.set(None)
+                >
+                    {shape(n.kind)}
+                    {no_sidecar.then(|| view! { <text class="badge" x="12" y="-12">"!"</text> })}
+                    {error_badge}
+                    {findings}
+                    <text class="node-label" y=format!("{:.1}", R + 14.0) text-anchor="middle">{label}</text>
+                    <text class="node-sub" y=format!("{:.1}", R + 27.0) text-anchor="middle">{sub}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <g class="boxes">{boxes}</g>
+        <g class="edges">{edges}</g>
+        <g class=move || {
+            // Names and namespaces only while readable on screen.
+            let scale = viewport(viewbox.get()).scale();
+            format!(
+                "nodes{}{}",
+                if graph::readable(NODE_FONT, scale) { "" } else { " names-off" },
+                if graph::readable(NODE_SUB_FONT, scale) { "" } else { " subs-off" }
+            )
+        }>{nodes}</g>
+    }
+    .into_any()
+}
+
+/// What an overview namespace node stands for: `3 services · 12.4 rps`
+/// (its nodes when it has no service nodes); `None` for other nodes.
+pub fn namespace_summary(graph: &Graph, node: &GraphNode) -> Option<String> {
+    if node.kind != NodeKind::Namespace {
+        return None;
+    }
+    let s = graph
+        .overview
+        .as_ref()?
+        .namespaces
+        .iter()
+        .find(|s| s.node == node.id)?;
+    let (count, what) = if s.services > 0 {
+        (s.services, "service")
+    } else {
+        (s.nodes, "node")
+    };
+    let rps = node.rps_in.max(node.rps_out) + s.internal_rps;
+    Some(format!(
+        "{count} {what}{} · {} rps",
+        if count == 1 { "" } else { "s" },
+        format::number(rps)
+    ))
+}
+
+/// Above the overview: what it shows and why, and the expanded namespaces
+/// with a control to fold each back.
+#[component]
+fn OverviewBar(overview: GraphOverview, on_expand: Callback<(String, bool)>) -> impl IntoView {
+    let n = overview.namespaces.len();
+    let why = overview.automatic.then(|| {
+        format!(
+            " (more namespaces than the {} one graph shows in detail)",
+            overview.detail_limit
+        )
+    });
+    let expanded = overview.expanded.clone();
+    view! {
+        <section class="focus-bar overview-bar" aria-label="Overview">
+            <span>
+                {format!("Showing {n} namespace{} as an overview; click one to see its services", if n == 1 { "" } else { "s" })}
+                {why}
+                "."
+            </span>
+            {expanded
+                .into_iter()
+                .map(|ns| {
+                    let label = format!("Collapse {ns}");
+                    view! {
+                        <button type="button" on:click=move |_| on_expand.run((ns.clone(), false))>
+                            {label}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </section>
+    }
+}
+
+fn kind_class(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Workload => "workload",
+        NodeKind::App => "app",
+        NodeKind::Service => "service",
+        NodeKind::Unknown => "unknown",
+        NodeKind::External => "external",
+        NodeKind::Namespace => "namespace",
+    }
+}
+
+/// The node's shape, centred on the origin: workloads circles, apps
+/// rounded squares, services triangles, unknown and outside diamonds,
+/// overview namespaces a double box.
+fn shape(kind: NodeKind) -> AnyView {
+    match kind {
+        NodeKind::Workload => view! { <circle class="shape" r=R /> }.into_any(),
+        NodeKind::App => view! { <rect class="shape" x=-R y=-R width=2.0 * R height=2.0 * R rx="5" /> }.into_any(),
+        NodeKind::Service => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} {:.1} L {:.1} {:.1} Z", -R - 2.0, R + 2.0, R - 2.0, -R - 2.0, R - 2.0) /> }.into_any(),
+        NodeKind::Unknown | NodeKind::External => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} 0 L 0 {:.1} L {:.1} 0 Z", -R - 2.0, R + 2.0, R + 2.0, -R - 2.0) /> }.into_any(),
+        // A namespace of the overview: a box standing for its members.
+        NodeKind::Namespace => view! { <rect class="shape" x=-R - 2.0 y=-R width=2.0 * R + 4.0 height=2.0 * R rx="4" /> <rect class="shape-inner" x=-R + 3.0 y=-R + 5.0 width=2.0 * R - 6.0 height=2.0 * R - 10.0 rx="2" /> }.into_any(),
+    }
+}
+
+fn namespace_boxes(vm: &View) -> Vec<AnyView> {
+    // An overview namespace is drawn as its own node, without a box.
+    let folded: HashSet<&str> = vm
+        .graph
+        .overview
+        .iter()
+        .flat_map(|o| o.namespaces.iter().map(|s| s.namespace.as_str()))
+        .collect();
+    let mut out: Vec<AnyView> = vm
+        .layout
+        .bands
+        .iter()
+        .filter(|b| {
+            b.name != "unknown" && b.name != OVERVIEW_BAND && !folded.contains(b.name.as_str())
+        })
+        .map(|b| {
+            let (side, above, below) = graph::BOX_PAD;
+            let (x, w) = (b.left - side, b.right - b.left + 2.0 * side);
+            let (y, h) = (b.top - above, b.bottom - b.top + above + below);
+            view! {
+                <g class="ns-box">
+                    <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{w:.1}") height=format!("{h:.1}") rx="10" />
+                    <text x=format!("{:.1}", b.title_at().0) y=format!("{:.1}", b.title_at().1)>{b.name.clone()}</text>
+                </g>
+            }
+            .into_any()
+        })
+        .collect();
+    // App boxes (versioned app graph): around their members; on a big
+    // graph all in one path (thousands of elements slow every pan).
+    let bulk = vm.graph.nodes.len() > BIG_NODES;
+    let mut bulk_boxes = String::new();
+    for b in vm.graph.boxes.iter().filter(|b| b.kind == BoxKind::App) {
+        let members: Vec<(f64, f64)> = vm
+            .graph
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.parent.as_deref() == Some(b.id.as_str()))
+            .map(|(i, _)| vm.layout.positions[i])
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let (x0, x1) = members
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+        let (y0, y1) = members
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+        if bulk {
+            use std::fmt::Write;
+            let _ = write!(
+                bulk_boxes,
+                "M{:.0} {:.0}h{:.0}v{:.0}h{:.0}Z",
+                x0 - 20.0,
+                y0 - 20.0,
+                x1 - x0 + 40.0,
+                y1 - y0 + 40.0,
+                -(x1 - x0 + 40.0)
+            );
+            continue;
+        }
+        out.push(
+            view! {
+                <g class="app-box">
+                    <rect x=format!("{:.1}", x0 - 34.0) y=format!("{:.1}", y0 - 28.0) width=format!("{:.1}", x1 - x0 + 68.0) height=format!("{:.1}", y1 - y0 + 70.0) rx="8" />
+                </g>
+            }
+            .into_any(),
+        );
+    }
+    if !bulk_boxes.is_empty() {
+        out.push(view! { <path class="app-boxes-bulk" d=bulk_boxes /> }.into_any());
+    }
+    out
+}
+
+/// What the graph pane shows for a view box: the SVG's size on screen
+/// (its transform while dragging or zooming does not change it).
+fn viewport(view_box: (f64, f64, f64, f64)) -> graph::Viewport {
+    let pane = web_sys::window()
+        .and_then(|win| win.document())
+        .and_then(|doc| doc.query_selector(".graph-svg").ok().flatten())
+        .map_or((1100.0, 760.0), |el| {
+            (
+                f64::from(el.client_width()).max(1.0),
+                f64::from(el.client_height()).max(1.0),
+            )
+        });
+    graph::Viewport { view_box, pane }
+}
+
+/// Big graphs: one path per edge class (each edge a line with an open
+/// arrowhead at its target) and per node health; names only for the nodes
+/// in the pane once zoomed in far enough to read them, with their
+/// namespace once their band's title is out of the pane.
+fn draw_bulk(
+    vm: &View,
+    edge_ends: &[(usize, usize)],
+    boxes: Vec<AnyView>,
+    titles: bool,
+    viewbox: RwSignal<(f64, f64, f64, f64)>,
+) -> impl IntoView + use<> {
+    use std::fmt::Write;
+    let pos = &vm.layout.positions;
+    let mut edge_paths: HashMap<&'static str, String> = HashMap::new();
+    // Edges between two bands share their bands' trunk.
+    let band = &vm.layout.band;
+    for (e, (s, t)) in vm.graph.edges.iter().zip(edge_ends) {
+        let band_of = |i: usize| band.get(i).copied().unwrap_or(NO_BAND);
+        let arrow = match graph::trunk(&vm.layout, band_of(*s), band_of(*t)) {
+            Some(trunk) => graph::bundled_arrow(pos[*s], trunk, pos[*t], R * 0.8, BULK_HEAD),
+            None => graph::edge_arrow(pos[*s], pos[*t], R * 0.8, BULK_HEAD),
+        };
+        if let Some(arrow) = arrow {
+            edge_paths
+                .entry(edge_class(e))
+                .or_default()
+                .push_str(&arrow.path());
+        }
+    }
+    let mut node_paths: HashMap<&'static str, String> = HashMap::new();
+    for (n, (x, y)) in vm.graph.nodes.iter().zip(pos) {
+        let d = node_paths.entry(health_class(n.health)).or_default();
+        let r = R * 0.8;
+        let _ = write!(
+            d,
+            "M{:.0} {y:.0}a{r} {r} 0 1 0 {:.0} 0a{r} {r} 0 1 0 {:.0} 0",
+            x - r,
+            2.0 * r,
+            -2.0 * r
+        );
+    }
+    let mut edge_paths: Vec<_> = edge_paths.into_iter().collect();
+    edge_paths.sort();
+    let mut node_paths: Vec<_> = node_paths.into_iter().collect();
+    node_paths.sort();
+    let layout = vm.layout.clone();
+    let names: Vec<(String, String)> = vm
+        .graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let ns = if n.kind == NodeKind::Unknown {
+                String::new()
+            } else {
+                format!("{}/", n.namespace)
+            };
+            (n.name.clone(), ns)
+        })
+        .collect();
+    let labels = move || {
+        let vp = viewport(viewbox.get());
+        let plan = graph::bulk_labels(&layout, &vp, titles, BULK_LABELS)?;
+        let scale = vp.scale();
+        let font = plan.font;
+        let shown = plan
+            .names
+            .into_iter()
+            .map(|(i, prefix)| {
+                let (px, py) = layout.positions[i];
+                let (name, ns) = &names[i];
+                let text = if prefix {
+                    format!("{ns}{name}")
+                } else {
+                    name.clone()
+                };
+                view! {
+                    <text
+                        class="bulk-label"
+                        x=format!("{:.1}", px + R * 0.8 + 3.0 / scale)
+                        y=format!("{:.1}", py + font * 0.35)
+                        font-size=format!("{font:.1}")
+                    >
+                        {text}
+                    </text>
+                }
+            })
+            .collect_view();
+        Some(view! { <g class="bulk-labels">{shown}</g> })
+    };
+    view! {
+        <g class="boxes">{boxes}</g>
+        <g class="edges bulk" shape-rendering="optimizeSpeed">
+            {edge_paths.into_iter().map(|(c, d)| view! { <path class=format!("edge-line {c}") d=d /> }).collect_view()}
+        </g>
+        <g class="nodes bulk">
+            {node_paths.into_iter().map(|(c, d)| view! { <path class=format!("bulk-nodes {c}") d=d /> }).collect_view()}
+        </g>
+        {labels}
+    }
+}
+
+#[component]
+fn Legend() -> impl IntoView {
+    view! {
+        <details class="graph-legend">
+            <summary>"Legend"</summary>
+            <ul>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><circle class="shape" r="8" /></svg>"Workload"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><rect class="shape" x="-8" y="-8" width="16" height="16" rx="3" /></svg>"App"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="shape" d="M 0 -9 L 9 7 L -9 7 Z" /></svg>"Service"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="shape" d="M 0 -9 L 9 0 L 0 9 L -9 0 Z" /></svg>"Unknown / outside"</li>
+                <li><span class="swatch healthy"></span>"Healthy"</li>
+                <li><span class="swatch degraded"></span>"Degraded (4xx ≥ 10 %)"</li>
+                <li><span class="swatch failure"></span>"Failure (5xx ≥ 10 % or 4xx ≥ 20 %)"</li>
+                <li><span class="swatch idle"></span>"No traffic / details not visible to you"</li>
+                <li><span class="swatch tcp"></span>"TCP"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="lock" d=LOCK /></svg>"mTLS (Security)"</li>
+                <li>"! no sidecar"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><g class="config-mark bad"><circle r="8" /><text y="4" text-anchor="middle">"×"</text></g></svg>"Istio config error"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><g class="config-mark warn"><circle r="8" /><text y="4" text-anchor="middle">"!"</text></g></svg>"Istio config warning"</li>
+            </ul>
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::GraphType;
+
+    #[test]
+    fn namespace_nodes_say_what_they_hold() {
+        use crate::types::{GraphOverview, NamespaceSummary};
+        let node = GraphNode {
+            id: "ns:shop".into(),
+            kind: NodeKind::Namespace,
+            namespace: "shop".into(),
+            name: "shop".into(),
+            app: None,
+            version: None,
+            parent: None,
+            inaccessible: false,
+            sidecar: None,
+            idle: false,
+            root: false,
+            rps_in: 10.0,
+            rps_out: 2.5,
+            tcp_in: 0.0,
+            tcp_out: 0.0,
+            error_pct: 0.0,
+            health: GraphHealth::Healthy,
+        };
+        let graph = Graph {
+            graph_type: GraphType::App,
+            namespaces: vec!["shop".into()],
+            window_s: 600.0,
+            query_time: 0.0,
+            boxes: vec![],
+            nodes: vec![node.clone()],
+            edges: vec![],
+            warnings: vec![],
+            queries: vec![],
+            overview: Some(GraphOverview {
+                automatic: true,
+                detail_limit: 20,
+                expanded: vec![],
+                namespaces: vec![NamespaceSummary {
+                    namespace: "shop".into(),
+                    node: "ns:shop".into(),
+                    services: 3,
+                    nodes: 7,
+                    internal_rps: 4.0,
+                }],
+            }),
+        };
+        // Busier side (10 in) plus the calls inside (4).
+        assert_eq!(
+            namespace_summary(&graph, &node).as_deref(),
+            Some("3 services · 14 rps")
+        );
+    }
+}
