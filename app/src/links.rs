@@ -99,17 +99,11 @@ pub fn traces_page(service: &str, time: TraceTime<'_>) -> String {
     format!("{}?{query}", crate::nav::TRACES.path)
 }
 
-/// Seconds in a range like `15m`, `1h` or `2d`.
+/// Seconds in a range like `15m`, `1h` or `2d` ([`TimeSpan::parse_range`]).
+///
+/// [`TimeSpan::parse_range`]: crate::types::TimeSpan::parse_range
 pub fn seconds(range: &str) -> Option<u64> {
-    let split = range.find(|c: char| !c.is_ascii_digit())?;
-    let n: u64 = range[..split].parse().ok()?;
-    let unit = match &range[split..] {
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return None,
-    };
-    Some(n * unit)
+    crate::types::TimeSpan::parse_range(range).map(|s| s.seconds() as u64)
 }
 
 /// The URL of `kind`'s UI at `base` (ending in `/`) for `ctx`.

@@ -585,13 +585,13 @@ fn memory_child(name: &str, phase: &str, runtime: &tokio::runtime::Runtime) {
             }
             "live" => {
                 let state = base.with_graph_limits(limits(Duration::from_secs(600)));
-                let windows = meshdeck_server::graph::WINDOWS;
+                let windows = app::types::GRAPH_WINDOWS;
                 let subsets = (1u64 << namespaces.len().min(63)) - 1;
                 let before = resident_mib();
                 let started = Instant::now();
                 for i in 0..MEMORY_REQUESTS {
                     // A window and a non-empty set of namespaces (a bit mask).
-                    let (window, _) = windows[i % windows.len()];
+                    let window = windows[i % windows.len()];
                     let mask = (i / windows.len()) as u64 % subsets + 1;
                     let chosen: Vec<&str> = namespaces
                         .iter()

@@ -239,7 +239,8 @@ pub struct MetricsArgs {
 }
 
 fn parse_range(text: &str) -> Result<f64, String> {
-    crate::metrics::parse_duration(text)
+    app::types::TimeSpan::parse_range(text)
+        .map(|s| s.seconds())
         .ok_or_else(|| format!("{text:?} is not a duration like 12h or 30d"))
 }
 
@@ -278,7 +279,7 @@ fn parse_bounded_duration(text: &str, min: Duration, max: Duration) -> Result<Du
     let seconds = if matches!(text.trim(), "0" | "0s") {
         Some(0.0)
     } else {
-        crate::metrics::parse_duration(text)
+        app::types::TimeSpan::parse_range(text).map(|s| s.seconds())
     };
     match seconds.map(Duration::from_secs_f64) {
         Some(d) if (min..=max).contains(&d) => Ok(d),
@@ -388,7 +389,7 @@ fn parse_cache_ttl(text: &str) -> Result<Duration, String> {
     let seconds = if matches!(text.trim(), "0" | "0s") {
         Some(0.0)
     } else {
-        crate::metrics::parse_duration(text)
+        app::types::TimeSpan::parse_range(text).map(|s| s.seconds())
     };
     match seconds {
         Some(s) if (0.0..=600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),

@@ -10,12 +10,14 @@
 
 use std::collections::BTreeMap;
 
-use app::types::{Dashboard, DashboardKind, Panel, PanelQuery, Series, ServiceRow, Unit};
-use serde::Deserialize;
+use app::types::{
+    Dashboard, DashboardKind, DashboardQuery, MetricsQuery, Panel, PanelQuery, Series, ServiceRow,
+    Unit,
+};
 
 use crate::access::Owner;
 use crate::error::{Error, Result};
-use crate::metrics::{self, MIN_WINDOW_S, MetricsParams, QUANTILES};
+use crate::metrics::{self, MIN_WINDOW_S, QUANTILES};
 use crate::promql::{self, DURATION_BUCKETS, Op, REQUESTS, Selector, Window};
 use crate::state::AppState;
 use crate::upstream::prometheus::{PrometheusClient, RangeSeries};
@@ -34,24 +36,6 @@ const SOURCE_LEGEND: &str = "{{source_workload}}.{{source_workload_namespace}}";
 const BY_SERVICE: &str = "destination_service_namespace, destination_service_name";
 const SERVICE_LEGEND: &str = "{{destination_service_name}}.{{destination_service_namespace}}";
 const NOT_5XX: &str = r#"response_code!~"5.*""#;
-
-/// Query string of `GET /api/dashboards/{kind}`.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DashboardParams {
-    /// Namespace (service and workload dashboards).
-    pub namespace: Option<String>,
-    /// Service or workload name.
-    pub name: Option<String>,
-    /// Range ending now, e.g. `1h` (default); ignored with start/end.
-    pub range: Option<String>,
-    /// Range start, Unix seconds (with `end`).
-    pub start: Option<f64>,
-    /// Range end, Unix seconds (with `start`).
-    pub end: Option<f64>,
-    /// Seconds between points; chosen from the range when absent.
-    pub step: Option<f64>,
-}
 
 /// A panel before it is run: title, unit and its queries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -343,7 +327,7 @@ pub async fn dashboard(
     state: &AppState,
     _owner: &Owner,
     kind: DashboardKind,
-    params: &DashboardParams,
+    params: &DashboardQuery,
     now: f64,
 ) -> Result<Dashboard> {
     let required = |value: &Option<String>, what: &str| {
@@ -362,12 +346,12 @@ pub async fn dashboard(
     } else {
         (None, None)
     };
-    let range_params = MetricsParams {
+    let range_params = MetricsQuery {
         range: params.range.clone(),
         start: params.start,
         end: params.end,
         step: params.step,
-        ..MetricsParams::default()
+        ..MetricsQuery::default()
     };
     let (start, end, step) = metrics::resolve_range(&range_params, now, state.metrics_limits())?;
     let window = step.max(MIN_WINDOW_S);

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::types::{
-    Chart, ChartKind, Direction, MetricsReport, MetricsScopeKind, MetricsTargets, NamespaceTargets,
-    ProjectTargets, Series, TopEntry, TopKind, TopList,
+    Chart, ChartKind, Direction, MetricsQuery, MetricsReport, MetricsScopeKind, MetricsTargets,
+    NamespaceTargets, ProjectTargets, Series, TimeSpan, TopEntry, TopKind, TopList,
 };
-use serde::Deserialize;
 
 use crate::access::AccessScope;
 use crate::cache::Keep;
@@ -42,32 +41,6 @@ impl Default for MetricsLimits {
     }
 }
 
-/// Query string of `GET /api/metrics`.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MetricsParams {
-    /// `mesh` (default), `project`, `namespace`, `service` or `workload`.
-    #[param(value_type = Option<app::types::MetricsScopeKind>)]
-    pub scope: Option<String>,
-    /// Project id (project scope).
-    pub project: Option<String>,
-    /// Namespace (namespace, service and workload scopes).
-    pub namespace: Option<String>,
-    /// Service or workload name.
-    pub name: Option<String>,
-    /// `inbound` (default) or `outbound`.
-    #[param(value_type = Option<app::types::Direction>)]
-    pub direction: Option<String>,
-    /// Range ending now, e.g. `1h` (default), `15m`, `7d`; ignored with start/end.
-    pub range: Option<String>,
-    /// Range start, Unix seconds (with `end`).
-    pub start: Option<f64>,
-    /// Range end, Unix seconds (with `start`).
-    pub end: Option<f64>,
-    /// Seconds between points; chosen from the range when absent.
-    pub step: Option<f64>,
-}
-
 /// The default range: one hour.
 pub const DEFAULT_RANGE_S: f64 = 3600.0;
 /// Points a chart aims for when the step is chosen automatically.
@@ -82,23 +55,6 @@ pub const MIN_WINDOW_S: f64 = 60.0;
 /// The quantiles of the Request Duration chart.
 pub const QUANTILES: [(f64, &str); 3] = [(0.5, "p50"), (0.9, "p90"), (0.99, "p99")];
 
-/// Parses `90s`, `15m`, `1h`, `7d`, `2w` (a whole number and a unit).
-pub fn parse_duration(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let unit = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        "w" => 604800.0,
-        _ => return None,
-    };
-    (n > 0.0).then_some(n * unit)
-}
-
 /// A step giving about [`TARGET_POINTS`] points over `range` seconds.
 pub fn nice_step(range: f64) -> f64 {
     let raw = range / TARGET_POINTS;
@@ -112,7 +68,7 @@ pub fn nice_step(range: f64) -> f64 {
 /// ending now end on a multiple of the step, so identical requests made
 /// within one step share one answer.
 pub fn resolve_range(
-    params: &MetricsParams,
+    params: &MetricsQuery,
     now: f64,
     limits: &MetricsLimits,
 ) -> Result<(f64, f64, f64)> {
@@ -131,12 +87,10 @@ pub fn resolve_range(
             (start, end)
         }
         (None, None) => {
-            let range = match &params.range {
-                None => DEFAULT_RANGE_S,
-                Some(r) => parse_duration(r).ok_or_else(|| {
-                    Error::BadRequest(format!("range {r:?} is not a duration like 5m, 1h or 7d"))
-                })?,
-            };
+            let range = params
+                .range
+                .as_ref()
+                .map_or(DEFAULT_RANGE_S, TimeSpan::seconds);
             let step = params.step.unwrap_or_else(|| nice_step(range));
             let end = if step > 0.0 {
                 (now / step).floor() * step
@@ -184,27 +138,12 @@ pub fn resolve_range(
 /// The target of a request, with the namespace filter from `scope`:
 /// members get 403 for namespaces outside their projects.
 pub async fn resolve_target(
-    params: &MetricsParams,
+    params: &MetricsQuery,
     scope: &AccessScope,
     state: &AppState,
 ) -> Result<Target> {
-    let kind = match params.scope.as_deref() {
-        None => MetricsScopeKind::Mesh,
-        Some(s) => MetricsScopeKind::parse(s).ok_or_else(|| {
-            Error::BadRequest(format!(
-                "unknown scope {s:?}; use mesh, project, namespace, service or workload"
-            ))
-        })?,
-    };
-    let direction = match params.direction.as_deref() {
-        None | Some("inbound") => Direction::Inbound,
-        Some("outbound") => Direction::Outbound,
-        Some(d) => {
-            return Err(Error::BadRequest(format!(
-                "unknown direction {d:?}; use inbound or outbound"
-            )));
-        }
-    };
+    let kind = params.scope.unwrap_or(MetricsScopeKind::Mesh);
+    let direction = params.direction.unwrap_or(Direction::Inbound);
     let required = |value: &Option<String>, what: &str| {
         value
             .clone()
@@ -430,7 +369,7 @@ pub fn report_weight(report: &MetricsReport) -> usize {
 pub async fn report(
     state: &AppState,
     scope: &AccessScope,
-    params: &MetricsParams,
+    params: &MetricsQuery,
     now: f64,
 ) -> Result<Arc<MetricsReport>> {
     // Bad input (400) and forbidden scopes (403) are the caller's to fix,
@@ -595,23 +534,13 @@ mod tests {
         start: Option<f64>,
         end: Option<f64>,
         step: Option<f64>,
-    ) -> MetricsParams {
-        MetricsParams {
-            range: range.map(str::to_owned),
+    ) -> MetricsQuery {
+        MetricsQuery {
+            range: range.and_then(TimeSpan::parse_range),
             start,
             end,
             step,
-            ..MetricsParams::default()
-        }
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("90s"), Some(90.0));
-        assert_eq!(parse_duration("15m"), Some(900.0));
-        assert_eq!(parse_duration("7d"), Some(604800.0));
-        for bad in ["", "h", "1.5h", "-1h", "0m", "10x", "1h30m"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
+            ..MetricsQuery::default()
         }
     }
 

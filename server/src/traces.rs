@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use app::types::{SpanLog, SpanView, TraceDetail, TraceSummary};
+use app::types::{SpanLog, SpanView, TRACE_UNITS, TimeSpan, TraceDetail, TraceSummary};
 use serde_json::Value;
 
 use crate::access::AccessScope;
@@ -437,23 +437,12 @@ pub fn detail(trace: &Trace, scope: &AccessScope) -> TraceDetail {
     }
 }
 
-/// Parses a Jaeger-style duration (`1.5s`, `100ms`, `500us`, `2m`, `1h`)
-/// into microseconds.
+/// A trace duration in a search (`1.5s`, `100ms`, `500us`, `2m`, `1h`,
+/// `1m30s`) in microseconds.
 pub fn parse_duration_us(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let factor = match unit {
-        "us" | "µs" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        "m" => 60e6,
-        "h" => 3600e6,
-        _ => return None,
-    };
-    let us = n * factor;
-    (0.0..1e15).contains(&us).then_some(us.round() as i64)
+    let span = TimeSpan::parse(text).filter(|s| s.uses_only(&TRACE_UNITS))?;
+    let us = span.micros();
+    (0.0..1e15).contains(&us).then_some(us as i64)
 }
 
 #[cfg(test)]

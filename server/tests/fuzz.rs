@@ -7,7 +7,6 @@
 
 use meshdeck_server::cluster::names;
 use meshdeck_server::enablement::settings;
-use meshdeck_server::metrics::parse_duration;
 use meshdeck_server::promql::{escape_regex, escape_string};
 use meshdeck_server::traces::{parse_duration_us, parse_v1, parse_v3};
 use proptest::prelude::*;
@@ -127,8 +126,12 @@ proptest! {
 
     #[test]
     fn durations_parse_or_refuse_without_panicking(text in "\\PC{0,12}|[0-9]{1,25}[smhdw]") {
-        if let Some(seconds) = parse_duration(&text) {
+        if let Some(span) = app::types::TimeSpan::parse_range(&text) {
+            let seconds = span.seconds();
             prop_assert!(seconds.is_finite() && seconds > 0.0, "{}: {}", text, seconds);
+        }
+        if let Some(span) = app::types::TimeSpan::parse(&text) {
+            prop_assert!(span.seconds().is_finite() && span.seconds() >= 0.0, "{}", text);
         }
         let _ = parse_duration_us(&text);
     }

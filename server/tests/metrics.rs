@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use app::types::MetricsQuery;
 use app::types::{ChartKind, ErrorBody, ErrorCode, MetricsReport, TopKind};
 use common::{Fixture, state};
 use http::StatusCode;
 use meshdeck_server::AppState;
 use meshdeck_server::access::AccessScope;
-use meshdeck_server::metrics::{MetricsParams, report};
+use meshdeck_server::metrics::report;
 use meshdeck_sim::model::{Mesh, Protocol};
 use meshdeck_sim::prometheus::PrometheusServer;
 use tokio::sync::OnceCell;
@@ -239,29 +240,12 @@ fn member(namespaces: &[&str]) -> AccessScope {
     AccessScope::member("alice", namespaces.iter().copied(), true, true)
 }
 
-fn params(query: &str) -> MetricsParams {
-    serde_urlencoded_like(query)
-}
-
-/// Parses `a=b&c=d` into the params the route would get.
-fn serde_urlencoded_like(query: &str) -> MetricsParams {
-    let mut p = MetricsParams::default();
-    for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap();
-        let v = v.to_string();
-        match k {
-            "scope" => p.scope = Some(v),
-            "namespace" => p.namespace = Some(v),
-            "name" => p.name = Some(v),
-            "project" => p.project = Some(v),
-            "start" => p.start = Some(v.parse().unwrap()),
-            "end" => p.end = Some(v.parse().unwrap()),
-            "step" => p.step = Some(v.parse().unwrap()),
-            "range" => p.range = Some(v),
-            other => panic!("{other}"),
-        }
-    }
-    p
+/// `query` (`a=b&c=d`) read as the route reads it.
+fn params(query: &str) -> MetricsQuery {
+    let uri: http::Uri = format!("/api/metrics?{query}").parse().unwrap();
+    axum::extract::Query::<MetricsQuery>::try_from_uri(&uri)
+        .unwrap()
+        .0
 }
 
 #[tokio::test]

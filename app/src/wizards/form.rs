@@ -82,35 +82,12 @@ impl FieldErrors {
 // ---------------------------------------------------------------------------
 
 /// Duration units Istio accepts here, with their length in milliseconds.
-const DURATION_UNITS: [(&str, f64); 4] = [("ms", 1.0), ("s", 1e3), ("m", 60e3), ("h", 3_600e3)];
-
 /// A duration as Istio writes it (`250ms`, `5s`, `1.5s`, `1m`, `1h`,
 /// `1m30s`), in milliseconds; `None` when it is not one.
 pub fn parse_duration_ms(text: &str) -> Option<f64> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0.0;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..digits];
-        if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
-            return None;
-        }
-        let value: f64 = number.parse().ok()?;
-        rest = &rest[digits..];
-        // `ms` before `m`: the longest unit that fits.
-        let (unit, ms) = DURATION_UNITS
-            .iter()
-            .filter(|(u, _)| rest.starts_with(u))
-            .max_by_key(|(u, _)| u.len())?;
-        rest = &rest[unit.len()..];
-        total += value * ms;
-    }
-    Some(total)
+    crate::types::TimeSpan::parse(text)
+        .filter(|s| s.uses_only(&crate::types::ISTIO_UNITS))
+        .map(|s| s.millis())
 }
 
 const DURATION_HINT: &str = "a duration such as 250ms, 5s, 1m or 1h";

@@ -467,27 +467,20 @@ fn is_cidr(text: &str) -> bool {
     }
 }
 
-/// `6h`, `15d`, `1w`, `1d12h`, `90m`: digits and a unit, repeated.
+/// `6h`, `15d`, `1w`, `1d12h`, `90m`: whole numbers and units, repeated
+/// (Prometheus' durations).
 fn is_prometheus_duration(text: &str) -> bool {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest.chars().take_while(char::is_ascii_digit).count();
-        if digits == 0 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit = ["ms", "s", "m", "h", "d", "w", "y"]
-            .into_iter()
-            .find(|u| rest.starts_with(u));
-        let Some(unit) = unit else {
-            return false;
-        };
-        rest = &rest[unit.len()..];
-    }
-    true
+    use app::types::{TimeSpan, TimeUnit};
+    const UNITS: [TimeUnit; 7] = [
+        TimeUnit::Millis,
+        TimeUnit::Seconds,
+        TimeUnit::Minutes,
+        TimeUnit::Hours,
+        TimeUnit::Days,
+        TimeUnit::Weeks,
+        TimeUnit::Years,
+    ];
+    TimeSpan::parse(text).is_some_and(|s| s.is_whole() && s.uses_only(&UNITS))
 }
 
 /// Requests of the enabled components (invalid quantities count as 0;

@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use app::links::TraceTime;
 use app::types::{
-    EdgeProtocol, Graph, GraphNode, GraphNodeDetail, GraphOverview, GraphType, NodeKind,
+    Aggregate, DEFAULT_GRAPH_WINDOW, EdgeProtocol, GRAPH_WINDOWS, Graph, GraphNode,
+    GraphNodeDetail, GraphOverview, GraphQuery, NodeKind, TimeSpan,
 };
 use futures::future::{join, join_all};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::ListParams;
-use serde::Deserialize;
 
 use self::decorators::PodWorkload;
 use self::traffic::{BuildOptions, TrafficMap};
@@ -54,60 +54,18 @@ impl Default for GraphLimits {
     }
 }
 
-/// The windows the graph offers (Kiali's choices).
-pub const WINDOWS: [(&str, f64); 9] = [
-    ("1m", 60.0),
-    ("5m", 300.0),
-    ("10m", 600.0),
-    ("30m", 1800.0),
-    ("1h", 3600.0),
-    ("3h", 10800.0),
-    ("6h", 21600.0),
-    ("12h", 43200.0),
-    ("1d", 86400.0),
-];
-/// The default window.
-pub const DEFAULT_WINDOW: &str = "10m";
+/// Seconds in graph window `window`, one of [`GRAPH_WINDOWS`] (Kiali's
+/// choices); `None` for any other text.
+pub fn window_seconds(window: &str) -> Option<f64> {
+    GRAPH_WINDOWS
+        .contains(&window)
+        .then(|| TimeSpan::parse(window).map(|s| s.seconds()))
+        .flatten()
+}
+
 /// Graphs "now" are taken at a multiple of this many seconds, so requests
 /// made within it share one set of queries.
 pub const NOW_ALIGN_S: f64 = 10.0;
-
-/// Query string of `GET /api/graph` and `GET /api/graph/node`.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GraphParams {
-    /// Comma-separated namespaces (required).
-    pub namespaces: Option<String>,
-    /// `app`, `versionedApp` (default), `workload` or `service`.
-    #[serde(rename = "type")]
-    #[param(value_type = Option<app::types::GraphType>)]
-    pub graph_type: Option<String>,
-    /// Rate window: `1m`, `5m`, `10m` (default), `30m`, `1h`, `3h`, `6h`,
-    /// `12h` or `1d` (the `WINDOWS` list).
-    pub window: Option<String>,
-    /// The instant to look at (Unix seconds; default now): graph replay.
-    pub query_time: Option<f64>,
-    /// Put service nodes between callers and workloads (default true).
-    pub inject_service_nodes: Option<bool>,
-    /// The node of `GET /api/graph/node`.
-    pub node: Option<String>,
-    /// Only this node's callers and callees (a node id of the graph).
-    pub focus: Option<String>,
-    /// How many calls away from `focus`: 1 (default) to 6 (`focus::MAX_DEPTH`).
-    pub depth: Option<usize>,
-    /// `namespace`: the overview, one node per namespace not in `expand`,
-    /// with the calls between namespaces summed. Without it, a request for
-    /// more namespaces than `--graph-max-namespaces` gets the overview too.
-    pub aggregate: Option<String>,
-    /// Comma-separated namespaces the overview shows in full (at most
-    /// `--graph-max-namespaces`), with their calls to the rest summed on
-    /// the aggregated side.
-    pub expand: Option<String>,
-}
-
-/// The value of `aggregate` that asks for the namespace overview.
-pub const AGGREGATE_NAMESPACE: &str = "namespace";
 
 /// A checked graph request.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,7 +96,7 @@ pub struct Overview {
 /// Checks `params` (400 for bad values, 403 for namespaces the caller may
 /// not see) and resolves defaults; `now` is the current Unix time.
 pub fn resolve(
-    params: &GraphParams,
+    params: &GraphQuery,
     scope: &GraphViewer,
     limits: &GraphLimits,
     now: f64,
@@ -177,21 +135,16 @@ pub fn resolve(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    let overview = match params.aggregate.as_deref() {
-        None | Some("") => None,
-        Some(AGGREGATE_NAMESPACE) => Some(false),
-        Some(other) => {
-            return Err(Error::BadRequest(format!(
-                "unknown aggregate {other:?}; use {AGGREGATE_NAMESPACE}"
-            )));
-        }
+    let overview = match params.aggregate {
+        None => None,
+        Some(Aggregate::Namespace) => Some(false),
     };
     // More namespaces than the detail limit: the overview, not a 400.
     let overview = match overview {
         None if namespaces.len() > limits.max_namespaces => Some(true),
         None if !expanded.is_empty() => {
             return Err(Error::BadRequest(format!(
-                "expand needs the overview (aggregate={AGGREGATE_NAMESPACE})"
+                "expand needs the overview (aggregate=namespace)"
             )));
         }
         other => other,
@@ -214,25 +167,14 @@ pub fn resolve(
     for ns in &namespaces {
         scope.check_namespace(ns)?;
     }
-    let graph_type = match params.graph_type.as_deref() {
-        None => GraphType::default(),
-        Some(t) => GraphType::parse(t).ok_or_else(|| {
-            Error::BadRequest(format!(
-                "unknown graph type {t:?}; use app, versionedApp, workload or service"
-            ))
-        })?,
-    };
-    let window = params.window.as_deref().unwrap_or(DEFAULT_WINDOW);
-    let window_s = WINDOWS
-        .iter()
-        .find(|(w, _)| *w == window)
-        .map(|(_, s)| *s)
-        .ok_or_else(|| {
-            Error::BadRequest(format!(
-                "unknown window {window:?}; use one of {}",
-                WINDOWS.map(|(w, _)| w).join(", ")
-            ))
-        })?;
+    let graph_type = params.graph_type.unwrap_or_default();
+    let window = params.window.as_deref().unwrap_or(DEFAULT_GRAPH_WINDOW);
+    let window_s = window_seconds(window).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "unknown window {window:?}; use one of {}",
+            GRAPH_WINDOWS.join(", ")
+        ))
+    })?;
     let query_time = match params.query_time {
         None => (now / NOW_ALIGN_S).floor() * NOW_ALIGN_S,
         Some(t) if !t.is_finite() || t <= window_s => {
@@ -668,7 +610,7 @@ fn protocol_key(p: EdgeProtocol) -> &'static str {
 pub async fn graph(
     state: &AppState,
     scope: &GraphViewer,
-    params: &GraphParams,
+    params: &GraphQuery,
     now: f64,
 ) -> Result<Graph> {
     let request = resolve(params, scope, state.graph_limits(), now)?;
@@ -702,7 +644,7 @@ pub async fn graph(
 pub async fn node_detail(
     state: &AppState,
     scope: &GraphViewer,
-    params: &GraphParams,
+    params: &GraphQuery,
     now: f64,
 ) -> Result<GraphNodeDetail> {
     let id = params
@@ -763,10 +705,10 @@ pub fn detail_of(
         let end = graph.query_time.round() as i64;
         TraceTime::Between(end - graph.window_s.round() as i64, end)
     } else {
-        WINDOWS
+        GRAPH_WINDOWS
             .iter()
-            .find(|(_, seconds)| *seconds == graph.window_s)
-            .map_or(TraceTime::Default, |(name, _)| TraceTime::Last(name))
+            .find(|w| window_seconds(w) == Some(graph.window_s))
+            .map_or(TraceTime::Default, |name| TraceTime::Last(name))
     };
     let (metrics_url, traces_url) = links(&node, time);
     Ok(GraphNodeDetail {
@@ -820,6 +762,7 @@ pub fn links(node: &GraphNode, time: TraceTime<'_>) -> (Option<String>, Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::types::GraphType;
 
     #[test]
     fn label_maps_weigh_their_b_tree_nodes_and_strings() {
@@ -877,10 +820,10 @@ mod tests {
         );
     }
 
-    fn params(ns: &str) -> GraphParams {
-        GraphParams {
+    fn params(ns: &str) -> GraphQuery {
+        GraphQuery {
             namespaces: Some(ns.into()),
-            ..GraphParams::default()
+            ..GraphQuery::default()
         }
     }
 
@@ -912,38 +855,30 @@ mod tests {
             params("Bad_Name"),
             // More than the overview covers.
             params("a,b,c,d"),
-            GraphParams {
-                aggregate: Some("project".into()),
-                ..params("a")
-            },
             // expand without the overview, of a namespace not asked for,
             // or of more namespaces than the detail limit.
-            GraphParams {
+            GraphQuery {
                 expand: Some("a".into()),
                 ..params("a,b")
             },
-            GraphParams {
-                aggregate: Some(AGGREGATE_NAMESPACE.into()),
+            GraphQuery {
+                aggregate: Some(Aggregate::Namespace),
                 expand: Some("z".into()),
                 ..params("a,b")
             },
-            GraphParams {
+            GraphQuery {
                 expand: Some("a,b,c".into()),
                 ..params("a,b,c")
             },
-            GraphParams {
-                graph_type: Some("pods".into()),
-                ..params("a")
-            },
-            GraphParams {
+            GraphQuery {
                 window: Some("7m".into()),
                 ..params("a")
             },
-            GraphParams {
+            GraphQuery {
                 query_time: Some(2e9),
                 ..params("a")
             },
-            GraphParams {
+            GraphQuery {
                 query_time: Some(f64::NAN),
                 ..params("a")
             },
@@ -958,7 +893,7 @@ mod tests {
         assert!(overview.automatic && overview.expanded.is_empty());
         assert_eq!(overview.detail_limit, 2);
         let r = resolve(
-            &GraphParams {
+            &GraphQuery {
                 expand: Some("c, b".into()),
                 ..params("a,b,c")
             },
@@ -972,8 +907,8 @@ mod tests {
             ["b", "c"]
         );
         // Asked for, within the limit: not automatic.
-        let r = GraphParams {
-            aggregate: Some(AGGREGATE_NAMESPACE.into()),
+        let r = GraphQuery {
+            aggregate: Some(Aggregate::Namespace),
             ..params("a,b")
         };
         assert!(

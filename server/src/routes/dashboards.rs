@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Owner;
-use crate::dashboards::{self, DashboardParams};
+use crate::dashboards;
 use crate::error::{Error, Result};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "dashboards",
     params(
         ("kind" = DashboardKind, Path, description = "`mesh`, `service` or `workload`"),
-        DashboardParams,
+        app::types::DashboardQuery,
     ),
     responses(
         (status = 200, description = "The dashboard's panels with their series", body = Dashboard),
@@ -40,7 +40,7 @@ async fn dashboards_get(
     State(state): State<AppState>,
     scope: Owner,
     Path(kind): Path<String>,
-    ApiQuery(params): ApiQuery<DashboardParams>,
+    ApiQuery(params): ApiQuery<app::types::DashboardQuery>,
 ) -> Result<Json<Dashboard>> {
     let kind = DashboardKind::parse(&kind).ok_or_else(|| {
         Error::NotFound(format!(

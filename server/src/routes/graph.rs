@@ -10,7 +10,9 @@ use utoipa_axum::routes;
 use crate::access::GraphViewer;
 use crate::error::Result;
 use crate::extract::ApiQuery;
-use crate::graph::{self, GraphParams};
+use app::types::GraphQuery;
+
+use crate::graph;
 use crate::state::AppState;
 
 /// Routes of this resource.
@@ -25,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/graph",
     tag = "graph",
-    params(GraphParams),
+    params(GraphQuery),
     responses(
         (status = 200, description = "Nodes and edges with their traffic", body = Graph),
         (status = 400, description = "A parameter is missing or malformed, or the graph is over its size limits", body = ErrorBody),
@@ -38,7 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn graph_get(
     State(state): State<AppState>,
     scope: GraphViewer,
-    ApiQuery(params): ApiQuery<GraphParams>,
+    ApiQuery(params): ApiQuery<GraphQuery>,
 ) -> Result<Json<Graph>> {
     graph::graph(&state, &scope, &params, state.now_s())
         .await
@@ -50,7 +52,7 @@ async fn graph_get(
     get,
     path = "/graph/node",
     tag = "graph",
-    params(GraphParams),
+    params(GraphQuery),
     responses(
         (status = 200, description = "The node's inbound and outbound traffic", body = GraphNodeDetail),
         (status = 400, description = "A parameter is missing or malformed", body = ErrorBody),
@@ -64,7 +66,7 @@ async fn graph_get(
 async fn graph_node_get(
     State(state): State<AppState>,
     scope: GraphViewer,
-    ApiQuery(params): ApiQuery<GraphParams>,
+    ApiQuery(params): ApiQuery<GraphQuery>,
 ) -> Result<Json<GraphNodeDetail>> {
     graph::node_detail(&state, &scope, &params, state.now_s())
         .await

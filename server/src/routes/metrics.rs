@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::access::AccessScope;
 use crate::error::Result;
 use crate::extract::ApiQuery;
-use crate::metrics::{self, MetricsParams};
+use crate::metrics;
 use crate::state::AppState;
 
 /// Routes of this resource.
@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/metrics",
     tag = "metrics",
-    params(MetricsParams),
+    params(app::types::MetricsQuery),
     responses(
         (status = 200, description = "Success rate, request volume, 4xx, 5xx and request duration, and the top lists", body = MetricsReport),
         (status = 400, description = "A parameter is missing or malformed", body = ErrorBody),
@@ -39,7 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn metrics_get(
     State(state): State<AppState>,
     scope: AccessScope,
-    ApiQuery(params): ApiQuery<MetricsParams>,
+    ApiQuery(params): ApiQuery<app::types::MetricsQuery>,
 ) -> Result<Json<Arc<MetricsReport>>> {
     let now = state.now_s();
     metrics::report(&state, &scope, &params, now)

@@ -1,10 +1,12 @@
 //! `GET /api/traces`, `/api/traces/services` and `/api/traces/{id}`: trace
 //! search and the waterfall, from Jaeger, scoped to what the caller may see.
 
-use app::types::{ErrorBody, TraceDetail, TraceSearch, TraceServices};
+use app::types::{
+    ErrorBody, TimeSpan, TraceDetail, TraceSearch, TraceSearchQuery, TraceServices,
+    TraceServicesQuery,
+};
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -41,21 +43,13 @@ fn check_service(scope: &AccessScope, service: &str) -> Result<()> {
     }
 }
 
-/// Query string of `/api/traces/services`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct ServicesParams {
-    /// Also list this service's operations.
-    service: Option<String>,
-}
-
 /// The services with traces that the caller may see, and the operations of
 /// `service` when one is given.
 #[utoipa::path(
     get,
     path = "/traces/services",
     tag = "traces",
-    params(ServicesParams),
+    params(TraceServicesQuery),
     responses(
         (status = 200, description = "Services and operations", body = TraceServices),
         (status = 400, description = "A parameter is malformed", body = ErrorBody),
@@ -67,7 +61,7 @@ struct ServicesParams {
 async fn traces_services(
     State(state): State<AppState>,
     scope: TraceViewer,
-    ApiQuery(params): ApiQuery<ServicesParams>,
+    ApiQuery(params): ApiQuery<TraceServicesQuery>,
 ) -> Result<Json<TraceServices>> {
     if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
         check_service(&scope, service)?;
@@ -89,49 +83,24 @@ async fn traces_services(
     }))
 }
 
-/// Query string of `/api/traces`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchParams {
-    /// Service (required).
-    pub service: Option<String>,
-    /// Operation.
-    pub operation: Option<String>,
-    /// Tags, `key=value` pairs separated by spaces, e.g. `error=true http.status_code=503`.
-    pub tags: Option<String>,
-    /// Shortest duration, e.g. `100ms`.
-    #[serde(rename = "minDuration")]
-    pub min_duration: Option<String>,
-    /// Longest duration, e.g. `2s`.
-    #[serde(rename = "maxDuration")]
-    pub max_duration: Option<String>,
-    /// Range ending now, e.g. `1h`.
-    pub range: Option<String>,
-    /// Range start (Unix seconds).
-    pub start: Option<f64>,
-    /// Range end (Unix seconds).
-    pub end: Option<f64>,
-    /// Most traces (default 20, at most 500).
-    pub limit: Option<usize>,
-}
-
 /// How far past now a search may end (clocks differ a little).
 const MAX_FUTURE_S: f64 = 3600.0;
 
 /// Turns search parameters into a Jaeger query, or a 400 saying what is
 /// wrong; a range longer than `max_range_s` is one of those.
-pub fn parse_search(params: &SearchParams, now: f64, max_range_s: f64) -> Result<TraceQuery> {
+pub fn parse_search(params: &TraceSearchQuery, now: f64, max_range_s: f64) -> Result<TraceQuery> {
     let service = params
         .service
         .clone()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Error::BadRequest("a service is required to search traces".into()))?;
-    let duration = |name: &str, value: &Option<String>| -> Result<Option<i64>> {
-        match value.as_deref().filter(|v| !v.is_empty()) {
+    let duration = |name: &str, value: &Option<TimeSpan>| -> Result<Option<i64>> {
+        match value {
             None => Ok(None),
-            Some(v) => parse_duration_us(v).map(Some).ok_or_else(|| {
+            Some(v) => parse_duration_us(v.text()).map(Some).ok_or_else(|| {
                 Error::BadRequest(format!(
-                    "{name} {v:?} is not a duration like 100ms, 1.5s or 2m"
+                    "{name} {:?} is not a duration like 100ms, 1.5s or 2m",
+                    v.text()
                 ))
             }),
         }
@@ -159,12 +128,10 @@ pub fn parse_search(params: &SearchParams, now: f64, max_range_s: f64) -> Result
             ));
         }
         (None, None) => {
-            let range = match params.range.as_deref() {
-                None | Some("") => DEFAULT_RANGE_S,
-                Some(r) => crate::metrics::parse_duration(r).ok_or_else(|| {
-                    Error::BadRequest(format!("range {r:?} is not a duration like 15m, 1h or 2d"))
-                })?,
-            };
+            let range = params
+                .range
+                .as_ref()
+                .map_or(DEFAULT_RANGE_S, TimeSpan::seconds);
             (now - range, now)
         }
         _ => {
@@ -210,7 +177,7 @@ pub fn parse_search(params: &SearchParams, now: f64, max_range_s: f64) -> Result
     get,
     path = "/traces",
     tag = "traces",
-    params(SearchParams),
+    params(TraceSearchQuery),
     responses(
         (status = 200, description = "The traces found, newest first", body = TraceSearch),
         (status = 400, description = "A parameter is missing or malformed", body = ErrorBody),
@@ -223,7 +190,7 @@ pub fn parse_search(params: &SearchParams, now: f64, max_range_s: f64) -> Result
 async fn traces_search(
     State(state): State<AppState>,
     scope: TraceViewer,
-    ApiQuery(params): ApiQuery<SearchParams>,
+    ApiQuery(params): ApiQuery<TraceSearchQuery>,
 ) -> Result<Json<TraceSearch>> {
     if let Some(service) = params.service.as_deref().filter(|s| !s.is_empty()) {
         check_service(&scope, service)?;
@@ -320,19 +287,19 @@ mod tests {
         }
     }
 
-    fn params(service: &str) -> SearchParams {
-        SearchParams {
+    fn params(service: &str) -> TraceSearchQuery {
+        TraceSearchQuery {
             service: Some(service.into()),
-            ..SearchParams::default()
+            ..TraceSearchQuery::default()
         }
     }
 
     #[test]
     fn search_parameters_are_checked() {
         let q = parse_search(
-            &SearchParams {
+            &TraceSearchQuery {
                 tags: Some("error=true http.status_code=503".into()),
-                min_duration: Some("100ms".into()),
+                min_duration: TimeSpan::parse("100ms"),
                 limit: Some(50),
                 ..params("reviews.bookinfo")
             },
@@ -354,42 +321,34 @@ mod tests {
         );
 
         let bad = [
-            SearchParams::default(),
-            SearchParams {
-                min_duration: Some("fast".into()),
-                ..params("a.b")
-            },
-            SearchParams {
+            TraceSearchQuery::default(),
+            TraceSearchQuery {
                 limit: Some(501),
                 ..params("a.b")
             },
-            SearchParams {
+            TraceSearchQuery {
                 limit: Some(0),
                 ..params("a.b")
             },
-            SearchParams {
+            TraceSearchQuery {
                 tags: Some("=x".into()),
                 ..params("a.b")
             },
-            SearchParams {
-                min_duration: Some("2s".into()),
-                max_duration: Some("1s".into()),
+            TraceSearchQuery {
+                min_duration: TimeSpan::parse("2s"),
+                max_duration: TimeSpan::parse("1s"),
                 ..params("a.b")
             },
-            SearchParams {
+            TraceSearchQuery {
                 start: Some(10.0),
                 ..params("a.b")
             },
-            SearchParams {
-                range: Some("eventually".into()),
-                ..params("a.b")
-            },
             // Longer than the limit, or ending far in the future.
-            SearchParams {
-                range: Some("10000w".into()),
+            TraceSearchQuery {
+                range: TimeSpan::parse_range("10000w"),
                 ..params("a.b")
             },
-            SearchParams {
+            TraceSearchQuery {
                 start: Some(1.0),
                 end: Some(1e15),
                 ..params("a.b")
