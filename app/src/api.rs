@@ -18,12 +18,13 @@ use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
 use crate::types::{
-    AuthMode, Dashboard, DashboardKind, ErrorBody, ErrorCode, Graph, GraphNodeDetail,
-    InjectionChange, InjectionRequest, IstioConfigList, IstioKind, IstioObjectDetail, Me,
-    MeshChange, MeshSettings, MeshStatus, MetricsReport, MetricsTargets, NamespaceList, Preflight,
-    PromQueryAnswer, PromQueryRequest, Rollout, RolloutCharts, RolloutControl, RolloutList,
-    RolloutStart, ServiceTraffic, SettingsDocument, SettingsUpdate, Status, TelemetryReport,
-    TraceDetail, TraceSearch, TraceServices, WizardOutcome, WizardRequest, WorkloadKind,
+    AuthMode, Dashboard, DashboardKind, DashboardQuery, ErrorBody, ErrorCode, Graph,
+    GraphNodeDetail, GraphQuery, InjectionChange, InjectionRequest, IstioConfigList, IstioKind,
+    IstioObjectDetail, Me, MeshChange, MeshSettings, MeshStatus, MetricsQuery, MetricsReport,
+    MetricsTargets, NamespaceList, Preflight, PromQueryAnswer, PromQueryRequest, Rollout,
+    RolloutCharts, RolloutControl, RolloutList, RolloutStart, ServiceTraffic, SettingsDocument,
+    SettingsUpdate, Status, TelemetryReport, TraceDetail, TraceSearch, TraceSearchQuery,
+    TraceServices, TraceServicesQuery, WizardOutcome, WizardRequest, WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -35,6 +36,18 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// What went wrong, in words.
     pub message: String,
+}
+
+impl ApiError {
+    /// A request the UI refuses to send, for `message` (what the server
+    /// would have said: the page shows it like the server's 400).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: 400,
+            code: ErrorCode::BadRequest,
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for ApiError {
@@ -306,8 +319,18 @@ async fn decode<T: DeserializeOwned>(
 }
 
 /// `GET /api/metrics?<query>`.
-pub async fn metrics(query: &str) -> Result<MetricsReport, ApiError> {
-    get_json(&format!("/api/metrics?{query}")).await
+pub async fn metrics(query: &MetricsQuery) -> Result<MetricsReport, ApiError> {
+    get_json(&with_query("/api/metrics", query)).await
+}
+
+/// `path`, with `query` as its query string when it has any field.
+fn with_query<T: Serialize>(path: &str, query: &T) -> String {
+    let query = crate::format::query_of(query);
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
 }
 
 /// `GET /api/metrics/targets`.
@@ -316,21 +339,13 @@ pub async fn metrics_targets() -> Result<MetricsTargets, ApiError> {
 }
 
 /// `GET /api/traces/services[?service=]`: services, and one service's operations.
-pub async fn trace_services(service: String) -> Result<TraceServices, ApiError> {
-    if service.is_empty() {
-        get_json("/api/traces/services").await
-    } else {
-        get_json(&format!(
-            "/api/traces/services?service={}",
-            crate::format::encode_component(&service)
-        ))
-        .await
-    }
+pub async fn trace_services(query: TraceServicesQuery) -> Result<TraceServices, ApiError> {
+    get_json(&with_query("/api/traces/services", &query)).await
 }
 
 /// `GET /api/traces?<query>`.
-pub async fn trace_search(query: String) -> Result<TraceSearch, ApiError> {
-    get_json(&format!("/api/traces?{query}")).await
+pub async fn trace_search(query: TraceSearchQuery) -> Result<TraceSearch, ApiError> {
+    get_json(&with_query("/api/traces", &query)).await
 }
 
 /// `GET /api/traces/{id}`.
@@ -446,13 +461,13 @@ pub async fn switch_mesh(enable: bool, dry_run: bool, force: bool) -> Result<Mes
 }
 
 /// `GET /api/graph?<query>`.
-pub async fn graph(query: &str) -> Result<Graph, ApiError> {
-    get_json(&format!("/api/graph?{query}")).await
+pub async fn graph(query: &GraphQuery) -> Result<Graph, ApiError> {
+    get_json(&with_query("/api/graph", query)).await
 }
 
-/// `GET /api/graph/node?<query>`.
-pub async fn graph_node(query: &str) -> Result<GraphNodeDetail, ApiError> {
-    get_json(&format!("/api/graph/node?{query}")).await
+/// `GET /api/graph/node?<query>` (the query names the node).
+pub async fn graph_node(query: &GraphQuery) -> Result<GraphNodeDetail, ApiError> {
+    get_json(&with_query("/api/graph/node", query)).await
 }
 
 /// `POST /api/prometheus/query` (owners only).
@@ -461,8 +476,12 @@ pub async fn prometheus_query(request: PromQueryRequest) -> Result<PromQueryAnsw
 }
 
 /// `GET /api/dashboards/{kind}?<query>` (owners only).
-pub async fn dashboard(kind: DashboardKind, query: &str) -> Result<Dashboard, ApiError> {
-    get_json(&format!("/api/dashboards/{}?{query}", kind.as_str())).await
+pub async fn dashboard(kind: DashboardKind, query: &DashboardQuery) -> Result<Dashboard, ApiError> {
+    get_json(&with_query(
+        &format!("/api/dashboards/{}", kind.as_str()),
+        query,
+    ))
+    .await
 }
 
 fn service_path(ns: &str, name: &str, rest: &str) -> String {

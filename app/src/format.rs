@@ -250,9 +250,91 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
         .join("&")
 }
 
+/// A typed query (a flat struct of optional strings, numbers and
+/// booleans, such as [`crate::types::GraphQuery`]) as a query string, in
+/// field order; whole numbers are written without a fraction.
+pub fn query_of<T: serde::Serialize>(query: &T) -> String {
+    // JSON text keeps the struct's field order; a map of it would sort.
+    let Ok(fields) =
+        serde_json::to_string(query).and_then(|json| serde_json::from_str::<Fields>(&json))
+    else {
+        return String::new();
+    };
+    let pairs: Vec<(&str, String)> = fields
+        .0
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+                    _ => n.to_string(),
+                },
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (k.as_str(), text)
+        })
+        .collect();
+    query_string(&pairs)
+}
+
+/// A JSON object's fields in the order written.
+struct Fields(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Fields, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
 #[cfg(test)]
 mod query_tests {
     use super::*;
+
+    #[test]
+    fn typed_queries_keep_field_order_and_whole_numbers() {
+        use crate::types::{MetricsQuery, MetricsScopeKind, TimeSpan, TraceSearchQuery};
+        let m = MetricsQuery {
+            scope: Some(MetricsScopeKind::Service),
+            namespace: Some("bookinfo".into()),
+            name: Some("product page".into()),
+            range: TimeSpan::parse_range("15m"),
+            ..MetricsQuery::default()
+        };
+        assert_eq!(
+            query_of(&m),
+            "scope=service&namespace=bookinfo&name=product%20page&range=15m"
+        );
+        let t = TraceSearchQuery {
+            service: Some("reviews.bookinfo".into()),
+            start: Some(1_700_000_000.0),
+            end: Some(1_700_000_600.5),
+            ..TraceSearchQuery::default()
+        };
+        assert_eq!(
+            query_of(&t),
+            "service=reviews.bookinfo&start=1700000000&end=1700000600.5"
+        );
+    }
 
     #[test]
     fn query_strings_encode_and_skip_empty_values() {

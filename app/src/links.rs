@@ -99,6 +99,24 @@ pub fn traces_page(service: &str, time: TraceTime<'_>) -> String {
     format!("{}?{query}", crate::nav::TRACES.path)
 }
 
+/// The Traffic Metrics page for `query` (its scope and time).
+pub fn metrics_page(query: &crate::types::MetricsQuery) -> String {
+    format!(
+        "{}?{}",
+        crate::nav::METRICS.path,
+        crate::format::query_of(query)
+    )
+}
+
+/// The Traces page running the search `query`.
+pub fn traces_search_page(query: &crate::types::TraceSearchQuery) -> String {
+    format!(
+        "{}?{}",
+        crate::nav::TRACES.path,
+        crate::format::query_of(query)
+    )
+}
+
 /// Seconds in a range like `15m`, `1h` or `2d` ([`TimeSpan::parse_range`]).
 ///
 /// [`TimeSpan::parse_range`]: crate::types::TimeSpan::parse_range

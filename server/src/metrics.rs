@@ -593,7 +593,7 @@ mod tests {
         let cases = [
             params(None, Some(100.0), Some(50.0), None),
             params(None, Some(100.0), None, None),
-            params(Some("forever"), None, None, None),
+            // (A range that is not one is refused by the query's type.)
             params(Some("60d"), None, None, None),
             params(None, Some(0.0), Some(86400.0), Some(1.0)),
             params(None, Some(0.0), Some(3600.0), Some(0.0)),

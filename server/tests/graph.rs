@@ -391,16 +391,20 @@ async fn members_see_their_namespaces_and_no_details_beyond() {
     );
     assert_eq!(detail.inbound.len(), 1);
     assert_eq!(
-        detail.metrics_url.as_deref(),
-        Some("/metrics?scope=service&namespace=bookinfo&name=productpage")
+        detail
+            .metrics
+            .as_ref()
+            .map(app::format::query_of)
+            .as_deref(),
+        Some("scope=service&namespace=bookinfo&name=productpage")
     );
     // A graph at a given time (a replay): its traces link covers the
     // graph's default window, 10 minutes, ending then.
     let end = (f.end - 120.0) as i64;
     assert_eq!(
-        detail.traces_url,
+        detail.traces.as_ref().map(app::format::query_of),
         Some(format!(
-            "/traces?service=productpage.bookinfo&start={}&end={end}",
+            "service=productpage.bookinfo&start={}&end={end}",
             end - 600
         ))
     );

@@ -16,7 +16,9 @@ use crate::components::top_list::TopTable;
 use crate::components::utc_offset_s;
 use crate::format;
 use crate::nav::METRICS;
-use crate::types::{MetricsReport, MetricsScopeKind, MetricsTargets};
+use crate::types::{
+    Direction, MetricsQuery, MetricsReport, MetricsScopeKind, MetricsTargets, TimeSpan,
+};
 
 /// Range presets offered as buttons.
 pub const PRESETS: [&str; 10] = [
@@ -124,9 +126,46 @@ impl MetricsUrl {
         pairs
     }
 
-    /// The `/api/metrics` query string for this state.
-    pub fn api_query(&self) -> String {
-        format::query_string(&self.pairs(false))
+    /// `GET /api/metrics`'s query for this state, or what is wrong with
+    /// its range or times.
+    pub fn api_query(&self) -> Result<MetricsQuery, String> {
+        let text = |v: &String| (!v.is_empty()).then(|| v.clone());
+        let kind = self.kind();
+        let mut q = MetricsQuery {
+            scope: (!self.scope.is_empty()).then_some(kind),
+            ..MetricsQuery::default()
+        };
+        match kind {
+            MetricsScopeKind::Mesh => {}
+            MetricsScopeKind::Project => q.project = text(&self.project),
+            MetricsScopeKind::Namespace => q.namespace = text(&self.namespace),
+            MetricsScopeKind::Service | MetricsScopeKind::Workload => {
+                q.namespace = text(&self.namespace);
+                q.name = text(&self.name);
+                q.direction = match self.direction.as_str() {
+                    "outbound" => Some(Direction::Outbound),
+                    "inbound" => Some(Direction::Inbound),
+                    _ => None,
+                };
+            }
+        }
+        if self.is_custom() {
+            let time = |name: &str, v: &String| {
+                v.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("{name} {v:?} is not a Unix time in seconds"))
+            };
+            q.start = Some(time("start", &self.start)?);
+            q.end = Some(time("end", &self.end)?);
+        } else if !self.range.is_empty() {
+            q.range = Some(TimeSpan::parse_range(&self.range).ok_or_else(|| {
+                format!(
+                    "range {:?} is not a duration like 15m, 1h or 7d",
+                    self.range
+                )
+            })?);
+        }
+        Ok(q)
     }
 
     /// The page URL for this state.
@@ -155,7 +194,12 @@ pub fn MetricsPage() -> impl IntoView {
     let api_query = Memo::new(move |_| url.read().api_query());
     let report = LocalResource::new(move || {
         let q = api_query.get();
-        async move { api::metrics(&q).await }
+        async move {
+            match q {
+                Ok(q) => api::metrics(&q).await,
+                Err(message) => Err(api::ApiError::bad_request(message)),
+            }
+        }
     });
 
     let offset_s = utc_offset_s();

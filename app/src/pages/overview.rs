@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::access::AccessSummary;
-use crate::components::layout::PageHeader;
+use crate::components::layout::{MeResource, PageHeader};
 use crate::components::state::loaded;
 use crate::components::upstreams::UpstreamTable;
 use crate::nav::OVERVIEW;
@@ -16,7 +16,7 @@ pub fn Overview() -> impl IntoView {
     let status = LocalResource::new(api::status);
     // Signed out (token mode) the overview still works; the access card
     // appears once someone is signed in.
-    let me = LocalResource::new(api::me_if_signed_in);
+    let MeResource(me) = expect_context::<MeResource>();
     view! {
         <PageHeader item=OVERVIEW />
         <div class="toolbar">

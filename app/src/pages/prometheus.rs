@@ -21,8 +21,8 @@ use crate::format;
 use crate::nav::PROMETHEUS;
 use crate::pages::metrics::PRESETS;
 use crate::types::{
-    Dashboard, DashboardKind, MetricsTargets, PromData, PromQueryAnswer, PromQueryRequest,
-    PromRangeSeries, Series, ServiceRow, Unit,
+    Dashboard, DashboardKind, DashboardQuery, MetricsTargets, PromData, PromQueryAnswer,
+    PromQueryRequest, PromRangeSeries, Series, ServiceRow, TimeSpan, Unit,
 };
 
 /// `sessionStorage` key of the console's query history.
@@ -156,18 +156,21 @@ impl PrometheusUrl {
         }
     }
 
-    /// The `/api/dashboards/{kind}` query string, or `None` while a
-    /// service or workload is still to be chosen.
-    pub fn api_query(&self, kind: DashboardKind) -> Option<String> {
+    /// `GET /api/dashboards/{kind}`'s query, or `None` while a service or
+    /// workload is still to be chosen.
+    pub fn api_query(&self, kind: DashboardKind) -> Option<DashboardQuery> {
         if kind.needs_name() && (self.namespace.is_empty() || self.name.is_empty()) {
             return None;
         }
-        let mut pairs = vec![("range", self.preset().to_owned())];
+        let mut query = DashboardQuery {
+            range: TimeSpan::parse_range(self.preset()),
+            ..DashboardQuery::default()
+        };
         if kind.needs_name() {
-            pairs.push(("namespace", self.namespace.clone()));
-            pairs.push(("name", self.name.clone()));
+            query.namespace = Some(self.namespace.clone());
+            query.name = Some(self.name.clone());
         }
-        Some(format::query_string(&pairs))
+        Some(query)
     }
 }
 
@@ -824,8 +827,10 @@ mod tests {
             "/prometheus?tab=service&namespace=bookinfo&name=details&range=15m&refresh=1m"
         );
         assert_eq!(
-            u.api_query(DashboardKind::Service).as_deref(),
-            Some("range=15m&namespace=bookinfo&name=details")
+            u.api_query(DashboardKind::Service)
+                .map(|q| format::query_of(&q))
+                .as_deref(),
+            Some("namespace=bookinfo&name=details&range=15m")
         );
         let mesh = PrometheusUrl {
             tab: "mesh".into(),

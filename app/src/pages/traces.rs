@@ -16,7 +16,10 @@ use crate::components::state::loaded;
 use crate::components::utc_offset_s;
 use crate::format;
 use crate::nav::TRACES;
-use crate::types::{SpanView, TraceDetail, TraceSearch, TraceServices};
+use crate::types::{
+    SpanView, TRACE_UNITS, TimeSpan, TraceDetail, TraceSearch, TraceSearchQuery, TraceServices,
+    TraceServicesQuery,
+};
 
 /// Range choices for a search.
 const RANGES: [(&str, &str); 6] = [
@@ -119,9 +122,59 @@ impl TracesUrl {
         ]
     }
 
-    /// The `/api/traces` query string.
-    pub fn api_query(&self) -> String {
-        format::query_string(&self.search_pairs())
+    /// `GET /api/traces`'s query for this state, or what is wrong with
+    /// the durations or numbers typed in.
+    pub fn api_query(&self) -> Result<TraceSearchQuery, String> {
+        let text = |v: &String| (!v.is_empty()).then(|| v.clone());
+        let duration = |name: &str, v: &String| match v.trim() {
+            "" => Ok(None),
+            v => TimeSpan::parse(v)
+                .filter(|s| s.uses_only(&TRACE_UNITS))
+                .map(Some)
+                .ok_or_else(|| format!("{name} {v:?} is not a duration like 100ms, 1.5s or 2m")),
+        };
+        let number = |name: &str, v: &String| match v.trim() {
+            "" => Ok(None),
+            v => v
+                .parse::<f64>()
+                .map(Some)
+                .map_err(|_| format!("{name} {v:?} is not a number")),
+        };
+        let custom = self.is_custom();
+        Ok(TraceSearchQuery {
+            service: text(&self.service),
+            operation: text(&self.operation),
+            tags: text(&self.tags),
+            min_duration: duration("minDuration", &self.min_duration)?,
+            max_duration: duration("maxDuration", &self.max_duration)?,
+            range: if custom {
+                None
+            } else {
+                match self.range.trim() {
+                    "" => None,
+                    r => Some(TimeSpan::parse_range(r).ok_or_else(|| {
+                        format!("range {r:?} is not a duration like 15m, 1h or 7d")
+                    })?),
+                }
+            },
+            start: if custom {
+                number("start", &self.start)?
+            } else {
+                None
+            },
+            end: if custom {
+                number("end", &self.end)?
+            } else {
+                None
+            },
+            limit: match self.limit.trim() {
+                "" => None,
+                l => Some(
+                    l.parse()
+                        .map_err(|_| format!("limit {l:?} is not a whole number"))?,
+                ),
+            },
+        })
     }
 
     /// The page URL for this state.
@@ -170,14 +223,22 @@ pub fn TracesPage() -> impl IntoView {
 
 #[component]
 fn SearchView(url: Memo<TracesUrl>, go: Callback<TracesUrl>, offset_s: i64) -> impl IntoView {
-    let services = LocalResource::new(move || api::trace_services(url.get().service));
+    let services = LocalResource::new(move || {
+        let service = url.get().service;
+        api::trace_services(TraceServicesQuery {
+            service: (!service.is_empty()).then_some(service),
+        })
+    });
     let results = LocalResource::new(move || {
         let u = url.get();
         async move {
             if u.service.is_empty() {
                 Ok(None)
             } else {
-                api::trace_search(u.api_query()).await.map(Some)
+                match u.api_query() {
+                    Ok(q) => api::trace_search(q).await.map(Some),
+                    Err(message) => Err(api::ApiError::bad_request(message)),
+                }
             }
         }
     });
@@ -718,12 +779,17 @@ mod tests {
             end: "1700003600".into(),
             ..TracesUrl::default()
         };
+        let query = |u: &TracesUrl| format::query_of(&u.api_query().unwrap());
         assert_eq!(
-            u.api_query(),
+            query(&u),
             "service=reviews.bookinfo&start=1700000000&end=1700003600"
         );
         u.end.clear();
-        assert_eq!(u.api_query(), "service=reviews.bookinfo&range=6h");
+        assert_eq!(query(&u), "service=reviews.bookinfo&range=6h");
+        // What the server would refuse is refused before it is sent.
+        u.min_duration = "fast".into();
+        let err = u.api_query().unwrap_err();
+        assert!(err.contains("minDuration \"fast\""), "{err}");
     }
 
     #[test]
@@ -738,7 +804,10 @@ mod tests {
             u.page_url(),
             "/traces?service=reviews.bookinfo&tags=error%3Dtrue&trace=abc"
         );
-        assert_eq!(u.api_query(), "service=reviews.bookinfo&tags=error%3Dtrue");
+        assert_eq!(
+            format::query_of(&u.api_query().unwrap()),
+            "service=reviews.bookinfo&tags=error%3Dtrue"
+        );
     }
 
     #[test]

@@ -323,8 +323,10 @@ pub struct GraphNodeDetail {
     pub outbound: Vec<GraphEdge>,
     /// The nodes at the other ends of those edges.
     pub peers: Vec<GraphNode>,
-    /// Console link to its traffic metrics, when it has any.
-    pub metrics_url: Option<String>,
-    /// Console link to its traces, when it has any.
-    pub traces_url: Option<String>,
+    /// The scope of its traffic metrics, when it has any (the UI links to
+    /// the Traffic Metrics page with it and draws the node's charts).
+    pub metrics: Option<super::query::MetricsQuery>,
+    /// The search of its traces, when it has any: its service as tracing
+    /// names it (`<app>.<namespace>`) over the graph's window.
+    pub traces: Option<super::query::TraceSearchQuery>,
 }

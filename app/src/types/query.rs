@@ -26,7 +26,11 @@ pub enum Aggregate {
 
 /// Query string of `GET /api/graph` and `GET /api/graph/node`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams, utoipa::ToSchema),
+    into_params(parameter_in = Query)
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GraphQuery {
     /// Comma-separated namespaces (required).
@@ -96,7 +100,11 @@ pub struct GraphQuery {
 
 /// Query string of `GET /api/metrics`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams, utoipa::ToSchema),
+    into_params(parameter_in = Query)
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricsQuery {
     /// `mesh` (default), `project`, `namespace`, `service` or `workload`.
@@ -154,7 +162,11 @@ pub struct MetricsQuery {
 
 /// Query string of `GET /api/dashboards/{kind}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams, utoipa::ToSchema),
+    into_params(parameter_in = Query)
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DashboardQuery {
     /// Namespace (service and workload dashboards).
@@ -191,7 +203,11 @@ pub struct DashboardQuery {
 
 /// Query string of `GET /api/traces`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams, utoipa::ToSchema),
+    into_params(parameter_in = Query)
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TraceSearchQuery {
     /// Service (required).
@@ -249,7 +265,11 @@ pub struct TraceSearchQuery {
 
 /// Query string of `GET /api/traces/services`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams, utoipa::ToSchema),
+    into_params(parameter_in = Query)
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TraceServicesQuery {
     /// Also list this service's operations.

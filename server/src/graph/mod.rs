@@ -15,10 +15,10 @@ pub mod traffic;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::links::TraceTime;
 use app::types::{
     Aggregate, DEFAULT_GRAPH_WINDOW, EdgeProtocol, GRAPH_WINDOWS, Graph, GraphNode,
-    GraphNodeDetail, GraphOverview, GraphQuery, NodeKind, TimeSpan,
+    GraphNodeDetail, GraphOverview, GraphQuery, MetricsQuery, MetricsScopeKind, NodeKind, TimeSpan,
+    TraceSearchQuery,
 };
 use futures::future::{join, join_all};
 use k8s_openapi::api::core::v1::Pod;
@@ -710,53 +710,77 @@ pub fn detail_of(
             .find(|w| window_seconds(w) == Some(graph.window_s))
             .map_or(TraceTime::Default, |name| TraceTime::Last(name))
     };
-    let (metrics_url, traces_url) = links(&node, time);
+    let (metrics, traces) = targets(&node, time);
     Ok(GraphNodeDetail {
         node,
         inbound,
         outbound,
         peers,
-        metrics_url,
-        traces_url,
+        metrics,
+        traces,
     })
 }
 
-/// Console links to a node's metrics and traces; the traces link searches
-/// over `time` (e.g. the graph's window, `10m`).
-pub fn links(node: &GraphNode, time: TraceTime<'_>) -> (Option<String>, Option<String>) {
-    let q = app::format::query_string;
-    let ns = node.namespace.clone();
+/// The time a node's trace search covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceTime {
+    /// The Traces page's default.
+    Default,
+    /// The last `range` (one of [`GRAPH_WINDOWS`]).
+    Last(&'static str),
+    /// From `start` to `end` (Unix seconds).
+    Between(i64, i64),
+}
+
+/// Where a node's metrics and traces are: the metrics scope, and the trace
+/// search over `time` (the graph's window by its name, e.g. `10m`, or the
+/// replayed window's start and end). The UI turns them into links.
+pub fn targets(
+    node: &GraphNode,
+    time: TraceTime,
+) -> (Option<MetricsQuery>, Option<TraceSearchQuery>) {
+    let ns = Some(node.namespace.clone());
+    let named = |kind, name| MetricsQuery {
+        scope: Some(kind),
+        namespace: ns.clone(),
+        name: Some(name),
+        ..MetricsQuery::default()
+    };
     let metrics = match node.kind {
-        NodeKind::Workload => Some(("workload", node.name.clone())),
-        NodeKind::App | NodeKind::Service => Some((
-            "service",
+        NodeKind::Workload => Some(named(MetricsScopeKind::Workload, node.name.clone())),
+        NodeKind::App | NodeKind::Service => Some(named(
+            MetricsScopeKind::Service,
             node.app.clone().unwrap_or_else(|| node.name.clone()),
         )),
-        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace => None,
-    };
-    let metrics_url = match metrics {
-        Some((scope, name)) => Some(format!(
-            "/metrics?{}",
-            q(&[
-                ("scope", scope.to_owned()),
-                ("namespace", ns.clone()),
-                ("name", name)
-            ])
-        )),
         // An aggregated namespace: the namespace's charts.
-        None if node.kind == NodeKind::Namespace => Some(format!(
-            "/metrics?{}",
-            q(&[("scope", "namespace".to_owned()), ("namespace", ns.clone())])
-        )),
-        None => None,
+        NodeKind::Namespace => Some(MetricsQuery {
+            scope: Some(MetricsScopeKind::Namespace),
+            namespace: ns.clone(),
+            ..MetricsQuery::default()
+        }),
+        NodeKind::Unknown | NodeKind::External => None,
     };
     // Istio's tracing names services `<app>.<namespace>`.
     let traced = match node.kind {
         NodeKind::Unknown | NodeKind::External | NodeKind::Namespace => None,
         _ => node.app.clone().or_else(|| Some(node.name.clone())),
     };
-    let traces_url = traced.map(|app| app::links::traces_page(&format!("{app}.{ns}"), time));
-    (metrics_url, traces_url)
+    let traces = traced.map(|app| {
+        let mut search = TraceSearchQuery {
+            service: Some(format!("{app}.{}", node.namespace)),
+            ..TraceSearchQuery::default()
+        };
+        match time {
+            TraceTime::Default => {}
+            TraceTime::Last(range) => search.range = TimeSpan::parse_range(range),
+            TraceTime::Between(start, end) => {
+                search.start = Some(start as f64);
+                search.end = Some(end as f64);
+            }
+        }
+        search
+    });
+    (metrics, traces)
 }
 
 #[cfg(test)]
@@ -952,30 +976,38 @@ mod tests {
             error_pct: 0.0,
             health: app::types::GraphHealth::Healthy,
         };
+        // As the UI writes them into the pages' URLs.
+        let links = |node: &GraphNode, time| {
+            let (metrics, traces) = targets(node, time);
+            (
+                metrics.map(|m| app::format::query_of(&m)),
+                traces.map(|t| app::format::query_of(&t)),
+            )
+        };
         assert_eq!(
             links(&node, TraceTime::Default),
             (
-                Some("/metrics?scope=service&namespace=bookinfo&name=reviews".into()),
-                Some("/traces?service=reviews.bookinfo".into())
+                Some("scope=service&namespace=bookinfo&name=reviews".into()),
+                Some("service=reviews.bookinfo".into())
             )
         );
         // The graph's window becomes the traces page's range.
         assert_eq!(
             links(&node, TraceTime::Last("30m")).1.as_deref(),
-            Some("/traces?service=reviews.bookinfo&range=30m")
+            Some("service=reviews.bookinfo&range=30m")
         );
         node.kind = NodeKind::Workload;
         node.name = "reviews-v3".into();
         assert_eq!(
             links(&node, TraceTime::Last("30m")).0.as_deref(),
-            Some("/metrics?scope=workload&namespace=bookinfo&name=reviews-v3")
+            Some("scope=workload&namespace=bookinfo&name=reviews-v3")
         );
         // A replayed graph: the window ending at its time.
         assert_eq!(
             links(&node, TraceTime::Between(1_700_000_000, 1_700_000_600))
                 .1
                 .as_deref(),
-            Some("/traces?service=reviews.bookinfo&start=1700000000&end=1700000600")
+            Some("service=reviews.bookinfo&start=1700000000&end=1700000600")
         );
         node.kind = NodeKind::Unknown;
         assert_eq!(links(&node, TraceTime::Last("1h")), (None, None));

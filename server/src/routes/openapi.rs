@@ -39,7 +39,8 @@ use utoipa::{Modify, OpenApi as _};
         (name = "rollouts", description = "Canary rollouts driven by the mesh's metrics"),
         (name = "api", description = "This document"),
     ),
-    components(schemas(ErrorBody)),
+    // Types only query strings use (bodies bring their own schemas).
+    components(schemas(ErrorBody, app::types::Aggregate, app::types::TimeSpan)),
     modifiers(&Common),
 )]
 struct ApiDoc;

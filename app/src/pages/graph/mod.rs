@@ -15,13 +15,12 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
-use crate::api;
-use crate::components::layout::PageHeader;
+use crate::components::layout::{MeResource, PageHeader};
 use crate::components::state::loaded;
 use crate::format;
 use crate::graph::{self, Expr, Layout, Toggles};
 use crate::nav::GRAPH;
-use crate::types::{Graph, GraphType, Me, NodeKind};
+use crate::types::{Aggregate, Graph, GraphQuery, GraphType, Me, MetricsQuery, NodeKind, TimeSpan};
 
 use controls::GraphWithControls;
 
@@ -142,43 +141,47 @@ impl GraphUrl {
         }
     }
 
-    /// The time part of a `/api/metrics` query covering this graph: its
-    /// window (at least 10 minutes, so the charts have a shape), ending now
-    /// or, replaying, at the graph's moment.
-    pub fn metrics_time_query(&self) -> String {
+    /// `query` over the time this graph covers: its window (at least 10
+    /// minutes, so the charts have a shape), ending now or, replaying, at
+    /// the graph's moment.
+    pub fn metrics_time(&self, query: MetricsQuery) -> MetricsQuery {
         let window_s = crate::links::seconds(self.window()).unwrap_or(600).max(600);
         match self.query_time.parse::<f64>() {
             Ok(t) if t.is_finite() && t > 0.0 => {
-                let end = t.round() as i64;
-                format!("start={}&end={end}", end - window_s as i64)
+                let end = t.round();
+                MetricsQuery {
+                    start: Some(end - window_s as f64),
+                    end: Some(end),
+                    range: None,
+                    ..query
+                }
             }
-            _ => format!("range={}m", window_s / 60),
+            _ => MetricsQuery {
+                range: TimeSpan::parse_range(&format!("{}m", window_s / 60)),
+                start: None,
+                end: None,
+                ..query
+            },
         }
     }
 
-    /// The query string of `GET /api/graph` (without the node).
-    pub fn api_query(&self) -> String {
-        format::query_string(&[
-            ("namespaces", self.namespaces.clone()),
-            ("type", self.graph_type().as_str().to_owned()),
-            ("window", self.window().to_owned()),
-            ("queryTime", self.query_time.clone()),
-            (
-                "injectServiceNodes",
-                if self.services == "0" { "false" } else { "" }.to_owned(),
-            ),
-            ("aggregate", self.aggregate.clone()),
-            ("expand", self.expand.clone()),
-            ("focus", self.focus.clone()),
-            (
-                "depth",
-                if self.focus.is_empty() {
-                    String::new()
-                } else {
-                    self.depth.clone()
-                },
-            ),
-        ])
+    /// `GET /api/graph`'s query for this state (without a node). Values
+    /// the URL got wrong are left to the server's defaults.
+    pub fn api_query(&self) -> GraphQuery {
+        let text = |v: &String| (!v.is_empty()).then(|| v.clone());
+        let focus = text(&self.focus);
+        GraphQuery {
+            namespaces: text(&self.namespaces),
+            graph_type: Some(self.graph_type()),
+            window: Some(self.window().to_owned()),
+            query_time: self.query_time.parse().ok(),
+            inject_service_nodes: (self.services == "0").then_some(false),
+            node: None,
+            depth: focus.as_ref().and_then(|_| self.depth.parse().ok()),
+            focus,
+            aggregate: (self.aggregate == OVERVIEW).then_some(Aggregate::Namespace),
+            expand: text(&self.expand),
+        }
     }
 
     /// The same state focused on node `id`, one call away.
@@ -233,10 +236,13 @@ pub fn GraphPage() -> impl IntoView {
     let navigate = use_navigate();
     let go =
         Callback::new(move |next: GraphUrl| navigate(&next.page_url(), NavigateOptions::default()));
-    let me = LocalResource::new(api::me);
+    // Who the caller is and which namespaces they see: the shell's answer.
+    let MeResource(me) = expect_context::<MeResource>();
     view! {
         <PageHeader item=GRAPH />
-        {loaded("namespaces", me, move |me: Me| view! { <GraphWithControls me=me url=url go=go /> })}
+        {loaded("namespaces", me, move |me: Option<Me>| {
+            me.map(|me| view! { <GraphWithControls me=me url=url go=go /> })
+        })}
     }
 }
 
@@ -435,13 +441,14 @@ mod tests {
     #[test]
     fn node_charts_cover_the_graph_window() {
         let mut u = GraphUrl::default();
-        assert_eq!(u.metrics_time_query(), "range=10m");
+        let time = |u: &GraphUrl| format::query_of(&u.metrics_time(MetricsQuery::default()));
+        assert_eq!(time(&u), "range=10m");
         u.window = "1m".into();
-        assert_eq!(u.metrics_time_query(), "range=10m");
+        assert_eq!(time(&u), "range=10m");
         u.window = "3h".into();
-        assert_eq!(u.metrics_time_query(), "range=180m");
+        assert_eq!(time(&u), "range=180m");
         u.query_time = "1700000000".into();
-        assert_eq!(u.metrics_time_query(), "start=1699989200&end=1700000000");
+        assert_eq!(time(&u), "start=1699989200&end=1700000000");
     }
 
     #[test]
@@ -454,7 +461,7 @@ mod tests {
             ..GraphUrl::default()
         };
         assert_eq!(
-            u.api_query(),
+            format::query_of(&u.api_query()),
             "namespaces=bookinfo%2Cpayments&type=workload&window=10m&injectServiceNodes=false"
         );
         assert_eq!(
@@ -478,7 +485,7 @@ mod tests {
         );
         assert!(e.focus.is_empty());
         assert_eq!(
-            e.api_query(),
+            format::query_of(&e.api_query()),
             "namespaces=a%2Cb%2Cc&type=versionedApp&window=10m&aggregate=namespace&expand=b"
         );
         let e = e.with_expanded("a", true);

@@ -9,10 +9,13 @@ use crate::api;
 use crate::components::chart::MetricChart;
 use crate::components::state::loaded;
 use crate::components::utc_offset_s;
-use crate::format;
 use crate::graph::{self, short_name};
+use crate::links;
 use crate::pages::istio;
-use crate::types::{ChartKind, EdgeProtocol, GraphEdge, GraphNode, GraphNodeDetail, MetricsReport};
+use crate::types::{
+    ChartKind, Direction, EdgeProtocol, GraphEdge, GraphNode, GraphNodeDetail, GraphQuery,
+    MetricsQuery, MetricsReport,
+};
 
 use super::{GraphUrl, Selection, View};
 
@@ -53,8 +56,11 @@ pub(super) fn SidePanel(
         async move {
             match sel {
                 Some(Selection::Node(id)) => Some(
-                    api::graph_node(&format!("{q}&{}", format::query_string(&[("node", id)])))
-                        .await,
+                    api::graph_node(&GraphQuery {
+                        node: Some(id),
+                        ..q
+                    })
+                    .await,
                 ),
                 _ => None,
             }
@@ -213,10 +219,9 @@ fn node_panel(
     let outbound = table("Outbound", d.outbound, false, &peer);
     // The node's own traffic charts: the Traffic Metrics page's scope.
     let charts = d
-        .metrics_url
-        .as_deref()
-        .and_then(|u| u.split_once('?'))
-        .map(|(_, scope)| view! { <NodeCharts scope=scope.to_owned() effective=effective /> });
+        .metrics
+        .clone()
+        .map(|scope| view! { <NodeCharts scope=scope effective=effective /> });
     view! {
         <h2>{short_name(&n)}</h2>
         <p class="node-kind">{graph::node_status(&n)}{(!in_graph).then_some(" · hidden in the view")}</p>
@@ -236,9 +241,9 @@ fn node_panel(
             </a>
             " "
             {manage}
-            {d.metrics_url.map(|u| view! { <a href=u>"Traffic metrics"</a> })}
+            {d.metrics.map(|m| view! { <a href=links::metrics_page(&m)>"Traffic metrics"</a> })}
             " "
-            {d.traces_url.map(|u| view! { <a href=u>"Traces"</a> })}
+            {d.traces.map(|t| view! { <a href=links::traces_search_page(&t)>"Traces"</a> })}
         </p>
         {charts}
         {inbound}
@@ -250,17 +255,20 @@ fn node_panel(
 /// window, inbound or outbound: the Traffic Metrics charts for its scope.
 #[component]
 fn NodeCharts(
-    /// `scope=…&namespace=…&name=…`, as the node's metrics link has it.
-    scope: String,
+    /// The node's metrics scope (scope, namespace, name).
+    scope: MetricsQuery,
     effective: Memo<GraphUrl>,
 ) -> impl IntoView {
     let (direction, set_direction) = signal("inbound");
     let report = LocalResource::new(move || {
-        let q = format!(
-            "{scope}&direction={}&{}",
-            direction.get(),
-            effective.read().metrics_time_query()
-        );
+        let q = MetricsQuery {
+            direction: Some(if direction.get() == "outbound" {
+                Direction::Outbound
+            } else {
+                Direction::Inbound
+            }),
+            ..effective.read().metrics_time(scope.clone())
+        };
         async move { api::metrics(&q).await }
     });
     let offset_s = utc_offset_s();
