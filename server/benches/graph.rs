@@ -48,7 +48,7 @@ use meshdeck_server::config::UpstreamArgs;
 use meshdeck_server::graph::decorators::PodWorkload;
 use meshdeck_server::graph::queries::NODE_LABELS;
 use meshdeck_server::graph::traffic::BuildOptions;
-use meshdeck_server::graph::{Fetched, GraphRequest, Stage, build_observed};
+use meshdeck_server::graph::{GraphInputs, GraphRequest, Stage, build_observed};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::upstream::prometheus::Sample;
@@ -129,7 +129,7 @@ fn aggregate(
 
 /// The four vectors for every namespace of the mesh (selection 2 is empty
 /// then: no caller is outside the requested namespaces).
-fn vectors(mesh: &Mesh) -> Fetched {
+fn vectors(mesh: &Mesh) -> GraphInputs {
     let t0 = 1_700_000_000.0;
     let mut sim = Simulator::new(
         Arc::new(mesh.clone()),
@@ -175,7 +175,7 @@ fn vectors(mesh: &Mesh) -> Fetched {
         destination,
         &with(&["request_protocol", "connection_security_policy"]),
     ));
-    Fetched {
+    GraphInputs {
         requests: aggregate(
             &series,
             "istio_requests_total",
@@ -207,7 +207,7 @@ fn ms(d: Duration) -> f64 {
 
 /// A Prometheus stand-in answering each of the four graph queries with its
 /// pre-computed vector (matched by the metric and `by` labels it asks for).
-async fn stub_prometheus(fetched: &Fetched) -> String {
+async fn stub_prometheus(fetched: &GraphInputs) -> String {
     use axum::routing::post;
     let encode = |samples: &[Sample]| {
         let result: Vec<serde_json::Value> = samples
@@ -249,7 +249,7 @@ async fn stub_prometheus(fetched: &Fetched) -> String {
 }
 
 /// Prints the digests of `digest` mode for one mesh.
-fn print_digests(services: usize, mesh: &Mesh, fetched: &Fetched) {
+fn print_digests(services: usize, mesh: &Mesh, fetched: &GraphInputs) {
     use sha2::{Digest, Sha256};
     let namespaces: Vec<String> = mesh.namespaces.iter().map(|n| n.name.clone()).collect();
     let half: Vec<&String> = namespaces.iter().step_by(2).collect();

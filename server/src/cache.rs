@@ -97,7 +97,7 @@ pub type Answer<V, E> = Result<V, Arc<E>>;
 
 type Pending<V, E> = Shared<BoxFuture<'static, Answer<V, E>>>;
 
-enum Slot<V, E> {
+enum Entry<V, E> {
     Running {
         id: u64,
         answer: Pending<V, E>,
@@ -114,7 +114,7 @@ enum Slot<V, E> {
 }
 
 struct Store<V, E> {
-    slots: HashMap<String, Slot<V, E>>,
+    slots: HashMap<String, Entry<V, E>>,
     /// Kept answers by expiry, soonest first: the order of eviction.
     by_expiry: BTreeMap<(Instant, u64), String>,
     /// Sum of the kept answers' weights.
@@ -128,7 +128,7 @@ impl<V, E> Store<V, E> {
     /// Removes the kept answer `id` under `key`, with its place in the
     /// expiry order (an expiry timer: nothing if the slot has a successor).
     fn remove(&mut self, key: &str, id: u64) {
-        if let Some(Slot::Ready {
+        if let Some(Entry::Ready {
             id: kept, expires, ..
         }) = self.slots.get(key)
             && *kept == id
@@ -142,8 +142,8 @@ impl<V, E> Store<V, E> {
     /// Removes the kept answer `id` under `key` whose place in the expiry
     /// order the caller took out already.
     fn drop_ready(&mut self, key: &str, id: u64) {
-        if matches!(self.slots.get(key), Some(Slot::Ready { id: kept, .. }) if *kept == id) {
-            if let Some(Slot::Ready { weight, timer, .. }) = self.slots.remove(key) {
+        if matches!(self.slots.get(key), Some(Entry::Ready { id: kept, .. }) if *kept == id) {
+            if let Some(Entry::Ready { weight, timer, .. }) = self.slots.remove(key) {
                 self.bytes -= weight;
                 timer.abort();
             }
@@ -252,11 +252,11 @@ where
             store.expire(Instant::now());
             let metrics = crate::selfmetrics::global();
             match store.slots.get(&key) {
-                Some(Slot::Ready { value, .. }) => {
+                Some(Entry::Ready { value, .. }) => {
                     metrics.cache(self.name, "hit");
                     return Ok(value.clone());
                 }
-                Some(Slot::Running { answer, .. }) => {
+                Some(Entry::Running { answer, .. }) => {
                     metrics.cache(self.name, "coalesced");
                     answer.clone()
                 }
@@ -311,7 +311,7 @@ where
         .shared();
         store.slots.insert(
             key,
-            Slot::Running {
+            Entry::Running {
                 id,
                 answer: answer.clone(),
             },
@@ -325,7 +325,7 @@ where
         let running = store
             .slots
             .values()
-            .filter(|s| matches!(s, Slot::Running { .. }))
+            .filter(|s| matches!(s, Entry::Running { .. }))
             .count();
         CacheStats {
             entries: store.slots.len() - running,
@@ -368,7 +368,7 @@ where
         };
         let mut store = inner.lock();
         let ours =
-            matches!(store.slots.get(&self.key), Some(Slot::Running { id, .. }) if *id == self.id);
+            matches!(store.slots.get(&self.key), Some(Entry::Running { id, .. }) if *id == self.id);
         if !ours {
             return;
         }
@@ -394,7 +394,7 @@ where
         store.by_expiry.insert((expires, self.id), self.key.clone());
         store.slots.insert(
             self.key.clone(),
-            Slot::Ready {
+            Entry::Ready {
                 id: self.id,
                 value,
                 weight,
@@ -411,7 +411,7 @@ impl<V, E> Drop for Finish<V, E> {
         // running slot is ours to clear) or a successor.
         if let Some(inner) = self.inner.upgrade() {
             let mut store = inner.lock();
-            if matches!(store.slots.get(&self.key), Some(Slot::Running { id, .. }) if *id == self.id)
+            if matches!(store.slots.get(&self.key), Some(Entry::Running { id, .. }) if *id == self.id)
             {
                 store.slots.remove(&self.key);
             }

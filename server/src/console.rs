@@ -91,7 +91,7 @@ pub fn check(request: &PromQueryRequest, now: f64) -> Result<CheckedQuery> {
 }
 
 /// Runs `request` for an owner against `prometheus` within `limits`.
-pub async fn run(
+pub async fn query(
     prometheus: &PrometheusClient,
     _owner: &Owner,
     request: &PromQueryRequest,

@@ -254,26 +254,26 @@ pub async fn targets(state: &AppState, scope: &AccessScope, now: f64) -> Result<
 }
 
 /// One query of a report, and where its answer goes.
-struct Planned {
+struct PlannedQuery {
     promql: String,
-    slot: Slot,
+    slot: Destination,
 }
 
 #[derive(Clone, Copy)]
-enum Slot {
+enum Destination {
     Chart(ChartKind, &'static str),
     Top(TopKind),
 }
 
-fn plan(target: &Target, range: f64, window: f64) -> Vec<Planned> {
+fn plan(target: &Target, range: f64, window: f64) -> Vec<PlannedQuery> {
     let s = promql::target_selector(target);
-    let chart = |kind, name, promql| Planned {
+    let chart = |kind, name, promql| PlannedQuery {
         promql,
-        slot: Slot::Chart(kind, name),
+        slot: Destination::Chart(kind, name),
     };
-    let top = |kind, promql| Planned {
+    let top = |kind, promql| PlannedQuery {
         promql,
-        slot: Slot::Top(kind),
+        slot: Destination::Top(kind),
     };
     let mut plan = vec![
         chart(
@@ -399,7 +399,7 @@ pub async fn report(
     let report = state
         .metrics_cache()
         .get_or_try(key, keep, || async move {
-            run(&prometheus, &target, planned, start, end, step, window)
+            run_queries(&prometheus, &target, planned, start, end, step, window)
                 .await
                 .map(Arc::new)
         })
@@ -407,10 +407,10 @@ pub async fn report(
     Ok(report)
 }
 
-async fn run(
+async fn run_queries(
     prometheus: &PrometheusClient,
     target: &Target,
-    planned: Vec<Planned>,
+    planned: Vec<PlannedQuery>,
     start: f64,
     end: f64,
     step: f64,
@@ -422,11 +422,11 @@ async fn run(
     }
     let answers = futures::future::try_join_all(planned.iter().map(|p| async move {
         match p.slot {
-            Slot::Chart(..) => prometheus
+            Destination::Chart(..) => prometheus
                 .query_range(&p.promql, start, end, step)
                 .await
                 .map(Answer::Range),
-            Slot::Top(_) => prometheus.query(&p.promql, end).await.map(Answer::Instant),
+            Destination::Top(_) => prometheus.query(&p.promql, end).await.map(Answer::Instant),
         }
     }))
     .await?;
@@ -442,7 +442,7 @@ async fn run(
     let mut top: BTreeMap<usize, TopList> = BTreeMap::new();
     for (p, answer) in planned.into_iter().zip(answers) {
         match (p.slot, answer) {
-            (Slot::Chart(kind, name), Answer::Range(series)) => {
+            (Destination::Chart(kind, name), Answer::Range(series)) => {
                 let chart = charts
                     .iter_mut()
                     .find(|c| c.kind == kind)
@@ -453,7 +453,7 @@ async fn run(
                 });
                 chart.queries.push(p.promql);
             }
-            (Slot::Top(kind), Answer::Instant(samples)) => {
+            (Destination::Top(kind), Answer::Instant(samples)) => {
                 let mut entries: Vec<TopEntry> = samples
                     .into_iter()
                     .filter(|s| s.value.is_finite())

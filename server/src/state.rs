@@ -13,7 +13,7 @@ use crate::cache::{CacheOptions, Coalescer, Unanswered};
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
-use crate::graph::{Fetched, GraphLimits};
+use crate::graph::{GraphInputs, GraphLimits};
 use crate::metrics::MetricsLimits;
 use crate::spa::Spa;
 use crate::upstream::Upstreams;
@@ -36,7 +36,7 @@ struct Inner {
     auth: Auth,
     options: StateOptions,
     metrics_cache: Coalescer<Arc<MetricsReport>, Error>,
-    graph_cache: Coalescer<Arc<Fetched>, Error>,
+    graph_cache: Coalescer<Arc<GraphInputs>, Error>,
     settings_cache: Arc<TtlCache<(), Arc<Parsed>>>,
     /// The last probe of every upstream and when it was made.
     probes: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<UpstreamStatus>>)>>,
@@ -127,7 +127,7 @@ impl Inner {
             .named("metrics"),
             graph_cache: Coalescer::new(
                 cache(options.graph_limits.cache_ttl, graph_bytes),
-                |fetched: &Arc<Fetched>| fetched.weight(),
+                |fetched: &Arc<GraphInputs>| fetched.weight(),
                 unanswered,
             )
             .named("graph"),
@@ -261,7 +261,7 @@ impl AppState {
     }
 
     /// Shared, briefly kept graph inputs.
-    pub fn graph_cache(&self) -> &Coalescer<Arc<Fetched>, Error> {
+    pub fn graph_cache(&self) -> &Coalescer<Arc<GraphInputs>, Error> {
         &self.inner.graph_cache
     }
 

@@ -192,7 +192,7 @@ async fn oversized_results_are_refused() {
         r#"sum by (destination_service_name) (rate(istio_requests_total{reporter="destination"}[1m]))"#,
         f.end - 120.0,
     );
-    let err = console::run(&prometheus, &owner, &by_service, f.end, &small)
+    let err = console::query(&prometheus, &owner, &by_service, f.end, &small)
         .await
         .unwrap_err();
     assert_eq!(err.code().http_status(), 422);
@@ -205,7 +205,7 @@ async fn oversized_results_are_refused() {
         step: Some(15.0),
         ..PromQueryRequest::default()
     };
-    let err = console::run(&prometheus, &owner, &range, f.end, &small)
+    let err = console::query(&prometheus, &owner, &range, f.end, &small)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("41 points"), "{err}");
@@ -214,7 +214,7 @@ async fn oversized_results_are_refused() {
         max_bytes: 100,
         ..ResultLimits::default()
     };
-    let err = console::run(&prometheus, &owner, &by_service, f.end, &tiny)
+    let err = console::query(&prometheus, &owner, &by_service, f.end, &tiny)
         .await
         .unwrap_err();
     assert_eq!(err.code().http_status(), 422);

@@ -109,7 +109,7 @@ async fn wizards_write_as_the_caller_with_server_side_apply() {
     };
 
     // The preview names kubectl's conflicting routes; the apply refuses.
-    let outcome = write::run(&state, &editor, &ns, "web", &canary, preview)
+    let outcome = write::apply_wizard(&state, &editor, &ns, "web", &canary, preview)
         .await
         .unwrap();
     assert!(outcome.conflict, "{outcome:#?}");
@@ -121,7 +121,7 @@ async fn wizards_write_as_the_caller_with_server_side_apply() {
         "{:#?}",
         outcome.problems
     );
-    let refused = write::run(
+    let refused = write::apply_wizard(
         &state,
         &editor,
         &ns,
@@ -134,7 +134,7 @@ async fn wizards_write_as_the_caller_with_server_side_apply() {
     assert!(matches!(refused, Error::Conflict(_)), "{refused}");
 
     // The viewer: Kubernetes' 403 in its words, for the preview and the apply.
-    let refused = write::run(
+    let refused = write::apply_wizard(
         &state,
         &viewer,
         &ns,
@@ -157,7 +157,7 @@ async fn wizards_write_as_the_caller_with_server_side_apply() {
 
     // Taken over with force by the editor: the routes (an atomic list in
     // the CRD) are meshdeck's now; kubectl's label stays.
-    let outcome = write::run(
+    let outcome = write::apply_wizard(
         &state,
         &editor,
         &ns,
@@ -293,7 +293,7 @@ async fn gateway_api_routes_write_as_the_caller() {
         ),
     );
     let served = routes.list(&Default::default()).await.is_ok();
-    let result = write::run(
+    let result = write::apply_wizard(
         &state,
         &editor,
         &ns,

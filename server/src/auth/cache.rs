@@ -6,7 +6,10 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, so tests can move time instead of sleeping.
+use tokio::time::Instant;
 
 /// A map whose entries live for `ttl`.
 #[derive(Debug)]

@@ -141,7 +141,7 @@ mod tests {
     use app::types::{Graph, GraphType, NodeKind};
 
     use super::super::traffic::BuildOptions;
-    use super::super::{Fetched, GraphRequest, Overview, build};
+    use super::super::{GraphInputs, GraphRequest, Overview, build};
     use crate::upstream::prometheus::Sample;
 
     /// `(namespace, workload)` calling `(namespace, service, workload)`.
@@ -183,7 +183,7 @@ mod tests {
 
     /// a/web and a/cron call b/api and b/db; b/api calls b/db (inside b)
     /// and c/store.
-    fn fetched() -> Fetched {
+    fn fetched() -> GraphInputs {
         let http = |code| [("request_protocol", "http"), ("response_code", code)];
         let requests = vec![
             sample(WEB, API, &http("200"), 6.0),
@@ -215,11 +215,11 @@ mod tests {
             sample(WEB, DB, &policy("mutual_tls"), 1.0),
             sample(CRON, API, &policy("none"), 3.0),
         ];
-        Fetched {
+        GraphInputs {
             requests,
             buckets,
             security,
-            ..Fetched::default()
+            ..GraphInputs::default()
         }
     }
 

@@ -135,17 +135,15 @@ pub fn resolve(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    let overview = match params.aggregate {
-        None => None,
-        Some(Aggregate::Namespace) => Some(false),
-    };
+    // Asked for (not chosen by the server): `automatic` is false.
+    let overview = params.aggregate.map(|Aggregate::Namespace| false);
     // More namespaces than the detail limit: the overview, not a 400.
     let overview = match overview {
         None if namespaces.len() > limits.max_namespaces => Some(true),
         None if !expanded.is_empty() => {
-            return Err(Error::BadRequest(format!(
-                "expand needs the overview (aggregate=namespace)"
-            )));
+            return Err(Error::BadRequest(
+                "expand needs the overview (aggregate=namespace)".into(),
+            ));
         }
         other => other,
     };
@@ -208,7 +206,7 @@ pub fn resolve(
 /// What the graph is built from: the four vectors (empty where a query
 /// failed), the pods of the requested namespaces, and what went wrong.
 #[derive(Clone, Debug, Default)]
-pub struct Fetched {
+pub struct GraphInputs {
     /// Request rates.
     pub requests: Vec<Sample>,
     /// TCP byte rates.
@@ -263,7 +261,7 @@ fn samples_weight(samples: &[Sample], capacity: usize) -> usize {
             .sum::<usize>()
 }
 
-impl Fetched {
+impl GraphInputs {
     /// Estimated bytes it holds, for the graph cache's budget: the vectors'
     /// buffers, every sample's label map (nearly all of it: a sample of the
     /// requests query has 14 labels, about 3 KiB with the B-tree nodes and
@@ -315,7 +313,11 @@ pub fn plan(request: &GraphRequest) -> [String; 4] {
 /// for [`GraphLimits::cache_ttl`] (within the cache's budget). A failed
 /// query becomes a warning unless the requests and TCP queries both fail
 /// (then there is no graph: the error).
-pub async fn fetch(state: &AppState, request: &GraphRequest, retain: Keep) -> Result<Arc<Fetched>> {
+pub async fn fetch(
+    state: &AppState,
+    request: &GraphRequest,
+    retain: Keep,
+) -> Result<Arc<GraphInputs>> {
     let prometheus = state.prometheus()?.clone();
     let planned = plan(request);
     // Everything the answer depends on: the exact queries (which carry the
@@ -339,9 +341,9 @@ pub async fn fetch(state: &AppState, request: &GraphRequest, retain: Keep) -> Re
                 answers
                     .try_into()
                     .map_err(|_| Error::internal("graph query answers"))?;
-            let mut fetched = Fetched {
+            let mut fetched = GraphInputs {
                 queries: planned.to_vec(),
-                ..Fetched::default()
+                ..GraphInputs::default()
             };
             match (requests, tcp) {
                 (Err(e), Err(_)) => return Err(e),
@@ -499,14 +501,18 @@ impl Stage {
 }
 
 /// The pure pipeline: fetched vectors -> traffic map -> decorators -> wire.
-pub fn build(fetched: &Fetched, request: &GraphRequest, can_see: impl Fn(&str) -> bool) -> Graph {
+pub fn build(
+    fetched: &GraphInputs,
+    request: &GraphRequest,
+    can_see: impl Fn(&str) -> bool,
+) -> Graph {
     build_observed(fetched, request, can_see, |_| {})
 }
 
 /// [`build`], calling `done` after each [`Stage`] (the benchmark times
 /// them; `build` passes a no-op).
 pub fn build_observed(
-    fetched: &Fetched,
+    fetched: &GraphInputs,
     request: &GraphRequest,
     can_see: impl Fn(&str) -> bool,
     mut done: impl FnMut(Stage),
@@ -560,7 +566,7 @@ pub fn build_observed(
 fn to_wire(
     mut map: TrafficMap,
     boxes: Vec<app::types::GraphBox>,
-    fetched: &Fetched,
+    fetched: &GraphInputs,
     request: &GraphRequest,
 ) -> Graph {
     let nodes = std::mem::take(&mut map.nodes);
@@ -607,7 +613,7 @@ fn protocol_key(p: EdgeProtocol) -> &'static str {
 }
 
 /// `GET /api/graph`: the graph for `params` as `scope` may see it.
-pub async fn graph(
+pub async fn traffic_graph(
     state: &AppState,
     scope: &GraphViewer,
     params: &GraphQuery,
@@ -652,7 +658,7 @@ pub async fn node_detail(
         .clone()
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::BadRequest("node is required (a node id of the graph)".into()))?;
-    let graph = graph(state, scope, params, now).await?;
+    let graph = traffic_graph(state, scope, params, now).await?;
     detail_of(graph, &id, scope, params.query_time.is_some())
 }
 
@@ -823,16 +829,16 @@ mod tests {
             .collect(),
             value: 1.0,
         };
-        let empty = Fetched::default();
-        let one = Fetched {
+        let empty = GraphInputs::default();
+        let one = GraphInputs {
             buckets: vec![sample(0)],
-            ..Fetched::default()
+            ..GraphInputs::default()
         };
-        let thousand = Fetched {
+        let thousand = GraphInputs {
             buckets: (0..1000).map(sample).collect(),
-            ..Fetched::default()
+            ..GraphInputs::default()
         };
-        assert_eq!(empty.weight(), std::mem::size_of::<Fetched>());
+        assert_eq!(empty.weight(), std::mem::size_of::<GraphInputs>());
         // One sample: its 32 bytes in a 48-byte chunk, a 560-byte leaf,
         // and four strings of at most 24 bytes (32-byte chunks).
         assert_eq!(one.weight() - empty.weight(), 48 + 560 + 4 * 32);

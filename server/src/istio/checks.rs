@@ -33,7 +33,7 @@ use super::{
 pub type Visible<'a> = &'a dyn Fn(&str) -> bool;
 
 /// Every finding about every object of the snapshot.
-pub fn run(snapshot: &Snapshot, visible: Visible<'_>) -> Vec<Validation> {
+pub fn validate(snapshot: &Snapshot, visible: Visible<'_>) -> Vec<Validation> {
     let mut out = Vec::new();
     for o in &snapshot.objects {
         match o.kind {

@@ -537,7 +537,7 @@ pub fn config_list(
     namespaces: Vec<String>,
 ) -> IstioConfigList {
     let wanted: BTreeSet<&str> = namespaces.iter().map(String::as_str).collect();
-    let findings = checks::run(snapshot, &|ns| scope.can_see(ns));
+    let findings = checks::validate(snapshot, &|ns| scope.can_see(ns));
     let validations: Vec<Validation> = sorted(
         findings
             .into_iter()
@@ -651,7 +651,7 @@ pub fn object_detail(
     let yaml = serde_yaml_ng::to_string(&shown)
         .map_err(|e| Error::internal(format!("could not print the object as YAML: {e}")))?;
     let validations = sorted(
-        checks::run(snapshot, &|ns| scope.can_see(ns))
+        checks::validate(snapshot, &|ns| scope.can_see(ns))
             .into_iter()
             .filter(|v| v.kind == kind && v.namespace == namespace && v.name == name)
             .collect(),

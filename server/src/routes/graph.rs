@@ -42,7 +42,7 @@ async fn graph_get(
     scope: GraphViewer,
     ApiQuery(params): ApiQuery<GraphQuery>,
 ) -> Result<Json<Graph>> {
-    graph::graph(&state, &scope, &params, state.now_s())
+    graph::traffic_graph(&state, &scope, &params, state.now_s())
         .await
         .map(Json)
 }

@@ -40,7 +40,7 @@ async fn prometheus_query(
 ) -> Result<Json<PromQueryAnswer>> {
     let prometheus = state.prometheus()?.clone();
     let now = state.now_s();
-    console::run(&prometheus, &scope, &request, now, &ResultLimits::default())
+    console::query(&prometheus, &scope, &request, now, &ResultLimits::default())
         .await
         .map(Json)
 }

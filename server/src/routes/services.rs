@@ -136,7 +136,7 @@ async fn wizard_post(
         dry_run: query.dry_run,
         force: query.force,
     };
-    write::run(&state, &scope, &ns, &name, &request, options)
+    write::apply_wizard(&state, &scope, &ns, &name, &request, options)
         .await
         .map(Json)
 }

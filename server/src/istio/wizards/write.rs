@@ -432,7 +432,7 @@ fn warnings_after(
         .map(|a| (a.kind, a.namespace.clone(), a.name.clone()))
         .collect();
     next.objects.extend(after);
-    let mut findings: Vec<_> = checks::run(&next, &|ns| scope.can_see(ns))
+    let mut findings: Vec<_> = checks::validate(&next, &|ns| scope.can_see(ns))
         .into_iter()
         .filter(|v| keys.contains(&(v.kind, v.namespace.clone(), v.name.clone())))
         .collect();
@@ -493,7 +493,7 @@ async fn read(state: &AppState, namespace: &str, name: &str) -> Result<(Snapshot
 
 /// Runs a wizard: 422 listing every invalid field; a preview with
 /// `dry_run`; else the objects applied as the caller.
-pub async fn run(
+pub async fn apply_wizard(
     state: &AppState,
     scope: &AccessScope,
     namespace: &str,
