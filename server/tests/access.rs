@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use app::types::{AuthMode, ErrorBody, ErrorCode, Me, Role, RunMode, Status};
 use axum::body::Body;
-use http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use http::{Method, Request, StatusCode, header};
 use meshdeck_server::auth::AuthOptions;
 use meshdeck_server::cluster::Cluster;
 use meshdeck_server::demo::demo_identities;
@@ -21,7 +20,8 @@ use meshdeck_sim::kube::seed::{INGRESS_NGINX_NAMESPACE, MESHDECK_NAMESPACE};
 use meshdeck_sim::kube::{ADMIN_TOKEN, InMemoryCluster};
 use meshdeck_sim::model::{DemoRole, Mesh};
 use meshdeck_sim::scenario;
-use tower::ServiceExt;
+
+mod common;
 
 /// Requests the API server received, by path.
 #[derive(Clone, Default)]
@@ -110,27 +110,17 @@ fn token_mode() -> Harness {
 }
 
 async fn get(state: &AppState, uri: &str, token: Option<&str>) -> (StatusCode, Vec<u8>) {
-    let mut request = Request::builder().uri(uri);
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let response = router(state.clone())
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
+    let request = common::build(Method::GET, uri, token, None);
+    let (status, headers, body) = common::exchange(router(state.clone()), request).await;
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+        .unwrap_or("");
     assert!(
         content_type.starts_with("application/json"),
         "{uri}: {content_type}"
     );
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, body.to_vec())
+    (status, body)
 }
 
 fn error_of(body: &[u8]) -> ErrorBody {
@@ -361,17 +351,13 @@ async fn malformed_authorization_headers_are_401() {
         "Bearer    ",
         "demo-token-admin",
     ] {
-        let response = router(h.state.clone())
-            .oneshot(
-                Request::builder()
-                    .uri("/api/me")
-                    .header(header::AUTHORIZATION, value)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
+        let request = Request::builder()
+            .uri("/api/me")
+            .header(header::AUTHORIZATION, value)
+            .body(Body::empty())
             .unwrap();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{value}");
+        let (status, _) = common::send_bytes(&h.state, request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{value}");
     }
     assert_eq!(h.calls.token_reviews(), 0);
 }

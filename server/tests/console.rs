@@ -9,14 +9,12 @@ mod common;
 use app::types::{Dashboard, ErrorBody, ErrorCode, PromData, PromQueryAnswer, PromQueryRequest};
 use axum::body::Body;
 use common::Fixture;
-use http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use http::{Method, Request, StatusCode};
 use meshdeck_server::access::{AccessScope, Owner};
 use meshdeck_server::upstream::prometheus::ResultLimits;
-use meshdeck_server::{AppState, console, router};
+use meshdeck_server::{AppState, console};
 use meshdeck_sim::model::{Caller, Edge, Mesh, Protocol};
 use tokio::sync::OnceCell;
-use tower::ServiceExt;
 
 const ADMIN: &str = "demo-token-admin";
 const ALICE: &str = "demo-token-alice";
@@ -33,20 +31,13 @@ fn state(f: &Fixture) -> AppState {
     common::state(&f.prometheus.url(), &f.mesh)
 }
 
-async fn send(f: &Fixture, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let response = router(state(f)).oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, body.to_vec())
-}
-
 async fn post_raw(f: &Fixture, token: &str, body: &str) -> (StatusCode, Vec<u8>) {
     let request = Request::post("/api/prometheus/query")
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .body(Body::from(body.to_owned()))
         .unwrap();
-    send(f, request).await
+    common::send_bytes(&state(f), request).await
 }
 
 async fn post(f: &Fixture, token: &str, query: &PromQueryRequest) -> (StatusCode, Vec<u8>) {
@@ -54,11 +45,7 @@ async fn post(f: &Fixture, token: &str, query: &PromQueryRequest) -> (StatusCode
 }
 
 async fn get(f: &Fixture, token: &str, uri: &str) -> (StatusCode, Vec<u8>) {
-    let request = Request::get(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    send(f, request).await
+    common::send_bytes(&state(f), common::build(Method::GET, uri, token, None)).await
 }
 
 fn error(body: &[u8]) -> ErrorBody {

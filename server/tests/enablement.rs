@@ -12,24 +12,26 @@ use app::types::{
     SidecarState,
 };
 use axum::body::Body;
-use http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use http::{Method, StatusCode, header};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams};
+use meshdeck_server::AppState;
 use meshdeck_server::auth::AuthOptions;
 use meshdeck_server::cluster::Cluster;
 use meshdeck_server::cluster::lease::LeaseTiming;
 use meshdeck_server::demo::{demo_identities, install_documented_rbac};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
-use meshdeck_server::{AppState, router};
 use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::kube::seed::MESHDECK_SA_TOKEN;
 use meshdeck_sim::model::Mesh;
 use meshdeck_sim::scenario;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+mod common;
+use common::request as call;
 
 const ADMIN: &str = "demo-token-admin";
 const ALICE: &str = "demo-token-alice";
@@ -73,34 +75,6 @@ fn harness_with(make_cluster: impl FnOnce(&InMemoryCluster) -> Cluster) -> Harne
         client,
         state,
     }
-}
-
-async fn call(
-    state: &AppState,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(uri);
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(v) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = router(state.clone())
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, value)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(v: Value) -> T {

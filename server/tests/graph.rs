@@ -38,9 +38,7 @@ fn at(f: &Fixture) -> String {
 }
 
 async fn get_graph(state: AppState, uri: &str, user: &str) -> Graph {
-    let (status, body) = get(state, uri, user).await;
-    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
+    common::get_ok(&state, user, uri).await
 }
 
 fn error_code(body: &[u8]) -> ErrorCode {

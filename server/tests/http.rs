@@ -7,12 +7,12 @@ use std::time::Duration;
 use app::types::{AuthMode, ErrorBody, ErrorCode, Health, RunMode, Status, UpstreamKind};
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
 use meshdeck_server::config::UpstreamArgs;
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::{AppState, router};
-use tower::ServiceExt;
+
+mod common;
 
 const INDEX: &str = r#"<!doctype html><html><head><script type="module">import init from '/app.js'; await init();</script></head><body></body></html>"#;
 /// An asset named as Trunk names them (a content hash).
@@ -58,26 +58,7 @@ async fn call(
     method: Method,
     uri: &str,
 ) -> (StatusCode, http::HeaderMap, Vec<u8>) {
-    let response = router(state)
-        .oneshot(
-            Request::builder()
-                .method(method)
-                .uri(uri)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
+    common::exchange(router(state), common::build(method, uri, None, None)).await
 }
 
 fn error_of(body: &[u8]) -> ErrorBody {
@@ -273,21 +254,13 @@ async fn api_answers_are_gzipped_for_clients_that_accept_it() {
     let state = state_with(Upstreams::default(), &dist("gzip"));
     let (_, plain_headers, plain) = call(state.clone(), Method::GET, "/api/status").await;
     assert_eq!(plain_headers.get(header::CONTENT_ENCODING), None);
-    let response = router(state)
-        .oneshot(
-            Request::get("/api/status")
-                .header(header::ACCEPT_ENCODING, "gzip")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+    let request = Request::get("/api/status")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers().get(header::CONTENT_ENCODING).unwrap(),
-        "gzip"
-    );
-    let zipped = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers, zipped) = common::exchange(router(state), request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers.get(header::CONTENT_ENCODING).unwrap(), "gzip");
     let mut unzipped = Vec::new();
     flate2::read::GzDecoder::new(&zipped[..])
         .read_to_end(&mut unzipped)

@@ -23,7 +23,6 @@ use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::kube::seed::MESHDECK_SA_TOKEN;
-use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
 use meshdeck_sim::scenario;
 use serde_json::{Value, json};
 
@@ -713,12 +712,12 @@ async fn authorization_policies_naming_what_does_not_exist() {
     assert_eq!(ap.services[0].name, "ratings");
 }
 
-/// Writes an OpenMetrics history of `istio_requests_total` reported at the
+/// An OpenMetrics history of `istio_requests_total` reported at the
 /// destination: `rate` requests a second from outside the mesh to each
 /// `(namespace, workload, policy)`, over the last 90 minutes.
-fn history(series: &[(&str, &str, &str, f64)]) -> (std::path::PathBuf, f64) {
+fn history(series: &[(&str, &str, &str, f64)]) -> String {
     use std::fmt::Write;
-    let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
+    let end = common::history_end();
     let mut text = String::from("# TYPE istio_requests counter\n");
     let mut t = end - 5400.0;
     while t <= end {
@@ -733,28 +732,18 @@ fn history(series: &[(&str, &str, &str, f64)]) -> (std::path::PathBuf, f64) {
         t += 15.0;
     }
     text.push_str("# EOF\n");
-    let path = std::env::temp_dir().join(format!("meshdeck-istio-test-{}.om", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    (path, end)
+    text
 }
 
 #[tokio::test]
 async fn strict_mtls_where_callers_outside_the_mesh_arrive_in_plaintext() {
     // productpage receives 0.5 requests a second in plaintext from
     // outside; details only with mTLS.
-    let (path, _) = history(&[
+    let history = history(&[
         ("bookinfo", "productpage-v1", "none", 0.5),
         ("bookinfo", "details-v1", "mutual_tls", 2.0),
     ]);
-    let prometheus = Arc::new(
-        PrometheusServer::start(&PrometheusOptions {
-            history: Some(path.clone()),
-            ..PrometheusOptions::default()
-        })
-        .await
-        .unwrap(),
-    );
-    std::fs::remove_file(&path).unwrap();
+    let prometheus = Arc::new(common::prometheus_with_history("istio", &history).await);
     let h = harness_with(Some(&prometheus.url()));
     let list1 = config(&h, ADMIN, "").await;
     assert!(list1.skipped.is_empty(), "{:?}", list1.skipped);

@@ -14,18 +14,17 @@
 use std::time::Duration;
 
 use app::types::{AuthMode, ErrorCode, Me, Role, RunMode};
-use axum::body::Body;
 use http::request::Parts;
-use http::{HeaderValue, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use http::{HeaderValue, Method, Request, StatusCode, header};
+use meshdeck_server::AppState;
 use meshdeck_server::auth::projects::DEFAULT_PROJECT_KEY;
 use meshdeck_server::auth::{Auth, AuthOptions};
 use meshdeck_server::cluster::reviews::{self as cluster, Attributes};
 use meshdeck_server::cluster::{Cluster, Source};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
-use meshdeck_server::{AppState, router};
-use tower::ServiceExt;
+
+mod common;
 
 async fn connect() -> Cluster {
     Cluster::connect(Source::Default(None), Duration::from_secs(10))
@@ -134,17 +133,8 @@ async fn api_me_answers_for_the_test_token() {
     let call = |token: Option<String>| {
         let state = state.clone();
         async move {
-            let mut request = Request::builder().uri("/api/me");
-            if let Some(token) = token {
-                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-            }
-            let response = router(state)
-                .oneshot(request.body(Body::empty()).unwrap())
-                .await
-                .unwrap();
-            let status = response.status();
-            let body = response.into_body().collect().await.unwrap().to_bytes();
-            (status, body)
+            let request = common::build(Method::GET, "/api/me", token.as_deref(), None);
+            common::send_bytes(&state, request).await
         }
     };
     let (status, body) = call(Some(test_token())).await;

@@ -38,9 +38,7 @@ async fn get(state: AppState, uri: &str) -> (StatusCode, Vec<u8>) {
 }
 
 async fn get_report(state: AppState, uri: &str) -> MetricsReport {
-    let (status, body) = get(state, uri).await;
-    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
+    common::get_ok(&state, "admin", uri).await
 }
 
 fn mean(report: &MetricsReport, kind: ChartKind, series: usize) -> f64 {

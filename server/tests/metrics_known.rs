@@ -21,7 +21,7 @@ use meshdeck_server::AppState;
 use meshdeck_sim::model::{
     DEFAULT_CLUSTER, DEFAULT_TRUST_DOMAIN, DemoRole, DemoUser, Mesh, Namespace, Project, Variation,
 };
-use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::prometheus::PrometheusServer;
 use tokio::sync::OnceCell;
 
 /// Upper bounds of the finite duration buckets (ms); a `+Inf` bucket follows.
@@ -411,17 +411,9 @@ async fn fixture() -> &'static Known {
     static FIXTURE: OnceCell<Known> = OnceCell::const_new();
     FIXTURE
         .get_or_init(|| async {
-            let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
-            let path = std::env::temp_dir()
-                .join(format!("meshdeck-metrics-known-{}.om", std::process::id()));
-            std::fs::write(&path, history(end - 1800.0, end)).unwrap();
-            let prometheus = PrometheusServer::start(&PrometheusOptions {
-                history: Some(path.clone()),
-                ..PrometheusOptions::default()
-            })
-            .await
-            .unwrap();
-            std::fs::remove_file(&path).unwrap();
+            let end = common::history_end();
+            let prometheus =
+                common::prometheus_with_history("metrics-known", &history(end - 1800.0, end)).await;
             Known {
                 prometheus,
                 mesh: cluster_mesh(),
@@ -443,14 +435,7 @@ fn window(k: &Known) -> String {
 }
 
 async fn get_report(state: &AppState, user: &str, uri: &str) -> MetricsReport {
-    let (status, body) = common::call(state, user, uri).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{uri}: {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).unwrap()
+    common::get_ok(state, user, uri).await
 }
 
 // ---------------------------------------------------------------------------

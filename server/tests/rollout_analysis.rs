@@ -18,7 +18,8 @@ use meshdeck_server::config::UpstreamArgs;
 use meshdeck_server::rollouts::{analysis, decide};
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_server::upstream::prometheus::PrometheusClient;
-use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+
+mod common;
 
 const LE: [f64; 5] = [50.0, 100.0, 250.0, 500.0, 1000.0];
 
@@ -185,17 +186,8 @@ fn close(got: Option<f64>, want: f64) {
 
 #[tokio::test]
 async fn an_interval_measured_in_prometheus_and_judged() {
-    let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
-    let path =
-        std::env::temp_dir().join(format!("meshdeck-rollout-test-{}.om", std::process::id()));
-    std::fs::write(&path, history(end - 1200.0, end)).unwrap();
-    let prometheus = PrometheusServer::start(&PrometheusOptions {
-        history: Some(path.clone()),
-        ..PrometheusOptions::default()
-    })
-    .await
-    .unwrap();
-    std::fs::remove_file(&path).unwrap();
+    let end = common::history_end();
+    let prometheus = common::prometheus_with_history("rollout", &history(end - 1200.0, end)).await;
     let prom = client(&prometheus.url());
     let at = end - 60.0;
 

@@ -36,7 +36,7 @@ use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
 use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::kube::seed::{MEMBER_CLUSTER_ROLE, MESHDECK_SA_TOKEN, MESHDECK_SA_USER};
-use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::prometheus::PrometheusServer;
 use meshdeck_sim::scenario;
 use serde_json::{Value, json};
 
@@ -267,24 +267,12 @@ fn last_action(r: &Rollout) -> Option<RolloutAction> {
 }
 
 async fn start_prometheus(tag: &str, t0: f64, end: f64) -> PrometheusServer {
-    let path = std::env::temp_dir().join(format!(
-        "meshdeck-rollouts-test-{}-{tag}.om",
-        std::process::id(),
-    ));
-    std::fs::write(&path, history(t0, end)).unwrap();
-    let prometheus = PrometheusServer::start(&PrometheusOptions {
-        history: Some(path.clone()),
-        ..PrometheusOptions::default()
-    })
-    .await
-    .unwrap();
-    std::fs::remove_file(&path).unwrap();
-    prometheus
+    common::prometheus_with_history(&format!("rollouts-{tag}"), &history(t0, end)).await
 }
 
 #[tokio::test]
 async fn a_rollout_advances_waits_and_rolls_back_at_the_predicted_steps_across_a_restart() {
-    let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
+    let end = common::history_end();
     let t0 = end - 600.0;
     let prometheus = start_prometheus("steps", t0, end).await;
     let h = Harness {
@@ -416,7 +404,7 @@ async fn a_rollout_advances_waits_and_rolls_back_at_the_predicted_steps_across_a
 
 #[tokio::test]
 async fn edits_revoked_rights_and_missing_data_pause_and_people_steer() {
-    let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
+    let end = common::history_end();
     let t0 = end - 600.0;
     let prometheus = start_prometheus("steer", t0, end).await;
     let h = Harness {

@@ -3,8 +3,6 @@
 //! registry is the process'.
 
 use http::{Method, StatusCode};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 mod common;
 use common::request;
@@ -43,29 +41,17 @@ async fn counters_follow_the_requests_served() {
     let (status, _) = request(&state, Method::GET, "/api/status", "", None).await;
     assert_eq!(status, StatusCode::OK);
 
-    let response = meshdeck_server::selfmetrics::router(state.clone())
-        .oneshot(
-            http::Request::get("/metrics")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let (status, headers, body) = common::exchange(
+        meshdeck_server::selfmetrics::router(state.clone()),
+        common::build(Method::GET, "/metrics", None, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        response.headers()[http::header::CONTENT_TYPE],
+        headers[http::header::CONTENT_TYPE],
         "text/plain; version=0.0.4; charset=utf-8"
     );
-    let text = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let text = String::from_utf8(body).unwrap();
     let get = |series: &str| value(&text, series).unwrap_or_else(|| panic!("{series} in\n{text}"));
     assert_eq!(
         get(r#"meshdeck_http_requests_total{route="/api/health",method="GET",status="200"}"#),

@@ -2,6 +2,7 @@
 //! in both API generations, with the demo's RBAC from the in-memory cluster.
 
 mod common;
+use common::{call as get, get_ok};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +12,10 @@ use app::types::{
 };
 use axum::body::Body;
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use meshdeck_server::AppState;
 use meshdeck_server::config::{JaegerApiArg, UpstreamArgs};
 use meshdeck_server::spa::Spa;
 use meshdeck_server::upstream::Upstreams;
-use meshdeck_server::{AppState, router};
 use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::scenario;
 use meshdeck_sim::traces::TraceStore;
@@ -65,21 +65,6 @@ fn state_with_timeout(jaeger_url: &str, api: JaegerApiArg, timeout: Duration) ->
         upstreams,
         Spa::load(std::path::Path::new("/nonexistent")),
     )
-}
-
-async fn get(state: &AppState, user: &str, uri: &str) -> (StatusCode, Vec<u8>) {
-    common::call(state, user, uri).await
-}
-
-async fn get_ok<T: serde::de::DeserializeOwned>(state: &AppState, user: &str, uri: &str) -> T {
-    let (status, body) = get(state, user, uri).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{uri}: {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).unwrap()
 }
 
 async fn error(state: &AppState, user: &str, uri: &str) -> (StatusCode, ErrorBody) {
@@ -334,25 +319,9 @@ async fn send(
     uri: &str,
     body: &serde_json::Value,
 ) -> (StatusCode, Vec<u8>) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer demo-token-{user}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let response = router(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    let token = format!("demo-token-{user}");
+    let request = common::build(method, uri, token.as_str(), Some(body.clone()));
+    common::send_bytes(state, request).await
 }
 
 #[tokio::test]

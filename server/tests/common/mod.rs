@@ -4,6 +4,13 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod live;
+mod prometheus;
+mod requests;
+
+#[allow(unused_imports)] // as dead_code: not every crate uses these
+pub use prometheus::*;
+#[allow(unused_imports)]
+pub use requests::*;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +23,7 @@ use meshdeck_server::upstream::Upstreams;
 use meshdeck_sim::kube::InMemoryCluster;
 use meshdeck_sim::metrics::{HistoryOptions, MetricsOptions, write_openmetrics_history};
 use meshdeck_sim::model::{Mesh, Variation};
-use meshdeck_sim::prometheus::{PrometheusOptions, PrometheusServer};
+use meshdeck_sim::prometheus::PrometheusServer;
 use meshdeck_sim::scenario;
 
 /// The demo with constant traffic and no faults: rates are exactly the edges'.
@@ -41,29 +48,17 @@ pub struct Fixture {
 /// and starts Prometheus; `name` keeps the temporary files of test crates apart.
 pub async fn start(name: &str) -> Fixture {
     let mesh = quiet_demo();
-    let end = (meshdeck_sim::live::now_s() / 15.0).floor() * 15.0;
-    let path = std::env::temp_dir().join(format!("meshdeck-{name}-test-{}.om", std::process::id()));
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let end = history_end();
     let history = HistoryOptions {
         start: end - 1800.0,
         end,
         step: 15.0,
     };
-    write_openmetrics_history(
-        &Arc::new(mesh.clone()),
-        &MetricsOptions::default(),
-        &history,
-        &mut file,
-    )
-    .unwrap();
-    drop(file);
-    let prometheus = PrometheusServer::start(&PrometheusOptions {
-        history: Some(path.clone()),
-        ..PrometheusOptions::default()
+    let demo = Arc::new(mesh.clone());
+    let prometheus = prometheus_writing(name, |out| {
+        write_openmetrics_history(&demo, &MetricsOptions::default(), &history, out).map(drop)
     })
-    .await
-    .unwrap();
-    std::fs::remove_file(&path).unwrap();
+    .await;
     Fixture {
         mesh,
         prometheus,
@@ -115,72 +110,4 @@ fn state_with_timeout(args: UpstreamArgs, mesh: &Mesh, timeout: Duration) -> App
         upstreams,
         Spa::load(std::path::Path::new("/nonexistent")),
     )
-}
-
-/// `GET uri` through the router as `user` (demo token), returning the
-/// status and body.
-pub async fn call(state: &AppState, user: &str, uri: &str) -> (http::StatusCode, Vec<u8>) {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let request = http::Request::get(uri)
-        .header("authorization", format!("Bearer demo-token-{user}"))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let response = meshdeck_server::router(state.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    (
-        status,
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-}
-
-/// A request through the router: its status and its JSON answer (`Null`
-/// when the body is not JSON).
-pub async fn send(
-    state: &AppState,
-    request: http::Request<axum::body::Body>,
-) -> (http::StatusCode, serde_json::Value) {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let response = meshdeck_server::router(state.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    )
-}
-
-/// `method uri` as the holder of `token`, with `body` as JSON if given.
-pub async fn request(
-    state: &AppState,
-    method: http::Method,
-    uri: &str,
-    token: &str,
-    body: Option<serde_json::Value>,
-) -> (http::StatusCode, serde_json::Value) {
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(http::header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            request = request.header(http::header::CONTENT_TYPE, "application/json");
-            axum::body::Body::from(v.to_string())
-        }
-        None => axum::body::Body::empty(),
-    };
-    send(state, request.body(body).unwrap()).await
 }
