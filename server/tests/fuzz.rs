@@ -8,7 +8,8 @@
 use meshdeck_server::cluster::names;
 use meshdeck_server::enablement::settings;
 use meshdeck_server::promql::{escape_regex, escape_string};
-use meshdeck_server::traces::{parse_duration_us, parse_v1, parse_v3};
+use meshdeck_server::traces::parse_duration_us;
+use meshdeck_server::upstream::jaeger::{v1, v3};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -95,6 +96,20 @@ fn json() -> impl Strategy<Value = Value> {
         Just("traceId".to_owned()),
         Just("parentSpanId".to_owned()),
         Just("startTimeUnixNano".to_owned()),
+        Just("spanId".to_owned()),
+        Just("processID".to_owned()),
+        Just("serviceName".to_owned()),
+        Just("refType".to_owned()),
+        Just("key".to_owned()),
+        Just("value".to_owned()),
+        Just("logs".to_owned()),
+        Just("events".to_owned()),
+        Just("status".to_owned()),
+        Just("code".to_owned()),
+        Just("kind".to_owned()),
+        Just("name".to_owned()),
+        Just("services".to_owned()),
+        Just("operations".to_owned()),
         "[a-z]{1,6}",
     ];
     leaf.prop_recursive(4, 64, 6, move |inner| {
@@ -161,8 +176,11 @@ proptest! {
 
     #[test]
     fn jaeger_answers_of_any_shape_decode_without_panicking(body in json()) {
-        let _ = parse_v1(&body);
-        let _ = parse_v3(&body);
+        let _ = v1::decode(&body);
+        let _ = v1::decode_names(&body);
+        let _ = v3::decode(&body);
+        let _ = v3::decode_services(&body);
+        let _ = v3::decode_operations(&body);
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! JSON) and v3 (`/api/v3/...`, OTLP JSON), chosen by configuration or
 //! detected (v3 if `/api/v3/services` answers with JSON, v1 if it is
 //! definitely not there; detection is retried while Jaeger cannot say).
+//! [`v1`] and [`v3`] hold each generation's answers as typed records and
+//! decode them into [`crate::traces`]' model.
+
+mod loose;
+pub mod v1;
+pub mod v3;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -12,7 +18,7 @@ use tokio::sync::OnceCell;
 use super::Probe;
 use super::http::HttpUpstream;
 use crate::error::{Error, Result};
-use crate::traces::{self, Trace};
+use crate::traces::Trace;
 
 /// The largest Jaeger answer read (a search of 500 big traces is a few MiB).
 pub const MAX_ANSWER_BYTES: usize = 64 << 20;
@@ -193,8 +199,8 @@ impl JaegerClient {
     /// Services with traces, sorted.
     pub async fn services(&self) -> Result<Vec<String>> {
         let mut list: Vec<String> = match self.api().await? {
-            JaegerApi::V1 => strings(&self.get_ok("api/services", &[]).await?["data"]),
-            JaegerApi::V3 => strings(&self.get_ok("api/v3/services", &[]).await?["services"]),
+            JaegerApi::V1 => v1::decode_names(&self.get_ok("api/services", &[]).await?),
+            JaegerApi::V3 => v3::decode_services(&self.get_ok("api/v3/services", &[]).await?),
         };
         list.sort();
         Ok(list)
@@ -211,20 +217,13 @@ impl JaegerClient {
                 let body = self
                     .get_ok_at("api/services/{service}/operations", &path, &[])
                     .await?;
-                strings(&body["data"])
+                v1::decode_names(&body)
             }
             JaegerApi::V3 => {
                 let body = self
                     .get_ok("api/v3/operations", &[("service", service.to_owned())])
                     .await?;
-                body["operations"]
-                    .as_array()
-                    .map(|ops| {
-                        ops.iter()
-                            .filter_map(|o| o["name"].as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default()
+                v3::decode_operations(&body)
             }
         };
         list.sort();
@@ -254,7 +253,7 @@ impl JaegerClient {
                 params.extend(tags.map(|t| ("tags", t)));
                 params.extend(q.min_duration_us.map(|d| ("minDuration", format!("{d}us"))));
                 params.extend(q.max_duration_us.map(|d| ("maxDuration", format!("{d}us"))));
-                Ok(traces::parse_v1(&self.get_ok("api/traces", &params).await?))
+                Ok(v1::decode(&self.get_ok("api/traces", &params).await?))
             }
             JaegerApi::V3 => {
                 let mut params = vec![
@@ -283,7 +282,7 @@ impl JaegerClient {
                 match status {
                     // Jaeger's v3 gateway answers 404 when nothing matched.
                     404 => Ok(Vec::new()),
-                    200..=299 => Ok(traces::parse_v3(&body)),
+                    200..=299 => Ok(v3::decode(&body)),
                     other => Err(self.refused("api/v3/traces", other, &body)),
                 }
             }
@@ -302,9 +301,9 @@ impl JaegerClient {
             404 => Ok(None),
             200..=299 => {
                 let mut found = if v3 {
-                    traces::parse_v3(&body)
+                    v3::decode(&body)
                 } else {
-                    traces::parse_v1(&body)
+                    v1::decode(&body)
                 };
                 Ok(if found.is_empty() {
                     None
@@ -349,15 +348,21 @@ fn detect(status: u16, body: &Value) -> Option<JaegerApi> {
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+/// Whether a tag marks its span as failed (`error=true`, in both
+/// generations).
+fn is_error_tag(key: &str, value: &str) -> bool {
+    key == "error" && value == "true"
 }
+
+/// The span kind a `span.kind` tag gives (`client`, `server`, ...).
+fn kind_tag(tags: &[(String, String)]) -> Option<String> {
+    tags.iter()
+        .find(|(k, _)| k == "span.kind")
+        .map(|(_, v)| v.clone())
+}
+
+#[cfg(test)]
+mod decode_tests;
 
 #[cfg(test)]
 mod tests {
