@@ -225,17 +225,6 @@ fn compare_text(values: &[&str], cmp: Cmp, want: &str) -> bool {
     if cmp == Cmp::Ne { !hit } else { hit }
 }
 
-fn kind_word(kind: NodeKind) -> &'static str {
-    match kind {
-        NodeKind::Workload => "workload",
-        NodeKind::App => "app",
-        NodeKind::Service => "service",
-        NodeKind::Unknown => "unknown",
-        NodeKind::External => "external",
-        NodeKind::Namespace => "namespace",
-    }
-}
-
 /// Whether `term` holds for a node; `None` when it is about edges only.
 fn node_term(node: &GraphNode, term: &Term) -> Option<bool> {
     Some(match term {
@@ -264,7 +253,7 @@ fn node_term(node: &GraphNode, term: &Term) -> Option<bool> {
             }
             Field::Namespace => compare_text(&[&node.namespace], *cmp, want),
             Field::Version => compare_text(&[node.version.as_deref().unwrap_or("")], *cmp, want),
-            Field::Kind => compare_text(&[kind_word(node.kind)], *cmp, want),
+            Field::Kind => compare_text(&[node.kind.as_str()], *cmp, want),
             Field::Rps => compare_num(node.rps_in + node.rps_out, *cmp, want),
             Field::ErrorPct => compare_num(node.error_pct, *cmp, want),
             Field::Rt | Field::Share | Field::MtlsPct | Field::Protocol => return None,

@@ -74,15 +74,24 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    /// Words for people.
-    pub fn label(self) -> &'static str {
+    /// Its name on the wire (`external`, ...): the find language's `kind`
+    /// values and the UI's CSS classes.
+    pub fn as_str(self) -> &'static str {
         match self {
             NodeKind::Workload => "workload",
             NodeKind::App => "app",
             NodeKind::Service => "service",
             NodeKind::Unknown => "unknown",
-            NodeKind::External => "external service",
+            NodeKind::External => "external",
             NodeKind::Namespace => "namespace",
+        }
+    }
+
+    /// Words for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            NodeKind::External => "external service",
+            other => other.as_str(),
         }
     }
 }

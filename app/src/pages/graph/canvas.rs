@@ -349,7 +349,7 @@ fn draw(
             let id3 = n.id.clone();
             let class = format!(
                 "node {} {}{}",
-                kind_class(n.kind),
+                n.kind.as_str(),
                 health_class(n.health),
                 if n.inaccessible { " inaccessible" } else { "" }
             );
@@ -498,17 +498,6 @@ fn OverviewBar(overview: GraphOverview, on_expand: Callback<(String, bool)>) -> 
                 })
                 .collect_view()}
         </section>
-    }
-}
-
-fn kind_class(kind: NodeKind) -> &'static str {
-    match kind {
-        NodeKind::Workload => "workload",
-        NodeKind::App => "app",
-        NodeKind::Service => "service",
-        NodeKind::Unknown => "unknown",
-        NodeKind::External => "external",
-        NodeKind::Namespace => "namespace",
     }
 }
 

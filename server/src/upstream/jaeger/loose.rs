@@ -69,6 +69,12 @@ where
     d.deserialize_any(ObjectVisitor(PhantomData))
 }
 
+/// A whole answer read as record `T`: its default when the answer is not
+/// an object of that shape.
+pub fn answer<T: serde::de::DeserializeOwned + Default>(body: &serde_json::Value) -> T {
+    object::<_, T>(body).ok().flatten().unwrap_or_default()
+}
+
 /// [`object`] for a field whose mere presence counts: a field that is
 /// there reads as `Some`, even when it is not an object (then
 /// `Some(None)`); a missing one stays `None` (the field's default).

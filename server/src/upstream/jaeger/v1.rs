@@ -129,21 +129,13 @@ pub struct NamesAnswer {
 /// The traces in a `/api/traces` (or `/api/traces/{id}`) answer; anything
 /// unreadable is left out.
 pub fn decode(body: &Value) -> Vec<traces::Trace> {
-    loose::object::<_, TracesAnswer>(body)
-        .ok()
-        .flatten()
-        .map(TracesAnswer::into_traces)
-        .unwrap_or_default()
+    loose::answer::<TracesAnswer>(body).into_traces()
 }
 
 /// The names in a `/api/services` or `/api/services/{s}/operations` answer,
 /// in Jaeger's order.
 pub fn decode_names(body: &Value) -> Vec<String> {
-    loose::object::<_, NamesAnswer>(body)
-        .ok()
-        .flatten()
-        .map(|a| a.data)
-        .unwrap_or_default()
+    loose::answer::<NamesAnswer>(body).data
 }
 
 impl TracesAnswer {

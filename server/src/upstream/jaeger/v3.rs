@@ -283,35 +283,22 @@ pub struct Operation {
 /// spans grouped by trace id in the order the ids first appear; anything
 /// unreadable is left out.
 pub fn decode(body: &Value) -> Vec<traces::Trace> {
-    loose::object::<_, TracesAnswer>(body)
-        .ok()
-        .flatten()
-        .map(TracesAnswer::into_traces)
-        .unwrap_or_default()
+    loose::answer::<TracesAnswer>(body).into_traces()
 }
 
 /// The service names in a `/api/v3/services` answer, in Jaeger's order.
 pub fn decode_services(body: &Value) -> Vec<String> {
-    loose::object::<_, ServicesAnswer>(body)
-        .ok()
-        .flatten()
-        .map(|a| a.services)
-        .unwrap_or_default()
+    loose::answer::<ServicesAnswer>(body).services
 }
 
 /// The operation names in a `/api/v3/operations` answer, in Jaeger's order.
 pub fn decode_operations(body: &Value) -> Vec<String> {
-    loose::object::<_, OperationsAnswer>(body)
-        .ok()
+    loose::answer::<OperationsAnswer>(body)
+        .operations
+        .into_iter()
         .flatten()
-        .map(|a| {
-            a.operations
-                .into_iter()
-                .flatten()
-                .filter_map(|o| o.name)
-                .collect()
-        })
-        .unwrap_or_default()
+        .filter_map(|o| o.name)
+        .collect()
 }
 
 fn pairs(list: Vec<Option<KeyValue>>) -> impl Iterator<Item = (String, String)> {
