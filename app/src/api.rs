@@ -18,13 +18,14 @@ use serde::de::DeserializeOwned;
 
 use crate::session::{self, LOGIN_PATH, TOKEN_STORAGE_KEY};
 use crate::types::{
-    AuthMode, Dashboard, DashboardKind, DashboardQuery, ErrorBody, ErrorCode, Graph,
-    GraphNodeDetail, GraphQuery, InjectionChange, InjectionRequest, IstioConfigList, IstioKind,
-    IstioObjectDetail, Me, MeshChange, MeshSettings, MeshStatus, MetricsQuery, MetricsReport,
-    MetricsTargets, NamespaceList, Preflight, PromQueryAnswer, PromQueryRequest, Rollout,
-    RolloutCharts, RolloutControl, RolloutList, RolloutStart, ServiceTraffic, SettingsDocument,
-    SettingsUpdate, Status, TelemetryReport, TraceDetail, TraceSearch, TraceSearchQuery,
-    TraceServices, TraceServicesQuery, WizardOutcome, WizardRequest, WorkloadKind,
+    ApplyQuery, AuthMode, Dashboard, DashboardKind, DashboardQuery, DryRunQuery, ErrorBody,
+    ErrorCode, Graph, GraphNodeDetail, GraphQuery, InjectionChange, InjectionRequest,
+    IstioConfigList, IstioKind, IstioObjectDetail, Me, MeshChange, MeshSettings, MeshStatus,
+    MetricsQuery, MetricsReport, MetricsTargets, NamespaceList, Preflight, PromQueryAnswer,
+    PromQueryRequest, Rollout, RolloutCharts, RolloutControl, RolloutList, RolloutStart,
+    ServiceTraffic, SettingsDocument, SettingsUpdate, Status, TelemetryReport, TraceDetail,
+    TraceSearch, TraceSearchQuery, TraceServices, TraceServicesQuery, WizardOutcome, WizardRequest,
+    WorkloadKind,
 };
 
 /// A failed API call, ready to show to a person.
@@ -383,20 +384,18 @@ pub async fn namespaces() -> Result<NamespaceList, ApiError> {
     get_json("/api/namespaces").await
 }
 
-fn dry_run_suffix(dry_run: bool) -> &'static str {
-    if dry_run { "?dryRun=true" } else { "" }
-}
-
 /// `POST /api/namespaces/{ns}/injection[?dryRun=true]`.
 pub async fn set_namespace_injection(
     ns: &str,
     enabled: bool,
     dry_run: bool,
 ) -> Result<InjectionChange, ApiError> {
-    let path = format!(
-        "/api/namespaces/{}/injection{}",
-        crate::format::encode_component(ns),
-        dry_run_suffix(dry_run)
+    let path = with_query(
+        &format!(
+            "/api/namespaces/{}/injection",
+            crate::format::encode_component(ns)
+        ),
+        &DryRunQuery { dry_run },
     );
     send_json(Method::Post, &path, &InjectionRequest { enabled }).await
 }
@@ -409,12 +408,14 @@ pub async fn set_workload_injection(
     enabled: bool,
     dry_run: bool,
 ) -> Result<InjectionChange, ApiError> {
-    let path = format!(
-        "/api/namespaces/{}/workloads/{}/{}/injection{}",
-        crate::format::encode_component(ns),
-        kind.plural(),
-        crate::format::encode_component(name),
-        dry_run_suffix(dry_run)
+    let path = with_query(
+        &format!(
+            "/api/namespaces/{}/workloads/{}/{}/injection",
+            crate::format::encode_component(ns),
+            kind.plural(),
+            crate::format::encode_component(name),
+        ),
+        &DryRunQuery { dry_run },
     );
     send_json(Method::Post, &path, &InjectionRequest { enabled }).await
 }
@@ -448,15 +449,11 @@ pub async fn mesh() -> Result<MeshStatus, ApiError> {
 /// `POST /api/mesh/enable` or `/api/mesh/disable` (`?dryRun=true` to
 /// preview; `force` takes over fields other managers own, enable only).
 pub async fn switch_mesh(enable: bool, dry_run: bool, force: bool) -> Result<MeshChange, ApiError> {
-    let verb = if enable { "enable" } else { "disable" };
-    let mut path = format!("/api/mesh/{verb}{}", dry_run_suffix(dry_run));
-    if force && enable {
-        path.push_str(if dry_run {
-            "&force=true"
-        } else {
-            "?force=true"
-        });
-    }
+    let path = if enable {
+        with_query("/api/mesh/enable", &ApplyQuery { dry_run, force })
+    } else {
+        with_query("/api/mesh/disable", &DryRunQuery { dry_run })
+    };
     send_json(Method::Post, &path, &()).await
 }
 
@@ -507,8 +504,10 @@ pub async fn run_wizard(
     dry_run: bool,
     force: bool,
 ) -> Result<WizardOutcome, ApiError> {
-    let query = crate::wizards::review::wizard_query(dry_run, force);
-    let path = service_path(ns, name, &format!("wizards{query}"));
+    let path = with_query(
+        &service_path(ns, name, "wizards"),
+        &ApplyQuery { dry_run, force },
+    );
     send_json(Method::Post, &path, request).await
 }
 
@@ -519,8 +518,8 @@ pub async fn remove_traffic_routing(
     name: &str,
     dry_run: bool,
 ) -> Result<WizardOutcome, ApiError> {
-    let query = crate::wizards::review::wizard_query(dry_run, false);
-    delete_json(&service_path(ns, name, &format!("wizards{query}"))).await
+    let path = with_query(&service_path(ns, name, "wizards"), &DryRunQuery { dry_run });
+    delete_json(&path).await
 }
 
 fn rollout_path(ns: &str, service: &str, tail: &str) -> String {

@@ -385,6 +385,55 @@ proof!(
     check_traces
 );
 
+/// A namespace named in the request's path (`{ns}`) that the caller may
+/// see. Checked before anything else of the request: 403 when they may
+/// not see it (the same whether it exists or not), then 400 when it cannot
+/// be a namespace's name.
+#[derive(Clone, Debug)]
+pub struct NamespaceViewer {
+    scope: AccessScope,
+    namespace: String,
+}
+
+impl NamespaceViewer {
+    /// The caller.
+    pub fn scope(&self) -> &AccessScope {
+        &self.scope
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+}
+
+impl std::ops::Deref for NamespaceViewer {
+    type Target = AccessScope;
+
+    fn deref(&self) -> &AccessScope {
+        &self.scope
+    }
+}
+
+impl FromRequestParts<AppState> for NamespaceViewer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let scope = AccessScope::from_request_parts(parts, state).await?;
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::BadRequest(format!("bad path: {}", e.body_text())))?;
+        let namespace = params
+            .iter()
+            .find(|(name, _)| *name == "ns")
+            .map(|(_, value)| value.to_owned())
+            .ok_or_else(|| Error::internal("a NamespaceViewer route without {ns}"))?;
+        scope.check_namespace(&namespace)?;
+        crate::cluster::names::namespace(&namespace)?;
+        Ok(NamespaceViewer { scope, namespace })
+    }
+}
+
 fn check_owner(scope: &AccessScope) -> Result<()> {
     if scope.is_owner() {
         Ok(())

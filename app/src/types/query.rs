@@ -281,6 +281,80 @@ pub struct TraceServicesQuery {
     pub service: Option<String>,
 }
 
+/// `?dryRun=true`: say what would change, change nothing (injection
+/// switches, disabling the mesh, removing a wizard's objects).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DryRunQuery {
+    /// Preview only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dry_run: bool,
+}
+
+/// `?dryRun=true&force=true`: an apply (enabling the mesh, a wizard) as a
+/// preview, and whether to take over fields other field managers own (the
+/// API server named them in an earlier 409).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyQuery {
+    /// Preview only: a server-side dry run as the caller.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dry_run: bool,
+    /// Take over the fields another field manager owns.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub force: bool,
+}
+
+/// Query string of `GET /api/rollouts`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutListQuery {
+    /// Only this namespace's rollouts.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "text"
+    )]
+    pub namespace: Option<String>,
+}
+
+/// Query string of `GET /api/istio/config`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IstioConfigQuery {
+    /// Comma-separated namespaces (default: every one the caller may see).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "text"
+    )]
+    pub namespaces: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// A value, or `None` for a missing or empty one.
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<String>::deserialize(d)?.filter(|v| !v.is_empty()))

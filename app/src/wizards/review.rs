@@ -7,17 +7,6 @@ use crate::types::{DiffLine, ObjectAction, WizardKind, WizardObject, WizardOutco
 
 use super::form::{FieldError, FieldErrors};
 
-/// The query string of `POST`/`DELETE /api/services/{ns}/{name}/wizards`:
-/// `?dryRun=true` for a preview, `force=true` to take fields over.
-pub fn wizard_query(dry_run: bool, force: bool) -> String {
-    match (dry_run, force) {
-        (true, true) => "?dryRun=true&force=true".into(),
-        (true, false) => "?dryRun=true".into(),
-        (false, true) => "?force=true".into(),
-        (false, false) => String::new(),
-    }
-}
-
 /// A stretch of a diff: lines to show, or unchanged lines folded away.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hunk {
@@ -244,10 +233,14 @@ mod tests {
 
     #[test]
     fn queries() {
-        assert_eq!(wizard_query(true, false), "?dryRun=true");
-        assert_eq!(wizard_query(true, true), "?dryRun=true&force=true");
-        assert_eq!(wizard_query(false, true), "?force=true");
-        assert_eq!(wizard_query(false, false), "");
+        use crate::format::query_of;
+        use crate::types::{ApplyQuery, DryRunQuery};
+        let apply = |dry_run, force| query_of(&ApplyQuery { dry_run, force });
+        assert_eq!(apply(true, false), "dryRun=true");
+        assert_eq!(apply(true, true), "dryRun=true&force=true");
+        assert_eq!(apply(false, true), "force=true");
+        assert_eq!(apply(false, false), "");
+        assert_eq!(query_of(&DryRunQuery { dry_run: true }), "dryRun=true");
     }
 
     #[test]

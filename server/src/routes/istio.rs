@@ -2,14 +2,14 @@
 //! and the findings about them) and `GET /api/istio/config/{namespace}/
 //! {kind}/{name}` (one object as YAML and JSON, with who owns which field).
 
+use app::types::IstioConfigQuery;
 use app::types::{ErrorBody, IstioConfigList, IstioKind, IstioObjectDetail};
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access::AccessScope;
+use crate::access::{AccessScope, NamespaceViewer};
 use crate::cluster::names;
 use crate::error::{Error, Result};
 use crate::extract::ApiQuery;
@@ -23,23 +23,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(config_object))
 }
 
-/// `?namespaces=a,b`: which namespaces (default: every one the caller may
-/// see).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    /// Comma-separated namespaces (default: every one the caller may see).
-    namespaces: Option<String>,
-}
-
 /// The Istio objects of the caller's namespaces with the findings about
 /// them (validations).
 #[utoipa::path(
     get,
     path = "/istio/config",
     tag = "istio",
-    params(ListQuery),
+    params(IstioConfigQuery),
     responses(
         (status = 200, description = "Objects and findings", body = IstioConfigList),
         (status = 400, description = "A namespace name is malformed", body = ErrorBody),
@@ -52,7 +42,7 @@ struct ListQuery {
 async fn config_list(
     State(state): State<AppState>,
     scope: AccessScope,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<IstioConfigQuery>,
 ) -> Result<Json<IstioConfigList>> {
     if let Some(list) = &query.namespaces {
         // Checked before anything is read: an unknown or unseen namespace
@@ -96,10 +86,9 @@ async fn config_list(
 #[tracing::instrument(name = "istio.object", skip_all)]
 async fn config_object(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: NamespaceViewer,
     Path((ns, kind, name)): Path<(String, String, String)>,
 ) -> Result<Json<IstioObjectDetail>> {
-    names::namespace(&ns)?;
     let kind = IstioKind::from_segment(&kind).ok_or_else(|| {
         Error::NotFound(format!(
             "no Istio kind {kind:?}; one of: {}",
@@ -107,7 +96,6 @@ async fn config_object(
         ))
     })?;
     names::object(kind.label(), &name)?;
-    scope.check_namespace(&ns)?;
     let cluster = state.cluster()?;
     let snapshot = istio::snapshot(
         cluster.own(),

@@ -4,10 +4,10 @@
 //! show that the owner asking may make every one of those writes
 //! themselves.
 
+use app::types::{ApplyQuery, DryRunQuery};
 use app::types::{ErrorBody, MeshChange, MeshStatus};
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,7 +16,6 @@ use crate::cluster::apply::ApplyOptions;
 use crate::enablement::mesh;
 use crate::error::Result;
 use crate::extract::ApiQuery;
-use crate::routes::namespaces::MutationQuery;
 use crate::state::AppState;
 
 /// Routes of this resource.
@@ -25,20 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mesh_get))
         .routes(routes!(mesh_enable))
         .routes(routes!(mesh_disable))
-}
-
-/// `?dryRun=true` previews; `?force=true` takes over fields other managers
-/// own (the API server named them in an earlier 409).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct EnableQuery {
-    /// Preview only.
-    #[serde(rename = "dryRun", default)]
-    pub dry_run: bool,
-    /// Take over conflicting fields.
-    #[serde(default)]
-    pub force: bool,
 }
 
 /// What enabling works with besides the cluster.
@@ -71,7 +56,7 @@ async fn mesh_get(State(state): State<AppState>, _owner: Owner) -> Result<Json<M
     post,
     path = "/mesh/enable",
     tag = "enablement",
-    params(EnableQuery),
+    params(ApplyQuery),
     responses(
         (status = 200, description = "What was (or, with dryRun, would be) applied", body = MeshChange),
         (status = 400, description = "A parameter is malformed", body = ErrorBody),
@@ -85,7 +70,7 @@ async fn mesh_get(State(state): State<AppState>, _owner: Owner) -> Result<Json<M
 async fn mesh_enable(
     State(state): State<AppState>,
     scope: Owner,
-    ApiQuery(query): ApiQuery<EnableQuery>,
+    ApiQuery(query): ApiQuery<ApplyQuery>,
 ) -> Result<Json<MeshChange>> {
     let cluster = state.cluster()?;
     let ctx = context(&state);
@@ -107,7 +92,7 @@ async fn mesh_enable(
     post,
     path = "/mesh/disable",
     tag = "enablement",
-    params(MutationQuery),
+    params(DryRunQuery),
     responses(
         (status = 200, description = "What was (or, with dryRun, would be) removed", body = MeshChange),
         (status = 400, description = "A parameter is malformed", body = ErrorBody),
@@ -119,7 +104,7 @@ async fn mesh_enable(
 async fn mesh_disable(
     State(state): State<AppState>,
     scope: Owner,
-    ApiQuery(query): ApiQuery<MutationQuery>,
+    ApiQuery(query): ApiQuery<DryRunQuery>,
 ) -> Result<Json<MeshChange>> {
     let cluster = state.cluster()?;
     let ctx = context(&state);

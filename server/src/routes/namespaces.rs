@@ -4,15 +4,15 @@
 //! list says, from SubjectAccessReviews, which switches the caller may use.
 //! Every switch takes `?dryRun=true`.
 
+use app::types::DryRunQuery;
 use app::types::{ErrorBody, InjectionChange, InjectionRequest, NamespaceList, WorkloadKind};
 use axum::Json;
 use axum::extract::{Path, State};
 use futures::future::join_all;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access::AccessScope;
+use crate::access::{AccessScope, NamespaceViewer};
 use crate::cluster::names;
 use crate::cluster::reviews::Attributes;
 use crate::enablement::injection;
@@ -26,30 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(namespaces_list))
         .routes(routes!(namespace_injection_set))
         .routes(routes!(workload_injection_set))
-}
-
-/// `?dryRun=true`: say what would change, change nothing.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct MutationQuery {
-    /// Preview only.
-    #[serde(rename = "dryRun", default)]
-    pub dry_run: bool,
-}
-
-/// 403 before anything is read when the caller may not see `ns` (so a
-/// switch tells nobody whether a namespace or workload exists); whether
-/// they may change it is then Kubernetes' decision on the write itself.
-fn check_visible(scope: &AccessScope, ns: &str) -> Result<()> {
-    if scope.can_see(ns) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(format!(
-            "{} may not switch sidecar injection in namespace {ns:?}: they may not see it (permission to list pods there)",
-            scope.user
-        )))
-    }
 }
 
 /// The caller's namespaces with injection state and workload sidecars, and
@@ -152,7 +128,7 @@ fn workload_patch(ns: &str, kind: WorkloadKind, name: Option<&str>) -> Attribute
     post,
     path = "/namespaces/{ns}/injection",
     tag = "enablement",
-    params(("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), MutationQuery),
+    params(("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), DryRunQuery),
     request_body = InjectionRequest,
     responses(
         (status = 200, description = "What changed (or, with dryRun, would change)", body = InjectionChange),
@@ -167,13 +143,11 @@ fn workload_patch(ns: &str, kind: WorkloadKind, name: Option<&str>) -> Attribute
 )]
 async fn namespace_injection_set(
     State(state): State<AppState>,
-    scope: AccessScope,
-    Path(ns): Path<String>,
-    ApiQuery(query): ApiQuery<MutationQuery>,
+    scope: NamespaceViewer,
+    ApiQuery(query): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<InjectionRequest>,
 ) -> Result<Json<InjectionChange>> {
-    check_visible(&scope, &ns)?;
-    names::namespace(&ns)?;
+    let ns = scope.namespace().to_owned();
     let cluster = state.cluster()?;
     let change = injection::set_namespace_injection(
         cluster.own(),
@@ -199,7 +173,7 @@ async fn namespace_injection_set(
         ("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63),
         ("kind" = String, Path, description = "`deployments`, `statefulsets` or `daemonsets`"),
         ("name" = String, Path, description = "The workload's name", pattern = "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length = 253),
-        MutationQuery,
+        DryRunQuery,
     ),
     request_body = InjectionRequest,
     responses(
@@ -215,9 +189,9 @@ async fn namespace_injection_set(
 )]
 async fn workload_injection_set(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: NamespaceViewer,
     Path((ns, kind, name)): Path<(String, String, String)>,
-    ApiQuery(query): ApiQuery<MutationQuery>,
+    ApiQuery(query): ApiQuery<DryRunQuery>,
     ApiJson(body): ApiJson<InjectionRequest>,
 ) -> Result<Json<InjectionChange>> {
     let kind = WorkloadKind::from_segment(&kind).ok_or_else(|| {
@@ -225,8 +199,6 @@ async fn workload_injection_set(
             "{kind:?} is not a workload kind with pods to inject; use deployments, statefulsets or daemonsets"
         ))
     })?;
-    check_visible(&scope, &ns)?;
-    names::namespace(&ns)?;
     names::object(kind.label(), &name)?;
     let cluster = state.cluster()?;
     let change = injection::set_workload_injection(

@@ -4,12 +4,12 @@
 //! Members see and act on rollouts in their namespaces only; every action
 //! is allowed by the Kubernetes RBAC of the writes it makes.
 
+use app::types::RolloutListQuery;
 use app::types::{ErrorBody, Rollout, RolloutCharts, RolloutControl, RolloutList, RolloutStart};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use http::StatusCode;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,21 +29,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(control))
 }
 
-/// `?namespace=`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    /// Only this namespace's rollouts.
-    namespace: Option<String>,
-}
-
 /// The rollouts in the namespaces the caller may see.
 #[utoipa::path(
     get,
     path = "/rollouts",
     tag = "rollouts",
-    params(ListQuery),
+    params(RolloutListQuery),
     responses(
         (status = 200, description = "Rollouts, running first", body = RolloutList),
         (status = 400, description = "A parameter is malformed", body = ErrorBody),
@@ -56,7 +47,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     scope: AccessScope,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<RolloutListQuery>,
 ) -> Result<Json<RolloutList>> {
     ops::list(&state, &scope, query.namespace.as_deref())
         .await

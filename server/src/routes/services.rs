@@ -5,15 +5,15 @@
 //! `DELETE /api/services/{ns}/{name}/wizards` (remove what they wrote).
 //! Writes are made with the caller's own credentials.
 
+use app::types::{ApplyQuery, DryRunQuery};
 use app::types::{ErrorBody, ServiceTraffic, WizardOutcome, WizardRequest};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access::AccessScope;
+use crate::access::NamespaceViewer;
 use crate::cluster::names;
 use crate::error::{Error, Result};
 use crate::extract::ApiQuery;
@@ -27,35 +27,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(wizard_post, wizard_delete))
 }
 
-/// `?dryRun=true&force=true`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct WriteQuery {
-    /// Preview only: a server-side dry run as the caller.
-    #[serde(rename = "dryRun", default)]
-    dry_run: bool,
-    /// Take over the fields another field manager owns.
-    #[serde(default)]
-    force: bool,
-}
-
-/// `?dryRun=true`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct RemoveQuery {
-    /// Preview only.
-    #[serde(rename = "dryRun", default)]
-    dry_run: bool,
-}
-
-/// 400 for names that cannot be a service's, 403 before anything is read
-/// when the caller may not see the namespace.
-fn check(scope: &AccessScope, ns: &str, name: &str) -> Result<()> {
-    names::namespace(ns)?;
-    names::object("service", name)?;
-    scope.check_namespace(ns)
+/// 400 for a name that cannot be a service's (the namespace is checked by
+/// [`NamespaceViewer`] before).
+fn check_name(name: &str) -> Result<()> {
+    names::object("service", name).map(|_| ())
 }
 
 /// What the wizards start from: the service's ports and versions, the
@@ -78,10 +53,10 @@ fn check(scope: &AccessScope, ns: &str, name: &str) -> Result<()> {
 #[tracing::instrument(name = "services.traffic", skip_all)]
 async fn traffic_get(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: NamespaceViewer,
     Path((ns, name)): Path<(String, String)>,
 ) -> Result<Json<ServiceTraffic>> {
-    check(&scope, &ns, &name)?;
+    check_name(&name)?;
     write::traffic(&state, &scope, &ns, &name).await.map(Json)
 }
 
@@ -109,7 +84,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     path = "/services/{ns}/{name}/wizards",
     tag = "wizards",
     params(("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63),
-        ("name" = String, Path, description = "Service", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), WriteQuery),
+        ("name" = String, Path, description = "Service", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), ApplyQuery),
     request_body = WizardRequest,
     responses(
         (status = 200, description = "The objects written (or, with dryRun, that would be) and their diff", body = WizardOutcome),
@@ -125,12 +100,12 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
 #[tracing::instrument(name = "services.wizard", skip_all)]
 async fn wizard_post(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: NamespaceViewer,
     Path((ns, name)): Path<(String, String)>,
-    ApiQuery(query): ApiQuery<WriteQuery>,
+    ApiQuery(query): ApiQuery<ApplyQuery>,
     body: Bytes,
 ) -> Result<Json<WizardOutcome>> {
-    check(&scope, &ns, &name)?;
+    check_name(&name)?;
     let request: WizardRequest = parse(&body)?;
     let options = WriteOptions {
         dry_run: query.dry_run,
@@ -148,7 +123,7 @@ async fn wizard_post(
     path = "/services/{ns}/{name}/wizards",
     tag = "wizards",
     params(("ns" = String, Path, description = "Namespace", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63),
-        ("name" = String, Path, description = "Service", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), RemoveQuery),
+        ("name" = String, Path, description = "Service", pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length = 63), DryRunQuery),
     responses(
         (status = 200, description = "What was (or, with dryRun, would be) removed", body = WizardOutcome),
         (status = 400, description = "A name is malformed", body = ErrorBody),
@@ -162,11 +137,11 @@ async fn wizard_post(
 #[tracing::instrument(name = "services.remove", skip_all)]
 async fn wizard_delete(
     State(state): State<AppState>,
-    scope: AccessScope,
+    scope: NamespaceViewer,
     Path((ns, name)): Path<(String, String)>,
-    ApiQuery(query): ApiQuery<RemoveQuery>,
+    ApiQuery(query): ApiQuery<DryRunQuery>,
 ) -> Result<Json<WizardOutcome>> {
-    check(&scope, &ns, &name)?;
+    check_name(&name)?;
     write::remove(&state, &scope, &ns, &name, query.dry_run)
         .await
         .map(Json)
