@@ -439,3 +439,58 @@ async fn without_a_cluster_signed_in_calls_are_503_and_anonymous_ones_401() {
     let (status, _) = get(&state, "/api/me", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// A namespace in the path is checked before anything else of the
+/// request: a member gets 403 for one they may not see (a malformed name
+/// or body included, so nothing tells them what exists), an owner 400 for
+/// a name no namespace can have.
+#[tokio::test]
+async fn a_paths_namespace_is_refused_before_the_rest_of_the_request() {
+    let h = token_mode();
+    let routes: [(Method, &str, Option<&str>); 4] = [
+        (
+            Method::POST,
+            "/api/namespaces/{ns}/injection",
+            Some("{not json"),
+        ),
+        (
+            Method::POST,
+            "/api/namespaces/{ns}/workloads/deployments/web/injection",
+            Some("{not json"),
+        ),
+        (Method::GET, "/api/services/{ns}/web/traffic", None),
+        (
+            Method::GET,
+            "/api/istio/config/{ns}/virtualservices/web",
+            None,
+        ),
+    ];
+    for (method, path, body) in routes {
+        for (token, ns, status) in [
+            ("demo-token-alice", "payments", StatusCode::FORBIDDEN),
+            ("demo-token-alice", "Bad_NS", StatusCode::FORBIDDEN),
+            ("demo-token-admin", "Bad_NS", StatusCode::BAD_REQUEST),
+        ] {
+            let uri = path.replace("{ns}", ns);
+            let mut request = Request::builder()
+                .method(method.clone())
+                .uri(&uri)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"));
+            if body.is_some() {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+            }
+            let request = request
+                .body(body.map_or_else(Body::empty, Body::from))
+                .unwrap();
+            let (got, answer) = common::send(&h.state, request).await;
+            assert_eq!(got, status, "{method} {uri} as {token}: {answer}");
+            let message = answer["error"]["message"].as_str().unwrap_or_default();
+            if status == StatusCode::FORBIDDEN {
+                assert!(
+                    message.contains(&format!("may not see namespace {ns:?}")),
+                    "{method} {uri}: {message}"
+                );
+            }
+        }
+    }
+}
