@@ -14,6 +14,7 @@ pub mod session;
 pub mod settings_form;
 pub mod types;
 pub mod wizards;
+pub mod words;
 
 #[cfg(feature = "ui")]
 pub mod charts;

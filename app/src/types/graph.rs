@@ -42,16 +42,6 @@ impl GraphType {
     pub fn parse(text: &str) -> Option<Self> {
         GraphType::ALL.into_iter().find(|t| t.as_str() == text)
     }
-
-    /// Words for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            GraphType::App => "App graph",
-            GraphType::VersionedApp => "Versioned app graph",
-            GraphType::Workload => "Workload graph",
-            GraphType::Service => "Service graph",
-        }
-    }
 }
 
 /// What a graph node is.
@@ -86,14 +76,6 @@ impl NodeKind {
             NodeKind::Namespace => "namespace",
         }
     }
-
-    /// Words for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            NodeKind::External => "external service",
-            other => other.as_str(),
-        }
-    }
 }
 
 /// Traffic protocol of an edge.
@@ -107,17 +89,6 @@ pub enum EdgeProtocol {
     Grpc,
     /// Raw TCP (bytes, no requests).
     Tcp,
-}
-
-impl EdgeProtocol {
-    /// Words for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            EdgeProtocol::Http => "HTTP",
-            EdgeProtocol::Grpc => "gRPC",
-            EdgeProtocol::Tcp => "TCP",
-        }
-    }
 }
 
 /// Health of a node or edge, with Kiali's default thresholds: 5xx at 10 %
@@ -134,18 +105,6 @@ pub enum GraphHealth {
     Failure,
     /// No requests to judge by (idle, TCP only, or not visible).
     NoTraffic,
-}
-
-impl GraphHealth {
-    /// Words for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            GraphHealth::Healthy => "healthy",
-            GraphHealth::Degraded => "degraded",
-            GraphHealth::Failure => "failure",
-            GraphHealth::NoTraffic => "no traffic",
-        }
-    }
 }
 
 /// What a box groups.

@@ -35,16 +35,6 @@ pub enum Role {
     Member,
 }
 
-impl Role {
-    /// Name shown to people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Member => "member",
-        }
-    }
-}
-
 /// The console features a caller may use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -115,17 +115,6 @@ impl ChartKind {
         ChartKind::RequestDuration,
     ];
 
-    /// Chart title.
-    pub fn title(self) -> &'static str {
-        match self {
-            ChartKind::SuccessRate => "Success Rate",
-            ChartKind::RequestVolume => "Request Volume",
-            ChartKind::ClientErrors => "4xx Response Count",
-            ChartKind::ServerErrors => "5xx Response Count",
-            ChartKind::RequestDuration => "Request Duration",
-        }
-    }
-
     /// Unit of the chart's values.
     pub fn unit(self) -> Unit {
         match self {
@@ -193,16 +182,6 @@ impl TopKind {
         TopKind::ServerErrors,
         TopKind::P99,
     ];
-
-    /// List title.
-    pub fn title(self) -> &'static str {
-        match self {
-            TopKind::Volume => "Top 10 by request volume",
-            TopKind::ClientErrors => "Top 10 by 4xx responses",
-            TopKind::ServerErrors => "Top 10 by 5xx responses",
-            TopKind::P99 => "Top 10 by p99 duration",
-        }
-    }
 
     /// Unit of the ranked value.
     pub fn unit(self) -> Unit {

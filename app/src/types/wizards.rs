@@ -61,20 +61,6 @@ impl WizardKind {
         WizardKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// Title for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            WizardKind::TrafficShifting => "Traffic shifting",
-            WizardKind::RequestRouting => "Request routing",
-            WizardKind::TcpTrafficShifting => "TCP traffic shifting",
-            WizardKind::FaultInjection => "Fault injection",
-            WizardKind::TimeoutsRetries => "Timeouts and retries",
-            WizardKind::CircuitBreaking => "Circuit breaking and load balancing",
-            WizardKind::Mtls => "mTLS",
-            WizardKind::Gateway => "Expose through the ingress gateway",
-        }
-    }
-
     /// One line on what it does.
     pub fn summary(self) -> &'static str {
         match self {
