@@ -67,9 +67,18 @@ enum Loaded {
 /// `SETTINGS.path`: the settings form for owners.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    // Members never ask for the settings (the shell explains why they may not).
-    let doc = LocalResource::new(|| async {
-        let me = api::me().await?;
+    // Members never ask for the settings (the shell explains why they may
+    // not). Who the caller is comes from the shell's `/api/me`; only a page
+    // opened directly, before the shell has its answer, asks for it itself.
+    // Read untracked: the shell reloading it after a save must not reload
+    // the form.
+    let shell_me = use_context::<MeResource>();
+    let doc = LocalResource::new(move || async move {
+        let known = shell_me.and_then(|MeResource(me)| me.get_untracked());
+        let me = match known {
+            Some(Ok(Some(me))) => me,
+            _ => api::me().await?,
+        };
         if !me.features.settings {
             return Err(ApiError {
                 status: 403,
