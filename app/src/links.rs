@@ -86,17 +86,19 @@ pub enum TraceTime<'a> {
 /// The console's Traces page searching `service` (`<app>.<namespace>`)
 /// over `time`.
 pub fn traces_page(service: &str, time: TraceTime<'_>) -> String {
-    let mut pairs = vec![("service", service.to_owned())];
+    let mut search = crate::types::TraceSearchQuery {
+        service: Some(service.to_owned()),
+        ..Default::default()
+    };
     match time {
         TraceTime::Default => {}
-        TraceTime::Last(range) => pairs.push(("range", range.to_owned())),
+        TraceTime::Last(range) => search.range = crate::types::TimeSpan::parse_range(range),
         TraceTime::Between(start, end) => {
-            pairs.push(("start", start.to_string()));
-            pairs.push(("end", end.to_string()));
+            search.start = Some(start as f64);
+            search.end = Some(end as f64);
         }
     }
-    let query = crate::format::query_string(&pairs);
-    format!("{}?{query}", crate::nav::TRACES.path)
+    traces_search_page(&search)
 }
 
 /// The Traffic Metrics page for `query` (its scope and time).

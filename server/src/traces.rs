@@ -233,7 +233,14 @@ pub fn detail(trace: &Trace, scope: &AccessScope) -> TraceDetail {
 /// A trace duration in a search (`1.5s`, `100ms`, `500us`, `2m`, `1h`,
 /// `1m30s`) in microseconds.
 pub fn parse_duration_us(text: &str) -> Option<i64> {
-    let span = TimeSpan::parse(text).filter(|s| s.uses_only(&TRACE_UNITS))?;
+    TimeSpan::parse(text)
+        .filter(|s| s.uses_only(&TRACE_UNITS))
+        .as_ref()
+        .and_then(duration_us)
+}
+
+/// `span` in whole microseconds, when Jaeger can take it (under 1e15 µs).
+pub fn duration_us(span: &TimeSpan) -> Option<i64> {
     let us = span.micros();
     (0.0..1e15).contains(&us).then_some(us as i64)
 }

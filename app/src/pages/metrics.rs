@@ -17,7 +17,7 @@ use crate::components::utc_offset_s;
 use crate::format;
 use crate::nav::METRICS;
 use crate::types::{
-    Direction, MetricsQuery, MetricsReport, MetricsScopeKind, MetricsTargets, TimeSpan,
+    Direction, MetricsQuery, MetricsReport, MetricsScopeKind, MetricsTargets, range_param,
 };
 
 /// Range presets offered as buttons.
@@ -158,12 +158,7 @@ impl MetricsUrl {
             q.start = Some(time("start", &self.start)?);
             q.end = Some(time("end", &self.end)?);
         } else if !self.range.is_empty() {
-            q.range = Some(TimeSpan::parse_range(&self.range).ok_or_else(|| {
-                format!(
-                    "range {:?} is not a duration like 15m, 1h or 7d",
-                    self.range
-                )
-            })?);
+            q.range = Some(range_param(&self.range)?);
         }
         Ok(q)
     }

@@ -17,8 +17,8 @@ use crate::components::utc_offset_s;
 use crate::format;
 use crate::nav::TRACES;
 use crate::types::{
-    SpanView, TRACE_UNITS, TimeSpan, TraceDetail, TraceSearch, TraceSearchQuery, TraceServices,
-    TraceServicesQuery,
+    SpanView, TraceDetail, TraceSearch, TraceSearchQuery, TraceServices, TraceServicesQuery,
+    range_param, trace_duration_param,
 };
 
 /// Range choices for a search.
@@ -128,10 +128,7 @@ impl TracesUrl {
         let text = |v: &String| (!v.is_empty()).then(|| v.clone());
         let duration = |name: &str, v: &String| match v.trim() {
             "" => Ok(None),
-            v => TimeSpan::parse(v)
-                .filter(|s| s.uses_only(&TRACE_UNITS))
-                .map(Some)
-                .ok_or_else(|| format!("{name} {v:?} is not a duration like 100ms, 1.5s or 2m")),
+            v => trace_duration_param(name, v).map(Some),
         };
         let number = |name: &str, v: &String| match v.trim() {
             "" => Ok(None),
@@ -152,9 +149,7 @@ impl TracesUrl {
             } else {
                 match self.range.trim() {
                     "" => None,
-                    r => Some(TimeSpan::parse_range(r).ok_or_else(|| {
-                        format!("range {r:?} is not a duration like 15m, 1h or 7d")
-                    })?),
+                    r => Some(range_param(r)?),
                 }
             },
             start: if custom {

@@ -371,12 +371,7 @@ fn parsed<'de, D: Deserializer<'de>, T>(
     parse: impl FnOnce(&str) -> Option<T>,
     message: impl FnOnce(&str) -> String,
 ) -> Result<Option<T>, D::Error> {
-    match present(d)? {
-        None => Ok(None),
-        Some(v) => parse(&v)
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(message(&v))),
-    }
+    checked(d, |v| parse(v).ok_or_else(|| message(v)))
 }
 
 fn graph_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<GraphType>, D::Error> {
@@ -411,21 +406,41 @@ fn direction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Direction>, D::Er
     )
 }
 
+/// `text` as the `range` of metrics, dashboards or a trace search, or
+/// what is wrong with it.
+pub fn range_param(text: &str) -> Result<TimeSpan, String> {
+    TimeSpan::parse_range(text)
+        .ok_or_else(|| format!("range {text:?} is not a duration like 15m, 1h or 7d"))
+}
+
+/// `text` as a trace search's `name` (`minDuration`, `maxDuration`), or
+/// what is wrong with it.
+pub fn trace_duration_param(name: &str, text: &str) -> Result<TimeSpan, String> {
+    TimeSpan::parse(text)
+        .filter(|s| s.uses_only(&super::time::TRACE_UNITS))
+        .ok_or_else(|| format!("{name} {text:?} is not a duration like 100ms, 1.5s or 2m"))
+}
+
+/// A value checked by `check`, whose error is the 400's words.
+fn checked<'de, D: Deserializer<'de>, T>(
+    d: D,
+    check: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, D::Error> {
+    match present(d)? {
+        None => Ok(None),
+        Some(v) => check(&v).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 fn range<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TimeSpan>, D::Error> {
-    parsed(d, TimeSpan::parse_range, |r| {
-        format!("range {r:?} is not a duration like 15m, 1h or 7d")
-    })
+    checked(d, range_param)
 }
 
 fn trace_duration<'de, D: Deserializer<'de>>(
     d: D,
     name: &str,
 ) -> Result<Option<TimeSpan>, D::Error> {
-    parsed(
-        d,
-        |v| TimeSpan::parse(v).filter(|s| s.uses_only(&super::time::TRACE_UNITS)),
-        |v| format!("{name} {v:?} is not a duration like 100ms, 1.5s or 2m"),
-    )
+    checked(d, |v| trace_duration_param(name, v))
 }
 
 fn min_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TimeSpan>, D::Error> {

@@ -142,30 +142,6 @@ impl TimeSpan {
         })
     }
 
-    /// A span of `seconds`, written in the largest unit that divides it
-    /// (`3600` → `1h`, `90` → `90s`); fractions of a second in `ms`.
-    pub fn from_seconds(seconds: f64) -> TimeSpan {
-        let units = [
-            ("w", 604_800.0),
-            ("d", 86_400.0),
-            ("h", 3_600.0),
-            ("m", 60.0),
-            ("s", 1.0),
-        ];
-        let text = units
-            .iter()
-            .find(|(_, size)| seconds >= *size && (seconds / size).fract() == 0.0)
-            .map(|(unit, size)| format!("{}{unit}", seconds / size))
-            .unwrap_or_else(|| format!("{}ms", seconds * 1e3));
-        TimeSpan::parse(&text).unwrap_or(TimeSpan {
-            text,
-            seconds,
-            parts: 1,
-            whole: false,
-            units: 0,
-        })
-    }
-
     /// The span in seconds.
     pub fn seconds(&self) -> f64 {
         self.seconds
@@ -307,12 +283,8 @@ mod tests {
     }
 
     #[test]
-    fn spans_are_written_back_as_read_and_from_seconds_in_the_largest_unit() {
+    fn spans_are_written_back_as_read() {
         assert_eq!(TimeSpan::parse(" 1h30m ").unwrap().to_string(), "1h30m");
-        assert_eq!(TimeSpan::from_seconds(3_600.0).to_string(), "1h");
-        assert_eq!(TimeSpan::from_seconds(90.0).to_string(), "90s");
-        assert_eq!(TimeSpan::from_seconds(86_400.0).to_string(), "1d");
-        assert_eq!(TimeSpan::from_seconds(0.25).to_string(), "250ms");
         let json = serde_json::to_string(&TimeSpan::parse("15m").unwrap()).unwrap();
         assert_eq!(json, "\"15m\"");
         let back: TimeSpan = serde_json::from_str(&json).unwrap();

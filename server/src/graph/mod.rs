@@ -708,15 +708,22 @@ pub fn detail_of(
     // The traces link covers the graph's rate window: the last one (by its
     // console name), or, replaying, the window ending at the graph's time.
     let time = if replay {
-        let end = graph.query_time.round() as i64;
-        TraceTime::Between(end - graph.window_s.round() as i64, end)
+        let end = graph.query_time.round();
+        TraceSearchQuery {
+            start: Some(end - graph.window_s.round()),
+            end: Some(end),
+            ..TraceSearchQuery::default()
+        }
     } else {
-        GRAPH_WINDOWS
-            .iter()
-            .find(|w| window_seconds(w) == Some(graph.window_s))
-            .map_or(TraceTime::Default, |name| TraceTime::Last(name))
+        TraceSearchQuery {
+            range: GRAPH_WINDOWS
+                .iter()
+                .find(|w| window_seconds(w) == Some(graph.window_s))
+                .and_then(|w| TimeSpan::parse_range(w)),
+            ..TraceSearchQuery::default()
+        }
     };
-    let (metrics, traces) = targets(&node, time);
+    let (metrics, traces) = targets(&node, &time);
     Ok(GraphNodeDetail {
         node,
         inbound,
@@ -727,23 +734,13 @@ pub fn detail_of(
     })
 }
 
-/// The time a node's trace search covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TraceTime {
-    /// The Traces page's default.
-    Default,
-    /// The last `range` (one of [`GRAPH_WINDOWS`]).
-    Last(&'static str),
-    /// From `start` to `end` (Unix seconds).
-    Between(i64, i64),
-}
-
 /// Where a node's metrics and traces are: the metrics scope, and the trace
-/// search over `time` (the graph's window by its name, e.g. `10m`, or the
-/// replayed window's start and end). The UI turns them into links.
+/// search over `time` (a search holding only its time: the graph's window
+/// as a range, e.g. `10m`, or the replayed window's start and end). The UI
+/// turns them into links.
 pub fn targets(
     node: &GraphNode,
-    time: TraceTime,
+    time: &TraceSearchQuery,
 ) -> (Option<MetricsQuery>, Option<TraceSearchQuery>) {
     let ns = Some(node.namespace.clone());
     let named = |kind, name| MetricsQuery {
@@ -771,20 +768,9 @@ pub fn targets(
         NodeKind::Unknown | NodeKind::External | NodeKind::Namespace => None,
         _ => node.app.clone().or_else(|| Some(node.name.clone())),
     };
-    let traces = traced.map(|app| {
-        let mut search = TraceSearchQuery {
-            service: Some(format!("{app}.{}", node.namespace)),
-            ..TraceSearchQuery::default()
-        };
-        match time {
-            TraceTime::Default => {}
-            TraceTime::Last(range) => search.range = TimeSpan::parse_range(range),
-            TraceTime::Between(start, end) => {
-                search.start = Some(start as f64);
-                search.end = Some(end as f64);
-            }
-        }
-        search
+    let traces = traced.map(|app| TraceSearchQuery {
+        service: Some(format!("{app}.{}", node.namespace)),
+        ..time.clone()
     });
     (metrics, traces)
 }
@@ -982,16 +968,25 @@ mod tests {
             error_pct: 0.0,
             health: app::types::GraphHealth::Healthy,
         };
+        let last = |range| TraceSearchQuery {
+            range: TimeSpan::parse_range(range),
+            ..TraceSearchQuery::default()
+        };
+        let between = |start, end| TraceSearchQuery {
+            start: Some(start),
+            end: Some(end),
+            ..TraceSearchQuery::default()
+        };
         // As the UI writes them into the pages' URLs.
-        let links = |node: &GraphNode, time| {
-            let (metrics, traces) = targets(node, time);
+        let links = |node: &GraphNode, time: TraceSearchQuery| {
+            let (metrics, traces) = targets(node, &time);
             (
                 metrics.map(|m| app::format::query_of(&m)),
                 traces.map(|t| app::format::query_of(&t)),
             )
         };
         assert_eq!(
-            links(&node, TraceTime::Default),
+            links(&node, TraceSearchQuery::default()),
             (
                 Some("scope=service&namespace=bookinfo&name=reviews".into()),
                 Some("service=reviews.bookinfo".into())
@@ -999,23 +994,23 @@ mod tests {
         );
         // The graph's window becomes the traces page's range.
         assert_eq!(
-            links(&node, TraceTime::Last("30m")).1.as_deref(),
+            links(&node, last("30m")).1.as_deref(),
             Some("service=reviews.bookinfo&range=30m")
         );
         node.kind = NodeKind::Workload;
         node.name = "reviews-v3".into();
         assert_eq!(
-            links(&node, TraceTime::Last("30m")).0.as_deref(),
+            links(&node, last("30m")).0.as_deref(),
             Some("scope=workload&namespace=bookinfo&name=reviews-v3")
         );
         // A replayed graph: the window ending at its time.
         assert_eq!(
-            links(&node, TraceTime::Between(1_700_000_000, 1_700_000_600))
+            links(&node, between(1_700_000_000.0, 1_700_000_600.0))
                 .1
                 .as_deref(),
             Some("service=reviews.bookinfo&start=1700000000&end=1700000600")
         );
         node.kind = NodeKind::Unknown;
-        assert_eq!(links(&node, TraceTime::Last("1h")), (None, None));
+        assert_eq!(links(&node, last("1h")), (None, None));
     }
 }

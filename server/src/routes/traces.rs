@@ -14,7 +14,7 @@ use crate::access::{AccessScope, TraceViewer};
 use crate::error::{Error, Result};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
-use crate::traces::{self, may_see_service, parse_duration_us};
+use crate::traces::{self, may_see_service};
 use crate::upstream::jaeger::TraceQuery;
 
 /// Traces per search when none is asked for.
@@ -97,7 +97,7 @@ pub fn parse_search(params: &TraceSearchQuery, now: f64, max_range_s: f64) -> Re
     let duration = |name: &str, value: &Option<TimeSpan>| -> Result<Option<i64>> {
         match value {
             None => Ok(None),
-            Some(v) => parse_duration_us(v.text()).map(Some).ok_or_else(|| {
+            Some(v) => traces::duration_us(v).map(Some).ok_or_else(|| {
                 Error::BadRequest(format!(
                     "{name} {:?} is not a duration like 100ms, 1.5s or 2m",
                     v.text()
