@@ -27,7 +27,7 @@ export default defineConfig({
   },
   webServer: {
     command:
-      `${bin} demo --bind 127.0.0.1:${port} --static-dir ../dist --synthetic-services ${serverServices} ` +
+      `${bin} demo --bind 127.0.0.1:${port} --static-dir ${process.env.MESHDECK_STATIC_DIR ?? "../dist"} --synthetic-services ${serverServices} ` +
       `--graph-max-namespaces ${maxNamespaces}`,
     url: `http://127.0.0.1:${port}/api/health`,
     cwd: '.',

@@ -1,7 +1,8 @@
 // The graph's namespace overview: on a synthetic mesh of ten namespaces
 // with a detail limit of four, the graph opens as one node per namespace
 // (with a banner saying why); clicking a namespace shows its services with
-// the rest still aggregated, and the banner's "Collapse" folds it back.
+// the rest still aggregated, and the banner's "Collapse" folds it back;
+// zooming in far enough on a namespace opens it too.
 //
 // A demo of its own (synthetic mesh, live metrics only, its own ports), so
 // the shared demo's graph tests keep their mesh; saves screenshots.
@@ -99,4 +100,38 @@ test('clicking a namespace expands it; Collapse folds it back', async ({ page })
   await expect(page).not.toHaveURL(/expand=/);
   await expect(graph.getByRole('button', { name: nsNode('team0-ns1') })).toHaveCount(1);
   await expect(graph.getByRole('button', { name: /^service / })).toHaveCount(0);
+});
+
+test('zooming in on a namespace opens it, and the view starts on its box', async ({ page }) => {
+  await page.goto(PAGE);
+  const graph = page.getByRole('group', { name: 'Service graph' });
+  const node = graph.getByRole('button', { name: nsNode('team0-ns2') });
+  await expect(node).toHaveCount(1);
+  await page.locator('.graph-viewport').scrollIntoViewIfNeeded();
+  // The wheel over the namespace, a notch at a time, until it opens.
+  let opened = false;
+  for (let i = 0; i < 30 && !opened; i++) {
+    const b = (await node.boundingBox())!;
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+    await page.mouse.wheel(0, -120);
+    // The view box takes a burst of wheel steps once the wheel rests.
+    await page.waitForTimeout(250);
+    opened = /[?&]expand=team0-ns2(&|$)/.test(page.url());
+  }
+  expect(opened, 'zooming in never opened team0-ns2').toBe(true);
+  await expect(graph.getByRole('button', { name: /^service \S+ \(team0-ns2\)/ }).first()).toBeAttached();
+  await expect(graph.getByRole('button', { name: nsNode('team0-ns2') })).toHaveCount(0);
+  // The drawing starts on the opened namespace: its box's title and every
+  // one of its nodes are in the pane.
+  const pane = (await page.locator('.graph-viewport').boundingBox())!;
+  const inPane = (b: { x: number; y: number; width: number; height: number }) =>
+    b.x >= pane.x && b.y >= pane.y && b.x + b.width <= pane.x + pane.width && b.y + b.height <= pane.y + pane.height;
+  const box_of_ns2 = page.locator('.ns-box').filter({ has: page.locator('text', { hasText: /^team0-ns2$/ }) });
+  expect(inPane((await box_of_ns2.locator('text').boundingBox())!), "team0-ns2's title in the pane").toBe(true);
+  const members = graph.getByRole('button', { name: /^(service|app) \S+( v\d+)? \(team0-ns2\)/ });
+  expect(await members.count()).toBeGreaterThan(10);
+  for (const m of await members.locator('.shape').all()) {
+    expect(inPane((await m.boundingBox())!), 'a node of team0-ns2 out of the pane').toBe(true);
+  }
+  await page.screenshot({ path: path.join('artifacts', 'graph-overview-zoomed-open.png'), fullPage: true });
 });

@@ -29,7 +29,8 @@
 //!
 //! `MESHDECK_BENCH_WRITE_GRAPH=DIR` also writes each answer to
 //! `DIR/graph-<services>.json`, for the browser benchmark
-//! (`scripts/bench-graph-browser.sh`).
+//! (`scripts/bench-graph-browser.sh`); `MESHDECK_BENCH_SERVICES=2700,...`
+//! measures other mesh sizes than 45, 455 and 2,280 services.
 //!
 //! The vectors are what Prometheus would answer: the simulator's counters
 //! after ten minutes of constant traffic, filtered by the queries' selectors
@@ -666,7 +667,13 @@ fn main() {
         "ratio",
         "JSON KiB"
     );
-    for services in [45, 455, 2280] {
+    // MESHDECK_BENCH_SERVICES=2700,... measures (and writes) other sizes.
+    let sizes: Vec<usize> = std::env::var("MESHDECK_BENCH_SERVICES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![45, 455, 2280]);
+    for services in sizes {
         let mut mesh = scenario::synthetic(services, 7);
         mesh.variation = Variation::NONE;
         let fetched = vectors(&mesh);

@@ -18,6 +18,7 @@ mod expr;
 mod fixtures;
 mod labels;
 mod layout;
+mod scene;
 mod viewport;
 mod visible;
 
@@ -25,5 +26,6 @@ pub use edges::*;
 pub use expr::*;
 pub use labels::*;
 pub use layout::*;
+pub use scene::*;
 pub use viewport::*;
 pub use visible::*;

@@ -1,46 +1,31 @@
 //! The drawing: the SVG of a graph (one element per node and edge, or paths
 //! in bulk for big graphs), namespace boxes, pan and zoom, the legend.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use leptos::prelude::*;
 
 use crate::format;
-use crate::graph::{self, EdgeLabel, edge_label, edge_name, node_name};
+use crate::graph::{self, EdgeLabel, edge_class, edge_label, edge_name, health_class, node_name};
 use crate::pages::istio;
-use crate::types::{
-    BoxKind, EdgeProtocol, Graph, GraphEdge, GraphHealth, GraphNode, GraphOverview, NodeKind,
-};
+use crate::types::{Graph, GraphNode, GraphOverview, NodeKind};
 
+use super::bulk::BulkCanvas;
 use super::side_panel::SidePanel;
-use super::{GraphUrl, NO_BAND, OVERVIEW_BAND, Selection, View, compute};
+use super::{GRID_DX, GRID_DY, GraphUrl, OVERVIEW_BAND, Selection, View, compute};
 
-/// Above this many visible nodes the graph is drawn in bulk (paths per
-/// health class, no per-node elements or labels).
+/// Above this many visible nodes the graph is drawn in bulk, on a canvas
+/// (see [`super::bulk`]).
 pub const BIG_NODES: usize = 400;
-/// Big graphs name at most this many nodes in view (once names are
-/// readable, see [`graph::bulk_labels`]).
-const BULK_LABELS: usize = 400;
 /// Font sizes of a node's name and namespace in drawing units (as in the
 /// style sheet): shown only while readable on screen.
 const NODE_FONT: f64 = 14.0;
 const NODE_SUB_FONT: f64 = 11.5;
-/// Length of a bulk edge's arrowhead, in drawing units.
-const BULK_HEAD: f64 = 9.0;
 /// A small padlock centred on the origin (mTLS edges).
 const LOCK: &str = "M -4.5 -0.5 h 9 v 7 h -9 z M -2.8 -0.5 v -2.6 a 2.8 2.8 0 0 1 5.6 0 v 2.6";
 /// Node radius in drawing units.
 const R: f64 = 16.0;
-
-fn health_class(h: GraphHealth) -> &'static str {
-    match h {
-        GraphHealth::Healthy => "healthy",
-        GraphHealth::Degraded => "degraded",
-        GraphHealth::Failure => "failure",
-        GraphHealth::NoTraffic => "idle",
-    }
-}
 
 #[component]
 pub(super) fn GraphArea(
@@ -50,6 +35,9 @@ pub(super) fn GraphArea(
     selection: RwSignal<Option<Selection>>,
     config: Signal<Option<std::sync::Arc<istio::ConfigIndex>>>,
     on_expand: Callback<(String, bool)>,
+    /// A namespace opened by zooming in on it: the view starts on its box
+    /// (then forgets it) instead of the whole drawing.
+    zoom_into: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let warnings = graph.warnings.clone();
     let overview = graph.overview.clone();
@@ -75,10 +63,61 @@ pub(super) fn GraphArea(
     };
     Effect::new(move |prev: Option<(f64, f64)>| {
         let size = view_model.with(|v| v.0);
+        if prev.is_none() {
+            // Just opened by zooming in: start on that namespace's nodes.
+            let opened = zoom_into.get_untracked().and_then(|ns| {
+                view_model.with_untracked(|v| {
+                    let vm = &v.3;
+                    let members = vm
+                        .graph
+                        .nodes
+                        .iter()
+                        .zip(&vm.layout.positions)
+                        .filter(|(n, _)| n.namespace == ns && n.kind != NodeKind::Namespace)
+                        .map(|(_, p)| *p);
+                    graph::extent(members)
+                })
+            });
+            zoom_into.set(None);
+            if let Some((x0, y0, x1, y1)) = opened {
+                // Room for the box's title above, names below and beside.
+                let (side, above, below) = (90.0, 70.0, 60.0);
+                viewbox.set((
+                    x0 - side,
+                    y0 - above,
+                    x1 - x0 + 2.0 * side,
+                    y1 - y0 + above + below,
+                ));
+                return size;
+            }
+        }
         if prev != Some(size) {
             fit();
         }
         size
+    });
+    // Zoomed in to `vp` about drawing point `at`: on an overview, far
+    // enough in on a namespace opens it.
+    let zoomed_in = Callback::new(move |(vp, at): (graph::Viewport, (f64, f64))| {
+        view_model.with_untracked(|v| {
+            let vm = &v.3;
+            if vm.graph.overview.is_none() {
+                return;
+            }
+            let candidates = vm
+                .graph
+                .nodes
+                .iter()
+                .zip(&vm.layout.positions)
+                .enumerate()
+                .filter(|(_, (n, _))| n.kind == NodeKind::Namespace && !n.inaccessible)
+                .map(|(i, (_, p))| (i, *p));
+            if let Some(i) = graph::expand_on_zoom(&vp, at, (GRID_DX, GRID_DY), candidates) {
+                let ns = vm.graph.nodes[i].namespace.clone();
+                zoom_into.set(Some(ns.clone()));
+                on_expand.run((ns, true));
+            }
+        });
     });
     let hovered = RwSignal::new(None::<usize>);
     let drag = StoredValue::new(None::<(f64, f64, (f64, f64, f64, f64))>);
@@ -117,10 +156,18 @@ pub(super) fn GraphArea(
                 return;
             };
             burst.set_value(None);
-            let (x, y, w, h) = viewbox.get_untracked();
-            let (nw, nh) = (w * k, h * k);
-            viewbox.set((x + (w - nw) * fx, y + (h - nh) * fy, nw, nh));
+            // About the pointer, as the composited preview scaled.
+            let vp = viewport(viewbox.get_untracked());
+            let at = (fx * vp.pane.0, fy * vp.pane.1);
+            let next = graph::Viewport {
+                view_box: vp.zoomed_about(k, at),
+                ..vp
+            };
+            viewbox.set(next.view_box);
             scale.set((1.0, 0.5, 0.5));
+            if k < 1.0 {
+                zoomed_in.run((next, next.to_drawing(at)));
+            }
         };
         burst_timer.set_value(set_timeout_with_handle(commit, Duration::from_millis(150)).ok());
     };
@@ -161,24 +208,21 @@ pub(super) fn GraphArea(
         }
     };
     let zoom = move |k: f64| {
-        let (x, y, w, h) = viewbox.get_untracked();
-        let (nw, nh) = (w * k, h * k);
-        viewbox.set((x + (w - nw) / 2.0, y + (h - nh) / 2.0, nw, nh));
+        let vp = viewport(viewbox.get_untracked());
+        let middle = (vp.pane.0 / 2.0, vp.pane.1 / 2.0);
+        let next = graph::Viewport {
+            view_box: vp.zoomed_about(k, middle),
+            ..vp
+        };
+        viewbox.set(next.view_box);
+        if k < 1.0 {
+            zoomed_in.run((next, next.to_drawing(middle)));
+        }
     };
-    // Clicks on the background of a big graph pick the nearest node.
-    let on_click_bulk = move |ev: web_sys::MouseEvent| {
-        let Some(rect) = rect_of(&ev) else { return };
-        let (x, y, w, h) = viewbox.get_untracked();
-        let px = x + (f64::from(ev.client_x()) - rect.left()) * w / rect.width().max(1.0);
-        let py = y + (f64::from(ev.client_y()) - rect.top()) * h / rect.height().max(1.0);
-        view_model.with_untracked(|v| {
-            let vm = &v.3;
-            if vm.graph.nodes.len() > BIG_NODES {
-                if let Some(i) = graph::hit_test(&vm.layout.positions, px, py, R * 1.5) {
-                    selection.set(Some(Selection::Node(vm.graph.nodes[i].id.clone())));
-                }
-            }
-        });
+    // As tall as the drawing's shape asks at a typical width.
+    let pane_height = move || {
+        let (w, h) = view_model.with(|v| v.0);
+        (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0)
     };
     let summary = move || {
         view_model.with(|(_, n, e, _)| {
@@ -206,16 +250,28 @@ pub(super) fn GraphArea(
                     <button type="button" on:click=move |_| fit()>"Fit"</button>
                 </div>
                 <div class="graph-viewport">
+                {move || if view_model.with(|v| v.1) > BIG_NODES {
+                    let boxes = url.with(|u| u.boxes != "0");
+                    view! {
+                        <BulkCanvas
+                            view=Signal::derive(move || view_model.with(|v| v.3.clone()))
+                            viewbox=viewbox
+                            selection=selection
+                            titles=boxes
+                            height=Signal::derive(pane_height)
+                            on_expand=on_expand
+                            zoomed_in=zoomed_in
+                        />
+                    }.into_any()
+                } else { view! {
                 <svg
                     class="graph-svg"
                     style=move || {
-                        // As tall as the drawing's shape asks at a typical width.
-                        let (w, h) = view_model.with(|v| v.0);
                         let (dx, dy) = shift.get();
                         let (k, fx, fy) = scale.get();
                         format!(
                             "height: {:.0}px; transform-origin: {:.1}% {:.1}%; transform: translate({dx:.0}px, {dy:.0}px) scale({k:.4})",
-                            (1100.0 * h / w.max(1.0)).clamp(380.0, 760.0),
+                            pane_height(),
                             fx * 100.0,
                             fy * 100.0
                         )
@@ -229,7 +285,6 @@ pub(super) fn GraphArea(
                     on:mousemove=on_move
                     on:mouseup=on_up
                     on:mouseleave=on_up
-                    on:click=on_click_bulk
                 >
                     <defs>
                         {["healthy", "degraded", "failure", "idle", "tcp"].map(|c| view! {
@@ -244,19 +299,12 @@ pub(super) fn GraphArea(
                         draw(&vm, &u, selection, hovered, viewbox, config.get(), on_expand)
                     }}
                 </svg>
+                }.into_any() }}
                 </div>
                 <Legend />
             </section>
             <SidePanel selection=selection view_model=Signal::derive(move || view_model.with(|v| v.3.clone())) effective=effective config=config />
         </div>
-    }
-}
-
-fn edge_class(e: &GraphEdge) -> &'static str {
-    if e.protocol == EdgeProtocol::Tcp {
-        "tcp"
-    } else {
-        health_class(e.health)
     }
 }
 
@@ -282,10 +330,6 @@ fn draw(
         .iter()
         .map(|e| (vm.index[&e.source], vm.index[&e.target]))
         .collect();
-    if g.nodes.len() > BIG_NODES {
-        let titles = !boxes.is_empty();
-        return draw_bulk(vm, &edge_ends, boxes, titles, viewbox).into_any();
-    }
     let mode = EdgeLabel::parse(&u.labels);
     let lock = u.lock == "1";
     let neighbours = move |i: usize| -> HashSet<usize> {
@@ -515,90 +559,59 @@ fn shape(kind: NodeKind) -> AnyView {
     }
 }
 
-fn namespace_boxes(vm: &View) -> Vec<AnyView> {
-    // An overview namespace is drawn as its own node, without a box.
+/// The namespace boxes of a drawing: not for the overview's namespace
+/// nodes (each drawn as its own node) nor their shared band.
+pub(super) fn band_boxes(vm: &View) -> Vec<graph::BandBox> {
     let folded: HashSet<&str> = vm
         .graph
         .overview
         .iter()
         .flat_map(|o| o.namespaces.iter().map(|s| s.namespace.as_str()))
         .collect();
-    let mut out: Vec<AnyView> = vm
-        .layout
-        .bands
-        .iter()
-        .filter(|b| {
-            b.name != "unknown" && b.name != OVERVIEW_BAND && !folded.contains(b.name.as_str())
-        })
+    graph::band_boxes(&vm.layout, &|name| {
+        name == OVERVIEW_BAND || folded.contains(name)
+    })
+}
+
+fn namespace_boxes(vm: &View) -> Vec<AnyView> {
+    let mut out: Vec<AnyView> = band_boxes(vm)
+        .into_iter()
         .map(|b| {
-            let (side, above, below) = graph::BOX_PAD;
-            let (x, w) = (b.left - side, b.right - b.left + 2.0 * side);
-            let (y, h) = (b.top - above, b.bottom - b.top + above + below);
+            let (x, y, w, h) = b.rect;
+            let (tx, ty) = b.title_at;
             view! {
                 <g class="ns-box">
                     <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{w:.1}") height=format!("{h:.1}") rx="10" />
-                    <text x=format!("{:.1}", b.title_at().0) y=format!("{:.1}", b.title_at().1)>{b.name.clone()}</text>
+                    <text x=format!("{tx:.1}") y=format!("{ty:.1}")>{b.name}</text>
                 </g>
             }
             .into_any()
         })
         .collect();
-    // App boxes (versioned app graph): around their members; on a big
-    // graph all in one path (thousands of elements slow every pan).
-    let bulk = vm.graph.nodes.len() > BIG_NODES;
-    let mut bulk_boxes = String::new();
-    for b in vm.graph.boxes.iter().filter(|b| b.kind == BoxKind::App) {
-        let members: Vec<(f64, f64)> = vm
-            .graph
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.parent.as_deref() == Some(b.id.as_str()))
-            .map(|(i, _)| vm.layout.positions[i])
-            .collect();
-        if members.len() < 2 {
-            continue;
+    // App boxes (versioned app graph): around their members, with room for
+    // the names below.
+    out.extend(graph::app_extents(&vm.graph, &vm.layout).into_iter().map(|(x0, y0, x1, y1)| {
+        view! {
+            <g class="app-box">
+                <rect x=format!("{:.1}", x0 - 34.0) y=format!("{:.1}", y0 - 28.0) width=format!("{:.1}", x1 - x0 + 68.0) height=format!("{:.1}", y1 - y0 + 70.0) rx="8" />
+            </g>
         }
-        let (x0, x1) = members
-            .iter()
-            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
-        let (y0, y1) = members
-            .iter()
-            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
-        if bulk {
-            use std::fmt::Write;
-            let _ = write!(
-                bulk_boxes,
-                "M{:.0} {:.0}h{:.0}v{:.0}h{:.0}Z",
-                x0 - 20.0,
-                y0 - 20.0,
-                x1 - x0 + 40.0,
-                y1 - y0 + 40.0,
-                -(x1 - x0 + 40.0)
-            );
-            continue;
-        }
-        out.push(
-            view! {
-                <g class="app-box">
-                    <rect x=format!("{:.1}", x0 - 34.0) y=format!("{:.1}", y0 - 28.0) width=format!("{:.1}", x1 - x0 + 68.0) height=format!("{:.1}", y1 - y0 + 70.0) rx="8" />
-                </g>
-            }
-            .into_any(),
-        );
-    }
-    if !bulk_boxes.is_empty() {
-        out.push(view! { <path class="app-boxes-bulk" d=bulk_boxes /> }.into_any());
-    }
+        .into_any()
+    }));
     out
 }
 
-/// What the graph pane shows for a view box: the SVG's size on screen
-/// (its transform while dragging or zooming does not change it).
+/// What the graph pane shows for a view box: the SVG's (or the bulk
+/// canvas's) size on screen (the SVG's transform while dragging or zooming
+/// does not change it).
 fn viewport(view_box: (f64, f64, f64, f64)) -> graph::Viewport {
     let pane = web_sys::window()
         .and_then(|win| win.document())
-        .and_then(|doc| doc.query_selector(".graph-svg").ok().flatten())
+        .and_then(|doc| {
+            doc.query_selector(".graph-svg, .graph-canvas")
+                .ok()
+                .flatten()
+        })
         .map_or((1100.0, 760.0), |el| {
             (
                 f64::from(el.client_width()).max(1.0),
@@ -606,107 +619,6 @@ fn viewport(view_box: (f64, f64, f64, f64)) -> graph::Viewport {
             )
         });
     graph::Viewport { view_box, pane }
-}
-
-/// Big graphs: one path per edge class (each edge a line with an open
-/// arrowhead at its target) and per node health; names only for the nodes
-/// in the pane once zoomed in far enough to read them, with their
-/// namespace once their band's title is out of the pane.
-fn draw_bulk(
-    vm: &View,
-    edge_ends: &[(usize, usize)],
-    boxes: Vec<AnyView>,
-    titles: bool,
-    viewbox: RwSignal<(f64, f64, f64, f64)>,
-) -> impl IntoView + use<> {
-    use std::fmt::Write;
-    let pos = &vm.layout.positions;
-    let mut edge_paths: HashMap<&'static str, String> = HashMap::new();
-    // Edges between two bands share their bands' trunk.
-    let band = &vm.layout.band;
-    for (e, (s, t)) in vm.graph.edges.iter().zip(edge_ends) {
-        let band_of = |i: usize| band.get(i).copied().unwrap_or(NO_BAND);
-        let arrow = match graph::trunk(&vm.layout, band_of(*s), band_of(*t)) {
-            Some(trunk) => graph::bundled_arrow(pos[*s], trunk, pos[*t], R * 0.8, BULK_HEAD),
-            None => graph::edge_arrow(pos[*s], pos[*t], R * 0.8, BULK_HEAD),
-        };
-        if let Some(arrow) = arrow {
-            edge_paths
-                .entry(edge_class(e))
-                .or_default()
-                .push_str(&arrow.path());
-        }
-    }
-    let mut node_paths: HashMap<&'static str, String> = HashMap::new();
-    for (n, (x, y)) in vm.graph.nodes.iter().zip(pos) {
-        let d = node_paths.entry(health_class(n.health)).or_default();
-        let r = R * 0.8;
-        let _ = write!(
-            d,
-            "M{:.0} {y:.0}a{r} {r} 0 1 0 {:.0} 0a{r} {r} 0 1 0 {:.0} 0",
-            x - r,
-            2.0 * r,
-            -2.0 * r
-        );
-    }
-    let mut edge_paths: Vec<_> = edge_paths.into_iter().collect();
-    edge_paths.sort();
-    let mut node_paths: Vec<_> = node_paths.into_iter().collect();
-    node_paths.sort();
-    let layout = vm.layout.clone();
-    let names: Vec<(String, String)> = vm
-        .graph
-        .nodes
-        .iter()
-        .map(|n| {
-            let ns = if n.kind == NodeKind::Unknown {
-                String::new()
-            } else {
-                format!("{}/", n.namespace)
-            };
-            (n.name.clone(), ns)
-        })
-        .collect();
-    let labels = move || {
-        let vp = viewport(viewbox.get());
-        let plan = graph::bulk_labels(&layout, &vp, titles, BULK_LABELS)?;
-        let scale = vp.scale();
-        let font = plan.font;
-        let shown = plan
-            .names
-            .into_iter()
-            .map(|(i, prefix)| {
-                let (px, py) = layout.positions[i];
-                let (name, ns) = &names[i];
-                let text = if prefix {
-                    format!("{ns}{name}")
-                } else {
-                    name.clone()
-                };
-                view! {
-                    <text
-                        class="bulk-label"
-                        x=format!("{:.1}", px + R * 0.8 + 3.0 / scale)
-                        y=format!("{:.1}", py + font * 0.35)
-                        font-size=format!("{font:.1}")
-                    >
-                        {text}
-                    </text>
-                }
-            })
-            .collect_view();
-        Some(view! { <g class="bulk-labels">{shown}</g> })
-    };
-    view! {
-        <g class="boxes">{boxes}</g>
-        <g class="edges bulk" shape-rendering="optimizeSpeed">
-            {edge_paths.into_iter().map(|(c, d)| view! { <path class=format!("edge-line {c}") d=d /> }).collect_view()}
-        </g>
-        <g class="nodes bulk">
-            {node_paths.into_iter().map(|(c, d)| view! { <path class=format!("bulk-nodes {c}") d=d /> }).collect_view()}
-        </g>
-        {labels}
-    }
 }
 
 #[component]
@@ -736,7 +648,7 @@ fn Legend() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::GraphType;
+    use crate::types::{GraphHealth, GraphType};
 
     #[test]
     fn namespace_nodes_say_what_they_hold() {

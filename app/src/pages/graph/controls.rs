@@ -62,6 +62,8 @@ pub(super) fn GraphWithControls(
         f(&mut next);
         go.run(next);
     };
+    // A namespace opened by zooming in on it (the next drawing starts on it).
+    let zoom_into = RwSignal::new(None::<String>);
     // Expanding a namespace of the overview, or folding it back.
     let on_expand = Callback::new(move |(ns, on): (String, bool)| {
         go.run(effective.get_untracked().with_expanded(&ns, on));
@@ -232,7 +234,7 @@ pub(super) fn GraphWithControls(
                 </button>
             </section>
         </Show>
-        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection config=config_index on_expand=on_expand /> })}
+        {loaded("graph", graph, move |g: Graph| view! { <GraphArea graph=g url=url effective=effective selection=selection config=config_index on_expand=on_expand zoom_into=zoom_into /> })}
     }
 }
 

@@ -4,6 +4,7 @@
 //! per node and edge for ordinary graphs (each a button with an accessible
 //! name), one path per health class for big ones.
 
+mod bulk;
 mod canvas;
 mod controls;
 mod side_panel;
