@@ -25,6 +25,7 @@ impl NodeKind {
     pub fn label(self) -> &'static str {
         match self {
             NodeKind::External => "external service",
+            NodeKind::Project => "project",
             other => other.as_str(),
         }
     }

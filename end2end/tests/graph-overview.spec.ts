@@ -135,3 +135,35 @@ test('zooming in on a namespace opens it, and the view starts on its box', async
   }
   await page.screenshot({ path: path.join('artifacts', 'graph-overview-zoomed-open.png'), fullPage: true });
 });
+
+test('the overview by project: one node per project, opening into its namespaces', async ({ page }) => {
+  await page.goto(PAGE);
+  await page.getByLabel('Overview').selectOption('project');
+  await expect(page).toHaveURL(/[?&]aggregate=project(&|$)/);
+  const bar = page.getByRole('region', { name: 'Overview' });
+  await expect(bar).toContainText(/Showing \d+ projects as an overview/);
+  const graph = page.getByRole('group', { name: 'Service graph' });
+  // Four namespaces a project: team0 and team1 hold four each, team2 two.
+  const project = (n: number) => graph.getByRole('button', { name: new RegExp(`^project Team ${n} \\(p-team${n}\\)`) });
+  for (const n of [0, 1, 2]) await expect(project(n)).toHaveCount(1);
+  await expect(project(0)).toContainText(/4 namespaces · \d+ services · [\d.k]+ rps/);
+  await expect(project(2)).toContainText(/2 namespaces · /);
+  await expect(graph.getByRole('button', { name: /^namespace / })).toHaveCount(0);
+  await expect(graph.getByRole('button', { name: /^service / })).toHaveCount(0);
+  await page.screenshot({ path: path.join('artifacts', 'graph-overview-projects.png'), fullPage: true });
+
+  // Opening Team 1 shows its four namespaces in full.
+  await project(1).click();
+  await expect(page).toHaveURL(/[?&]expand=team1-ns4%2Cteam1-ns5%2Cteam1-ns6%2Cteam1-ns7(&|$)/);
+  await expect(page).toHaveURL(/[?&]aggregate=project(&|$)/);
+  await expect(project(1)).toHaveCount(0);
+  for (const ns of ['team1-ns4', 'team1-ns7']) {
+    await expect(graph.getByRole('button', { name: new RegExp(`^service \\S+ \\(${ns}\\)`) }).first()).toBeAttached();
+  }
+  await expect(project(0)).toHaveCount(1);
+  // Folding one of them back: it is Team 1's node again, of one namespace.
+  await bar.getByRole('button', { name: 'Collapse team1-ns4' }).click();
+  await expect(project(1)).toHaveCount(1);
+  await expect(project(1)).toContainText(/^.*1 namespace · /);
+  await expect(graph.getByRole('button', { name: /^service \S+ \(team1-ns4\)/ })).toHaveCount(0);
+});

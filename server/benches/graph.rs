@@ -336,6 +336,8 @@ fn per_namespace(runtime: &tokio::runtime::Runtime) {
             query_time: 1_700_000_600.0,
             overview: overview.then(|| meshdeck_server::graph::Overview {
                 expanded: Default::default(),
+                by: app::types::Aggregate::Namespace,
+                projects: None,
                 automatic: false,
                 detail_limit: 1000,
             }),

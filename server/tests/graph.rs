@@ -543,6 +543,112 @@ async fn more_namespaces_than_the_detail_limit_get_the_overview() {
 }
 
 #[tokio::test]
+async fn the_overview_by_project_folds_namespaces_into_their_projects() {
+    let f = fixture().await;
+    let state = state(&f.prometheus.url(), &f.mesh);
+    let graph = get_graph(
+        state.clone(),
+        &format!("/api/graph?{ALL}&aggregate=project&{}", at(f)),
+        "admin",
+    )
+    .await;
+    // The scenario's projects: each namespace's, by its label.
+    let project_of = |ns: &str| -> String {
+        let n = f.mesh.namespaces.iter().find(|n| n.name == ns).unwrap();
+        match n.project {
+            Some(p) => f.mesh.projects[p].id.clone(),
+            None => ns.to_owned(),
+        }
+    };
+    let overview = graph.overview.as_ref().unwrap();
+    assert_eq!(overview.by, app::types::Aggregate::Project);
+    let projects: Vec<(&str, &str)> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Project)
+        .map(|n| (n.id.as_str(), n.name.as_str()))
+        .collect();
+    assert_eq!(
+        projects,
+        [
+            ("project:p-payments", "Payments"),
+            ("project:p-shop", "Shop"),
+            ("project:p-system", "System")
+        ]
+    );
+    assert!(graph.nodes.iter().all(|n| matches!(
+        n.kind,
+        NodeKind::Project | NodeKind::Unknown | NodeKind::External
+    )));
+    let payments = overview
+        .namespaces
+        .iter()
+        .find(|s| s.node == "project:p-payments")
+        .unwrap();
+    assert_eq!(payments.namespaces, ["legacy", "payments"]);
+    // Every edge: the scenario's caller -> service rates summed over the
+    // projects they join.
+    let kept: std::collections::BTreeSet<&str> =
+        graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    let end = |id: &str| -> String {
+        if kept.contains(id) {
+            id.to_owned()
+        } else {
+            format!("project:{}", project_of(id.split(':').nth(1).unwrap()))
+        }
+    };
+    let mut want: BTreeMap<String, f64> = BTreeMap::new();
+    for (id, e) in expected_edges(&f.mesh) {
+        let (ends, protocol) = id.rsplit_once('/').unwrap();
+        let (source, target) = ends.split_once("->").unwrap();
+        let (source, target) = (end(source), end(target));
+        if source != target && e.protocol != EdgeProtocol::Tcp {
+            *want
+                .entry(format!("{source}->{target}/{protocol}"))
+                .or_default() += e.rate;
+        }
+    }
+    let got: BTreeMap<&str, f64> = graph
+        .edges
+        .iter()
+        .filter(|e| e.protocol != EdgeProtocol::Tcp)
+        .map(|e| (e.id.as_str(), e.rps))
+        .collect();
+    assert_eq!(
+        want.keys().map(String::as_str).collect::<Vec<_>>(),
+        got.keys().copied().collect::<Vec<_>>()
+    );
+    for (id, rate) in &want {
+        assert!(
+            close(got[id.as_str()], *rate),
+            "{id}: {} vs {rate}",
+            got[id.as_str()]
+        );
+    }
+
+    // A member learns no project of a namespace outside theirs: alice (of
+    // Shop) sees istio-system's gateway as a project of its own.
+    let graph = get_graph(
+        state,
+        &format!("/api/graph?namespaces=bookinfo&aggregate=project&{}", at(f)),
+        "alice",
+    )
+    .await;
+    let names: std::collections::BTreeSet<(&str, &str)> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Project)
+        .map(|n| (n.id.as_str(), n.name.as_str()))
+        .collect();
+    assert!(names.contains(&("project:p-shop", "Shop")), "{names:?}");
+    assert!(
+        names.contains(&("project:istio-system", "istio-system")),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|(_, n)| *n == "System"), "{names:?}");
+}
+
+#[tokio::test]
 async fn prometheus_down_is_503() {
     let f = fixture().await;
     let port = meshdeck_sim::prometheus::free_port().unwrap();

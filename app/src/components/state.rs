@@ -26,18 +26,33 @@ pub fn LoadingState(
     }
 }
 
-/// Shown when a page's data could not be loaded: what failed, in words.
+/// Shown when a page's data could not be loaded: what failed, in words,
+/// and what to do about it, by the answer's HTTP status.
 #[component]
 pub fn ErrorState(
     /// What went wrong, one line per failure.
     errors: Vec<String>,
+    /// The HTTP status of the failed answer (0: none arrived).
+    status: u16,
 ) -> impl IntoView {
     view! {
         <div class="state state-error" role="alert">
             <h2>"Could not load this view"</h2>
             <ul>{errors.into_iter().map(|err| view! { <li>{err}</li> }).collect_view()}</ul>
-            <p class="hint">"The rest of the console still works; try again in a moment."</p>
+            <p class="hint">{hint(status)}</p>
         </div>
+    }
+}
+
+/// What a person can do about a failed answer of HTTP `status`: waiting
+/// helps only when the server or an upstream failed (5xx, or no answer).
+pub fn hint(status: u16) -> &'static str {
+    match status {
+        401 => "Your sign-in has expired or was refused; sign in again.",
+        403 => "Your account may not see this; a cluster owner can grant it.",
+        404 => "It does not exist (any more); check the address.",
+        400..=499 => "The request itself is wrong (see above); waiting will not fix it.",
+        _ => "The rest of the console still works; try again in a moment.",
     }
 }
 
@@ -60,10 +75,27 @@ where
                 Suspend::new(async move {
                     match resource.await {
                         Ok(value) => Either::Left(render(value)),
-                        Err(err) => Either::Right(view! { <ErrorState errors=vec![err.to_string()] /> }),
+                        Err(err) => Either::Right(view! { <ErrorState errors=vec![err.to_string()] status=err.status /> }),
                     }
                 })
             }}
         </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint;
+
+    #[test]
+    fn only_server_side_failures_say_to_try_again() {
+        for status in [0, 500, 502, 503, 504] {
+            assert!(hint(status).contains("try again"), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 422] {
+            assert!(!hint(status).contains("try again"), "{status}");
+        }
+        assert!(hint(400).contains("waiting will not fix it"));
+        assert!(hint(401).contains("sign in again"));
     }
 }

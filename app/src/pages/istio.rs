@@ -199,7 +199,7 @@ pub fn node_service(node: &GraphNode) -> Option<(String, String)> {
         NodeKind::App | NodeKind::Workload => {
             node.app.clone().map(|app| (node.namespace.clone(), app))
         }
-        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace => None,
+        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace | NodeKind::Project => None,
     }
 }
 

@@ -395,7 +395,7 @@ pub fn RolloutPage() -> impl IntoView {
                     </section>
                 })),
                 Err(e) => Either::Right(Either::Right(
-                    view! { <ErrorState errors=vec![e.to_string()] /> },
+                    view! { <ErrorState errors=vec![e.to_string()] status=e.status /> },
                 )),
             }
         })
@@ -407,7 +407,7 @@ pub fn RolloutPage() -> impl IntoView {
                 // No rollout: the summary says so.
                 Err(e) if e.status == 404 => Either::Right(None),
                 Err(e) => Either::Right(Some(view! {
-                    <ErrorState errors=vec![format!("The charts could not be loaded: {e}")] />
+                    <ErrorState errors=vec![format!("The charts could not be loaded: {e}")] status=e.status />
                 })),
             }
         })

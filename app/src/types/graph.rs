@@ -61,6 +61,10 @@ pub enum NodeKind {
     External,
     /// A whole namespace in the overview: its members' traffic aggregated.
     Namespace,
+    /// A whole project in the overview by project: its namespaces' traffic
+    /// aggregated (the node's `namespace` is the project's id, its `name`
+    /// the project's name).
+    Project,
 }
 
 impl NodeKind {
@@ -74,6 +78,7 @@ impl NodeKind {
             NodeKind::Unknown => "unknown",
             NodeKind::External => "external",
             NodeKind::Namespace => "namespace",
+            NodeKind::Project => "project",
         }
     }
 }
@@ -259,18 +264,25 @@ pub struct GraphOverview {
     pub detail_limit: usize,
     /// Namespaces shown in full (the request's `expand`), sorted.
     pub expanded: Vec<String>,
-    /// The aggregated namespaces, sorted by name.
+    /// What one node stands for: a namespace, or a project.
+    #[serde(default)]
+    pub by: crate::types::Aggregate,
+    /// The aggregated namespaces (or projects), sorted by namespace (or
+    /// project id).
     pub namespaces: Vec<NamespaceSummary>,
 }
 
-/// What one aggregated namespace node stands for.
+/// What one aggregated namespace (or project) node stands for.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamespaceSummary {
-    /// The namespace.
+    /// The namespace (a project's id, for a project).
     pub namespace: String,
-    /// Its node's id (`ns:<namespace>`).
+    /// Its node's id (`ns:<namespace>`, `project:<id>`).
     pub node: String,
+    /// The namespaces folded into the node, sorted (for a namespace: itself).
+    #[serde(default)]
+    pub namespaces: Vec<String>,
     /// Service nodes it holds (in the service-injected graphs).
     pub services: usize,
     /// Nodes of the detailed graph it holds (workloads, apps, services).

@@ -15,13 +15,17 @@ pub const GRAPH_WINDOWS: [&str; 9] = ["1m", "5m", "10m", "30m", "1h", "3h", "6h"
 /// The graph's default rate window.
 pub const DEFAULT_GRAPH_WINDOW: &str = "10m";
 
-/// `aggregate=namespace`: the graph's namespace overview.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `aggregate=namespace` or `aggregate=project`: the graph's overview.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Aggregate {
     /// One node per namespace not expanded.
+    #[default]
     Namespace,
+    /// One node per project (namespaces grouped by the project key, see
+    /// `--project-key`), of its namespaces not expanded.
+    Project,
 }
 
 /// Query string of `GET /api/graph` and `GET /api/graph/node`.
@@ -79,8 +83,10 @@ pub struct GraphQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depth: Option<usize>,
     /// `namespace`: the overview, one node per namespace not in `expand`,
-    /// with the calls between namespaces summed. Without it, a request for
-    /// more namespaces than `--graph-max-namespaces` gets the overview too.
+    /// with the calls between namespaces summed; `project`: one node per
+    /// project (namespaces grouped by `--project-key`) of the namespaces
+    /// not in `expand`. Without it, a request for more namespaces than
+    /// `--graph-max-namespaces` gets the namespace overview.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -383,8 +389,12 @@ fn graph_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<GraphType>, D::E
 fn aggregate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Aggregate>, D::Error> {
     parsed(
         d,
-        |a| (a == "namespace").then_some(Aggregate::Namespace),
-        |a| format!("unknown aggregate {a:?}; use namespace"),
+        |a| match a {
+            "namespace" => Some(Aggregate::Namespace),
+            "project" => Some(Aggregate::Project),
+            _ => None,
+        },
+        |a| format!("unknown aggregate {a:?}; use namespace or project"),
     )
 }
 

@@ -20,19 +20,54 @@ pub fn node_id(ns: &str) -> String {
     format!("ns:{ns}")
 }
 
-/// Whether `kind` in `namespace` is folded into its namespace's node:
-/// every node of a namespace not expanded, except the unknown caller and
-/// services outside the mesh, which belong to no namespace of the mesh.
+/// The id of project `id`'s aggregated node.
+pub fn project_node_id(id: &str) -> String {
+    format!("project:{id}")
+}
+
+/// Whether `kind` in `namespace` is folded into its namespace's (or
+/// project's) node: every node of a namespace not expanded, except the
+/// unknown caller and services outside the mesh, which belong to no
+/// namespace of the mesh.
 fn aggregated(kind: NodeKind, namespace: &str, expanded: &BTreeSet<String>) -> bool {
     !matches!(
         kind,
-        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace
+        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace | NodeKind::Project
     ) && !expanded.contains(namespace)
 }
 
-/// `map` with every namespace outside `expanded` folded into one node;
-/// returns what each namespace node stands for, sorted by namespace.
-pub fn aggregate(map: &mut TrafficMap, expanded: &BTreeSet<String>) -> Vec<NamespaceSummary> {
+/// Namespace to project: id and name for people. A namespace it does not
+/// hold is a project of its own (as one without the project key is).
+pub type Projects = BTreeMap<String, (String, String)>;
+
+/// The node a namespace folds into: id, kind, key (the namespace, or the
+/// project's id) and name.
+fn group_of(ns: &str, projects: Option<&Projects>) -> (String, NodeKind, String, String) {
+    match projects {
+        None => (
+            node_id(ns),
+            NodeKind::Namespace,
+            ns.to_owned(),
+            ns.to_owned(),
+        ),
+        Some(p) => {
+            let (id, name) = p
+                .get(ns)
+                .cloned()
+                .unwrap_or_else(|| (ns.to_owned(), ns.to_owned()));
+            (project_node_id(&id), NodeKind::Project, id, name)
+        }
+    }
+}
+
+/// `map` with every namespace outside `expanded` folded into one node, or
+/// with `projects` into one node per project; returns what each such node
+/// stands for, sorted by namespace (or project id).
+pub fn aggregate(
+    map: &mut TrafficMap,
+    expanded: &BTreeSet<String>,
+    projects: Option<&Projects>,
+) -> Vec<NamespaceSummary> {
     let old = std::mem::take(map);
     let mut summaries: BTreeMap<String, NamespaceSummary> = BTreeMap::new();
     // Old node index -> new node index.
@@ -43,11 +78,12 @@ pub fn aggregate(map: &mut TrafficMap, expanded: &BTreeSet<String>) -> Vec<Names
     for node in old.nodes {
         let w = &node.wire;
         if aggregated(w.kind, &w.namespace, expanded) {
+            let (id, kind, key, name) = group_of(&w.namespace, projects);
             let i = map.node(NodeSpec {
-                id: node_id(&w.namespace),
-                kind: NodeKind::Namespace,
-                namespace: w.namespace.clone(),
-                name: w.namespace.clone(),
+                id: id.clone(),
+                kind,
+                namespace: key.clone(),
+                name,
                 app: None,
                 version: None,
                 workload: None,
@@ -55,12 +91,15 @@ pub fn aggregate(map: &mut TrafficMap, expanded: &BTreeSet<String>) -> Vec<Names
             let hidden = all_hidden.entry(i).or_insert(true);
             *hidden &= w.inaccessible;
             let s = summaries
-                .entry(w.namespace.clone())
+                .entry(key.clone())
                 .or_insert_with(|| NamespaceSummary {
-                    namespace: w.namespace.clone(),
-                    node: node_id(&w.namespace),
+                    namespace: key,
+                    node: id,
                     ..NamespaceSummary::default()
                 });
+            if let Err(at) = s.namespaces.binary_search(&w.namespace) {
+                s.namespaces.insert(at, w.namespace.clone());
+            }
             s.nodes += 1;
             if w.kind == NodeKind::Service {
                 s.services += 1;
@@ -87,8 +126,13 @@ pub fn aggregate(map: &mut TrafficMap, expanded: &BTreeSet<String>) -> Vec<Names
     for old_edge in old.edges {
         let (s, t) = (to_new[old_edge.source], to_new[old_edge.target]);
         let protocol = old_edge.wire.protocol;
-        if s == t && map.nodes[s].wire.kind == NodeKind::Namespace {
-            // Calls within one aggregated namespace are not drawn.
+        if s == t
+            && matches!(
+                map.nodes[s].wire.kind,
+                NodeKind::Namespace | NodeKind::Project
+            )
+        {
+            // Calls within one aggregated namespace (or project) are not drawn.
             if protocol != EdgeProtocol::Tcp {
                 let ns = &map.nodes[s].wire.namespace;
                 if let Some(summary) = summaries.get_mut(ns) {
@@ -138,10 +182,11 @@ pub fn aggregate(map: &mut TrafficMap, expanded: &BTreeSet<String>) -> Vec<Names
 mod tests {
     use std::collections::BTreeSet;
 
-    use app::types::{Graph, GraphType, NodeKind};
+    use app::types::{EdgeProtocol, Graph, GraphType, NodeKind};
 
     use super::super::traffic::BuildOptions;
     use super::super::{GraphInputs, GraphRequest, Overview, build};
+    use super::Projects;
     use crate::upstream::prometheus::Sample;
 
     /// `(namespace, workload)` calling `(namespace, service, workload)`.
@@ -234,10 +279,115 @@ mod tests {
             query_time: 1_700_000_000.0,
             overview: overview.map(|expanded| Overview {
                 expanded: expanded.iter().map(|s| (*s).to_owned()).collect(),
+                by: app::types::Aggregate::Namespace,
+                projects: None,
                 automatic: false,
                 detail_limit: 20,
             }),
         }
+    }
+
+    /// `a` and `b` in project `p1` ("Shop"); `c` in none.
+    fn by_project(graph_type: GraphType, inject: bool, expanded: &[&str]) -> GraphRequest {
+        let mut r = request(graph_type, inject, Some(expanded));
+        let o = r.overview.as_mut().unwrap();
+        o.by = app::types::Aggregate::Project;
+        o.projects = Some(std::sync::Arc::new(Projects::from([
+            ("a".to_owned(), ("p1".to_owned(), "Shop".to_owned())),
+            ("b".to_owned(), ("p1".to_owned(), "Shop".to_owned())),
+        ])));
+        r
+    }
+
+    /// Projects: one node each, their calls to each other the sums of the
+    /// full graph's edges between their namespaces (derived here from the
+    /// full graph), their namespaces' calls to each other inside.
+    #[test]
+    fn projects_fold_their_namespaces_and_sum_their_calls() {
+        for graph_type in [GraphType::App, GraphType::Workload, GraphType::Service] {
+            for inject in [true, false] {
+                let full = build(&fetched(), &request(graph_type, inject, None), |_| true);
+                let g = build(&fetched(), &by_project(graph_type, inject, &[]), |_| true);
+                let project_of = |id: &str| {
+                    let n = full.nodes.iter().find(|n| n.id == id).unwrap();
+                    if n.namespace == "c" {
+                        "project:c"
+                    } else {
+                        "project:p1"
+                    }
+                };
+                let (mut across, mut errors, mut inside) = (0.0, 0.0, 0.0);
+                for e in &full.edges {
+                    match (project_of(&e.source), project_of(&e.target)) {
+                        ("project:p1", "project:c") => {
+                            across += e.rps;
+                            errors += e.rps * e.error_pct / 100.0;
+                        }
+                        ("project:p1", "project:p1") if e.protocol != EdgeProtocol::Tcp => {
+                            inside += e.rps
+                        }
+                        _ => {}
+                    }
+                }
+                let ids: Vec<&str> = g.nodes.iter().map(|n| n.id.as_str()).collect();
+                assert_eq!(ids, ["project:c", "project:p1"], "{graph_type:?} {inject}");
+                let p1 = g.nodes.iter().find(|n| n.id == "project:p1").unwrap();
+                assert_eq!(
+                    (p1.kind, p1.namespace.as_str(), p1.name.as_str()),
+                    (NodeKind::Project, "p1", "Shop")
+                );
+                let c = g.nodes.iter().find(|n| n.id == "project:c").unwrap();
+                assert_eq!((c.namespace.as_str(), c.name.as_str()), ("c", "c"));
+                assert_eq!(g.edges.len(), 1, "{graph_type:?} {inject}");
+                let e = edge(&g, "project:p1", "project:c");
+                assert!((e.rps - across).abs() < 1e-9 && across > 0.0);
+                assert!((e.rps * e.error_pct / 100.0 - errors).abs() < 1e-9);
+                let o = g.overview.as_ref().unwrap();
+                assert_eq!(o.by, app::types::Aggregate::Project);
+                let s = &o.namespaces[1];
+                assert_eq!(
+                    (s.namespace.as_str(), s.node.as_str()),
+                    ("p1", "project:p1")
+                );
+                assert_eq!(s.namespaces, ["a", "b"]);
+                assert!(
+                    (s.internal_rps - inside).abs() < 1e-9,
+                    "{graph_type:?} {inject}"
+                );
+            }
+        }
+    }
+
+    /// An expanded namespace of a project shows in full; the project's
+    /// other namespaces stay its node.
+    #[test]
+    fn an_expanded_namespace_leaves_the_rest_of_its_project_folded() {
+        let g = build(
+            &fetched(),
+            &by_project(GraphType::Workload, true, &["b"]),
+            |_| true,
+        );
+        let ids: BTreeSet<&str> = g.nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            BTreeSet::from([
+                "project:p1",
+                "project:c",
+                "svc:b:api",
+                "svc:b:db",
+                "wl:b:api",
+                "wl:b:db"
+            ])
+        );
+        let o = g.overview.as_ref().unwrap();
+        let p1 = o
+            .namespaces
+            .iter()
+            .find(|s| s.node == "project:p1")
+            .unwrap();
+        assert_eq!(p1.namespaces, ["a"]);
+        // a's calls into b now reach b's services, as with namespaces.
+        assert!((edge(&g, "project:p1", "svc:b:api").rps - 11.0).abs() < 1e-9);
     }
 
     fn edge<'g>(g: &'g Graph, source: &str, target: &str) -> &'g app::types::GraphEdge {

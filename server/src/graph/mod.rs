@@ -87,6 +87,11 @@ pub struct GraphRequest {
 pub struct Overview {
     /// Shown in full, sorted, a subset of the request's namespaces.
     pub expanded: std::collections::BTreeSet<String>,
+    /// One node per namespace, or per project.
+    pub by: Aggregate,
+    /// For `by` project: each namespace's project (filled in by
+    /// [`traffic_graph`] from the cluster's namespaces).
+    pub projects: Option<Arc<aggregate::Projects>>,
     /// Chosen by the server because of the detail limit.
     pub automatic: bool,
     /// The detail limit it was resolved under.
@@ -136,13 +141,13 @@ pub fn resolve(
         .map(str::to_owned)
         .collect();
     // Asked for (not chosen by the server): `automatic` is false.
-    let overview = params.aggregate.map(|Aggregate::Namespace| false);
+    let overview = params.aggregate.map(|by| (by, false));
     // More namespaces than the detail limit: the overview, not a 400.
     let overview = match overview {
-        None if namespaces.len() > limits.max_namespaces => Some(true),
+        None if namespaces.len() > limits.max_namespaces => Some((Aggregate::Namespace, true)),
         None if !expanded.is_empty() => {
             return Err(Error::BadRequest(
-                "expand needs the overview (aggregate=namespace)".into(),
+                "expand needs the overview (aggregate=namespace or aggregate=project)".into(),
             ));
         }
         other => other,
@@ -195,8 +200,10 @@ pub fn resolve(
         },
         window_s,
         query_time,
-        overview: overview.map(|automatic| Overview {
+        overview: overview.map(|(by, automatic)| Overview {
             expanded,
+            by,
+            projects: None,
             automatic,
             detail_limit: limits.max_namespaces,
         }),
@@ -545,7 +552,8 @@ pub fn build_observed(
         automatic: o.automatic,
         detail_limit: o.detail_limit,
         expanded: o.expanded.iter().cloned().collect(),
-        namespaces: aggregate::aggregate(&mut map, &o.expanded),
+        by: o.by,
+        namespaces: aggregate::aggregate(&mut map, &o.expanded, o.projects.as_deref()),
     });
     done(Stage::Aggregate);
     // 5. Rates and shares: totals per node, before health divides by them.
@@ -619,7 +627,40 @@ pub async fn traffic_graph(
     params: &GraphQuery,
     now: f64,
 ) -> Result<Graph> {
-    let request = resolve(params, scope, state.graph_limits(), now)?;
+    let mut request = resolve(params, scope, state.graph_limits(), now)?;
+    let mut warnings = Vec::new();
+    if let Some(o) = request
+        .overview
+        .as_mut()
+        .filter(|o| o.by == Aggregate::Project)
+    {
+        // Projects from the cluster's namespaces (meshdeck's cached view);
+        // without them each namespace stands as a project of its own.
+        match state.auth().namespaces().await {
+            Ok(list) => {
+                // Only of namespaces the caller may see: another's project
+                // is not the caller's to learn (its namespace stands alone).
+                o.projects = Some(Arc::new(
+                    list.iter()
+                        .filter(|ns| scope.can_see(&ns.name))
+                        .map(|ns| {
+                            (
+                                ns.name.clone(),
+                                (ns.project.clone(), ns.project_name.clone()),
+                            )
+                        })
+                        .collect(),
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "projects for the graph overview");
+                warnings.push(format!(
+                    "projects are unknown ({e}); each namespace stands as its own"
+                ));
+                o.projects = Some(Arc::default());
+            }
+        }
+    }
     // A graph of "now" is asked for again while its moment lasts (the page
     // refreshes, a node is opened); a replay of an explicit moment rarely
     // is, and each one is a different key: keep only the former.
@@ -635,7 +676,8 @@ pub async fn traffic_graph(
         )));
     }
     let fetched = fetch(state, &request, keep).await?;
-    let graph = build(&fetched, &request, |ns| scope.can_see(ns));
+    let mut graph = build(&fetched, &request, |ns| scope.can_see(ns));
+    graph.warnings.extend(warnings);
     match params.focus.as_deref().filter(|f| !f.is_empty()) {
         None => Ok(graph),
         Some(id) if graph.nodes.iter().any(|n| n.id == id) => Ok(focus::focus_on(graph, id, depth)),
@@ -761,11 +803,17 @@ pub fn targets(
             namespace: ns.clone(),
             ..MetricsQuery::default()
         }),
+        // An aggregated project (its id in `namespace`): the project's.
+        NodeKind::Project => Some(MetricsQuery {
+            scope: Some(MetricsScopeKind::Project),
+            project: Some(node.namespace.clone()),
+            ..MetricsQuery::default()
+        }),
         NodeKind::Unknown | NodeKind::External => None,
     };
     // Istio's tracing names services `<app>.<namespace>`.
     let traced = match node.kind {
-        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace => None,
+        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace | NodeKind::Project => None,
         _ => node.app.clone().or_else(|| Some(node.name.clone())),
     };
     let traces = traced.map(|app| TraceSearchQuery {

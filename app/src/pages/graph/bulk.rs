@@ -144,7 +144,7 @@ pub(super) fn BulkCanvas(
     /// Height of the pane in CSS px.
     height: Signal<f64>,
     /// Opens an overview's namespace node into its members.
-    on_expand: Callback<(String, bool)>,
+    on_expand: Callback<(Vec<String>, bool)>,
     /// Told the view and the drawing point after each zoom in.
     zoomed_in: Callback<(Viewport, (f64, f64))>,
 ) -> impl IntoView {
@@ -334,8 +334,8 @@ pub(super) fn BulkCanvas(
         let Some(n) = vm.graph.nodes.get(i) else {
             return;
         };
-        if n.kind == NodeKind::Namespace && !n.inaccessible {
-            on_expand.run((n.namespace.clone(), true));
+        if let Some(namespaces) = super::canvas::expands_to(&vm.graph, n) {
+            on_expand.run((namespaces, true));
         } else {
             selection.set(Some(Selection::Node(n.id.clone())));
         }

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::format;
 use crate::graph::{self, EdgeLabel, edge_class, edge_label, edge_name, health_class, node_name};
 use crate::pages::istio;
-use crate::types::{Graph, GraphNode, GraphOverview, NodeKind};
+use crate::types::{Aggregate, Graph, GraphNode, GraphOverview, NodeKind};
 
 use super::bulk::BulkCanvas;
 use super::side_panel::SidePanel;
@@ -34,10 +34,10 @@ pub(super) fn GraphArea(
     effective: Memo<GraphUrl>,
     selection: RwSignal<Option<Selection>>,
     config: Signal<Option<std::sync::Arc<istio::ConfigIndex>>>,
-    on_expand: Callback<(String, bool)>,
-    /// A namespace opened by zooming in on it: the view starts on its box
-    /// (then forgets it) instead of the whole drawing.
-    zoom_into: RwSignal<Option<String>>,
+    on_expand: Callback<(Vec<String>, bool)>,
+    /// Namespaces opened by zooming in on their node: the view starts on
+    /// their nodes (then forgets them) instead of the whole drawing.
+    zoom_into: RwSignal<Option<Vec<String>>>,
 ) -> impl IntoView {
     let warnings = graph.warnings.clone();
     let overview = graph.overview.clone();
@@ -65,7 +65,7 @@ pub(super) fn GraphArea(
         let size = view_model.with(|v| v.0);
         if prev.is_none() {
             // Just opened by zooming in: start on that namespace's nodes.
-            let opened = zoom_into.get_untracked().and_then(|ns| {
+            let opened = zoom_into.get_untracked().and_then(|opened| {
                 view_model.with_untracked(|v| {
                     let vm = &v.3;
                     let members = vm
@@ -73,7 +73,10 @@ pub(super) fn GraphArea(
                         .nodes
                         .iter()
                         .zip(&vm.layout.positions)
-                        .filter(|(n, _)| n.namespace == ns && n.kind != NodeKind::Namespace)
+                        .filter(|(n, _)| {
+                            opened.contains(&n.namespace)
+                                && !matches!(n.kind, NodeKind::Namespace | NodeKind::Project)
+                        })
                         .map(|(_, p)| *p);
                     graph::extent(members)
                 })
@@ -110,12 +113,13 @@ pub(super) fn GraphArea(
                 .iter()
                 .zip(&vm.layout.positions)
                 .enumerate()
-                .filter(|(_, (n, _))| n.kind == NodeKind::Namespace && !n.inaccessible)
+                .filter(|(_, (n, _))| expands_to(&vm.graph, n).is_some())
                 .map(|(i, (_, p))| (i, *p));
             if let Some(i) = graph::expand_on_zoom(&vp, at, (GRID_DX, GRID_DY), candidates) {
-                let ns = vm.graph.nodes[i].namespace.clone();
-                zoom_into.set(Some(ns.clone()));
-                on_expand.run((ns, true));
+                if let Some(namespaces) = expands_to(&vm.graph, &vm.graph.nodes[i]) {
+                    zoom_into.set(Some(namespaces.clone()));
+                    on_expand.run((namespaces, true));
+                }
             }
         });
     });
@@ -316,7 +320,7 @@ fn draw(
     hovered: RwSignal<Option<usize>>,
     viewbox: RwSignal<(f64, f64, f64, f64)>,
     config: Option<std::sync::Arc<istio::ConfigIndex>>,
-    on_expand: Callback<(String, bool)>,
+    on_expand: Callback<(Vec<String>, bool)>,
 ) -> AnyView {
     let g = &vm.graph;
     let pos = &vm.layout.positions;
@@ -404,15 +408,17 @@ fn draw(
             let name = node_name(n);
             let label = n.name.clone();
             let sub = if n.kind == NodeKind::Unknown { String::new() } else { n.namespace.clone() };
-            // An overview namespace opens into its members on click (one
-            // hidden from the caller cannot: it only shows its traffic).
-            let expands = (n.kind == NodeKind::Namespace && !n.inaccessible).then(|| n.namespace.clone());
+            // An overview namespace (or project) opens into its members on
+            // click (one hidden from the caller cannot: it only shows its
+            // traffic).
+            let expands = expands_to(g, n);
             let (name, sub) = match (&expands, namespace_summary(g, n)) {
                 (Some(_), Some(text)) => (format!("{name}; {text}; expand"), text),
                 (Some(_), None) => (format!("{name}; expand"), sub),
                 _ => (name, sub),
             };
-            let error_badge = (n.kind == NodeKind::Namespace && n.error_pct >= 0.05).then(|| {
+            let folded = matches!(n.kind, NodeKind::Namespace | NodeKind::Project);
+            let error_badge = (folded && n.error_pct >= 0.05).then(|| {
                 view! { <text class="ns-errors" x=format!("{:.1}", R + 5.0) y="-10">{format!("{} % err", format::number(n.error_pct))}</text> }
             });
             let expands2 = expands.clone();
@@ -486,10 +492,33 @@ fn draw(
     .into_any()
 }
 
+/// The namespaces an overview's node opens into: a namespace's own, a
+/// project's folded ones; `None` for other nodes and for one hidden from
+/// the caller (it only shows its traffic).
+pub(super) fn expands_to(graph: &Graph, node: &GraphNode) -> Option<Vec<String>> {
+    if node.inaccessible {
+        return None;
+    }
+    match node.kind {
+        NodeKind::Namespace => Some(vec![node.namespace.clone()]),
+        NodeKind::Project => graph
+            .overview
+            .as_ref()?
+            .namespaces
+            .iter()
+            .find(|s| s.node == node.id)
+            .map(|s| s.namespaces.clone())
+            .filter(|n| !n.is_empty()),
+        _ => None,
+    }
+}
+
 /// What an overview namespace node stands for: `3 services · 12.4 rps`
-/// (its nodes when it has no service nodes); `None` for other nodes.
+/// (its nodes when it has no service nodes), a project's with its
+/// namespaces first (`2 namespaces · 5 services · 3 rps`); `None` for
+/// other nodes.
 pub fn namespace_summary(graph: &Graph, node: &GraphNode) -> Option<String> {
-    if node.kind != NodeKind::Namespace {
+    if !matches!(node.kind, NodeKind::Namespace | NodeKind::Project) {
         return None;
     }
     let s = graph
@@ -504,8 +533,13 @@ pub fn namespace_summary(graph: &Graph, node: &GraphNode) -> Option<String> {
         (s.nodes, "node")
     };
     let rps = node.rps_in.max(node.rps_out) + s.internal_rps;
+    let namespaces = (node.kind == NodeKind::Project).then(|| {
+        let k = s.namespaces.len();
+        format!("{k} namespace{} · ", if k == 1 { "" } else { "s" })
+    });
     Some(format!(
-        "{count} {what}{} · {} rps",
+        "{}{count} {what}{} · {} rps",
+        namespaces.unwrap_or_default(),
         if count == 1 { "" } else { "s" },
         format::number(rps)
     ))
@@ -514,8 +548,12 @@ pub fn namespace_summary(graph: &Graph, node: &GraphNode) -> Option<String> {
 /// Above the overview: what it shows and why, and the expanded namespaces
 /// with a control to fold each back.
 #[component]
-fn OverviewBar(overview: GraphOverview, on_expand: Callback<(String, bool)>) -> impl IntoView {
+fn OverviewBar(overview: GraphOverview, on_expand: Callback<(Vec<String>, bool)>) -> impl IntoView {
     let n = overview.namespaces.len();
+    let what = match overview.by {
+        Aggregate::Namespace => "namespace",
+        Aggregate::Project => "project",
+    };
     let why = overview.automatic.then(|| {
         format!(
             " (more namespaces than the {} one graph shows in detail)",
@@ -526,7 +564,7 @@ fn OverviewBar(overview: GraphOverview, on_expand: Callback<(String, bool)>) -> 
     view! {
         <section class="focus-bar overview-bar" aria-label="Overview">
             <span>
-                {format!("Showing {n} namespace{} as an overview; click one to see its services", if n == 1 { "" } else { "s" })}
+                {format!("Showing {n} {what}{} as an overview; click one to see its services", if n == 1 { "" } else { "s" })}
                 {why}
                 "."
             </span>
@@ -535,7 +573,7 @@ fn OverviewBar(overview: GraphOverview, on_expand: Callback<(String, bool)>) -> 
                 .map(|ns| {
                     let label = format!("Collapse {ns}");
                     view! {
-                        <button type="button" on:click=move |_| on_expand.run((ns.clone(), false))>
+                        <button type="button" on:click=move |_| on_expand.run((vec![ns.clone()], false))>
                             {label}
                         </button>
                     }
@@ -555,7 +593,7 @@ fn shape(kind: NodeKind) -> AnyView {
         NodeKind::Service => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} {:.1} L {:.1} {:.1} Z", -R - 2.0, R + 2.0, R - 2.0, -R - 2.0, R - 2.0) /> }.into_any(),
         NodeKind::Unknown | NodeKind::External => view! { <path class="shape" d=format!("M 0 {:.1} L {:.1} 0 L 0 {:.1} L {:.1} 0 Z", -R - 2.0, R + 2.0, R + 2.0, -R - 2.0) /> }.into_any(),
         // A namespace of the overview: a box standing for its members.
-        NodeKind::Namespace => view! { <rect class="shape" x=-R - 2.0 y=-R width=2.0 * R + 4.0 height=2.0 * R rx="4" /> <rect class="shape-inner" x=-R + 3.0 y=-R + 5.0 width=2.0 * R - 6.0 height=2.0 * R - 10.0 rx="2" /> }.into_any(),
+        NodeKind::Namespace | NodeKind::Project => view! { <rect class="shape" x=-R - 2.0 y=-R width=2.0 * R + 4.0 height=2.0 * R rx="4" /> <rect class="shape-inner" x=-R + 3.0 y=-R + 5.0 width=2.0 * R - 6.0 height=2.0 * R - 10.0 rx="2" /> }.into_any(),
     }
 }
 
@@ -631,6 +669,7 @@ fn Legend() -> impl IntoView {
                 <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><rect class="shape" x="-8" y="-8" width="16" height="16" rx="3" /></svg>"App"</li>
                 <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="shape" d="M 0 -9 L 9 7 L -9 7 Z" /></svg>"Service"</li>
                 <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><path class="shape" d="M 0 -9 L 9 0 L 0 9 L -9 0 Z" /></svg>"Unknown / outside"</li>
+                <li><svg width="22" height="22" viewBox="-11 -11 22 22" aria-hidden="true"><rect class="shape" x="-10" y="-8" width="20" height="16" rx="3" /><rect class="shape" x="-6" y="-4" width="12" height="8" rx="1" /></svg>"Namespace or project (overview; click or zoom in to open)"</li>
                 <li><span class="swatch healthy"></span>"Healthy"</li>
                 <li><span class="swatch degraded"></span>"Degraded (4xx ≥ 10 %)"</li>
                 <li><span class="swatch failure"></span>"Failure (5xx ≥ 10 % or 4xx ≥ 20 %)"</li>
@@ -686,9 +725,11 @@ mod tests {
                 automatic: true,
                 detail_limit: 20,
                 expanded: vec![],
+                by: Aggregate::Namespace,
                 namespaces: vec![NamespaceSummary {
                     namespace: "shop".into(),
                     node: "ns:shop".into(),
+                    namespaces: vec!["shop".into()],
                     services: 3,
                     nodes: 7,
                     internal_rps: 4.0,
@@ -700,5 +741,31 @@ mod tests {
             namespace_summary(&graph, &node).as_deref(),
             Some("3 services · 14 rps")
         );
+        assert_eq!(expands_to(&graph, &node), Some(vec!["shop".to_owned()]));
+
+        // A project: its namespaces first; it opens into all of them, and
+        // one hidden from the caller into none.
+        let mut project = node.clone();
+        project.id = "project:p-shop".into();
+        project.kind = NodeKind::Project;
+        project.namespace = "p-shop".into();
+        project.name = "Shop".into();
+        let mut graph = graph;
+        let o = graph.overview.as_mut().unwrap();
+        o.by = Aggregate::Project;
+        o.namespaces[0].node = project.id.clone();
+        o.namespaces[0].namespace = "p-shop".into();
+        o.namespaces[0].namespaces = vec!["shop".into(), "shop-db".into()];
+        graph.nodes = vec![project.clone()];
+        assert_eq!(
+            namespace_summary(&graph, &project).as_deref(),
+            Some("2 namespaces · 3 services · 14 rps")
+        );
+        assert_eq!(
+            expands_to(&graph, &project),
+            Some(vec!["shop".to_owned(), "shop-db".to_owned()])
+        );
+        project.inaccessible = true;
+        assert_eq!(expands_to(&graph, &project), None);
     }
 }

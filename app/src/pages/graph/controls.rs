@@ -9,10 +9,10 @@ use crate::components::utc_offset_s;
 use crate::format;
 use crate::graph::{self, EdgeLabel};
 use crate::pages::istio;
-use crate::types::{Graph, GraphType, Me};
+use crate::types::{Aggregate, Graph, GraphType, Me};
 
 use super::canvas::GraphArea;
-use super::{GraphUrl, OVERVIEW, Selection};
+use super::{GraphUrl, OVERVIEW, PROJECT_OVERVIEW, Selection};
 
 /// Windows offered (the server's list).
 const WINDOWS: [&str; 9] = ["1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "1d"];
@@ -62,11 +62,16 @@ pub(super) fn GraphWithControls(
         f(&mut next);
         go.run(next);
     };
-    // A namespace opened by zooming in on it (the next drawing starts on it).
-    let zoom_into = RwSignal::new(None::<String>);
-    // Expanding a namespace of the overview, or folding it back.
-    let on_expand = Callback::new(move |(ns, on): (String, bool)| {
-        go.run(effective.get_untracked().with_expanded(&ns, on));
+    // Namespaces opened by zooming in on them (the next drawing starts on
+    // them).
+    let zoom_into = RwSignal::new(None::<Vec<String>>);
+    // Expanding namespaces of the overview (a namespace's node, or a
+    // project's), or folding them back.
+    let on_expand = Callback::new(move |(namespaces, on): (Vec<String>, bool)| {
+        let next = namespaces
+            .iter()
+            .fold(effective.get_untracked(), |u, ns| u.with_expanded(ns, on));
+        go.run(next);
     });
     let offset_s = utc_offset_s();
     let (replay_text, set_replay_text) = signal(String::new());
@@ -140,6 +145,27 @@ pub(super) fn GraphWithControls(
                     </select>
                 </label>
                 <label class="control">
+                    <span>"Overview"</span>
+                    <select
+                        aria-label="Overview"
+                        prop:value=move || effective.get().aggregate_kind().map_or("", |a| match a {
+                            Aggregate::Namespace => OVERVIEW,
+                            Aggregate::Project => PROJECT_OVERVIEW,
+                        })
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            set(&|u: &mut GraphUrl| {
+                                u.aggregate = v.clone();
+                                u.expand.clear();
+                            })
+                        }
+                    >
+                        <option value="">"Off (every node)"</option>
+                        <option value=OVERVIEW>"One node per namespace"</option>
+                        <option value=PROJECT_OVERVIEW>"One node per project"</option>
+                    </select>
+                </label>
+                <label class="control">
                     <span>"Window"</span>
                     <select
                         aria-label="Window"
@@ -206,7 +232,6 @@ pub(super) fn GraphWithControls(
                         {toggle("Service nodes", |u| u.services != "0", |u, on| u.services = if on { String::new() } else { "0".into() })}
                         {toggle("Security", |u| u.lock == "1", |u, on| u.lock = if on { "1".into() } else { String::new() })}
                         {toggle("Namespace boxes", |u| u.boxes != "0", |u, on| u.boxes = if on { String::new() } else { "0".into() })}
-                        {toggle("Namespace overview", |u| u.aggregate == OVERVIEW, |u, on| { u.aggregate = if on { OVERVIEW.into() } else { String::new() }; u.expand.clear(); })}
                     </div>
                 </fieldset>
                 <ExprInput label="Find" placeholder="e.g. rt > 1000, !healthy, name = reviews" value=Signal::derive(move || url.get().find) error=find_error on_set=Callback::new(move |v: String| set(&|u: &mut GraphUrl| u.find = v.clone())) />

@@ -25,8 +25,10 @@ use crate::types::{Aggregate, Graph, GraphQuery, GraphType, Me, MetricsQuery, No
 
 use controls::GraphWithControls;
 
-/// `aggregate=` value of the namespace overview.
+/// `aggregate=` value of the namespace overview (the default one).
 const OVERVIEW: &str = "namespace";
+/// `aggregate=` value of the overview by project.
+const PROJECT_OVERVIEW: &str = "project";
 
 /// The page's state, as carried in its URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -111,13 +113,24 @@ impl GraphUrl {
                 list.sort();
                 next.namespaces = list.join(",");
             }
-            next.aggregate = OVERVIEW.to_owned();
+            if next.aggregate_kind().is_none() {
+                next.aggregate = OVERVIEW.to_owned();
+            }
         }
         expand.sort();
         next.expand = expand.join(",");
         next.focus.clear();
         next.depth.clear();
         next
+    }
+
+    /// The overview asked for in the URL, if any.
+    pub fn aggregate_kind(&self) -> Option<Aggregate> {
+        match self.aggregate.as_str() {
+            OVERVIEW => Some(Aggregate::Namespace),
+            PROJECT_OVERVIEW => Some(Aggregate::Project),
+            _ => None,
+        }
     }
 
     /// The selected namespaces.
@@ -180,7 +193,7 @@ impl GraphUrl {
             node: None,
             depth: focus.as_ref().and_then(|_| self.depth.parse().ok()),
             focus,
-            aggregate: (self.aggregate == OVERVIEW).then_some(Aggregate::Namespace),
+            aggregate: self.aggregate_kind(),
             expand: text(&self.expand),
         }
     }
@@ -273,7 +286,10 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
             let folded_only = graph.nodes.iter().all(|n| {
                 matches!(
                     n.kind,
-                    NodeKind::Namespace | NodeKind::Unknown | NodeKind::External
+                    NodeKind::Namespace
+                        | NodeKind::Project
+                        | NodeKind::Unknown
+                        | NodeKind::External
                 )
             });
             if folded_only {
@@ -318,11 +334,18 @@ const OVERVIEW_BAND: &str = "";
 /// right by calls, instead of a band each (a band per namespace stacks
 /// them into a tall diagonal, its names too small to read).
 fn overview_layout_input(graph: &Graph) -> Graph {
+    // The folded namespaces (and projects, by id): their nodes, and the
+    // namespaces each stands for.
     let folded: HashSet<String> = graph
         .nodes
         .iter()
-        .filter(|n| n.kind == NodeKind::Namespace)
+        .filter(|n| matches!(n.kind, NodeKind::Namespace | NodeKind::Project))
         .map(|n| n.namespace.clone())
+        .chain(graph.overview.iter().flat_map(|o| {
+            o.namespaces
+                .iter()
+                .flat_map(|s| s.namespaces.iter().cloned())
+        }))
         .collect();
     let mut g = graph.clone();
     // Services outside the mesh of a folded namespace go with it.
@@ -504,6 +527,21 @@ mod tests {
             e.page_url(),
             "/graph?namespaces=a%2Cb%2Cc%2Cz&aggregate=namespace&expand=b"
         );
+        // The overview by project stays by project when one opens.
+        let p = GraphUrl {
+            namespaces: "a,b".into(),
+            aggregate: "project".into(),
+            ..GraphUrl::default()
+        }
+        .with_expanded("a", true);
+        assert_eq!((p.aggregate.as_str(), p.expand.as_str()), ("project", "a"));
+        assert_eq!(p.api_query().aggregate, Some(Aggregate::Project));
+        // Anything else is no overview.
+        let n = GraphUrl {
+            aggregate: "teams".into(),
+            ..GraphUrl::default()
+        };
+        assert_eq!(n.api_query().aggregate, None);
     }
 
     #[test]
