@@ -7,7 +7,7 @@
 //! does not fit: its clock starts whenever hyper waits for a request, also
 //! on a kept-alive connection between requests, so it would double as an
 //! idle timeout as short as the header timeout. Instead each connection
-//! keeps track of what it is doing ([`Phase`]) and its socket enforces the
+//! keeps track of what it is doing (`Phase`) and its socket enforces the
 //! deadline of that phase on reads; request bodies carry their own
 //! deadline.
 //!

@@ -71,7 +71,7 @@ impl Band {
 /// Lays out `nodes` (grouped into bands by `group`) with `edges` as index
 /// pairs: callers left of callees, namespaces in horizontal bands; a
 /// drawing that would be very tall wraps crowded layers into sub-columns
-/// and puts the bands into several columns (see [`choose_arrangement`]).
+/// and puts the bands into several columns (see `choose_arrangement`).
 pub fn layout(groups: &[String], edges: &[(usize, usize)]) -> Layout {
     let n = groups.len();
     if n == 0 {

@@ -314,8 +314,17 @@ pub(super) fn BulkCanvas(
         drag.set_value(Some((local(&ev), 0.0)));
         moved.set_value(0.0);
     };
+    // Over a dot (not dragging): the pointer says it can be picked.
+    let over_dot = RwSignal::new(false);
     let on_move = move |ev: web_sys::PointerEvent| {
         let Some((last, far)) = drag.get_value() else {
+            let p = vp_now().to_drawing(local(&ev));
+            let over = view.with_untracked(|v| {
+                graph::hit_test(&v.layout.positions, p.0, p.1, DOT_R * 1.5).is_some()
+            });
+            if over != over_dot.get_untracked() {
+                over_dot.set(over);
+            }
             return;
         };
         let now = local(&ev);
@@ -388,7 +397,13 @@ pub(super) fn BulkCanvas(
             tabindex="0"
             role="img"
             aria-label=label
-            style=move || format!("height: {:.0}px", height.get())
+            style=move || {
+                format!(
+                    "height: {:.0}px{}",
+                    height.get(),
+                    if over_dot.get() { "; cursor: pointer" } else { "" }
+                )
+            }
             on:wheel=on_wheel
             on:pointerdown=on_down
             on:pointermove=on_move

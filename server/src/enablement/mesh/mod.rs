@@ -1,7 +1,7 @@
 //! Enabling and disabling the mesh for the cluster, in three parts:
 //!
 //! - [`plan`]: the objects enabling writes, from the settings (pure).
-//! - [`status`]: what runs: the control plane, the ingresses.
+//! - [`status`](mod@status): what runs: the control plane, the ingresses.
 //! - [`apply`]: enable and disable, written with server-side apply by
 //!   meshdeck's account after a SubjectAccessReview of the owner asking.
 //! - [`monitoring`]: the Prometheus Operator's monitors for istiod and the

@@ -505,7 +505,7 @@ pub async fn apply_wizard(
     run_with(state, scope, &client, namespace, name, request, options).await
 }
 
-/// [`run`], writing with `client`: the caller's own (wizards), or
+/// [`apply_wizard`], writing with `client`: the caller's own (wizards), or
 /// meshdeck's account for a rollout's step after a SubjectAccessReview of
 /// the person who started it (`scope` names them and filters warnings).
 pub async fn run_with(
@@ -754,7 +754,7 @@ pub async fn remove(
 }
 
 /// The service's facts and the weights in force (see
-/// [`current_weights`]), read with meshdeck's own account.
+/// `current_weights`), read with meshdeck's own account.
 pub async fn service_weights(
     state: &AppState,
     namespace: &str,
