@@ -233,7 +233,10 @@ pub(super) fn BulkCanvas(
             }
             let now = js_sys::Date::now();
             let update = move || {
-                listed_at.set_value(js_sys::Date::now());
+                // Gone meanwhile (a new graph, another page): nothing to do.
+                if listed_at.try_set_value(js_sys::Date::now()).is_some() {
+                    return;
+                }
                 named.set(names);
                 titles_shown.set(bands);
             };
@@ -250,7 +253,11 @@ pub(super) fn BulkCanvas(
         }
         pending.set_value(true);
         request_animation_frame(move || {
-            pending.set_value(false);
+            // The canvas may be gone by the next frame (a new graph, another
+            // page); its values are disposed with it.
+            if pending.try_set_value(false).is_some() {
+                return;
+            }
             draw();
         });
     };

@@ -155,7 +155,10 @@ pub(super) fn GraphArea(
             handle.clear();
         }
         let commit = move || {
-            burst_timer.set_value(None);
+            // The drawing may be gone by then (a new graph, another page).
+            if burst_timer.try_set_value(None).is_some() {
+                return;
+            }
             let Some((k, fx, fy)) = burst.get_value() else {
                 return;
             };
