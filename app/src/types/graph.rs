@@ -81,6 +81,12 @@ impl NodeKind {
             NodeKind::Project => "project",
         }
     }
+
+    /// Whether the node stands for a whole namespace or project of an
+    /// overview (its members' traffic aggregated).
+    pub fn is_folded(self) -> bool {
+        matches!(self, NodeKind::Namespace | NodeKind::Project)
+    }
 }
 
 /// Traffic protocol of an edge.

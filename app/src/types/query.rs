@@ -28,6 +28,25 @@ pub enum Aggregate {
     Project,
 }
 
+impl Aggregate {
+    /// Every overview, in the order the page offers them.
+    pub const ALL: [Aggregate; 2] = [Aggregate::Namespace, Aggregate::Project];
+
+    /// Its `aggregate=` value (as serde writes it), also the word for what
+    /// one node stands for.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aggregate::Namespace => "namespace",
+            Aggregate::Project => "project",
+        }
+    }
+
+    /// Parses [`Aggregate::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        Aggregate::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
 /// Query string of `GET /api/graph` and `GET /api/graph/node`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(
@@ -387,15 +406,9 @@ fn graph_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<GraphType>, D::E
 }
 
 fn aggregate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Aggregate>, D::Error> {
-    parsed(
-        d,
-        |a| match a {
-            "namespace" => Some(Aggregate::Namespace),
-            "project" => Some(Aggregate::Project),
-            _ => None,
-        },
-        |a| format!("unknown aggregate {a:?}; use namespace or project"),
-    )
+    parsed(d, Aggregate::parse, |a| {
+        format!("unknown aggregate {a:?}; use namespace or project")
+    })
 }
 
 fn scope_kind<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MetricsScopeKind>, D::Error> {

@@ -30,10 +30,9 @@ pub fn project_node_id(id: &str) -> String {
 /// unknown caller and services outside the mesh, which belong to no
 /// namespace of the mesh.
 fn aggregated(kind: NodeKind, namespace: &str, expanded: &BTreeSet<String>) -> bool {
-    !matches!(
-        kind,
-        NodeKind::Unknown | NodeKind::External | NodeKind::Namespace | NodeKind::Project
-    ) && !expanded.contains(namespace)
+    !kind.is_folded()
+        && !matches!(kind, NodeKind::Unknown | NodeKind::External)
+        && !expanded.contains(namespace)
 }
 
 /// Namespace to project: id and name for people. A namespace it does not
@@ -126,12 +125,7 @@ pub fn aggregate(
     for old_edge in old.edges {
         let (s, t) = (to_new[old_edge.source], to_new[old_edge.target]);
         let protocol = old_edge.wire.protocol;
-        if s == t
-            && matches!(
-                map.nodes[s].wire.kind,
-                NodeKind::Namespace | NodeKind::Project
-            )
-        {
+        if s == t && map.nodes[s].wire.kind.is_folded() {
             // Calls within one aggregated namespace (or project) are not drawn.
             if protocol != EdgeProtocol::Tcp {
                 let ns = &map.nodes[s].wire.namespace;

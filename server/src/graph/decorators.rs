@@ -364,10 +364,7 @@ pub fn boxes(map: &mut TrafficMap, graph_type: GraphType) -> Vec<GraphBox> {
     let mut app_members: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for (i, n) in map.nodes.iter().enumerate() {
         let w = &n.wire;
-        if matches!(
-            w.kind,
-            NodeKind::Unknown | NodeKind::Namespace | NodeKind::Project
-        ) {
+        if w.kind == NodeKind::Unknown || w.kind.is_folded() {
             node_namespace.push(None);
             continue;
         }

@@ -127,11 +127,11 @@ impl Palette {
     }
 }
 
-/// What the drawing needs besides the scene and the view.
+/// The dots ringed besides those the find box matched (the view's
+/// `found_nodes`).
 struct Marks {
     selected: Option<usize>,
     focused: Option<usize>,
-    found: Vec<usize>,
 }
 
 #[component]
@@ -145,8 +145,8 @@ pub(super) fn BulkCanvas(
     height: Signal<f64>,
     /// Opens an overview's namespace node into its members.
     on_expand: Callback<(Vec<String>, bool)>,
-    /// Told the view and the drawing point after each zoom in.
-    zoomed_in: Callback<(Viewport, (f64, f64))>,
+    /// Zooms the view by `k` (above 1: out) about a point of the pane.
+    zoom: Callback<(Viewport, f64, (f64, f64))>,
 ) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let scene = Memo::new(move |_| {
@@ -202,11 +202,6 @@ pub(super) fn BulkCanvas(
                 _ => None,
             },
             focused: focused.get_untracked(),
-            found: if vm.has_find {
-                vm.found_nodes.iter().copied().collect()
-            } else {
-                Vec::new()
-            },
         };
         let drawn = prepared.with_value(|p| {
             palette.with_value(|pal| {
@@ -262,8 +257,8 @@ pub(super) fn BulkCanvas(
         });
     };
     Effect::new(move |_| {
+        // The scene follows the view: tracking the view redraws for both.
         view.track();
-        scene.track();
         viewbox.track();
         selection.track();
         focused.track();
@@ -285,17 +280,7 @@ pub(super) fn BulkCanvas(
             pane,
         }
     };
-    let zoom = move |k: f64, at: (f64, f64)| {
-        let vp = vp_now();
-        let next = Viewport {
-            view_box: vp.zoomed_about(k, at),
-            ..vp
-        };
-        viewbox.set(next.view_box);
-        if k < 1.0 {
-            zoomed_in.run((next, next.to_drawing(at)));
-        }
-    };
+    let zoom = move |k: f64, at: (f64, f64)| zoom.run((vp_now(), k, at));
     let local = |ev: &web_sys::MouseEvent| (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
@@ -550,7 +535,7 @@ fn paint(
             ctx.stroke();
         }
     };
-    for &i in &marks.found {
+    for &i in &vm.found_nodes {
         ring(i, "#7c3aed", 2.5);
     }
     if let Some(i) = marks.focused {

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::format;
 use crate::graph::{self, EdgeLabel, edge_class, edge_label, edge_name, health_class, node_name};
 use crate::pages::istio;
-use crate::types::{Aggregate, Graph, GraphNode, GraphOverview, NodeKind};
+use crate::types::{Graph, GraphNode, GraphOverview, NodeKind};
 
 use super::bulk::BulkCanvas;
 use super::side_panel::SidePanel;
@@ -73,10 +73,7 @@ pub(super) fn GraphArea(
                         .nodes
                         .iter()
                         .zip(&vm.layout.positions)
-                        .filter(|(n, _)| {
-                            opened.contains(&n.namespace)
-                                && !matches!(n.kind, NodeKind::Namespace | NodeKind::Project)
-                        })
+                        .filter(|(n, _)| opened.contains(&n.namespace) && !n.kind.is_folded())
                         .map(|(_, p)| *p);
                     graph::extent(members)
                 })
@@ -101,7 +98,7 @@ pub(super) fn GraphArea(
     });
     // Zoomed in to `vp` about drawing point `at`: on an overview, far
     // enough in on a namespace opens it.
-    let zoomed_in = Callback::new(move |(vp, at): (graph::Viewport, (f64, f64))| {
+    let zoomed_in = move |vp: graph::Viewport, at: (f64, f64)| {
         view_model.with_untracked(|v| {
             let vm = &v.3;
             if vm.graph.overview.is_none() {
@@ -122,6 +119,18 @@ pub(super) fn GraphArea(
                 }
             }
         });
+    };
+    // Every zoom (wheel, buttons, keys; SVG or canvas): by `k` (above 1:
+    // out) about a point of the pane showing `vp`.
+    let zoom_about = Callback::new(move |(vp, k, at): (graph::Viewport, f64, (f64, f64))| {
+        let next = graph::Viewport {
+            view_box: vp.zoomed_about(k, at),
+            ..vp
+        };
+        viewbox.set(next.view_box);
+        if k < 1.0 {
+            zoomed_in(next, next.to_drawing(at));
+        }
     });
     let hovered = RwSignal::new(None::<usize>);
     let drag = StoredValue::new(None::<(f64, f64, (f64, f64, f64, f64))>);
@@ -165,16 +174,8 @@ pub(super) fn GraphArea(
             burst.set_value(None);
             // About the pointer, as the composited preview scaled.
             let vp = viewport(viewbox.get_untracked());
-            let at = (fx * vp.pane.0, fy * vp.pane.1);
-            let next = graph::Viewport {
-                view_box: vp.zoomed_about(k, at),
-                ..vp
-            };
-            viewbox.set(next.view_box);
             scale.set((1.0, 0.5, 0.5));
-            if k < 1.0 {
-                zoomed_in.run((next, next.to_drawing(at)));
-            }
+            zoom_about.run((vp, k, (fx * vp.pane.0, fy * vp.pane.1)));
         };
         burst_timer.set_value(set_timeout_with_handle(commit, Duration::from_millis(150)).ok());
     };
@@ -216,15 +217,7 @@ pub(super) fn GraphArea(
     };
     let zoom = move |k: f64| {
         let vp = viewport(viewbox.get_untracked());
-        let middle = (vp.pane.0 / 2.0, vp.pane.1 / 2.0);
-        let next = graph::Viewport {
-            view_box: vp.zoomed_about(k, middle),
-            ..vp
-        };
-        viewbox.set(next.view_box);
-        if k < 1.0 {
-            zoomed_in.run((next, next.to_drawing(middle)));
-        }
+        zoom_about.run((vp, k, (vp.pane.0 / 2.0, vp.pane.1 / 2.0)));
     };
     // As tall as the drawing's shape asks at a typical width.
     let pane_height = move || {
@@ -267,7 +260,7 @@ pub(super) fn GraphArea(
                             titles=boxes
                             height=Signal::derive(pane_height)
                             on_expand=on_expand
-                            zoomed_in=zoomed_in
+                            zoom=zoom_about
                         />
                     }.into_any()
                 } else { view! {
@@ -420,8 +413,7 @@ fn draw(
                 (Some(_), None) => (format!("{name}; expand"), sub),
                 _ => (name, sub),
             };
-            let folded = matches!(n.kind, NodeKind::Namespace | NodeKind::Project);
-            let error_badge = (folded && n.error_pct >= 0.05).then(|| {
+            let error_badge = (n.kind.is_folded() && n.error_pct >= 0.05).then(|| {
                 view! { <text class="ns-errors" x=format!("{:.1}", R + 5.0) y="-10">{format!("{} % err", format::number(n.error_pct))}</text> }
             });
             let expands2 = expands.clone();
@@ -521,7 +513,7 @@ pub(super) fn expands_to(graph: &Graph, node: &GraphNode) -> Option<Vec<String>>
 /// namespaces first (`2 namespaces · 5 services · 3 rps`); `None` for
 /// other nodes.
 pub fn namespace_summary(graph: &Graph, node: &GraphNode) -> Option<String> {
-    if !matches!(node.kind, NodeKind::Namespace | NodeKind::Project) {
+    if !node.kind.is_folded() {
         return None;
     }
     let s = graph
@@ -553,10 +545,7 @@ pub fn namespace_summary(graph: &Graph, node: &GraphNode) -> Option<String> {
 #[component]
 fn OverviewBar(overview: GraphOverview, on_expand: Callback<(Vec<String>, bool)>) -> impl IntoView {
     let n = overview.namespaces.len();
-    let what = match overview.by {
-        Aggregate::Namespace => "namespace",
-        Aggregate::Project => "project",
-    };
+    let what = overview.by.as_str();
     let why = overview.automatic.then(|| {
         format!(
             " (more namespaces than the {} one graph shows in detail)",
@@ -690,7 +679,7 @@ fn Legend() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{GraphHealth, GraphType};
+    use crate::types::{Aggregate, GraphHealth, GraphType};
 
     #[test]
     fn namespace_nodes_say_what_they_hold() {

@@ -12,7 +12,7 @@ use crate::pages::istio;
 use crate::types::{Aggregate, Graph, GraphType, Me};
 
 use super::canvas::GraphArea;
-use super::{GraphUrl, OVERVIEW, PROJECT_OVERVIEW, Selection};
+use super::{GraphUrl, Selection};
 
 /// Windows offered (the server's list).
 const WINDOWS: [&str; 9] = ["1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "1d"];
@@ -148,10 +148,7 @@ pub(super) fn GraphWithControls(
                     <span>"Overview"</span>
                     <select
                         aria-label="Overview"
-                        prop:value=move || effective.get().aggregate_kind().map_or("", |a| match a {
-                            Aggregate::Namespace => OVERVIEW,
-                            Aggregate::Project => PROJECT_OVERVIEW,
-                        })
+                        prop:value=move || effective.get().aggregate_kind().map_or("", Aggregate::as_str)
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
                             set(&|u: &mut GraphUrl| {
@@ -161,8 +158,7 @@ pub(super) fn GraphWithControls(
                         }
                     >
                         <option value="">"Off (every node)"</option>
-                        <option value=OVERVIEW>"One node per namespace"</option>
-                        <option value=PROJECT_OVERVIEW>"One node per project"</option>
+                        {Aggregate::ALL.map(|a| view! { <option value=a.as_str()>{format!("One node per {}", a.as_str())}</option> })}
                     </select>
                 </label>
                 <label class="control">

@@ -25,11 +25,6 @@ use crate::types::{Aggregate, Graph, GraphQuery, GraphType, Me, MetricsQuery, No
 
 use controls::GraphWithControls;
 
-/// `aggregate=` value of the namespace overview (the default one).
-const OVERVIEW: &str = "namespace";
-/// `aggregate=` value of the overview by project.
-const PROJECT_OVERVIEW: &str = "project";
-
 /// The page's state, as carried in its URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GraphUrl {
@@ -114,7 +109,7 @@ impl GraphUrl {
                 next.namespaces = list.join(",");
             }
             if next.aggregate_kind().is_none() {
-                next.aggregate = OVERVIEW.to_owned();
+                next.aggregate = Aggregate::Namespace.as_str().to_owned();
             }
         }
         expand.sort();
@@ -126,11 +121,7 @@ impl GraphUrl {
 
     /// The overview asked for in the URL, if any.
     pub fn aggregate_kind(&self) -> Option<Aggregate> {
-        match self.aggregate.as_str() {
-            OVERVIEW => Some(Aggregate::Namespace),
-            PROJECT_OVERVIEW => Some(Aggregate::Project),
-            _ => None,
-        }
+        Aggregate::parse(&self.aggregate)
     }
 
     /// The selected namespaces.
@@ -284,13 +275,7 @@ fn compute(graph: &Graph, u: &GraphUrl) -> View {
         Some(_) => {
             let layered = graph::layout_graph(&overview_layout_input(&graph));
             let folded_only = graph.nodes.iter().all(|n| {
-                matches!(
-                    n.kind,
-                    NodeKind::Namespace
-                        | NodeKind::Project
-                        | NodeKind::Unknown
-                        | NodeKind::External
-                )
+                n.kind.is_folded() || matches!(n.kind, NodeKind::Unknown | NodeKind::External)
             });
             if folded_only {
                 overview_grid(&layered)
@@ -339,7 +324,7 @@ fn overview_layout_input(graph: &Graph) -> Graph {
     let folded: HashSet<String> = graph
         .nodes
         .iter()
-        .filter(|n| matches!(n.kind, NodeKind::Namespace | NodeKind::Project))
+        .filter(|n| n.kind.is_folded())
         .map(|n| n.namespace.clone())
         .chain(graph.overview.iter().flat_map(|o| {
             o.namespaces
